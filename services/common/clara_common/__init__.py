@@ -1,0 +1,1 @@
+"""Code every CLARA Monitor service shares: the record contract, settings, classes, days, the database."""

@@ -1,0 +1,1 @@
+"""mongo-seed: loads realistic sample predictions so that a local run has something to show."""

@@ -1,0 +1,163 @@
+"""The record contract: every valid shape is accepted, every malformed shape rejected with a reason."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from bson import ObjectId
+
+from clara_common.classes import load_catalog
+from clara_common.contract import REJECTED_TRUE_CLASS, Prediction, Rejection, Review, parse_prediction
+
+CLASSES = load_catalog()
+UTC = timezone.utc
+MADRID = ZoneInfo("Europe/Madrid")
+PREDICTED_AT = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+VALIDATED_AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def document(**changes: object) -> dict[str, object]:
+    """Return a valid validated document with `changes` applied; a value of ... removes the field."""
+    doc: dict[str, object] = {
+        "_id": ObjectId(),
+        "filename": "img_0001.jpg",
+        "output_confidence": 0.93,
+        "output_prediction": 1,
+        "output_validated": 5,
+        "timestamp": PREDICTED_AT,
+        "trained": False,
+        "logged": False,
+        "timestamp_validated": VALIDATED_AT,
+    }
+    for key, value in changes.items():
+        if value is ...:
+            doc.pop(key, None)
+        else:
+            doc[key] = value
+    return doc
+
+
+def parse(doc: object, tz=UTC) -> Prediction | Rejection:
+    return parse_prediction(doc, CLASSES, tz)
+
+
+def test_reviewer_class_id_is_the_true_class() -> None:
+    record = parse(document())
+    assert isinstance(record, Prediction)
+    assert (record.review, record.predicted_class, record.true_class) == (Review.LABELLED, 1, 5)
+    assert record.is_correct is False
+    assert record.timestamp == PREDICTED_AT and record.timestamp_validated == VALIDATED_AT
+
+
+def test_legacy_true_confirms_the_prediction() -> None:
+    record = parse(document(output_validated=True))
+    assert isinstance(record, Prediction)
+    assert (record.review, record.true_class, record.is_correct) == (Review.CONFIRMED, 1, True)
+
+
+def test_legacy_false_rejects_the_prediction_without_a_true_class() -> None:
+    record = parse(document(output_validated=False))
+    assert isinstance(record, Prediction)
+    assert (record.review, record.true_class, record.is_correct) == (Review.REJECTED, REJECTED_TRUE_CLASS, False)
+
+
+@pytest.mark.parametrize("pending", [None, ...])
+def test_null_or_absent_verdict_is_pending_and_needs_no_validation_time(pending: object) -> None:
+    record = parse(document(output_validated=pending, timestamp_validated=...))
+    assert isinstance(record, Prediction)
+    assert (record.review, record.true_class, record.is_validated, record.is_correct) == (
+        Review.PENDING, None, False, None,
+    )
+
+
+@pytest.mark.parametrize("field", ["output_confidence", "trained", "logged"])
+def test_optional_fields_may_be_absent(field: str) -> None:
+    record = parse(document(**{field: ...}))
+    assert isinstance(record, Prediction)
+
+
+def test_absent_optional_flags_default_to_false_and_confidence_to_none() -> None:
+    record = parse(document(output_confidence=None, trained=..., logged=...))
+    assert isinstance(record, Prediction)
+    assert (record.confidence, record.trained, record.logged) == (None, False, False)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-03-02T09:30:00Z", VALIDATED_AT),
+        ("2026-03-02T10:30:00+01:00", VALIDATED_AT),
+        ("2026-03-02 09:30:00.000+00:00", VALIDATED_AT),
+        (datetime(2026, 3, 2, 9, 30), VALIDATED_AT),  # naive BSON date: UTC
+    ],
+)
+def test_timestamps_may_be_bson_dates_or_iso_strings(value: object, expected: datetime) -> None:
+    record = parse(document(timestamp_validated=value))
+    assert isinstance(record, Prediction)
+    assert record.timestamp_validated == expected
+
+
+def test_iso_string_without_offset_is_read_in_the_configured_time_zone() -> None:
+    record = parse(document(timestamp_validated="2026-03-02T10:30:00"), tz=MADRID)
+    assert isinstance(record, Prediction)
+    assert record.timestamp_validated == VALIDATED_AT
+
+
+def test_integral_double_class_ids_are_accepted() -> None:
+    record = parse(document(output_prediction=3.0, output_validated=3.0))
+    assert isinstance(record, Prediction)
+    assert (record.predicted_class, record.true_class) == (3, 3)
+
+
+MALFORMED = {
+    "not a mapping": (["filename", "x.jpg"], None),
+    "filename missing": (document(filename=...), "filename"),
+    "filename not a string": (document(filename=17), "filename"),
+    "filename empty": (document(filename="  "), "filename"),
+    "prediction missing": (document(output_prediction=...), "output_prediction"),
+    "prediction a string": (document(output_prediction="blue"), "output_prediction"),
+    "prediction a bool": (document(output_prediction=True), "output_prediction"),
+    "prediction unknown class": (document(output_prediction=7), "output_prediction"),
+    "prediction negative": (document(output_prediction=-1), "output_prediction"),
+    "prediction fractional": (document(output_prediction=2.5), "output_prediction"),
+    "verdict unknown class": (document(output_validated=42), "output_validated"),
+    "verdict a string": (document(output_validated="blue"), "output_validated"),
+    "verdict NaN": (document(output_validated=math.nan), "output_validated"),
+    "confidence NaN": (document(output_confidence=math.nan), "output_confidence"),
+    "confidence infinite": (document(output_confidence=math.inf), "output_confidence"),
+    "confidence above one": (document(output_confidence=1.5), "output_confidence"),
+    "confidence negative": (document(output_confidence=-0.1), "output_confidence"),
+    "confidence a string": (document(output_confidence="0.9"), "output_confidence"),
+    "timestamp missing": (document(timestamp=...), "timestamp"),
+    "timestamp unparseable": (document(timestamp="yesterday"), "timestamp"),
+    "timestamp a number": (document(timestamp=1767225600), "timestamp"),
+    "validated without validation time": (document(timestamp_validated=...), "timestamp_validated"),
+    "legacy true without validation time": (document(output_validated=True, timestamp_validated=None), "timestamp_validated"),
+    "validation time unparseable": (document(timestamp_validated="2026-13-45"), "timestamp_validated"),
+    "validation time empty": (document(timestamp_validated=""), "timestamp_validated"),
+    "trained not a bool": (document(trained="yes"), "trained"),
+    "logged not a bool": (document(logged=1), "logged"),
+}
+
+
+@pytest.mark.parametrize(("doc", "field"), list(MALFORMED.values()), ids=list(MALFORMED))
+def test_malformed_documents_are_rejected_with_field_and_reason(doc: object, field: str | None) -> None:
+    rejection = parse(doc)
+    assert isinstance(rejection, Rejection)
+    assert rejection.field == field
+    assert rejection.reason
+    assert str(rejection).startswith(field or "")
+
+
+def test_rejection_keeps_the_document_id_for_quarantine() -> None:
+    doc = document(output_prediction="blue")
+    rejection = parse(doc)
+    assert isinstance(rejection, Rejection) and rejection.id == doc["_id"]
+
+
+def test_verdict_time_may_precede_or_follow_prediction_by_days() -> None:
+    late = parse(document(timestamp_validated=PREDICTED_AT + timedelta(days=30)))
+    assert isinstance(late, Prediction)
