@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml requirements-*.txt services/*/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[seed,logger,monitor,embedded,test]'
+	@# The editable install maps only the packages that existed when it ran; this puts the service
+	@# folders on sys.path too, so a package added later imports without a reinstall.
+	printf '%s\n' $(abspath $(wildcard services/*)) > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/clara-services.pth"
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install the services, their console commands and the test tools
