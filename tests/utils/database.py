@@ -74,11 +74,8 @@ def _docker_has_image() -> tuple[bool, str]:
         client = docker.from_env(timeout=3)
     except Exception as exc:  # docker raises several unrelated types when no engine answers
         return False, f"no Docker engine answers ({type(exc).__name__})"
-    with client:
-        try:
-            client.ping()
-        except Exception as exc:
-            return False, f"no Docker engine answers ({type(exc).__name__})"
+    try:
+        client.ping()
         try:
             client.images.get(MONGO_IMAGE)
             return True, f"Docker has {MONGO_IMAGE}"
@@ -89,6 +86,10 @@ def _docker_has_image() -> tuple[bool, str]:
             return True, f"pulled {MONGO_IMAGE}"
         except Exception as exc:
             return False, f"Docker answers but {MONGO_IMAGE} cannot be had ({type(exc).__name__})"
+    except Exception as exc:
+        return False, f"no Docker engine answers ({type(exc).__name__})"
+    finally:
+        client.close()
 
 
 def choose_backend() -> DatabaseBackend:
