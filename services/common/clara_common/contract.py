@@ -202,3 +202,189 @@ def parse_prediction(raw: object, classes: ClassCatalog, tz: tzinfo) -> Predicti
         return _parse(raw, classes, tz)
     except ContractError as exc:
         return Rejection(id=raw.get("_id"), field=exc.field, reason=exc.reason)
+
+
+# --- The same contract as a MongoDB aggregation expression -------------------------------------
+#
+# The monitor counts records inside the database, so the rules above exist a second time as an
+# aggregation expression. tests/integration/test_contract_mongo.py holds the two to the same verdict.
+#
+# ISO-8601 strings: the expression accepts the extended format that writers use,
+#   YYYY-MM-DD[(T|space)HH[:MM[:SS[(.|,)fraction]]][[space]Z|±HH|±HHMM|±HH:MM]]
+# with the parser's range checks (month, day of month, hour < 24, minutes and seconds < 60, offset
+# under 24 hours, no space between a fraction and the offset), years 2 to 9998 (the parser fails outright at the ends of the calendar). Python's
+# `fromisoformat` also takes the basic format (20260302T093000), week dates (2026-W09-1), any
+# separator character, HHMM times and offsets with seconds; the monitor counts none of those, and
+# cannot, as a date-string range filter cannot find them. Nobody is known to write them.
+ISO_DATETIME_REGEX = (
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[T ]([0-9]{2})(?::([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?)?"
+    r"( ?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?))?)?$"
+)
+# What Python's str.strip() removes, which `$trim` must remove too (its default set differs).
+_PYTHON_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+_NUMBER_TYPES = ["int", "long", "double"]
+
+
+def _type_is(expr: object, *types: str) -> dict[str, Any]:
+    return {"$in": [{"$type": expr}, list(types)]}
+
+
+def _is_nullish(expr: object) -> dict[str, Any]:
+    return _type_is(expr, "missing", "null")
+
+
+def _mongo_class_id_ok(expr: object, classes: ClassCatalog) -> dict[str, Any]:
+    # `$in` compares numerically, so an integral double matches and 2.5 or NaN do not.
+    return {"$and": [_type_is(expr, *_NUMBER_TYPES), {"$in": [expr, list(classes.ids)]}]}
+
+
+def _mongo_trimmed(expr: object) -> dict[str, Any]:
+    return {"$trim": {"input": expr, "chars": _PYTHON_WHITESPACE}}
+
+
+def _to_int(capture: object, default: int = 0) -> dict[str, Any]:
+    return {"$ifNull": [{"$toInt": capture}, default]}
+
+
+def _mongo_iso_instant(text: object, tz_name: str) -> dict[str, Any]:
+    """Return an expression: the UTC instant of an ISO-8601 string (see above), or null."""
+    capture = [{"$arrayElemAt": ["$$m.captures", i]} for i in range(8)]
+    year, month, day, hour, minute, second, fraction, offset = capture
+    # Z, ±HH or ±HHMM; Python allows one space before the offset, unless a fraction precedes it.
+    offset_text = {"$replaceAll": {"input": {"$replaceAll": {"input": offset, "find": ":", "replacement": ""}},
+                                   "find": " ", "replacement": ""}}
+    offset_hours = {"$toInt": {"$substrCP": [offset_text, 1, 2]}}
+    offset_minutes = _to_int({"$cond": [{"$eq": [{"$strLenCP": offset_text}, 5]}, {"$substrCP": [offset_text, 3, 2]}, None]})
+    sign = {"$cond": [{"$eq": [{"$substrCP": [offset_text, 0, 1]}, "-"]}, -1, 1]}
+    # $dateFromParts takes only a constant zone here, so an explicit offset is subtracted by hand.
+    offset_ms = {
+        "$cond": [{"$eq": [offset_text, "Z"]}, 0,
+                  {"$multiply": [sign, {"$add": [{"$multiply": [offset_hours, 60]}, offset_minutes]}, 60_000]}]
+    }
+    parts = {
+        "year": _to_int(year), "month": _to_int(month), "day": _to_int(day),
+        "hour": _to_int(hour), "minute": _to_int(minute), "second": _to_int(second),
+        # Milliseconds: BSON dates hold no finer time, and truncation never moves an instant's day.
+        "millisecond": _to_int({"$substrCP": [{"$concat": [{"$ifNull": [fraction, ""]}, "000"]}, 0, 3]}),
+    }
+    # $dateFromParts rolls 30 February over to March: a calendar date is valid if it survives a round trip.
+    calendar_date = {"$dateFromParts": {"year": parts["year"], "month": parts["month"], "day": parts["day"]}}
+    in_range = {
+        "$and": [
+            {"$gte": [parts["year"], 2]}, {"$lte": [parts["year"], 9998]},
+            {"$gte": [parts["month"], 1]}, {"$lte": [parts["month"], 12]},
+            {"$gte": [parts["day"], 1]}, {"$lte": [parts["day"], 31]},
+            {"$eq": [{"$month": calendar_date}, parts["month"]]},
+            {"$lte": [parts["hour"], 23]}, {"$lte": [parts["minute"], 59]}, {"$lte": [parts["second"], 59]},
+            {"$or": [{"$eq": [fraction, None]}, {"$eq": [offset, None]},
+                     {"$ne": [{"$substrCP": [offset, 0, 1]}, " "]}]},
+            # Python takes any offset minutes (+01:75 is +02:15) as long as the offset is under a day.
+            {"$or": [{"$eq": [offset, None]}, {"$eq": [offset_text, "Z"]},
+                     {"$lt": [{"$add": [{"$multiply": [offset_hours, 60]}, offset_minutes]}, 24 * 60]}]},
+        ]
+    }
+    return {
+        "$let": {
+            "vars": {"m": {"$regexFind": {"input": text, "regex": ISO_DATETIME_REGEX}}},
+            "in": {"$cond": [
+                {"$eq": ["$$m", None]}, None,
+                # $and stops at the first false, so $dateFromParts only ever sees parts in range.
+                {"$cond": [
+                    {"$not": [in_range]}, None,
+                    {"$cond": [
+                        {"$eq": [offset, None]},
+                        {"$dateFromParts": {**parts, "timezone": tz_name}},
+                        {"$subtract": [{"$dateFromParts": parts}, offset_ms]},
+                    ]},
+                ]},
+            ]},
+        }
+    }
+
+
+def mongo_instant(expr: object, tz_name: str) -> dict[str, Any]:
+    """Return an expression: the instant of a BSON date or an ISO-8601 string field, else null."""
+    trimmed = _mongo_trimmed(expr)
+    return {
+        "$switch": {
+            "branches": [
+                {"case": {"$eq": [{"$type": expr}, "date"]}, "then": expr},
+                {"case": {"$eq": [{"$type": expr}, "string"]}, "then": _mongo_iso_instant(trimmed, tz_name)},
+            ],
+            "default": None,
+        }
+    }
+
+
+def mongo_record(classes: ClassCatalog, tz_name: str) -> dict[str, Any]:
+    """Return an expression giving parse_prediction's verdict on `$$ROOT` as {valid, reviewed, true, predicted, day}.
+
+    `valid` is whether the document honours the contract; `reviewed` whether it is validated; `true`
+    and `predicted` are class ids (true is REJECTED_TRUE_CLASS for a legacy `false`), null when not
+    valid; `day` is the local day (YYYY-MM-DD in `tz_name`) of `timestamp_validated`, null when that
+    cannot be read, whatever the rest of the document says.
+    """
+    verdict = "$output_validated"
+    flag_ok = lambda name: {"$or": [_is_nullish(f"${name}"), {"$eq": [{"$type": f"${name}"}, "bool"]}]}  # noqa: E731
+    reviewed = {"$not": [_is_nullish(verdict)]}
+    verdict_ok = {
+        "$or": [
+            _is_nullish(verdict),
+            {"$eq": [{"$type": verdict}, "bool"]},
+            _mongo_class_id_ok(verdict, classes),
+        ]
+    }
+    filename_ok = {
+        "$cond": [{"$eq": [{"$type": "$filename"}, "string"]}, {"$gt": [{"$strLenCP": _mongo_trimmed("$filename")}, 0]}, False]
+    }
+    confidence_ok = {
+        "$or": [
+            _is_nullish("$output_confidence"),
+            {"$and": [_type_is("$output_confidence", *_NUMBER_TYPES),
+                      {"$gte": ["$output_confidence", 0]}, {"$lte": ["$output_confidence", 1]}]},
+        ]
+    }
+    validated_ok = {
+        "$cond": [_is_nullish("$timestamp_validated"), {"$not": [reviewed]}, {"$ne": ["$$validated_at", None]}]
+    }
+    valid = {
+        "$and": [
+            filename_ok,
+            _mongo_class_id_ok("$output_prediction", classes),
+            confidence_ok,
+            {"$ne": [mongo_instant("$timestamp", tz_name), None]},
+            verdict_ok,
+            validated_ok,
+            flag_ok("trained"),
+            flag_ok("logged"),
+        ]
+    }
+    true_class = {
+        "$switch": {
+            "branches": [
+                {"case": {"$eq": [verdict, True]}, "then": {"$toInt": "$output_prediction"}},
+                {"case": {"$eq": [verdict, False]}, "then": REJECTED_TRUE_CLASS},
+                {"case": reviewed, "then": {"$toInt": verdict}},
+            ],
+            "default": None,
+        }
+    }
+    return {
+        "$let": {
+            "vars": {"validated_at": mongo_instant("$timestamp_validated", tz_name)},
+            "in": {"$let": {
+                "vars": {"valid": valid},
+                "in": {
+                    "valid": "$$valid",
+                    "reviewed": reviewed,
+                    "true": {"$cond": ["$$valid", true_class, None]},
+                    "predicted": {"$cond": ["$$valid", {"$toInt": "$output_prediction"}, None]},
+                    "day": {"$cond": [
+                        {"$eq": ["$$validated_at", None]}, None,
+                        {"$dateToString": {"date": "$$validated_at", "format": "%Y-%m-%d", "timezone": tz_name}},
+                    ]},
+                },
+            }},
+        }
+    }

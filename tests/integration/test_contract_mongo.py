@@ -1,0 +1,138 @@
+"""The contract's aggregation form gives parse_prediction's verdict on every shape the parser is tested on."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from bson import Decimal128, Int64
+from pymongo.database import Database
+
+from clara_common.contract import ContractError, Prediction, mongo_record, parse_prediction, parse_timestamp
+from clara_common.days import local_day
+from tests.unit.test_contract import CLASSES, MALFORMED, document
+
+pytestmark = pytest.mark.integration
+
+TIME_ZONES = ["UTC", "Europe/Madrid", "America/New_York", "Asia/Kolkata"]
+
+TIMESTAMP_STRINGS = [
+    "2026-03-02", "2026-03-02T09", "2026-03-02T09:30", "2026-03-02 09:30:00", "2026-03-02T23:59:59.999999",
+    "2026-03-02T00:00:00.5", "2026-03-02T09:30:00,25", "2026-03-02T09:30:00.1234567", "2026-03-02T09:30Z",
+    "2026-03-02T23:30:00Z", "2026-03-02T00:30:00+01:00", "2026-03-02T00:30:00+0100", "2026-03-02T00:30:00-05",
+    "2026-03-02T22:30:00-02:30", "2026-03-02T00:30:00+23:59", "  2026-03-02T09:30:00Z\n", "2024-02-29T12:00:00",
+    "2026-03-29T02:30:00", "2026-10-25T02:30:00", "2026-12-31T23:59:59+14:00",
+    # malformed
+    "2026-02-29T12:00:00", "2026-02-30", "2026-04-31", "2026-13-01", "2026-00-10", "2026-01-00", "2026-03-02T24:00",
+    "2026-03-02T23:60", "2026-03-02T23:59:60", "2026-03-02T09:30:00+24:00", "2026-3-2", "2026-03-02T9:30",
+    "2026-03-02T", "2026-03-02T09:30:00.", "02/03/2026", "yesterday", "2026-03-02Z", "", "   ", "0000-01-01",
+    "2026-03-02T09:30:00 +01:00", "2026-03-02T09:30:00+1", "2026-03-02T09:30:00+01:75", "2026-03-02T09:30:00+23:99",
+    "2026-03-02T09:30:00.5 +01:00", "2026-03-02T09 +01", "2026-03-02T09:30  Z",
+]
+
+EXTRA_SHAPES = {
+    "verdict zero is a class": document(output_validated=0),
+    "legacy true": document(output_validated=True),
+    "legacy false": document(output_validated=False),
+    "pending without validation time": document(output_validated=None, timestamp_validated=None),
+    "pending with validation time": document(output_validated=None),
+    "pending with bad validation time": document(output_validated=None, timestamp_validated="soon"),
+    "integral doubles": document(output_prediction=3.0, output_validated=3.0),
+    "int64 class ids": document(output_prediction=Int64(2), output_validated=Int64(2)),
+    "decimal class id": document(output_prediction=Decimal128("2")),
+    "confidence zero": document(output_confidence=0),
+    "confidence one": document(output_confidence=1.0),
+    "confidence absent": document(output_confidence=...),
+    "confidence null": document(output_confidence=None),
+    "trained true": document(trained=True),
+    "logged null": document(logged=None),
+    "filename padded": document(filename="  a.jpg "),
+    "filename nbsp only": document(filename="\u00a0\u2003"),
+    "timestamp an int64": document(timestamp=Int64(5)),
+    "timestamp a bool": document(timestamp=True),
+    "prediction infinite": document(output_prediction=math.inf),
+    "verdict infinite": document(output_validated=-math.inf),
+}
+
+
+def expected_verdict(raw: dict, tz_name: str) -> dict:
+    """Return what parse_prediction says about `raw`, in the aggregation's shape."""
+    tz = ZoneInfo(tz_name)
+    record = parse_prediction(raw, CLASSES, tz)
+    try:
+        validated_at = parse_timestamp(raw["timestamp_validated"], "timestamp_validated", tz)
+        day = local_day(validated_at, tz).isoformat()
+    except (KeyError, ContractError):
+        day = None
+    if not isinstance(record, Prediction):
+        return {"valid": False, "reviewed": raw.get("output_validated") is not None, "true": None, "predicted": None, "day": day}
+    return {
+        "valid": True,
+        "reviewed": record.is_validated,
+        "true": record.true_class,
+        "predicted": record.predicted_class,
+        "day": day,
+    }
+
+
+def verdicts(db: Database, shapes: dict[str, dict], tz_name: str) -> list[tuple[str, dict, dict]]:
+    """Store every shape and return (name, parser's verdict, pipeline's verdict) for each."""
+    collection = db["shapes"]
+    collection.insert_many([{**shape, "shape": name} for name, shape in shapes.items()])
+    stored = {doc["shape"]: doc for doc in collection.find()}
+    computed = {
+        doc["shape"]: doc["r"]
+        for doc in collection.aggregate([{"$project": {"shape": 1, "r": mongo_record(CLASSES, tz_name)}}])
+    }
+    return [(name, expected_verdict(stored[name], tz_name), computed[name]) for name in shapes]
+
+
+def all_shapes() -> dict[str, dict]:
+    shapes = {name: doc for name, (doc, _) in MALFORMED.items() if isinstance(doc, dict)}
+    shapes.update(EXTRA_SHAPES)
+    for i, text in enumerate(TIMESTAMP_STRINGS):
+        shapes[f"validated at {text!r}"] = document(timestamp_validated=text)
+        shapes[f"predicted at {text!r} #{i}"] = document(timestamp=text)
+    return shapes
+
+
+@pytest.mark.parametrize("tz_name", TIME_ZONES)
+def test_pipeline_verdict_equals_parser_verdict_on_every_shape(db: Database, tz_name: str) -> None:
+    mismatches = [(name, want, got) for name, want, got in verdicts(db, all_shapes(), tz_name) if want != got]
+    assert not mismatches, "\n".join(f"{n}: parser {w} pipeline {g}" for n, w, g in mismatches)
+
+
+def random_iso(rng: random.Random) -> str:
+    """Return a random extended-format ISO string, often with a field out of range."""
+    text = f"{rng.choice([1999, 2024, 2026])}-{rng.randint(0, 13):02d}-{rng.randint(0, 32):02d}"
+    if rng.random() < 0.9:
+        text += rng.choice("T ") + f"{rng.randint(0, 24):02d}"
+        if rng.random() < 0.9:
+            text += f":{rng.randint(0, 60):02d}"
+            if rng.random() < 0.8:
+                text += f":{rng.randint(0, 60):02d}"
+                if rng.random() < 0.5:
+                    text += rng.choice(".,") + str(rng.randint(0, 10**rng.randint(1, 8)))
+        if rng.random() < 0.6:
+            text += rng.choice(["Z", f"+{rng.randint(0, 24):02d}:{rng.randint(0, 60):02d}",
+                                f"-{rng.randint(0, 24):02d}{rng.randint(0, 59):02d}", f"+{rng.randint(0, 23):02d}"])
+    return text
+
+
+def test_pipeline_reads_random_iso_strings_as_the_parser_does(db: Database) -> None:
+    rng = random.Random(7)
+    shapes = {f"{i}: {text}": document(timestamp_validated=text)
+              for i, text in enumerate(random_iso(rng) for _ in range(400))}
+    results = verdicts(db, shapes, "Europe/Madrid")
+    assert sum(want["valid"] for _, want, _ in results) > 50  # the sample holds valid and invalid strings
+    mismatches = [(name, want, got) for name, want, got in results if want != got]
+    assert not mismatches, "\n".join(f"{n}: parser {w} pipeline {g}" for n, w, g in mismatches[:20])
+
+
+def test_bson_dates_are_bucketed_in_the_configured_time_zone(db: Database) -> None:
+    shapes = {"late evening UTC": document(timestamp_validated=datetime(2026, 3, 2, 23, 30, tzinfo=timezone.utc))}
+    [(_, want, got)] = verdicts(db, shapes, "Europe/Madrid")
+    assert got == want and got["day"] == "2026-03-03"
