@@ -74,7 +74,7 @@ def test_classes_come_from_the_file_named_in_the_environment(tmp_path: Path) -> 
 
 def test_default_classes_are_the_seven_clara_containers() -> None:
     classes = Settings.from_env({}).classes
-    assert dict(zip(classes.ids, classes.names)) == {
+    assert dict(zip(classes.ids, classes.names, strict=True)) == {
         0: "SIGRE", 1: "blue", 2: "brown", 3: "green", 4: "green_point", 5: "grey", 6: "yellow",
     }
     assert classes.color_dict()["SIGRE"] == "rgb(219, 0, 146)"
@@ -97,9 +97,9 @@ def test_bad_class_files_are_refused_with_a_reason(tmp_path: Path, content: str)
     path = tmp_path / "classes.json"
     path.write_text(content)
     with pytest.raises(ClassConfigError):
-        Settings.from_env({"CLASSES_FILE": str(path)}).classes
+        _ = Settings.from_env({"CLASSES_FILE": str(path)}).classes
 
 
 def test_missing_class_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ClassConfigError, match="cannot read"):
-        Settings.from_env({"CLASSES_FILE": str(tmp_path / "nope.json")}).classes
+        _ = Settings.from_env({"CLASSES_FILE": str(tmp_path / "nope.json")}).classes

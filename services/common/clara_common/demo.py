@@ -10,7 +10,6 @@ import argparse
 import importlib.util
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 from clara_common.embedded import EmbeddedMongo, free_port
 from clara_common.logs import configure_logging
 from clara_common.settings import Settings
+from clara_common.signals import stop_requested_on_signals
 
 log = logging.getLogger("clara_demo")
 
@@ -71,14 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     port = args.db_port if _port_is_free(args.db_port) else free_port()
     processes: dict[str, subprocess.Popen[bytes]] = {}
-    stopping = False
-
-    def request_stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    stop = stop_requested_on_signals()
     with EmbeddedMongo(port=port, storage_path=args.data) as database:
         env = {**os.environ, "MONGODB_URI": database.uri, "WHYLOGS_NO_ANALYTICS": "1"}
         log.info("embedded database at %s, data in %s", database.uri, args.data)
@@ -95,12 +88,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             log.info("the monitor is not installed yet; Ctrl-C stops the database")
         exit_code = 0
-        while not stopping:
+        while not stop.wait(0.5):
             for name, process in processes.items():
                 if process.poll() is not None:
                     log.error("%s exited with code %d; stopping the demo", name, process.returncode)
-                    exit_code, stopping = process.returncode or 1, True
-            time.sleep(0.5)
+                    exit_code = process.returncode or 1
+                    stop.set()
         log.info("stopping %s", ", ".join([*processes, "the database"]))
         _stop_all(processes)
     return exit_code

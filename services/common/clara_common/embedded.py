@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from types import TracebackType
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
+
+from clara_common.signals import stop_requested_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -118,16 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = EmbeddedMongo(port=args.port, storage_path=args.data, host=args.host).start()
     log.info("embedded database ready at %s (data: %s)", server.uri, args.data)
-    stop = False
-
-    def request_stop(signum: int, frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    while not stop:
-        time.sleep(0.5)
+    stop_requested_on_signals().wait()
     server.stop()
     return 0
 
