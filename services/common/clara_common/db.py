@@ -19,6 +19,9 @@ PREDICTION_INDEXES = [
     IndexModel([("filename", ASCENDING)], name="filename"),
     # The logger's "validated but not logged yet" look-up.
     IndexModel([("logged", ASCENDING), ("timestamp_validated", ASCENDING)], name="logged_timestamp_validated"),
+    # The logger's "documents bound to this batch" look-up, when it finishes a batch (sparse: only
+    # documents the logger has claimed carry the field).
+    IndexModel([("logger_batch", ASCENDING)], name="logger_batch", sparse=True),
 ]
 
 

@@ -102,12 +102,19 @@ class Settings:
     WHYLABS_DEFAULT_ORG_ID: str | None = _setting(None, _optional_text)
     WHYLABS_DEFAULT_DATASET_ID: str | None = _setting(None, _optional_text)
     WHYLABS_API_ENDPOINT: str = _setting(PUBLIC_WHYLABS_ENDPOINT, _text)
+    LOGGER_HTTP_TIMEOUT_SECONDS: float = _setting(30.0, _positive_float)
+    LOGGER_LEASE_SECONDS: float = _setting(300.0, _positive_float)
+    LOGGER_RETRY_MIN_SECONDS: float = _setting(30.0, _positive_float)
+    LOGGER_RETRY_MAX_SECONDS: float = _setting(900.0, _positive_float)
     # Drift and alerts
     DRIFT_ALGORITHM: str = _setting("chi-square", _choice("chi-square", "hellinger"))
     DRIFT_P_VALUE: float = _setting(0.05, _unit_interval)
     DRIFT_HELLINGER_THRESHOLD: float = _setting(0.15, _unit_interval)
     DRIFT_REFERENCE_DAYS: int = _setting(14, _positive_int)
+    DRIFT_CLASS_REFERENCE: str = _setting("training", _choice("training", "window"))
+    DRIFT_MIN_SAMPLES: int = _setting(50, _positive_int)
     ALERT_MIN_ACCURACY: float = _setting(0.8, _unit_interval)
+    ALERT_MIN_SAMPLES: int = _setting(50, _positive_int)
     ALERT_WEBHOOK_URL: str | None = _setting(None, _optional_text, secret=True)
 
     @classmethod

@@ -1,0 +1,178 @@
+"""Logger batches: claiming predictions, and the batch record that carries a batch to its sinks.
+
+Exactly once, without transactions:
+1. A batch record is written first (state "claiming", with an owner and a lease).
+2. The predictions are claimed with one `update_many` that sets `logged: true, logger_batch: <id>`
+   on documents that are still unlogged: each document is bound to exactly one batch, even with two
+   loggers claiming at once, and marking costs one write per document.
+3. The batch's per-day counts and profiles are computed from the documents bound to it and saved
+   on the record (state "built"), then added to the history, each day at most once per batch id
+   (history.py); then the record is "applied".
+4. An unfinished record whose lease has run out (its logger died) is finished by the next logger
+   that looks: the documents bound to it say exactly what it holds.
+The WhyLabs upload is a separate outbox state on the record, retried with backoff until done.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from clara_logger.history import DayPart
+
+BATCHES_COLLECTION = "logger_batches"
+
+CLAIMING = "claiming"
+BUILT = "built"
+APPLIED = "applied"
+UNFINISHED = [CLAIMING, BUILT]
+
+UPLOAD_PENDING = "pending"
+UPLOAD_DONE = "done"
+UPLOAD_OFF = "off"  # WhyLabs not configured when the batch was applied
+
+# Validated (reviewed, whatever the verdict's shape), not logged, not set aside as malformed.
+# `logged: {$in: [false, null]}` also matches an absent field, and can use the (logged, ...) index.
+UNLOGGED_VALIDATED: dict[str, Any] = {
+    "logged": {"$in": [False, None]},
+    "output_validated": {"$ne": None},
+    "logged_error": {"$exists": False},
+}
+
+
+def batches(database: Database) -> Collection:
+    """Return the collection of batch records."""
+    return database[BATCHES_COLLECTION]
+
+
+def logger_identity() -> str:
+    """Return a name for this logger process, for the batch records it owns."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def find_candidates(predictions: Collection, limit: int) -> list[dict[str, Any]]:
+    """Return up to `limit` validated, unlogged predictions, oldest validation first."""
+    return list(predictions.find(UNLOGGED_VALIDATED, sort=[("logged", 1), ("timestamp_validated", 1)], limit=limit))
+
+
+def open_batch(records: Collection, owner: str, lease_seconds: float) -> str:
+    """Write a new batch record in state "claiming" and return its id."""
+    batch_id = uuid.uuid4().hex
+    now = now_utc()
+    records.insert_one({
+        "_id": batch_id, "state": CLAIMING, "owner": owner, "created_at": now,
+        "lease_until": now + timedelta(seconds=lease_seconds),
+    })
+    return batch_id
+
+
+def claim(predictions: Collection, candidates: Sequence[dict[str, Any]], batch_id: str) -> list[dict[str, Any]]:
+    """Bind the still-unlogged candidates to the batch; return the documents that are now its own."""
+    ids = [doc["_id"] for doc in candidates]
+    result = predictions.update_many(
+        {"_id": {"$in": ids}, **UNLOGGED_VALIDATED},
+        {"$set": {"logged": True, "logger_batch": batch_id}},
+    )
+    if result.modified_count == len(ids):
+        return list(candidates)
+    # Another logger took some of them first: ours are the ones that carry our batch id.
+    return claimed_documents(predictions, batch_id)
+
+
+def claimed_documents(predictions: Collection, batch_id: str) -> list[dict[str, Any]]:
+    """Return the documents bound to a batch and not set aside as malformed."""
+    return list(predictions.find({"logger_batch": batch_id, "logged": True}))
+
+
+def quarantine(predictions: Collection, batch_id: str, reasons: dict[Any, str]) -> None:
+    """Set malformed documents aside: not logged, with the reason in `logged_error`."""
+    for doc_id, reason in reasons.items():
+        predictions.update_one(
+            {"_id": doc_id, "logger_batch": batch_id},
+            {"$set": {"logged": False, "logged_error": reason}},
+        )
+
+
+def drop_batch(records: Collection, batch_id: str) -> None:
+    """Delete a record that claimed nothing."""
+    records.delete_one({"_id": batch_id, "state": CLAIMING})
+
+
+def save_built(records: Collection, batch_id: str, parts: Sequence[DayPart], predictions: int, quarantined: int,
+               upload_state: str) -> None:
+    """Store the batch's per-day parts (the outbox of its sinks) and mark it "built"."""
+    records.update_one(
+        {"_id": batch_id, "state": {"$in": UNFINISHED}},
+        {"$set": {
+            "state": BUILT, "days": [part.to_document() for part in parts],
+            "predictions": predictions, "quarantined": quarantined,
+            "upload": {"state": upload_state, "uploaded_days": [], "attempts": 0, "next_attempt_at": now_utc()},
+        }},
+    )
+
+
+def mark_applied(records: Collection, batch_id: str) -> None:
+    """Record that every day of the batch is in the history."""
+    records.update_one({"_id": batch_id}, {"$set": {"state": APPLIED, "applied_at": now_utc()}})
+
+
+def take_over_expired(records: Collection, owner: str, lease_seconds: float) -> Iterator[dict[str, Any]]:
+    """Yield unfinished records whose lease ran out, each after taking its lease for `owner`."""
+    now = now_utc()
+    for record in records.find({"state": {"$in": UNFINISHED}, "lease_until": {"$lt": now}}, {"days": 0}):
+        taken = records.find_one_and_update(
+            {"_id": record["_id"], "lease_until": record["lease_until"]},
+            {"$set": {"owner": owner, "lease_until": now + timedelta(seconds=lease_seconds)}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if taken is not None:
+            yield taken
+
+
+def get_batch(records: Collection, batch_id: str) -> dict[str, Any] | None:
+    return records.find_one({"_id": batch_id})
+
+
+def due_uploads(records: Collection) -> list[dict[str, Any]]:
+    """Return the ids of applied batches whose WhyLabs upload is pending and due."""
+    return list(records.find(
+        {"state": APPLIED, "upload.state": UPLOAD_PENDING, "upload.next_attempt_at": {"$lte": now_utc()}},
+        {"_id": 1}, sort=[("created_at", 1)],
+    ))
+
+
+def record_uploaded_day(records: Collection, batch_id: str, day: str) -> None:
+    records.update_one({"_id": batch_id}, {"$addToSet": {"upload.uploaded_days": day}})
+
+
+def record_upload_done(records: Collection, batch_id: str) -> None:
+    """Mark the upload done and drop the profile bytes, which no sink needs any more."""
+    records.update_one(
+        {"_id": batch_id},
+        {"$set": {"upload.state": UPLOAD_DONE, "upload.done_at": now_utc()}, "$unset": {"days.$[].profile": ""}},
+    )
+
+
+def record_upload_failure(records: Collection, batch_id: str, error: str, next_attempt_at: datetime) -> None:
+    records.update_one(
+        {"_id": batch_id},
+        {"$set": {"upload.last_error": error[:500], "upload.next_attempt_at": next_attempt_at},
+         "$inc": {"upload.attempts": 1}},
+    )
+
+
+def drop_profiles(records: Collection, batch_id: str) -> None:
+    """Drop the profile bytes of a batch that has no upload to make."""
+    records.update_one({"_id": batch_id}, {"$unset": {"days.$[].profile": ""}})

@@ -1,0 +1,144 @@
+"""`clara-logger`: profile validated predictions on a schedule, keep their history, raise alerts."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import time
+from collections.abc import Callable
+from types import FrameType
+
+import schedule
+from clara_common.db import make_client
+from clara_common.logs import configure_logging
+from clara_common.settings import Settings, SettingsError
+from pymongo.errors import PyMongoError
+
+from clara_logger.retry import retry_delay
+from clara_logger.tick import Logger
+
+log = logging.getLogger("clara_logger")
+
+# How often the loop looks at the schedule and at a stop request.
+POLL_SECONDS = 0.2
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT; the tick in hand finishes its batch, then the process exits."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def request(self, signum: int, frame: FrameType | None) -> None:
+        log.info("received %s: finishing the batch in hand, then stopping", signal.Signals(signum).name)
+        self.requested = True
+
+    def __call__(self) -> bool:
+        return self.requested
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="clara-logger",
+        description="Log validated predictions with whylogs every LOGGER_INTERVAL_MINUTES; keep their history, "
+                    "watch for drift, raise alerts.",
+    )
+    parser.add_argument("--once", action="store_true", help="run one tick and exit")
+    return parser.parse_args(argv)
+
+
+class GuardedJob:
+    """A scheduled job whose exceptions are logged and backed off, so that the loop goes on."""
+
+    def __init__(self, job: Callable[[], None], settings: Settings) -> None:
+        self.job = job
+        self.settings = settings
+        self.failures = 0
+        self.not_before = 0.0  # monotonic time before which a failed job is not retried
+
+    @property
+    def retry_due(self) -> bool:
+        """Return True when the last run failed and its backoff is over."""
+        return self.failures > 0 and time.monotonic() >= self.not_before
+
+    def __call__(self) -> None:
+        if time.monotonic() < self.not_before:
+            return
+        try:
+            self.job()
+        except Exception as exc:  # one failed tick must not end the service
+            self.failures += 1
+            wait = retry_delay(self.failures, self.settings.LOGGER_RETRY_MIN_SECONDS,
+                               self.settings.LOGGER_RETRY_MAX_SECONDS)
+            self.not_before = time.monotonic() + wait
+            if isinstance(exc, PyMongoError):
+                log.error("database unavailable (%s); retrying in %.0fs", exc, wait)
+            else:
+                log.exception("tick failed; retrying in %.0fs", wait)
+            return
+        self.failures = 0
+
+
+def run(settings: Settings, once: bool) -> int:
+    """Run the logger; return the process exit code."""
+    stop = StopFlag()
+    signal.signal(signal.SIGTERM, stop.request)
+    signal.signal(signal.SIGINT, stop.request)
+    if settings.whylabs_enabled:
+        log.info("WhyLabs upload on: %s (dataset %s)", settings.WHYLABS_API_ENDPOINT,
+                 settings.WHYLABS_DEFAULT_DATASET_ID)
+    else:
+        log.info("WhyLabs upload off (WHYLABS_API_KEY, WHYLABS_DEFAULT_ORG_ID and WHYLABS_DEFAULT_DATASET_ID are not "
+                 "all set); the history store keeps every profile")
+    with make_client(settings, appname="clara-logger") as client:
+        logger = Logger(settings, client)
+
+        def tick() -> None:
+            report = logger.tick(should_stop=stop)
+            log.info(report.line())
+
+        if once:
+            try:
+                logger.ensure_indexes()
+                tick()
+            except PyMongoError as exc:
+                log.error("database unavailable: %s", exc)
+                return 1
+            return 0
+
+        def start_then_tick() -> None:
+            logger.ensure_indexes()
+            tick()
+
+        job = GuardedJob(start_then_tick, settings)
+        scheduler = schedule.Scheduler()
+        scheduler.every(settings.LOGGER_INTERVAL_MINUTES * 60).seconds.do(job)
+        log.info("logging every %g minutes", settings.LOGGER_INTERVAL_MINUTES)
+        job()
+        while not stop():
+            scheduler.run_pending()
+            if job.retry_due:
+                job()  # the backoff after a failure is shorter than the interval: retry now
+            time.sleep(POLL_SECONDS)
+    log.info("stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_logging()
+    args = parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        log.error("bad configuration: %s", exc)
+        return 2
+    try:
+        return run(settings, args.once)
+    except ValueError as exc:  # e.g. a WHYLABS_API_KEY that is not shaped like one
+        log.error("bad configuration: %s", exc)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

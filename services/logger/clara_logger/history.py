@@ -1,0 +1,148 @@
+"""The history store: one MongoDB document per local day of validation, always on.
+
+    _id                   "YYYY-MM-DD"
+    count                 validated predictions counted for the day
+    confusion             {true id: {predicted id: count}}  (true id "-1": legacy `false` review)
+    confidence_histogram  counts in CONFIDENCE_BINS equal bins over [0, 1]
+    confidence_missing    predictions without a confidence
+    metrics               accuracy, precision/recall/F1 per class and macro, from `confusion`
+    profile               the merged whylogs profile of the day (v0 bytes; see profiles.py)
+    drift                 the day's drift results (drift.py), set after each change
+    applied_batches       ids of the logger batches already counted in this day
+    version               bumped on every change, for optimistic concurrency
+
+A batch's part of a day is applied at most once: the day records the batch ids it holds, and a write
+only lands if the day has not changed since it was read (no transaction needed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+from bson import Binary
+from clara_common.classes import ClassCatalog
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from clara_logger import profiles
+from clara_logger.confusion import add_confusion, add_counts, metrics_from_confusion
+
+HISTORY_COLLECTION = "logger_history"
+# A write that loses this many races in a row means something else is wrong.
+MAX_WRITE_ATTEMPTS = 20
+
+
+class HistoryConflict(RuntimeError):
+    """A day kept changing under us; the batch stays pending and is retried."""
+
+
+@dataclass(frozen=True)
+class DayPart:
+    """What one batch adds to one day: counts and the whylogs profile of its predictions."""
+
+    day: str
+    count: int
+    confusion: dict[str, dict[str, int]]
+    confidence_histogram: list[int]
+    confidence_missing: int
+    profile: bytes
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "day": self.day, "count": self.count, "confusion": self.confusion,
+            "confidence_histogram": self.confidence_histogram,
+            "confidence_missing": self.confidence_missing, "profile": Binary(self.profile),
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> DayPart:
+        return cls(
+            day=doc["day"], count=doc["count"], confusion=doc["confusion"],
+            confidence_histogram=list(doc["confidence_histogram"]),
+            confidence_missing=doc["confidence_missing"], profile=bytes(doc["profile"]),
+        )
+
+
+def history(database: Database) -> Collection:
+    """Return the history collection."""
+    return database[HISTORY_COLLECTION]
+
+
+def merged_day(current: dict[str, Any] | None, part: DayPart, classes: ClassCatalog) -> dict[str, Any]:
+    """Return the day's fields once `part` is added to `current` (None: the day is new)."""
+    if current is None:
+        confusion, histogram = part.confusion, part.confidence_histogram
+        count, missing, profile = part.count, part.confidence_missing, profiles.deserialize(part.profile)
+    else:
+        confusion = add_confusion(current["confusion"], part.confusion)
+        histogram = add_counts(current["confidence_histogram"], part.confidence_histogram)
+        count = current["count"] + part.count
+        missing = current["confidence_missing"] + part.confidence_missing
+        profile = profiles.merge(profiles.deserialize(current["profile"]), profiles.deserialize(part.profile))
+    return {
+        "count": count,
+        "confusion": confusion,
+        "confidence_histogram": histogram,
+        "confidence_missing": missing,
+        "metrics": metrics_from_confusion(confusion, classes.ids),
+        "profile": Binary(profiles.serialize(profile)),
+        "updated_at": datetime.now(timezone.utc),
+    }
+
+
+def apply_part(collection: Collection, part: DayPart, batch_id: str, classes: ClassCatalog) -> bool:
+    """Add a batch's part to its day unless that batch is already there; return whether it was added."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        current = collection.find_one({"_id": part.day})
+        if current is not None and batch_id in current.get("applied_batches", []):
+            return False
+        fields = merged_day(current, part, classes)
+        if current is None:
+            try:
+                collection.insert_one({"_id": part.day, **fields, "applied_batches": [batch_id], "version": 1})
+            except DuplicateKeyError:
+                continue  # another logger created the day first: read it again
+            return True
+        result = collection.update_one(
+            {"_id": part.day, "version": current["version"]},
+            {"$set": fields, "$push": {"applied_batches": batch_id}, "$inc": {"version": 1}},
+        )
+        if result.matched_count == 1:
+            return True
+    raise HistoryConflict(f"day {part.day} changed {MAX_WRITE_ATTEMPTS} times while batch {batch_id} was applied")
+
+
+def set_drift(collection: Collection, day: str, version: int, drift: dict[str, Any]) -> bool:
+    """Store a day's drift results if the day is still at `version`; return whether they were stored."""
+    return collection.update_one({"_id": day, "version": version}, {"$set": {"drift": drift}}).matched_count == 1
+
+
+def get_day(collection: Collection, day: date | str) -> dict[str, Any] | None:
+    """Return the stored record of a day, or None."""
+    return collection.find_one({"_id": day if isinstance(day, str) else day.isoformat()})
+
+
+def days(collection: Collection, first: date | None = None, last: date | None = None,
+         with_profile: bool = False) -> Iterator[dict[str, Any]]:
+    """Yield the stored days from `first` to `last` (both included), oldest first."""
+    query: dict[str, Any] = {}
+    if first is not None:
+        query.setdefault("_id", {})["$gte"] = first.isoformat()
+    if last is not None:
+        query.setdefault("_id", {})["$lte"] = last.isoformat()
+    projection = None if with_profile else {"profile": 0, "applied_batches": 0}
+    yield from collection.find(query, projection, sort=[("_id", 1)])
+
+
+def first_days(collection: Collection, count: int) -> list[dict[str, Any]]:
+    """Return the `count` oldest stored days (the default drift reference window)."""
+    return list(collection.find({}, {"profile": 0, "applied_batches": 0}, sort=[("_id", 1)], limit=count))
+
+
+def load_profile(record: dict[str, Any]) -> profiles.DatasetProfileView:
+    """Return the whylogs profile of a stored day."""
+    return profiles.deserialize(bytes(record["profile"]))

@@ -1,0 +1,285 @@
+"""One tick of the logger: finish what a dead logger left, claim batches, profile, write the sinks.
+
+    finish expired batches -> [claim a batch -> parse -> per-day counts and profiles -> batch record
+    -> history] until no validated, unlogged prediction is left -> due WhyLabs uploads
+    -> drift and alerts for the days that changed -> due webhooks
+
+See batches.py for why this counts every prediction exactly once without transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from clara_common.contract import Prediction, Rejection, parse_prediction
+from clara_common.days import day_start, local_day
+from clara_common.db import PREDICTION_INDEXES, get_database, predictions
+from clara_common.settings import Settings
+from pymongo import MongoClient
+
+from clara_logger import alerts, batches, history, profiles
+from clara_logger.confusion import predicted_class_counts, tally_by_day, true_class_counts
+from clara_logger.drift import IN_REFERENCE, DriftSettings, compare_classes, compare_confidence
+from clara_logger.history import DayPart
+from clara_logger.retry import next_attempt
+from clara_logger.whylabs import WhyLabsSink
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickReport:
+    """What one tick did: the figures of the tick's log line."""
+
+    found: int = 0
+    logged: int = 0
+    quarantined: int = 0
+    batches: int = 0
+    recovered: int = 0
+    uploaded: int = 0
+    upload_failures: int = 0
+    alerts: int = 0
+    alerts_sent: int = 0
+    days: set[str] = field(default_factory=set)
+    duration: float = 0.0
+
+    def line(self) -> str:
+        return (f"tick found={self.found} logged={self.logged} quarantined={self.quarantined} "
+                f"batches={self.batches} recovered={self.recovered} uploaded={self.uploaded} "
+                f"upload_failures={self.upload_failures} alerts={self.alerts} alerts_sent={self.alerts_sent} "
+                f"days={len(self.days)} duration={self.duration:.2f}s")
+
+
+def build_parts(records: Iterable[Prediction], settings: Settings) -> list[DayPart]:
+    """Return the per-day parts (counts and whylogs profile) of a batch's valid predictions."""
+    by_day: dict[date, list[Prediction]] = {}
+    for record in records:
+        if record.timestamp_validated is not None:
+            by_day.setdefault(history_day(record, settings), []).append(record)
+    parts = []
+    for day, day_records in sorted(by_day.items()):
+        tally = tally_by_day(day_records, settings.tz)[day]
+        frame = profiles.prediction_frame(day_records, settings.classes)
+        view = profiles.profile_frame(frame, day_start(day, settings.tz))
+        parts.append(DayPart(
+            day=day.isoformat(), count=tally.count, confusion=tally.confusion,
+            confidence_histogram=tally.confidence_histogram, confidence_missing=tally.confidence_missing,
+            profile=profiles.serialize(view),
+        ))
+    return parts
+
+
+def history_day(record: Prediction, settings: Settings) -> date:
+    """Return the local day (TIMEZONE) on which a prediction was validated: its day in the history."""
+    return local_day(record.timestamp_validated, settings.tz)  # type: ignore[arg-type]
+
+
+def split(documents: Sequence[dict[str, Any]], settings: Settings) -> tuple[list[Prediction], dict[Any, str]]:
+    """Return the documents that honour the contract, and the reason each other one does not."""
+    valid: list[Prediction] = []
+    rejected: dict[Any, str] = {}
+    for document in documents:
+        parsed = parse_prediction(document, settings.classes, settings.tz)
+        if isinstance(parsed, Rejection):
+            rejected[document["_id"]] = str(parsed)
+        elif not parsed.is_validated:
+            # Claimed as validated, read back as pending: the verdict was withdrawn meanwhile.
+            rejected[document["_id"]] = "output_validated: withdrawn after the logger claimed it"
+        else:
+            valid.append(parsed)
+    return valid, rejected
+
+
+class Logger:
+    """The logger's state between ticks: settings, collections, sinks, its identity."""
+
+    def __init__(self, settings: Settings, client: MongoClient, owner: str | None = None) -> None:
+        self.settings = settings
+        database = get_database(client, settings)
+        self.predictions = predictions(client, settings)
+        self.batches = batches.batches(database)
+        self.history = history.history(database)
+        self.alerts = alerts.alerts(database)
+        self.owner = owner or batches.logger_identity()
+        self._indexed = False
+        self.whylabs = WhyLabsSink(settings) if settings.whylabs_enabled else None
+        self.drift_settings = DriftSettings(
+            algorithm=settings.DRIFT_ALGORITHM, p_value=settings.DRIFT_P_VALUE,
+            hellinger_threshold=settings.DRIFT_HELLINGER_THRESHOLD, min_samples=settings.DRIFT_MIN_SAMPLES,
+        )
+
+    def ensure_indexes(self) -> None:
+        """Create the indexes the logger's look-ups need, once per process."""
+        if self._indexed:
+            return
+        self.predictions.create_indexes(PREDICTION_INDEXES)
+        self.batches.create_index([("state", 1), ("lease_until", 1)], name="state_lease")
+        self.batches.create_index([("upload.state", 1), ("upload.next_attempt_at", 1)], name="upload_due")
+        self.alerts.create_index([("webhook.state", 1), ("webhook.next_attempt_at", 1)], name="webhook_due")
+        self._indexed = True
+
+    def tick(self, should_stop: Callable[[], bool] = lambda: False) -> TickReport:
+        """Run one tick; `should_stop` is asked between batches (SIGTERM finishes the batch in hand)."""
+        started = time.monotonic()
+        report = TickReport()
+        for record in batches.take_over_expired(self.batches, self.owner, self.settings.LOGGER_LEASE_SECONDS):
+            log.info("finishing batch %s left %s by %s", record["_id"], record["state"], record.get("owner"))
+            self._finish(record, report)
+            report.recovered += 1
+        while not should_stop():
+            candidates = batches.find_candidates(self.predictions, self.settings.LOGGER_BATCH_SIZE)
+            if not candidates:
+                break
+            report.found += len(candidates)
+            batch_id = batches.open_batch(self.batches, self.owner, self.settings.LOGGER_LEASE_SECONDS)
+            claimed = batches.claim(self.predictions, candidates, batch_id)
+            if not claimed:
+                batches.drop_batch(self.batches, batch_id)  # another logger took them all: look again
+                continue
+            self._process(batch_id, claimed, report)
+            report.batches += 1
+            if len(candidates) < self.settings.LOGGER_BATCH_SIZE:
+                break
+        if not should_stop():
+            self.upload_due(report)
+            self.evaluate_days(sorted(report.days), report)
+            report.alerts_sent += alerts.send_due(self.alerts, self.settings)
+        report.duration = time.monotonic() - started
+        return report
+
+    def _process(self, batch_id: str, documents: Sequence[dict[str, Any]], report: TickReport) -> None:
+        valid, rejected = split(documents, self.settings)
+        if rejected:
+            batches.quarantine(self.predictions, batch_id, rejected)
+            for doc_id, reason in rejected.items():
+                log.warning("prediction %s set aside: %s", doc_id, reason)
+        parts = build_parts(valid, self.settings)
+        upload_state = batches.UPLOAD_PENDING if self.whylabs else batches.UPLOAD_OFF
+        batches.save_built(self.batches, batch_id, parts, len(valid), len(rejected), upload_state)
+        self._apply(batch_id, parts, upload_state, report)
+        report.logged += len(valid)
+        report.quarantined += len(rejected)
+
+    def _apply(self, batch_id: str, parts: Sequence[DayPart], upload_state: str, report: TickReport) -> None:
+        for part in parts:
+            history.apply_part(self.history, part, batch_id, self.settings.classes)
+            report.days.add(part.day)
+        batches.mark_applied(self.batches, batch_id)
+        if upload_state == batches.UPLOAD_OFF:
+            batches.drop_profiles(self.batches, batch_id)
+
+    def _finish(self, record: dict[str, Any], report: TickReport) -> None:
+        """Finish a batch another logger left unfinished, from wherever it stopped."""
+        if record["state"] == batches.CLAIMING:
+            documents = batches.claimed_documents(self.predictions, record["_id"])
+            if not documents:
+                batches.drop_batch(self.batches, record["_id"])
+                return
+            self._process(record["_id"], documents, report)
+            return
+        full = batches.get_batch(self.batches, record["_id"])
+        if full is None or full["state"] != batches.BUILT:
+            return
+        parts = [DayPart.from_document(d) for d in full["days"]]
+        self._apply(record["_id"], parts, full["upload"]["state"], report)
+        report.logged += full["predictions"]
+
+    def upload_due(self, report: TickReport) -> None:
+        """Upload the profiles of every batch whose WhyLabs upload is pending and due."""
+        if self.whylabs is None:
+            return
+        for pending in batches.due_uploads(self.batches):
+            record = batches.get_batch(self.batches, pending["_id"])
+            if record is None:
+                continue
+            done_days = set(record["upload"].get("uploaded_days", []))
+            failed = False
+            for part in record["days"]:
+                if part["day"] in done_days:
+                    continue
+                result = self.whylabs.upload(bytes(part["profile"]))
+                if not result.ok:
+                    attempts = record["upload"]["attempts"] + 1
+                    retry_at = next_attempt(datetime.now(timezone.utc), attempts,
+                                            self.settings.LOGGER_RETRY_MIN_SECONDS,
+                                            self.settings.LOGGER_RETRY_MAX_SECONDS)
+                    batches.record_upload_failure(self.batches, record["_id"], result.detail, retry_at)
+                    log.warning("WhyLabs upload of batch %s day %s failed (attempt %d, next at %s): %s",
+                                record["_id"], part["day"], attempts, retry_at.isoformat(timespec="seconds"),
+                                result.detail.splitlines()[0] if result.detail else "")
+                    report.upload_failures += 1
+                    failed = True
+                    break
+                batches.record_uploaded_day(self.batches, record["_id"], part["day"])
+                report.uploaded += 1
+            if failed:
+                # The endpoint is down: leave the other batches for their own next attempt.
+                break
+            batches.record_upload_done(self.batches, record["_id"])
+
+    def reference(self) -> dict[str, Any]:
+        """Return the drift reference: class shares and the reference window's confidence histogram."""
+        classes = self.settings.classes
+        window = history.first_days(self.history, self.settings.DRIFT_REFERENCE_DAYS)
+        confidence = [0] * len(window[0]["confidence_histogram"]) if window else []
+        true_counts = [0] * len(classes)
+        predicted_counts = [0] * len(classes)
+        for day in window:
+            confidence = [a + b for a, b in zip(confidence, day["confidence_histogram"])]
+            true_counts = [a + b for a, b in zip(true_counts, true_class_counts(day["confusion"], classes.ids))]
+            predicted_counts = [a + b for a, b in
+                                zip(predicted_counts, predicted_class_counts(day["confusion"], classes.ids))]
+        if self.settings.DRIFT_CLASS_REFERENCE == "training":
+            training = [c.training_count for c in classes.classes]
+            true_counts, predicted_counts = training, training
+        return {
+            "window": [day["_id"] for day in window],
+            "class_reference": self.settings.DRIFT_CLASS_REFERENCE,
+            "true_class": true_counts, "predicted_class": predicted_counts, "confidence": confidence,
+        }
+
+    def evaluate_days(self, days: Sequence[str], report: TickReport) -> None:
+        """Compute and store drift for the given days, and raise the alerts they call for."""
+        if not days:
+            return
+        reference = self.reference()
+        classes = self.settings.classes
+        for day in days:
+            record = history.get_day(self.history, day)
+            if record is None:
+                continue
+            drift = evaluate_day(record, reference, classes.ids, self.drift_settings)
+            history.set_drift(self.history, day, record["version"], {
+                **drift, "reference_window": reference["window"], "evaluated_at": datetime.now(timezone.utc),
+            })
+            found = alerts.alerts_for_day(record, drift, self.settings.ALERT_MIN_ACCURACY,
+                                          self.settings.ALERT_MIN_SAMPLES)
+            new = alerts.store(self.alerts, found, webhook_on=bool(self.settings.ALERT_WEBHOOK_URL))
+            for key in new:
+                log.warning("alert %s", next(a["text"] for a in found if a["_id"] == key))
+            report.alerts += len(new)
+
+
+def evaluate_day(record: dict[str, Any], reference: dict[str, Any], class_ids: Sequence[int],
+                 settings: DriftSettings) -> dict[str, dict]:
+    """Return the drift results of one stored day against the reference."""
+    confusion = record["confusion"]
+    in_window = record["_id"] in reference["window"]
+    results = {}
+    for feature, counts in (("true_class", true_class_counts(confusion, class_ids)),
+                            ("predicted_class", predicted_class_counts(confusion, class_ids))):
+        result = compare_classes(counts, reference[feature], reference["class_reference"], settings).to_document()
+        if in_window and reference["class_reference"] == "window":
+            result["category"] = IN_REFERENCE
+        results[feature] = result
+    if reference["confidence"]:
+        result = compare_confidence(record["confidence_histogram"], reference["confidence"], settings).to_document()
+        if in_window:
+            result["category"] = IN_REFERENCE
+        results["confidence"] = result
+    return results

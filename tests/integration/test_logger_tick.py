@@ -1,0 +1,179 @@
+"""The logger's tick against the real database: what it logs, what it sets aside, what it stores."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from bson import ObjectId
+from clara_common.contract import REJECTED_TRUE_CLASS
+from clara_common.days import local_day
+from clara_common.db import make_client
+from clara_logger import batches, history
+from clara_logger.tick import Logger, build_parts, split
+from whylogs.migration.converters import read_v0_to_view
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+
+
+def prediction(rng: random.Random, index: int, *, reviewed: bool = True, legacy: bool = False,
+               logged: bool = False) -> dict:
+    """Return a prediction document; reviewed ones are spread over three days of validation."""
+    true_class = rng.randrange(7)
+    predicted = true_class if rng.random() < 0.8 else rng.randrange(7)
+    created = START + timedelta(hours=index % 60)
+    doc = {
+        "_id": ObjectId(),
+        "filename": f"img-{index:05d}.jpg",
+        "output_confidence": round(rng.random(), 3),
+        "output_prediction": predicted,
+        "output_validated": None,
+        "timestamp": created,
+        "logged": logged,
+        "timestamp_validated": None,
+    }
+    if reviewed:
+        doc["output_validated"] = (predicted == true_class) if legacy else true_class
+        doc["timestamp_validated"] = created + timedelta(hours=3)
+    return doc
+
+
+def expected_confusion(docs: list[dict]) -> Counter:
+    """Return (day, true, predicted) -> count, computed straight from the documents."""
+    cells: Counter = Counter()
+    for doc in docs:
+        verdict = doc["output_validated"]
+        if verdict is True:
+            true_class = doc["output_prediction"]
+        elif verdict is False:
+            true_class = REJECTED_TRUE_CLASS
+        else:
+            true_class = verdict
+        day = local_day(doc["timestamp_validated"], timezone.utc).isoformat()
+        cells[(day, str(true_class), str(doc["output_prediction"]))] += 1
+    return cells
+
+
+def stored_confusion(db) -> Counter:
+    cells: Counter = Counter()
+    for record in history.history(db).find():
+        for true_class, row in record["confusion"].items():
+            for predicted, count in row.items():
+                cells[(record["_id"], true_class, predicted)] += count
+    return cells
+
+
+@pytest.fixture
+def logger(settings, mongo_uri):
+    with make_client(settings) as client:
+        instance = Logger(settings, client)
+        instance.ensure_indexes()
+        yield instance
+
+
+def test_one_tick_logs_exactly_the_validated_unlogged_documents_and_a_second_logs_nothing(db, settings, logger):
+    rng = random.Random(7)
+    to_log = [prediction(rng, i) for i in range(40)] + [prediction(rng, 100 + i, legacy=True) for i in range(6)]
+    pending = [prediction(rng, 200 + i, reviewed=False) for i in range(5)]
+    already = [prediction(rng, 300 + i, logged=True) for i in range(4)]
+    unknown_class = prediction(rng, 400)
+    unknown_class["output_prediction"] = 99
+    no_review_time = prediction(rng, 401)
+    no_review_time["timestamp_validated"] = None
+    collection = db[settings.PREDICTIONS_COLLECTION]
+    collection.insert_many(to_log + pending + already + [unknown_class, no_review_time])
+
+    report = logger.tick()
+
+    assert (report.logged, report.quarantined) == (46, 2)
+    assert stored_confusion(db) == expected_confusion(to_log)
+    logged_ids = {d["_id"] for d in collection.find({"logged": True, "logger_batch": {"$exists": True}})}
+    assert logged_ids == {d["_id"] for d in to_log}
+    assert collection.count_documents({"logged": False, "logger_batch": {"$exists": False}}) == len(pending)
+    set_aside = {d["_id"]: d["logged_error"] for d in collection.find({"logged_error": {"$exists": True}})}
+    assert set(set_aside) == {unknown_class["_id"], no_review_time["_id"]}
+    assert "unknown class id 99" in set_aside[unknown_class["_id"]]
+    assert "timestamp_validated" in set_aside[no_review_time["_id"]]
+
+    before = list(history.history(db).find({}, {"profile": 0, "updated_at": 0}))
+    second = logger.tick()
+    assert (second.found, second.logged, second.quarantined) == (0, 0, 0)
+    assert list(history.history(db).find({}, {"profile": 0, "updated_at": 0})) == before
+
+
+def test_predictions_validated_later_are_added_to_their_day_once(db, settings, logger):
+    rng = random.Random(11)
+    collection = db[settings.PREDICTIONS_COLLECTION]
+    first = [prediction(rng, i) for i in range(30)]
+    collection.insert_many(first)
+    logger.tick()
+    later = [prediction(rng, 1000 + i) for i in range(25)]
+    collection.insert_many(later)
+
+    report = logger.tick()
+
+    assert report.logged == 25
+    assert stored_confusion(db) == expected_confusion(first + later)
+    for record in history.history(db).find():
+        assert record["count"] == sum(sum(row.values()) for row in record["confusion"].values())
+        assert len(record["applied_batches"]) == len(set(record["applied_batches"]))
+
+
+def test_a_stored_day_profile_reads_back_with_plain_whylogs(db, settings, logger, tmp_path):
+    rng = random.Random(3)
+    docs = [prediction(rng, i) for i in range(50)]
+    db[settings.PREDICTIONS_COLLECTION].insert_many(docs)
+    logger.tick()
+    # A second, smaller tick adds to the same days: the stored profile is a merge.
+    more = [prediction(rng, 500 + i) for i in range(20)]
+    db[settings.PREDICTIONS_COLLECTION].insert_many(more)
+    logger.tick()
+
+    expected = Counter(local_day(d["timestamp_validated"], timezone.utc).isoformat() for d in docs + more)
+    for record in history.history(db).find():
+        path = tmp_path / f"{record['_id']}.bin"
+        path.write_bytes(bytes(record["profile"]))
+        view = read_v0_to_view(str(path))
+        assert view.get_column("predicted_class").get_metric("counts").n.value == expected[record["_id"]]
+        assert view.get_column("confidence").get_metric("distribution").n == expected[record["_id"]]
+        labels = set(view.model_performance_metrics.confusion_matrix.labels)
+        assert labels <= set(settings.classes.names)
+        assert view.dataset_timestamp.date().isoformat() == record["_id"]
+
+
+def test_day_metrics_are_stored_with_the_counts(db, settings, logger):
+    rng = random.Random(5)
+    docs = [prediction(rng, i) for i in range(60)]
+    db[settings.PREDICTIONS_COLLECTION].insert_many(docs)
+    logger.tick()
+
+    for record in history.history(db).find():
+        day_docs = [d for d in docs if local_day(d["timestamp_validated"], timezone.utc).isoformat() == record["_id"]]
+        correct = sum(d["output_validated"] == d["output_prediction"] for d in day_docs)
+        assert record["metrics"]["accuracy"] == pytest.approx(correct / len(day_docs))
+        assert record["metrics"]["count"] == len(day_docs)
+
+
+def test_a_batch_record_left_built_by_a_dead_logger_is_finished_once(db, settings, logger):
+    rng = random.Random(9)
+    docs = [prediction(rng, i) for i in range(30)]
+    collection = db[settings.PREDICTIONS_COLLECTION]
+    collection.insert_many(docs)
+    # Do what a tick does up to the batch record, then "die" before the history.
+    records = batches.batches(db)
+    batch_id = batches.open_batch(records, "dead-logger", lease_seconds=0.01)
+    claimed = batches.claim(collection, batches.find_candidates(collection, 100), batch_id)
+    valid, _ = split(claimed, settings)
+    batches.save_built(records, batch_id, build_parts(valid, settings), len(valid), 0, batches.UPLOAD_OFF)
+    history.apply_part(history.history(db), build_parts(valid, settings)[0], batch_id, settings.classes)
+
+    report = logger.tick()
+
+    assert report.recovered == 1
+    assert report.found == 0
+    assert stored_confusion(db) == expected_confusion(docs)
+    assert records.find_one({"_id": batch_id})["state"] == batches.APPLIED
