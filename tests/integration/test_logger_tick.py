@@ -8,12 +8,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from bson import ObjectId
+from whylogs.migration.converters import read_v0_to_view
+
 from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.days import local_day
 from clara_common.db import make_client
 from clara_logger import batches, history
 from clara_logger.tick import Logger, build_parts, split
-from whylogs.migration.converters import read_v0_to_view
 
 pytestmark = pytest.mark.integration
 
@@ -155,7 +156,8 @@ def test_day_metrics_are_stored_with_the_counts(db, settings, logger):
         day_docs = [d for d in docs if local_day(d["timestamp_validated"], timezone.utc).isoformat() == record["_id"]]
         correct = sum(d["output_validated"] == d["output_prediction"] for d in day_docs)
         assert record["metrics"]["accuracy"] == pytest.approx(correct / len(day_docs))
-        assert record["metrics"]["count"] == len(day_docs)
+        assert record["metrics"]["entries"] == len(day_docs)
+        assert set(record["metrics"]) >= {"precision", "recall", "f1", "per_class"}
 
 
 def test_a_batch_record_left_built_by_a_dead_logger_is_finished_once(db, settings, logger):
@@ -169,7 +171,7 @@ def test_a_batch_record_left_built_by_a_dead_logger_is_finished_once(db, setting
     claimed = batches.claim(collection, batches.find_candidates(collection, 100), batch_id)
     valid, _ = split(claimed, settings)
     batches.save_built(records, batch_id, build_parts(valid, settings), len(valid), 0, batches.UPLOAD_OFF)
-    history.apply_part(history.history(db), build_parts(valid, settings)[0], batch_id, settings.classes)
+    history.apply_part(history.history(db), build_parts(valid, settings)[0], batch_id)
 
     report = logger.tick()
 

@@ -95,6 +95,10 @@ class Settings:
     # Monitor
     MONITOR_PORT: int = _setting(5004, _port)
     MONITOR_WORKERS: int = _setting(2, _positive_int)
+    MONITOR_DB_TIMEOUT_MS: int = _setting(2000, _positive_int)  # short, so a down database is a quick 503
+    MONITOR_CACHE_COLLECTION: str = _setting("monitor_day_counts", _text)
+    MONITOR_CACHE_SKEW_SECONDS: float = _setting(120.0, _positive_float)
+    MONITOR_TRAINING_CACHE_SECONDS: float = _setting(300.0, _positive_float)
     # Logger
     LOGGER_INTERVAL_MINUTES: float = _setting(2.0, _positive_float)
     LOGGER_BATCH_SIZE: int = _setting(5000, _positive_int)
@@ -103,6 +107,7 @@ class Settings:
     WHYLABS_DEFAULT_DATASET_ID: str | None = _setting(None, _optional_text)
     WHYLABS_API_ENDPOINT: str = _setting(PUBLIC_WHYLABS_ENDPOINT, _text)
     LOGGER_HTTP_TIMEOUT_SECONDS: float = _setting(30.0, _positive_float)
+    LOGGER_HEARTBEAT_FILE: str | None = _setting(None, _optional_text)
     LOGGER_LEASE_SECONDS: float = _setting(300.0, _positive_float)
     LOGGER_RETRY_MIN_SECONDS: float = _setting(30.0, _positive_float)
     LOGGER_RETRY_MAX_SECONDS: float = _setting(900.0, _positive_float)

@@ -12,11 +12,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import requests
-from clara_common.settings import Settings
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from clara_common.settings import Settings
 from clara_logger.drift import drifting_features
 from clara_logger.retry import next_attempt
 

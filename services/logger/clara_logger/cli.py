@@ -6,15 +6,16 @@ import argparse
 import logging
 import signal
 import time
+from pathlib import Path
 from collections.abc import Callable
 from types import FrameType
 
 import schedule
+from pymongo.errors import PyMongoError
+
 from clara_common.db import make_client
 from clara_common.logs import configure_logging
 from clara_common.settings import Settings, SettingsError
-from pymongo.errors import PyMongoError
-
 from clara_logger.retry import retry_delay
 from clara_logger.tick import Logger
 
@@ -97,6 +98,9 @@ def run(settings: Settings, once: bool) -> int:
         def tick() -> None:
             report = logger.tick(should_stop=stop)
             log.info(report.line())
+            if settings.LOGGER_HEARTBEAT_FILE:
+                # The container's healthcheck: healthy while this file keeps being touched.
+                Path(settings.LOGGER_HEARTBEAT_FILE).touch()
 
         if once:
             try:

@@ -1,8 +1,8 @@
-"""Per-day tallies of validated predictions and the metrics computed from them (pure arithmetic).
+"""Per-day tallies of validated predictions: confusion counts and confidence histograms (pure).
 
 A confusion table maps the true class id to the predicted class id to a count, both ids as strings
-(MongoDB field names). The true class of a legacy `false` review is REJECTED_TRUE_CLASS (-1): it
-counts against accuracy and the predicted class's precision, and in no class's recall.
+(MongoDB field names). The true class of a legacy `false` review is REJECTED_TRUE_CLASS (-1). The
+metrics come from the monitor's metrics module, the one home of that arithmetic.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
 
-from clara_common.contract import REJECTED_TRUE_CLASS, Prediction
+from clara_common.contract import Prediction
 from clara_common.days import local_day
 
 # Confidence histogram: equal-width bins over [0, 1]; exact to merge, and enough for a KS test.
@@ -83,45 +83,9 @@ def predicted_class_counts(confusion: Mapping[str, Mapping[str, int]], class_ids
     return [sum(row.get(str(c), 0) for row in confusion.values()) for c in class_ids]
 
 
-def _ratio(numerator: int, denominator: int) -> float | None:
-    # No data is no number: a chart shows a gap, never an invented value.
-    return numerator / denominator if denominator else None
-
-
-def _f1(precision: float | None, recall: float | None) -> float | None:
-    if precision is None or recall is None:
-        return None
-    if precision + recall == 0:
-        return 0.0
-    return 2 * precision * recall / (precision + recall)
-
-
-def _mean(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return sum(present) / len(present) if present else None
-
-
-def metrics_from_confusion(confusion: Mapping[str, Mapping[str, int]], class_ids: Sequence[int]) -> dict:
-    """Return accuracy, per-class precision/recall/F1 and their macro means from a confusion table."""
-    total = sum(sum(row.values()) for row in confusion.values())
-    correct = sum(confusion.get(str(c), {}).get(str(c), 0) for c in class_ids)
-    predicted = predicted_class_counts(confusion, class_ids)
-    actual = true_class_counts(confusion, class_ids)
-    per_class = {}
-    for index, class_id in enumerate(class_ids):
-        hits = confusion.get(str(class_id), {}).get(str(class_id), 0)
-        precision = _ratio(hits, predicted[index])
-        recall = _ratio(hits, actual[index])
-        per_class[str(class_id)] = {
-            "precision": precision, "recall": recall, "f1": _f1(precision, recall),
-            "support": actual[index], "predicted": predicted[index],
-        }
-    return {
-        "count": total,
-        "rejected": sum(confusion.get(str(REJECTED_TRUE_CLASS), {}).values()),
-        "accuracy": _ratio(correct, total),
-        "precision_macro": _mean(m["precision"] for m in per_class.values()),
-        "recall_macro": _mean(m["recall"] for m in per_class.values()),
-        "f1_macro": _mean(m["f1"] for m in per_class.values()),
-        "per_class": per_class,
-    }
+def confusion_rows(day: str, confusion: Mapping[str, Mapping[str, int]]) -> list[dict]:
+    """Return a day's confusion table as rows of (day, true, predicted, n), the monitor's count table."""
+    return [
+        {"day": day, "true": int(true), "predicted": int(predicted), "n": count}
+        for true, row in confusion.items() for predicted, count in row.items() if count
+    ]

@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
+import polars as pl
 from bson import Binary
-from clara_common.classes import ClassCatalog
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from clara_logger import profiles
-from clara_logger.confusion import add_confusion, add_counts, metrics_from_confusion
+from clara_logger.confusion import add_confusion, add_counts, confusion_rows
+from clara_monitor.metrics import COUNT_SCHEMA, class_scores, summary
 
 HISTORY_COLLECTION = "logger_history"
 # A write that loses this many races in a row means something else is wrong.
@@ -72,7 +73,13 @@ def history(database: Database) -> Collection:
     return database[HISTORY_COLLECTION]
 
 
-def merged_day(current: dict[str, Any] | None, part: DayPart, classes: ClassCatalog) -> dict[str, Any]:
+def day_metrics(day: str, confusion: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """Return a day's accuracy, macro precision/recall/F1 and per-class scores from its confusion counts."""
+    counts = pl.DataFrame(confusion_rows(day, confusion), schema=COUNT_SCHEMA)
+    return {**summary(counts), "per_class": {str(k): v for k, v in class_scores(counts).items()}}
+
+
+def merged_day(current: dict[str, Any] | None, part: DayPart) -> dict[str, Any]:
     """Return the day's fields once `part` is added to `current` (None: the day is new)."""
     if current is None:
         confusion, histogram = part.confusion, part.confidence_histogram
@@ -88,19 +95,19 @@ def merged_day(current: dict[str, Any] | None, part: DayPart, classes: ClassCata
         "confusion": confusion,
         "confidence_histogram": histogram,
         "confidence_missing": missing,
-        "metrics": metrics_from_confusion(confusion, classes.ids),
+        "metrics": day_metrics(part.day, confusion),
         "profile": Binary(profiles.serialize(profile)),
         "updated_at": datetime.now(timezone.utc),
     }
 
 
-def apply_part(collection: Collection, part: DayPart, batch_id: str, classes: ClassCatalog) -> bool:
+def apply_part(collection: Collection, part: DayPart, batch_id: str) -> bool:
     """Add a batch's part to its day unless that batch is already there; return whether it was added."""
     for _ in range(MAX_WRITE_ATTEMPTS):
         current = collection.find_one({"_id": part.day})
         if current is not None and batch_id in current.get("applied_batches", []):
             return False
-        fields = merged_day(current, part, classes)
+        fields = merged_day(current, part)
         if current is None:
             try:
                 collection.insert_one({"_id": part.day, **fields, "applied_batches": [batch_id], "version": 1})

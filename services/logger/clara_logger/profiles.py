@@ -20,13 +20,14 @@ os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "1")
 
 import pandas as pd  # noqa: E402
 import whylogs as why  # noqa: E402
-from clara_common.classes import ClassCatalog  # noqa: E402
-from clara_common.contract import REJECTED_TRUE_CLASS, Prediction  # noqa: E402
 from whylogs.core import DatasetProfileView  # noqa: E402
 from whylogs.core.metrics.metrics import DistributionMetric  # noqa: E402
 from whylogs.core.proto.v0 import DatasetProfileMessageV0  # noqa: E402
 from whylogs.core.utils.protobuf_utils import read_delimited_protobuf, write_delimited_protobuf  # noqa: E402
 from whylogs.migration.converters import v0_to_v1_view, v1_to_dataset_profile_message_v0  # noqa: E402
+
+from clara_common.classes import ClassCatalog  # noqa: E402
+from clara_common.contract import REJECTED_TRUE_CLASS, Prediction  # noqa: E402
 
 TRUE_CLASS = "true_class"
 PREDICTED_CLASS = "predicted_class"

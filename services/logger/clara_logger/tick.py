@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
+from pymongo import MongoClient
+
 from clara_common.contract import Prediction, Rejection, parse_prediction
 from clara_common.days import day_start, local_day
 from clara_common.db import PREDICTION_INDEXES, get_database, predictions
 from clara_common.settings import Settings
-from pymongo import MongoClient
-
 from clara_logger import alerts, batches, history, profiles
 from clara_logger.confusion import predicted_class_counts, tally_by_day, true_class_counts
 from clara_logger.drift import IN_REFERENCE, DriftSettings, compare_classes, compare_confidence
@@ -167,7 +167,7 @@ class Logger:
 
     def _apply(self, batch_id: str, parts: Sequence[DayPart], upload_state: str, report: TickReport) -> None:
         for part in parts:
-            history.apply_part(self.history, part, batch_id, self.settings.classes)
+            history.apply_part(self.history, part, batch_id)
             report.days.add(part.day)
         batches.mark_applied(self.batches, batch_id)
         if upload_state == batches.UPLOAD_OFF:

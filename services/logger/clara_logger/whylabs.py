@@ -15,12 +15,12 @@ os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "1")
 os.environ.setdefault("_WHYLABS_SKIP_CONFIG_READ", "1")
 
 import urllib3  # noqa: E402
-from clara_common.settings import Settings  # noqa: E402
 from whylabs_client import ApiClient, Configuration  # noqa: E402
 from whylogs.api.whylabs.session.whylabs_client_cache import StaticKeyRefresher  # noqa: E402
 from whylogs.api.writer import whylabs_client as writer_client  # noqa: E402
 from whylogs.api.writer.whylabs import WhyLabsWriter  # noqa: E402
 
+from clara_common.settings import Settings  # noqa: E402
 from clara_logger import profiles  # noqa: E402
 
 
