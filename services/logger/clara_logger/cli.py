@@ -6,8 +6,8 @@ import argparse
 import logging
 import signal
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 import schedule

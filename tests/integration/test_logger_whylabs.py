@@ -1,0 +1,134 @@
+"""The WhyLabs sink against a local server speaking the writer's protocol, failures included."""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import time
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+
+from clara_common.db import make_client
+from clara_logger import batches, history, profiles
+from clara_logger.tick import Logger
+from tests.integration.test_logger_tick import prediction
+from tests.utils.whylabs_server import WhyLabsServer
+
+pytestmark = pytest.mark.integration
+
+API_KEY = "abcdefghij.test-key-not-a-secret"
+
+
+@pytest.fixture
+def server():
+    with WhyLabsServer() as running:
+        yield running
+
+
+def whylabs_settings(settings, endpoint: str):
+    return replace(
+        settings, WHYLABS_API_KEY=API_KEY, WHYLABS_DEFAULT_ORG_ID="org-test",
+        WHYLABS_DEFAULT_DATASET_ID="model-7", WHYLABS_API_ENDPOINT=endpoint,
+        LOGGER_HTTP_TIMEOUT_SECONDS=1.0, LOGGER_RETRY_MIN_SECONDS=0.05, LOGGER_RETRY_MAX_SECONDS=0.05,
+        LOGGER_BATCH_SIZE=20,
+    )
+
+
+def insert(db, settings, count: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    docs = [prediction(rng, seed * 1000 + i) for i in range(count)]
+    db[settings.PREDICTIONS_COLLECTION].insert_many(docs)
+    return docs
+
+
+def uploaded_counts(server: WhyLabsServer) -> Counter:
+    """Return dataset day -> predictions, read back from the profiles the server received."""
+    counts: Counter = Counter()
+    for upload in server.uploads:
+        view = profiles.deserialize(upload.body)
+        day = view.dataset_timestamp.date().isoformat()
+        counts[day] += view.get_column("predicted_class").get_metric("counts").n.value
+    return counts
+
+
+def history_counts(db) -> Counter:
+    return Counter({r["_id"]: r["count"] for r in history.history(db).find()})
+
+
+def test_each_batch_day_is_uploaded_once_with_its_profile(db, settings, server):
+    settings = whylabs_settings(settings, server.url)
+    insert(db, settings, 50, seed=1)
+    with make_client(settings) as client:
+        report = Logger(settings, client).tick()
+
+    assert report.uploaded == len(server.uploads) > 0
+    assert uploaded_counts(server) == history_counts(db)
+    assert {(u.dataset_id, u.api_key) for u in server.uploads} == {("model-7", API_KEY)}
+    view = profiles.deserialize(server.uploads[0].body)
+    assert view.model_performance_metrics is not None  # the classification metrics travel too
+    assert batches.batches(db).count_documents({"upload.state": batches.UPLOAD_DONE}) == report.batches
+    assert batches.batches(db).count_documents({"days.profile": {"$exists": True}}) == 0
+
+
+@pytest.mark.parametrize("failure", ["error", "put_error", "timeout", "refused"])
+def test_a_failing_endpoint_leaves_batches_pending_until_it_recovers_then_uploads_each_once(
+        db, settings, server, failure):
+    settings = whylabs_settings(settings, server.url)
+    insert(db, settings, 45, seed=2)
+    if failure == "refused":
+        server.stop()
+    else:
+        server.set_failure(failure, delay=3.0)
+    with make_client(settings) as client:
+        logger = Logger(settings, client)
+        first = logger.tick()
+        assert first.logged == 45 and first.uploaded == 0 and first.upload_failures == 1
+        assert sum(history_counts(db).values()) == 45  # the history does not wait for WhyLabs
+        pending = list(batches.batches(db).find({"upload.state": batches.UPLOAD_PENDING}))
+        assert len(pending) == first.batches and pending[0]["upload"]["attempts"] == 1
+        assert pending[0]["upload"]["last_error"]
+
+        time.sleep(0.1)
+        still_failing = logger.tick()
+        assert still_failing.uploaded == 0 and still_failing.upload_failures == 1
+
+        if failure == "refused":
+            server.start()
+        server.set_failure("none")
+        insert(db, settings, 10, seed=3)  # new work arrives while the old uploads wait
+        time.sleep(0.1)
+        recovered = logger.tick()
+        idle = logger.tick()
+
+    assert recovered.upload_failures == 0
+    assert idle.uploaded == 0
+    days_per_batch = [len(b["days"]) for b in batches.batches(db).find()]
+    assert len(server.uploads) == sum(days_per_batch)  # every (batch, day) exactly once
+    assert uploaded_counts(server) == history_counts(db)
+    assert batches.batches(db).count_documents({"upload.state": {"$ne": batches.UPLOAD_DONE}}) == 0
+
+
+def test_without_credentials_the_logger_runs_fully_and_says_so_once(db, settings, caplog):
+    from clara_logger import cli
+
+    insert(db, settings, 20, seed=4)
+    env = {"MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB}
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("WHYLABS_API_KEY", "WHYLABS_DEFAULT_ORG_ID", "WHYLABS_DEFAULT_DATASET_ID"):
+            patch.delenv(name, raising=False)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            with caplog.at_level(logging.INFO, logger="clara_logger"):
+                assert cli.main(["--once"]) == 0
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+
+    assert len([r for r in caplog.records if r.getMessage().startswith("WhyLabs upload off")]) == 1
+    assert sum(history_counts(db).values()) == 20
+    assert batches.batches(db).count_documents({"upload.state": batches.UPLOAD_OFF}) == 1
