@@ -10,10 +10,17 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+# The end-to-end stack: compose.yaml plus compose.test.yaml, under a project name of its own so that it
+# never touches the stack (or the database volume) of `make up`.
+E2E_PROJECT ?= clara-e2e
+E2E_COMPOSE = $(COMPOSE) -p $(E2E_PROJECT) -f compose.yaml -f compose.test.yaml
+# Written by ci/docker/setup.sh on a machine that cannot pull python:3.12-slim or mongo:7: the local
+# BASE_IMAGE and MONGO_IMAGE that replace them (absent elsewhere, and then the defaults hold).
+-include build/docker-images.env
 PYTEST_ARGS ?=
 export WHYLOGS_NO_ANALYTICS := 1
 
-.PHONY: help install test demo up down logs clean
+.PHONY: help install test e2e demo up down logs clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -32,6 +39,21 @@ install: $(STAMP) ## Create .venv and install the services, their console comman
 
 test: $(STAMP) ## Run the whole test suite against a throwaway MongoDB
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# `run` starts the stack's services (waiting for a healthy mongo, the seed's success, a healthy logger
+# and monitor) and then the runner, and exits with the runner's status. Not `up --abort-on-container-exit`:
+# the seed's normal exit would stop the stack. The monitor is published on a free loopback port only.
+e2e: ## Run tests/e2e in Docker Compose against the whole stack on a throwaway database, then remove it all
+	@status=0; \
+	export MONITOR_HOST=127.0.0.1 MONITOR_PORT=0; \
+	$(E2E_COMPOSE) build || status=$$?; \
+	if [ $$status -eq 0 ]; then $(E2E_COMPOSE) run --rm -T test-runner || status=$$?; fi; \
+	if [ $$status -ne 0 ]; then \
+	  echo "make e2e: failed ($$status); the services' last log lines:"; \
+	  $(E2E_COMPOSE) logs --no-color --tail=60 mongo mongo-seed logger monitor || true; \
+	fi; \
+	$(E2E_COMPOSE) down -v --remove-orphans || true; \
+	exit $$status
 
 demo: $(STAMP) ## Run the stack without Docker: embedded database (data in .data/), seed, logger, monitor on :5004
 	$(BIN)/clara-demo
