@@ -17,6 +17,7 @@ import polars as pl
 
 from clara_common.contract import REJECTED_TRUE_CLASS
 
+
 AVERAGES = ("macro", "weighted", "micro")
 COUNT_SCHEMA = {"day": pl.String, "true": pl.Int64, "predicted": pl.Int64, "n": pl.Int64}
 SCORES = ("precision", "recall", "f1")

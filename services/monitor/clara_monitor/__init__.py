@@ -1,0 +1,69 @@
+"""CLARA Monitor's web service: the JSON API and the dashboard, built by `create_app`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, current_app
+from pymongo import MongoClient
+from pymongo.collection import Collection
+
+from clara_common.db import get_database, make_client, predictions
+from clara_common.settings import Settings
+from clara_monitor.queries import DayCountCache
+
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MonitorContext:
+    """What the views need: the settings, the one client of this process, and the count cache."""
+
+    settings: Settings
+    client: MongoClient
+    cache: DayCountCache
+
+    @property
+    def predictions(self) -> Collection:
+        return predictions(self.client, self.settings)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the monitor: defaults, then the environment's settings, then `test_config`.
+
+    `test_config` may hold Flask keys and a "SETTINGS" entry (a Settings object) that replaces the
+    environment's settings.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(JSON_SORT_KEYS=False)
+    settings = Settings.from_env()
+    if test_config is not None:
+        settings = test_config.get("SETTINGS", settings)
+        app.config.from_mapping({k: v for k, v in test_config.items() if k != "SETTINGS"})
+    app.json.sort_keys = False
+    # One client per process: made here (after gunicorn forks its workers), never at import time.
+    client = make_client(settings, serverSelectionTimeoutMS=settings.MONITOR_DB_TIMEOUT_MS,
+                         connectTimeoutMS=settings.MONITOR_DB_TIMEOUT_MS)
+    cache = DayCountCache(
+        predictions(client, settings), get_database(client, settings), settings.classes, settings.TIMEZONE, settings.tz,
+        cache_collection=settings.MONITOR_CACHE_COLLECTION,
+        skew=timedelta(seconds=settings.MONITOR_CACHE_SKEW_SECONDS),
+    )
+    app.extensions["clara_monitor"] = MonitorContext(settings=settings, client=client, cache=cache)
+
+    from clara_monitor import api, errors, views
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(views.bp)
+    errors.register(app)
+    return app
+
+
+def get_db() -> MonitorContext:
+    """Return the current app's database context."""
+    return current_app.extensions["clara_monitor"]

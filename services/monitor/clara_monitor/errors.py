@@ -1,0 +1,42 @@
+"""Every error answers JSON with an `error` message: never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from pymongo.errors import ConnectionFailure, PyMongoError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class BadRequest(ValueError):
+    """A request parameter is malformed; the message says which and why."""
+
+
+def register(app: Flask) -> None:
+    """Install the JSON error handlers on `app`."""
+
+    @app.errorhandler(BadRequest)
+    def bad_request(exc: BadRequest):
+        return jsonify(error=str(exc)), 400
+
+    @app.errorhandler(ConnectionFailure)
+    def database_down(exc: ConnectionFailure):
+        log.warning("database unavailable on %s: %s", request.path, exc)
+        return jsonify(error="the database is unavailable; try again shortly"), 503
+
+    @app.errorhandler(PyMongoError)
+    def database_error(exc: PyMongoError):
+        log.error("database error on %s: %s", request.path, exc)
+        return jsonify(error=f"the database refused the query: {type(exc).__name__}"), 503
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return jsonify(error=exc.description or exc.name), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unexpected error on %s", request.path)
+        return jsonify(error="internal error; the server log has the details"), 500
