@@ -40,6 +40,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     environment's settings.
     """
     app = Flask(__name__)
+    # Under gunicorn, the app's records go through gunicorn's handlers, to the same stream.
+    gunicorn_log = logging.getLogger("gunicorn.error")
+    if gunicorn_log.handlers:
+        for name in ("clara_monitor", app.logger.name):
+            logging.getLogger(name).handlers = gunicorn_log.handlers
+            logging.getLogger(name).setLevel(gunicorn_log.level)
     app.config.from_mapping(JSON_SORT_KEYS=False)
     settings = Settings.from_env()
     if test_config is not None:

@@ -1,0 +1,84 @@
+"""`clara-monitor`: serve the dashboard and its API under gunicorn, or rebuild the count cache."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from clara_common.logs import configure_logging
+from clara_common.settings import Settings, SettingsError
+
+log = logging.getLogger("clara_monitor")
+
+
+class MonitorServer(BaseApplication):
+    """Gunicorn running `create_app()` in each worker: no preload, so no client crosses a fork."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from clara_monitor import create_app
+
+        return create_app()
+
+
+def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="clara-monitor", description="Serve the CLARA Monitor dashboard and API.")
+    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    parser.add_argument("--port", type=int, default=settings.MONITOR_PORT, help=f"port (default MONITOR_PORT, {settings.MONITOR_PORT})")
+    parser.add_argument("--workers", type=int, default=settings.MONITOR_WORKERS,
+                        help=f"gunicorn worker processes (default MONITOR_WORKERS, {settings.MONITOR_WORKERS})")
+    parser.add_argument("--rebuild-cache", action="store_true",
+                        help="forget the cached day counts (they are recounted on demand) and exit")
+    return parser.parse_args(argv)
+
+
+def rebuild_cache() -> int:
+    """Drop the cached day counts and the watermark; return the exit code."""
+    from clara_monitor import create_app
+
+    app = create_app()
+    context = app.extensions["clara_monitor"]
+    try:
+        dropped = context.cache.rebuild()
+    finally:
+        context.client.close()
+    log.info("dropped %d cached days; they are recounted on demand", dropped)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the monitor under gunicorn until stopped."""
+    configure_logging()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        log.error("bad configuration: %s", exc)
+        return 2
+    args = parse_args(argv, settings)
+    if args.rebuild_cache:
+        return rebuild_cache()
+    log.info("serving on http://%s:%d with %d workers", args.host, args.port, args.workers)
+    MonitorServer({
+        "bind": f"{args.host}:{args.port}",
+        "workers": args.workers,
+        "accesslog": "-",  # access log on stdout
+        "errorlog": "-",
+        "timeout": 120,  # a cold 366-day range on the embedded database takes a while to count
+        "preload_app": False,
+    }).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
