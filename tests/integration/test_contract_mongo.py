@@ -5,13 +5,21 @@ from __future__ import annotations
 import math
 import random
 from datetime import datetime, timezone
+
 from zoneinfo import ZoneInfo
 
 import pytest
 from bson import Decimal128, Int64
 from pymongo.database import Database
 
-from clara_common.contract import ContractError, Prediction, mongo_record, parse_prediction, parse_timestamp
+from clara_common.contract import (
+    ContractError,
+    Prediction,
+    mongo_plain_validated_filter,
+    mongo_record,
+    parse_prediction,
+    parse_timestamp,
+)
 from clara_common.days import local_day
 from tests.unit.test_contract import CLASSES, MALFORMED, document
 
@@ -136,3 +144,18 @@ def test_bson_dates_are_bucketed_in_the_configured_time_zone(db: Database) -> No
     shapes = {"late evening UTC": document(timestamp_validated=datetime(2026, 3, 2, 23, 30, tzinfo=timezone.utc))}
     [(_, want, got)] = verdicts(db, shapes, "Europe/Madrid")
     assert got == want and got["day"] == "2026-03-03"
+
+
+def test_plain_filter_matches_only_validated_documents_the_parser_accepts(db: Database) -> None:
+    shapes = all_shapes()
+    shapes["filename starting with nbsp"] = document(filename="\u00a0a.jpg")
+    collection = db["plain"]
+    collection.insert_many([{**shape, "shape": name} for name, shape in shapes.items()])
+    matched = list(collection.find(mongo_plain_validated_filter(CLASSES)))
+    for doc in matched:
+        record = parse_prediction(doc, CLASSES, timezone.utc)
+        assert isinstance(record, Prediction) and record.is_validated, doc["shape"]
+        assert (record.true_class, record.predicted_class) == (doc["output_validated"], doc["output_prediction"]), doc["shape"]
+    names = {doc["shape"] for doc in matched}
+    assert {"verdict zero is a class", "integral doubles", "int64 class ids", "confidence one", "logged null"} <= names
+    assert not names & {"filename starting with nbsp", "filename padded", "legacy true", "confidence absent"}

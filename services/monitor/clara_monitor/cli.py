@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "accesslog": "-",  # access log on stdout
         "errorlog": "-",
-        "timeout": 120,  # a cold 366-day range on the embedded database takes a while to count
+        "timeout": 600,  # counting a long range for the first time takes minutes on the embedded database
         "preload_app": False,
     }).run()
     return 0

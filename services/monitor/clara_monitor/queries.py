@@ -42,6 +42,7 @@ from clara_common.classes import ClassCatalog
 from clara_common.contract import (
     REJECTED_TRUE_CLASS,
     ContractError,
+    mongo_plain_validated_filter,
     mongo_record,
     parse_timestamp,
 )
@@ -86,8 +87,8 @@ def validated_range_filters(first: date, last: date, tz: Any) -> list[dict[str, 
     ]
 
 
-def day_counts_pipeline(match: dict[str, Any], first: date, last: date, classes: ClassCatalog, tz_name: str) -> list[dict[str, Any]]:
-    """Return the aggregation that counts validated and contract-breaking documents per day, true and predicted class."""
+def record_counts_pipeline(match: dict[str, Any], first: date, last: date, classes: ClassCatalog, tz_name: str) -> list[dict[str, Any]]:
+    """Return the aggregation that judges each matched document by the contract and counts them per day and verdict."""
     return [
         {"$match": match},
         {"$project": {"_id": 0, "r": mongo_record(classes, tz_name)}},
@@ -102,12 +103,43 @@ def day_counts_pipeline(match: dict[str, Any], first: date, last: date, classes:
     ]
 
 
+def plain_counts_pipeline(match: dict[str, Any], tz_name: str) -> list[dict[str, Any]]:
+    """Return the aggregation that counts plain-shaped validated documents per day, true and predicted class."""
+    return [
+        {"$match": match},
+        {"$group": {
+            "_id": {
+                "day": {"$dateToString": {"date": "$timestamp_validated", "format": "%Y-%m-%d", "timezone": tz_name}},
+                "valid": True,
+                "true": {"$toInt": "$output_validated"},
+                "predicted": {"$toInt": "$output_prediction"},
+            },
+            "n": {"$sum": 1},
+        }},
+    ]
+
+
+def day_counts_pipelines(first: date, last: date, classes: ClassCatalog, tz_name: str, tz: Any) -> list[list[dict[str, Any]]]:
+    """Return the aggregations whose groups together are the counts of local days `first` to `last`.
+
+    Plain documents validated at a BSON date are counted directly; every other document of the
+    range (and every ISO-string date) is judged by the full contract expression.
+    """
+    dates, strings = validated_range_filters(first, last, tz)
+    plain = mongo_plain_validated_filter(classes)
+    return [
+        plain_counts_pipeline({"$and": [dates, plain]}, tz_name),
+        record_counts_pipeline({"$and": [dates, {"$nor": [plain]}]}, first, last, classes, tz_name),
+        record_counts_pipeline(strings, first, last, classes, tz_name),
+    ]
+
+
 def count_days(collection: Collection, first: date, last: date, classes: ClassCatalog, tz_name: str, tz: Any) -> dict[str, DayCounts]:
     """Return the counts of every local day from `first` to `last`, read from the predictions collection."""
     rows: dict[str, dict[tuple[int, int], int]] = {}
     invalid: dict[str, int] = {}
-    for match in validated_range_filters(first, last, tz):
-        for group in collection.aggregate(day_counts_pipeline(match, first, last, classes, tz_name)):
+    for pipeline in day_counts_pipelines(first, last, classes, tz_name, tz):
+        for group in collection.aggregate(pipeline):
             key, n = group["_id"], int(group["n"])
             if key["valid"]:
                 cells = rows.setdefault(key["day"], {})
@@ -206,7 +238,7 @@ class DayCountCache:
         self.refresh(now)
         state = self.state.find_one({"_id": self.key}) or {}
         if not state.get("bounds_known"):
-            first, last = scan_validated_day_bounds(self.predictions, self.classes, self.tz_name)
+            first, last = scan_validated_day_bounds(self.predictions, self.classes, self.tz_name, self.tz)
             self._widen_bounds(first, last)
             self.state.update_one({"_id": self.key}, {"$set": {"bounds_known": True}})
             state = self.state.find_one({"_id": self.key}) or {}
@@ -347,13 +379,20 @@ TRAINED_INDEX = IndexModel([("trained", DESCENDING)], name="trained")
 
 def trained_counts(collection: Collection, classes: ClassCatalog, tz_name: str) -> dict[int, int]:
     """Return true class -> validated predictions marked `trained` (legacy rejections have no class)."""
-    pipeline = [
-        {"$match": {"trained": True}},
-        {"$project": {"_id": 0, "r": mongo_record(classes, tz_name)}},
-        {"$match": {"r.valid": True, "r.reviewed": True, "r.true": {"$ne": REJECTED_TRUE_CLASS}}},
-        {"$group": {"_id": "$r.true", "n": {"$sum": 1}}},
+    plain = mongo_plain_validated_filter(classes)
+    pipelines = [
+        [{"$match": {"$and": [{"trained": True}, plain]}},
+         {"$group": {"_id": {"$toInt": "$output_validated"}, "n": {"$sum": 1}}}],
+        [{"$match": {"$and": [{"trained": True}, {"$nor": [plain]}]}},
+         {"$project": {"_id": 0, "r": mongo_record(classes, tz_name)}},
+         {"$match": {"r.valid": True, "r.reviewed": True, "r.true": {"$ne": REJECTED_TRUE_CLASS}}},
+         {"$group": {"_id": "$r.true", "n": {"$sum": 1}}}],
     ]
-    return {int(group["_id"]): int(group["n"]) for group in collection.aggregate(pipeline)}
+    counts: dict[int, int] = {}
+    for pipeline in pipelines:
+        for group in collection.aggregate(pipeline):
+            counts[int(group["_id"])] = counts.get(int(group["_id"]), 0) + int(group["n"])
+    return counts
 
 
 def cached_trained_counts(
@@ -375,14 +414,46 @@ def cached_trained_counts(
     return counts
 
 
-def scan_validated_day_bounds(collection: Collection, classes: ClassCatalog, tz_name: str) -> tuple[str | None, str | None]:
-    """Return the first and last local day with a validated prediction that honours the contract, by a full scan."""
-    pipeline = [
-        {"$match": {"timestamp_validated": {"$ne": None}}},
-        {"$project": {"_id": 0, "r": mongo_record(classes, tz_name)}},
-        {"$match": {"r.valid": True, "r.reviewed": True}},
-        {"$group": {"_id": None, "first": {"$min": "$r.day"}, "last": {"$max": "$r.day"}}},
-    ]
-    for bounds in collection.aggregate(pipeline):
-        return bounds["first"], bounds["last"]
-    return None, None
+def _validated_instant_bounds(collection: Collection, tz: Any) -> tuple[datetime | None, datetime | None]:
+    """Return the earliest and latest `timestamp_validated` of reviewed documents, contract aside."""
+    instants: list[datetime] = []
+    ranges = [{"$gte": datetime(1, 1, 1, tzinfo=UTC)}, {"$gte": "0", "$lt": STRING_CEILING}]
+    for values in ranges:
+        pipeline = [
+            {"$match": {"timestamp_validated": values, "output_validated": {"$ne": None}}},
+            {"$group": {"_id": None, "first": {"$min": "$timestamp_validated"}, "last": {"$max": "$timestamp_validated"}}},
+        ]
+        for bounds in collection.aggregate(pipeline):
+            for value in (bounds["first"], bounds["last"]):
+                try:
+                    instants.append(parse_timestamp(value, "timestamp_validated", tz))
+                except (ContractError, OverflowError):
+                    pass  # an unreadable string: the contract leaves it out anyway
+    if not instants:
+        return None, None
+    return min(instants), max(instants)
+
+
+def scan_validated_day_bounds(collection: Collection, classes: ClassCatalog, tz_name: str, tz: Any) -> tuple[str | None, str | None]:
+    """Return the first and last local day with a validated prediction that honours the contract.
+
+    One pass over the index finds the extreme validation times; the days at the ends are then
+    counted under the contract, moving inwards past any day whose documents all break it. Strings
+    sort as text, so their ends are approximate to the day.
+    """
+    first_at, last_at = _validated_instant_bounds(collection, tz)
+    if first_at is None or last_at is None:
+        return None, None
+    first, last = local_day(first_at, tz), local_day(last_at, tz)
+
+    def has_records(day: date) -> bool:
+        counted = count_days(collection, day, day, classes, tz_name, tz)[day.isoformat()]
+        return bool(counted.counts)
+
+    while first <= last and not has_records(first):
+        first += timedelta(days=1)
+    while last >= first and not has_records(last):
+        last -= timedelta(days=1)
+    if first > last:
+        return None, None
+    return first.isoformat(), last.isoformat()
