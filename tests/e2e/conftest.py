@@ -38,6 +38,7 @@ def stack() -> Stack:
         collection=_required("E2E_PREDICTIONS_COLLECTION"),
         monitor_url=_required("E2E_MONITOR_URL").rstrip("/"),
         classes_file=_required("E2E_CLASSES_FILE"),
+        timezone=_required("E2E_TIMEZONE"),
         wait_seconds=float(os.environ.get("E2E_WAIT_SECONDS", "240")),
     )
 

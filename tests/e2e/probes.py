@@ -24,6 +24,7 @@ class Stack:
     collection: str
     monitor_url: str
     classes_file: str
+    timezone: str
     wait_seconds: float
 
 

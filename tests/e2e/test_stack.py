@@ -84,9 +84,10 @@ def test_first_logger_tick_logged_every_validated_prediction_once(
     assert predictions.count_documents({"logged_error": {"$exists": True}}) == 0, (
         "the logger rejected seeded documents, which all follow the contract"
     )
-    # The history store counts each prediction exactly once, on its local day of validation (UTC here).
+    # The history store counts each prediction exactly once, on its local day of validation.
+    tz = ZoneInfo(stack.timezone)
     expected_per_day = Counter(
-        doc["timestamp_validated"].astimezone(ZoneInfo("UTC")).date().isoformat()
+        doc["timestamp_validated"].astimezone(tz).date().isoformat()
         for doc in predictions.find(VALIDATED, {"timestamp_validated": 1})
     )
     stored_per_day = {doc["_id"]: doc["count"] for doc in mongo_db["logger_history"].find({}, {"count": 1})}
@@ -113,12 +114,13 @@ def _expected_metrics(predictions: Any, first: date, last: date, tz: ZoneInfo) -
 
 
 def test_metrics_api_answers_with_the_seeded_numbers(
-    monitor: str, predictions: Any, seeded_range: tuple[date, date], class_names: dict[int, str]
+    monitor: str, predictions: Any, seeded_range: tuple[date, date], class_names: dict[int, str], stack: Stack
 ) -> None:
     first, last = seeded_range
     status, body = get_json(f"{monitor}/api/metrics?start_date={first}&end_date={last}")
     assert status == 200, body
-    expected = _expected_metrics(predictions, first, last, ZoneInfo(body["timezone"]))
+    assert body["timezone"] == stack.timezone
+    expected = _expected_metrics(predictions, first, last, ZoneInfo(stack.timezone))
 
     assert (body["start_date"], body["end_date"]) == (first.isoformat(), last.isoformat())
     assert body["total_validated"] == expected["total"] > 0
