@@ -43,6 +43,7 @@ test: $(STAMP) ## Run the whole test suite against a throwaway MongoDB
 # `run` starts the stack's services (waiting for a healthy mongo, the seed's success, a healthy logger
 # and monitor) and then the runner, and exits with the runner's status. Not `up --abort-on-container-exit`:
 # the seed's normal exit would stop the stack. The monitor is published on a free loopback port only.
+# Afterwards the e2e images' superseded (dangling) versions are pruned; the current ones stay as cache.
 e2e: ## Run tests/e2e in Docker Compose against the whole stack on a throwaway database, then remove it all
 	@status=0; \
 	export MONITOR_HOST=127.0.0.1 MONITOR_PORT=0; \
@@ -53,6 +54,7 @@ e2e: ## Run tests/e2e in Docker Compose against the whole stack on a throwaway d
 	  $(E2E_COMPOSE) logs --no-color --tail=60 mongo mongo-seed logger monitor || true; \
 	fi; \
 	$(E2E_COMPOSE) down -v --remove-orphans || true; \
+	docker image prune -f --filter label=com.docker.compose.project=$(E2E_PROJECT) >/dev/null || true; \
 	exit $$status
 
 demo: $(STAMP) ## Run the stack without Docker: embedded database (data in .data/), seed, logger, monitor on :5004
