@@ -168,7 +168,8 @@ def test_a_batch_record_left_built_by_a_dead_logger_is_finished_once(db, setting
     # Do what a tick does up to the batch record, then "die" before the history.
     records = batches.batches(db)
     batch_id = batches.open_batch(records, "dead-logger", lease_seconds=0.01)
-    claimed = batches.claim(collection, batches.find_candidates(collection, 100), batch_id)
+    batches.claim_window(collection, batch_id, START, START + timedelta(days=30))
+    claimed = [doc for chunk in batches.claimed_documents(collection, batch_id, 100) for doc in chunk]
     valid, _ = split(claimed, settings)
     batches.save_built(records, batch_id, build_parts(valid, settings), len(valid), 0, batches.UPLOAD_OFF)
     history.apply_part(history.history(db), build_parts(valid, settings)[0], batch_id)

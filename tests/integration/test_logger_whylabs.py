@@ -88,8 +88,9 @@ def test_a_failing_endpoint_leaves_batches_pending_until_it_recovers_then_upload
         assert first.logged == 45 and first.uploaded == 0 and first.upload_failures == 1
         assert sum(history_counts(db).values()) == 45  # the history does not wait for WhyLabs
         pending = list(batches.batches(db).find({"upload.state": batches.UPLOAD_PENDING}))
-        assert len(pending) == first.batches and pending[0]["upload"]["attempts"] == 1
-        assert pending[0]["upload"]["last_error"]
+        assert len(pending) == first.batches
+        tried = [p for p in pending if p["upload"]["attempts"]]  # the others wait while the endpoint is down
+        assert len(tried) == 1 and tried[0]["upload"]["attempts"] == 1 and tried[0]["upload"]["last_error"]
 
         time.sleep(0.1)
         still_failing = logger.tick()
@@ -131,4 +132,5 @@ def test_without_credentials_the_logger_runs_fully_and_says_so_once(db, settings
 
     assert len([r for r in caplog.records if r.getMessage().startswith("WhyLabs upload off")]) == 1
     assert sum(history_counts(db).values()) == 20
-    assert batches.batches(db).count_documents({"upload.state": batches.UPLOAD_OFF}) == 1
+    records = batches.batches(db)
+    assert records.count_documents({}) == records.count_documents({"upload.state": batches.UPLOAD_OFF}) > 0

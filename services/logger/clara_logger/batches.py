@@ -3,8 +3,11 @@
 Exactly once, without transactions:
 1. A batch record is written first (state "claiming", with an owner and a lease).
 2. The predictions are claimed with one `update_many` that sets `logged: true, logger_batch: <id>`
-   on documents that are still unlogged: each document is bound to exactly one batch, even with two
-   loggers claiming at once, and marking costs one write per document.
+   on documents that are still unlogged, in a window of validation time: each document is bound to
+   exactly one batch, even with two loggers claiming at once, and marking costs one write per
+   document. Windows rather than a list of ids: `_id: {$in: [...]}` and a sorted `find` with a
+   limit both cost in proportion to the whole backlog on the embedded database; a window costs in
+   proportion to what it holds (its span adapts to hold about LOGGER_BATCH_SIZE predictions).
 3. The batch's per-day counts and profiles are computed from the documents bound to it and saved
    on the record (state "built"), then added to the history, each day at most once per batch id
    (history.py); then the record is "applied".
@@ -20,6 +23,7 @@ import socket
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
+from itertools import islice
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -62,9 +66,49 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def find_candidates(predictions: Collection, limit: int) -> list[dict[str, Any]]:
-    """Return up to `limit` validated, unlogged predictions, oldest validation first."""
-    return list(predictions.find(UNLOGGED_VALIDATED, sort=[("logged", 1), ("timestamp_validated", 1)], limit=limit))
+# How much a window's span may grow or shrink from one batch to the next.
+MAX_SPAN_CHANGE = 8.0
+FIRST_SPAN = timedelta(hours=1)
+# Validation times that are not BSON dates (ISO-8601 strings, or missing on a malformed document)
+# cannot be claimed by a date window; they are claimed by id, a few at a time.
+NOT_A_DATE: dict[str, Any] = {"timestamp_validated": {"$not": {"$type": "date"}}}
+
+
+def next_span(span: timedelta, claimed: int, target: int) -> timedelta:
+    """Return the next window's span: scaled so it would have held `target`, within MAX_SPAN_CHANGE."""
+    factor = target / claimed if claimed else MAX_SPAN_CHANGE
+    return span * min(MAX_SPAN_CHANGE, max(1 / MAX_SPAN_CHANGE, factor))
+
+
+def first_unlogged_time(predictions: Collection) -> datetime | None:
+    """Return the earliest validation time (a BSON date) among validated, unlogged predictions."""
+    doc = predictions.find_one(
+        {**UNLOGGED_VALIDATED, "timestamp_validated": {"$type": "date"}},
+        {"timestamp_validated": 1}, sort=[("logged", 1), ("timestamp_validated", 1)],
+    )
+    return None if doc is None else doc["timestamp_validated"]
+
+
+def claim_window(predictions: Collection, batch_id: str, start: datetime, end: datetime) -> int:
+    """Bind the validated, unlogged predictions validated in [start, end) to the batch; return how many."""
+    return predictions.update_many(
+        {**UNLOGGED_VALIDATED, "timestamp_validated": {"$gte": start, "$lt": end}},
+        {"$set": {"logged": True, "logger_batch": batch_id}},
+        # The plain validation-time index: its range is what the window holds (the embedded
+        # database does not combine the `logged` bounds with the range on the compound index).
+        hint=[("timestamp_validated", 1)],
+    ).modified_count
+
+
+def claim_undated(predictions: Collection, batch_id: str, limit: int) -> int:
+    """Bind up to `limit` validated, unlogged predictions without a date validation time; return how many."""
+    ids = [doc["_id"] for doc in predictions.find({**UNLOGGED_VALIDATED, **NOT_A_DATE}, {"_id": 1}, limit=limit)]
+    if not ids:
+        return 0
+    return predictions.update_many(
+        {"_id": {"$in": ids}, **UNLOGGED_VALIDATED},
+        {"$set": {"logged": True, "logger_batch": batch_id}},
+    ).modified_count
 
 
 def open_batch(records: Collection, owner: str, lease_seconds: float) -> str:
@@ -78,22 +122,11 @@ def open_batch(records: Collection, owner: str, lease_seconds: float) -> str:
     return batch_id
 
 
-def claim(predictions: Collection, candidates: Sequence[dict[str, Any]], batch_id: str) -> list[dict[str, Any]]:
-    """Bind the still-unlogged candidates to the batch; return the documents that are now its own."""
-    ids = [doc["_id"] for doc in candidates]
-    result = predictions.update_many(
-        {"_id": {"$in": ids}, **UNLOGGED_VALIDATED},
-        {"$set": {"logged": True, "logger_batch": batch_id}},
-    )
-    if result.modified_count == len(ids):
-        return list(candidates)
-    # Another logger took some of them first: ours are the ones that carry our batch id.
-    return claimed_documents(predictions, batch_id)
-
-
-def claimed_documents(predictions: Collection, batch_id: str) -> list[dict[str, Any]]:
-    """Return the documents bound to a batch and not set aside as malformed."""
-    return list(predictions.find({"logger_batch": batch_id, "logged": True}))
+def claimed_documents(predictions: Collection, batch_id: str, chunk: int) -> Iterator[list[dict[str, Any]]]:
+    """Yield the documents bound to a batch and not set aside as malformed, `chunk` at a time."""
+    cursor = predictions.find({"logger_batch": batch_id, "logged": True}, batch_size=chunk)
+    while documents := list(islice(cursor, chunk)):
+        yield documents
 
 
 def quarantine(predictions: Collection, batch_id: str, reasons: dict[Any, str]) -> None:

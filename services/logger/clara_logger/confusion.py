@@ -41,6 +41,16 @@ class DayTally:
             self.confidence_histogram[confidence_bin(prediction.confidence)] += 1
 
 
+    def merged(self, other: DayTally) -> DayTally:
+        """Return the sum of two tallies of the same day."""
+        return DayTally(
+            count=self.count + other.count,
+            confusion=add_confusion(self.confusion, other.confusion),
+            confidence_histogram=add_counts(self.confidence_histogram, other.confidence_histogram),
+            confidence_missing=self.confidence_missing + other.confidence_missing,
+        )
+
+
 def confidence_bin(confidence: float) -> int:
     """Return the histogram bin of a confidence in [0, 1]; 1.0 falls in the last bin."""
     return min(int(confidence * CONFIDENCE_BINS), CONFIDENCE_BINS - 1)

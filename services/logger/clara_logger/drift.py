@@ -1,7 +1,7 @@
 """Drift of a day's distributions against a reference (pure statistics over counts).
 
-- true and predicted class: chi-square goodness of fit against the reference's class shares
-  (the training set by default, DRIFT_CLASS_REFERENCE=window for the reference window);
+- true and predicted class: chi-square goodness of fit against the class shares of the reference
+  window (DRIFT_CLASS_REFERENCE=window, the default) or of the training set (=training);
 - confidence: two-sample Kolmogorov-Smirnov on binned confidences against the reference window
   (the first DRIFT_REFERENCE_DAYS days of history);
 - DRIFT_ALGORITHM=hellinger: the Hellinger distance for all three, against a threshold.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -23,7 +23,7 @@ from clara_common.days import day_start, local_day
 from clara_common.db import PREDICTION_INDEXES, get_database, predictions
 from clara_common.settings import Settings
 from clara_logger import alerts, batches, history, profiles
-from clara_logger.confusion import predicted_class_counts, tally_by_day, true_class_counts
+from clara_logger.confusion import DayTally, predicted_class_counts, tally_by_day, true_class_counts
 from clara_logger.drift import IN_REFERENCE, DriftSettings, compare_classes, compare_confidence
 from clara_logger.history import DayPart
 from clara_logger.retry import next_attempt
@@ -55,23 +55,43 @@ class TickReport:
                 f"days={len(self.days)} duration={self.duration:.2f}s")
 
 
-def build_parts(records: Iterable[Prediction], settings: Settings) -> list[DayPart]:
-    """Return the per-day parts (counts and whylogs profile) of a batch's valid predictions."""
-    by_day: dict[date, list[Prediction]] = {}
-    for record in records:
-        if record.timestamp_validated is not None:
-            by_day.setdefault(history_day(record, settings), []).append(record)
-    parts = []
-    for day, day_records in sorted(by_day.items()):
-        tally = tally_by_day(day_records, settings.tz)[day]
-        frame = profiles.prediction_frame(day_records, settings.classes)
-        view = profiles.profile_frame(frame, day_start(day, settings.tz))
-        parts.append(DayPart(
-            day=day.isoformat(), count=tally.count, confusion=tally.confusion,
-            confidence_histogram=tally.confidence_histogram, confidence_missing=tally.confidence_missing,
-            profile=profiles.serialize(view),
-        ))
-    return parts
+class PartBuilder:
+    """Accumulate a batch's per-day counts and whylogs profiles, one chunk of predictions at a time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tallies: dict[date, DayTally] = {}
+        self.views: dict[date, profiles.DatasetProfileView] = {}
+
+    def add(self, records: Sequence[Prediction]) -> None:
+        """Count and profile a chunk of valid predictions."""
+        by_day: dict[date, list[Prediction]] = {}
+        for record in records:
+            by_day.setdefault(history_day(record, self.settings), []).append(record)
+        for day, day_records in by_day.items():
+            tally = tally_by_day(day_records, self.settings.tz)[day]
+            self.tallies[day] = self.tallies[day].merged(tally) if day in self.tallies else tally
+            frame = profiles.prediction_frame(day_records, self.settings.classes)
+            view = profiles.profile_frame(frame, day_start(day, self.settings.tz))
+            self.views[day] = profiles.merge(self.views.get(day), view)
+
+    def parts(self) -> list[DayPart]:
+        """Return one part per day, oldest first."""
+        return [
+            DayPart(
+                day=day.isoformat(), count=tally.count, confusion=tally.confusion,
+                confidence_histogram=tally.confidence_histogram, confidence_missing=tally.confidence_missing,
+                profile=profiles.serialize(self.views[day]),
+            )
+            for day, tally in sorted(self.tallies.items())
+        ]
+
+
+def build_parts(records: Sequence[Prediction], settings: Settings) -> list[DayPart]:
+    """Return the per-day parts (counts and whylogs profile) of valid predictions."""
+    builder = PartBuilder(settings)
+    builder.add(records)
+    return builder.parts()
 
 
 def history_day(record: Prediction, settings: Settings) -> date:
@@ -127,24 +147,25 @@ class Logger:
         """Run one tick; `should_stop` is asked between batches (SIGTERM finishes the batch in hand)."""
         started = time.monotonic()
         report = TickReport()
+        self.ensure_indexes()  # the window claims name the validation-time index
         for record in batches.take_over_expired(self.batches, self.owner, self.settings.LOGGER_LEASE_SECONDS):
             log.info("finishing batch %s left %s by %s", record["_id"], record["state"], record.get("owner"))
             self._finish(record, report)
             report.recovered += 1
-        while not should_stop():
-            candidates = batches.find_candidates(self.predictions, self.settings.LOGGER_BATCH_SIZE)
-            if not candidates:
+        size = self.settings.LOGGER_BATCH_SIZE
+        while not should_stop():  # the rare predictions whose validation time is not a BSON date
+            if not self._claim_and_process(lambda batch_id: batches.claim_undated(self.predictions, batch_id, size),
+                                           report):
                 break
-            report.found += len(candidates)
-            batch_id = batches.open_batch(self.batches, self.owner, self.settings.LOGGER_LEASE_SECONDS)
-            claimed = batches.claim(self.predictions, candidates, batch_id)
-            if not claimed:
-                batches.drop_batch(self.batches, batch_id)  # another logger took them all: look again
-                continue
-            self._process(batch_id, claimed, report)
-            report.batches += 1
-            if len(candidates) < self.settings.LOGGER_BATCH_SIZE:
-                break
+        start = batches.first_unlogged_time(self.predictions)
+        end = datetime.now(timezone.utc)
+        span = batches.FIRST_SPAN
+        while start is not None and start <= end and not should_stop():
+            window_end = start + span
+            claimed = self._claim_and_process(
+                lambda batch_id: batches.claim_window(self.predictions, batch_id, start, window_end), report)
+            span = batches.next_span(span, claimed, size)
+            start = window_end
         if not should_stop():
             self.upload_due(report)
             self.evaluate_days(sorted(report.days), report)
@@ -152,18 +173,37 @@ class Logger:
         report.duration = time.monotonic() - started
         return report
 
-    def _process(self, batch_id: str, documents: Sequence[dict[str, Any]], report: TickReport) -> None:
-        valid, rejected = split(documents, self.settings)
-        if rejected:
-            batches.quarantine(self.predictions, batch_id, rejected)
-            for doc_id, reason in rejected.items():
-                log.warning("prediction %s set aside: %s", doc_id, reason)
-        parts = build_parts(valid, self.settings)
+    def _claim_and_process(self, claim: Callable[[str], int], report: TickReport) -> int:
+        """Open a batch, claim predictions into it with `claim`, and process them; return how many."""
+        batch_id = batches.open_batch(self.batches, self.owner, self.settings.LOGGER_LEASE_SECONDS)
+        claimed = claim(batch_id)
+        if not claimed:
+            batches.drop_batch(self.batches, batch_id)
+            return 0
+        report.found += claimed
+        self._process(batch_id, report)
+        report.batches += 1
+        return claimed
+
+    def _process(self, batch_id: str, report: TickReport) -> None:
+        """Count, profile and store the predictions bound to a batch, then add them to the history."""
+        builder = PartBuilder(self.settings)
+        logged = quarantined = 0
+        for documents in batches.claimed_documents(self.predictions, batch_id, self.settings.LOGGER_BATCH_SIZE):
+            valid, rejected = split(documents, self.settings)
+            if rejected:
+                batches.quarantine(self.predictions, batch_id, rejected)
+                for doc_id, reason in rejected.items():
+                    log.warning("prediction %s set aside: %s", doc_id, reason)
+            builder.add(valid)
+            logged += len(valid)
+            quarantined += len(rejected)
+        parts = builder.parts()
         upload_state = batches.UPLOAD_PENDING if self.whylabs else batches.UPLOAD_OFF
-        batches.save_built(self.batches, batch_id, parts, len(valid), len(rejected), upload_state)
+        batches.save_built(self.batches, batch_id, parts, logged, quarantined, upload_state)
         self._apply(batch_id, parts, upload_state, report)
-        report.logged += len(valid)
-        report.quarantined += len(rejected)
+        report.logged += logged
+        report.quarantined += quarantined
 
     def _apply(self, batch_id: str, parts: Sequence[DayPart], upload_state: str, report: TickReport) -> None:
         for part in parts:
@@ -176,11 +216,7 @@ class Logger:
     def _finish(self, record: dict[str, Any], report: TickReport) -> None:
         """Finish a batch another logger left unfinished, from wherever it stopped."""
         if record["state"] == batches.CLAIMING:
-            documents = batches.claimed_documents(self.predictions, record["_id"])
-            if not documents:
-                batches.drop_batch(self.batches, record["_id"])
-                return
-            self._process(record["_id"], documents, report)
+            self._process(record["_id"], report)
             return
         full = batches.get_batch(self.batches, record["_id"])
         if full is None or full["state"] != batches.BUILT:
