@@ -65,12 +65,14 @@
     return charts[id];
   }
 
-  const unitAxis = {
+  // A fresh object per chart: Chart.js writes into the options it is given.
+  const unitAxis = () => ({
     min: 0,
     max: 1,
+    beginAtZero: true,
     ticks: { callback: (v) => `${Math.round(v * 100)}%` },
     grid: { color: "#eef2f0" },
-  };
+  });
   const tooltipPercent = {
     callbacks: { label: (ctx) => `${ctx.dataset.label}: ${percent(ctx.parsed.y ?? ctx.parsed)}` },
   };
@@ -95,7 +97,7 @@
         responsive: true,
         maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
-        scales: { y: unitAxis, x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 }, grid: { display: false } } },
+        scales: { y: unitAxis(), x: { ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 }, grid: { display: false } } },
         plugins: { legend: { display: series.length > 1, position: "bottom" }, tooltip: tooltipPercent },
       },
     };
@@ -108,7 +110,7 @@
       options: {
         responsive: true,
         maintainAspectRatio: false,
-        scales: unit ? { y: unitAxis, x: { grid: { display: false } } } : { y: { beginAtZero: true, grid: { color: "#eef2f0" } }, x: { grid: { display: false } } },
+        scales: unit ? { y: unitAxis(), x: { grid: { display: false } } } : { y: { beginAtZero: true, grid: { color: "#eef2f0" } }, x: { grid: { display: false } } },
         plugins: { legend: { display: false }, tooltip: unit ? tooltipPercent : {} },
       },
     };
@@ -190,7 +192,13 @@
     }
     for (const name of TABS) $(`panel-${name}`).hidden = name !== tab;
     // Charts drawn while their panel was hidden have no size yet.
-    for (const canvas of $(`panel-${tab}`).querySelectorAll("canvas")) charts[canvas.id]?.resize();
+    for (const canvas of $(`panel-${tab}`).querySelectorAll("canvas")) {
+      const chart = charts[canvas.id];
+      if (chart) {
+        chart.resize();
+        chart.update("none"); // no grow-in animation from a zero-sized hidden canvas
+      }
+    }
     writeUrl(tab);
   }
 
@@ -280,6 +288,8 @@
     }
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
     Chart.defaults.color = "#5f6f68";
+    // Short animations: charts on hidden tabs play theirs when first shown.
+    Chart.defaults.animation.duration = 250;
     selectTab(params.get("tab") || "main");
     await Promise.all([refresh(), loadTraining()]);
   }
