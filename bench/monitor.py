@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -40,7 +39,9 @@ from clara_monitor.queries import DayCountCache
 WINDOWS = (7, 30, 90)
 
 
-def generate(first: date, days: int, count: int, classes: int, rng: random.Random, now: datetime) -> Iterator[dict[str, Any]]:
+def generate(
+    first: date, days: int, count: int, classes: int, rng: random.Random, now: datetime
+) -> Iterator[dict[str, Any]]:
     """Yield `count` validated-or-pending predictions spread evenly over `days` days from `first` (UTC)."""
     per_day = count / days
     made = 0
@@ -93,7 +94,9 @@ def load(collection: Any, docs: Iterator[dict[str, Any]], batch: int = 20_000) -
 def original_metrics(collection: Any, first: date, last: date, settings: Settings) -> dict[str, Any]:
     """Compute the dashboard's figures the way the original CLARA monitor did: all documents, per day, sklearn."""
     start, end = day_start(first, settings.tz), day_start(last + timedelta(days=1), settings.tz)
-    docs = list(collection.find({"timestamp_validated": {"$gte": start, "$lt": end}, "output_validated": {"$ne": None}}))
+    docs = list(
+        collection.find({"timestamp_validated": {"$gte": start, "$lt": end}, "output_validated": {"$ne": None}})
+    )
     by_day: dict[date, list[dict[str, Any]]] = {}
     for doc in docs:
         by_day.setdefault(local_day(doc["timestamp_validated"], settings.tz), []).append(doc)
@@ -136,7 +139,17 @@ def start_monitor(settings: Settings, workers: int) -> tuple[subprocess.Popen, s
     """Start clara-monitor (gunicorn) against the benchmark database; return it and its base URL."""
     port = free_port()
     env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB, "LOG_LEVEL": "WARNING"}
-    command = [sys.executable, "-m", "clara_monitor.cli", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "clara_monitor.cli",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -157,17 +170,27 @@ def measure_api(base: str, windows: tuple[int, ...], requests: int, current: dat
         url = f"{base}/api/metrics?start_date={current - timedelta(days=days - 1)}&end_date={current}"
         cold = timed(lambda: get_json(url), 1)[0]
         warm = timed(lambda: get_json(url), requests)
-        results[days] = {"cold": cold, "p50": percentile(warm, 50), "p95": percentile(warm, 95), "entries": get_json(url)["total_validated"]}
-        print(f"  /api/metrics {days:>3} days: cold {cold:8.0f} ms, p50 {results[days]['p50']:6.1f} ms, p95 {results[days]['p95']:6.1f} ms")
+        results[days] = {
+            "cold": cold,
+            "p50": percentile(warm, 50),
+            "p95": percentile(warm, 95),
+            "entries": get_json(url)["total_validated"],
+        }
+        p50, p95 = results[days]["p50"], results[days]["p95"]
+        print(f"  /api/metrics {days:>3} days: cold {cold:8.0f} ms, p50 {p50:6.1f} ms, p95 {p95:6.1f} ms")
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--count", type=int, default=1_000_000, help="predictions in the full history (default 1,000,000)")
+    parser.add_argument(
+        "--count", type=int, default=1_000_000, help="predictions in the full history (default 1,000,000)"
+    )
     parser.add_argument("--days", type=int, default=365, help="days of history (default 365)")
     parser.add_argument("--requests", type=int, default=20, help="warm /api/metrics requests per window (default 20)")
-    parser.add_argument("--baseline-requests", type=int, default=5, help="runs of the original algorithm per window (default 5)")
+    parser.add_argument(
+        "--baseline-requests", type=int, default=5, help="runs of the original algorithm per window (default 5)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--uri", default=None, help="a MongoDB to use instead of a fresh embedded one")
     args = parser.parse_args(argv)
@@ -186,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     first_day = current - timedelta(days=args.days - 1)
     recent_days = max(1, args.days // 10)
     recent_count = args.count // 10
-    print(f"CLARA Monitor benchmark: {args.count:,} predictions over {args.days} days, {args.requests} warm requests per window")
+    print(f"CLARA Monitor benchmark: {args.count:,} predictions over {args.days} days, "
+          f"{args.requests} warm requests per window")
     phases: dict[str, dict[int, dict[str, float]]] = {}
     try:
         for name, first, days, count in (
@@ -220,20 +244,29 @@ def main(argv: list[str] | None = None) -> int:
 
     full, small = phases["history"], phases["history/10"]
     print()
-    print(f"{'window':>7} | {'validated':>9} | {'cold ms':>8} | {'p50 ms':>7} | {'p95 ms':>7} | {'original p50':>12} | "
-          f"{'speed-up':>8} | {'p50 at history/10':>17} | {'growth':>6}")
+    print(
+        f"{'window':>7} | {'validated':>9} | {'cold ms':>8} | {'p50 ms':>7} | {'p95 ms':>7} | {'original p50':>12} | "
+        f"{'speed-up':>8} | {'p50 at history/10':>17} | {'growth':>6}"
+    )
     print("-" * 113)
     for days in WINDOWS:
         speedup = baseline[days]["p50"] / full[days]["p50"]
         growth = full[days]["p50"] / small[days]["p50"]
-        print(f"{days:>5} d | {int(full[days]['entries']):>9,} | {full[days]['cold']:>8.0f} | {full[days]['p50']:>7.1f} | "
-              f"{full[days]['p95']:>7.1f} | {baseline[days]['p50']:>10.0f} ms | {speedup:>7.0f}x | {small[days]['p50']:>14.1f} ms | "
-              f"{growth:>5.2f}x")
+        row = full[days]
+        print(
+            f"{days:>5} d | {int(row['entries']):>9,} | {row['cold']:>8.0f} | {row['p50']:>7.1f} | "
+            f"{row['p95']:>7.1f} | {baseline[days]['p50']:>10.0f} ms | {speedup:>7.0f}x | "
+            f"{small[days]['p50']:>14.1f} ms | {growth:>5.2f}x"
+        )
     ninety = full[90]
     print()
-    print(f"targets: 90-day p50 <= 300 ms: {ninety['p50']:.1f} ms {'OK' if ninety['p50'] <= 300 else 'MISSED'}; "
-          f">= 30x the original: {baseline[90]['p50'] / ninety['p50']:.0f}x {'OK' if baseline[90]['p50'] / ninety['p50'] >= 30 else 'MISSED'}; "
-          f"growth < 1.5x with 10x history: {ninety['p50'] / small[90]['p50']:.2f}x {'OK' if ninety['p50'] / small[90]['p50'] < 1.5 else 'MISSED'}")
+    speedup, growth = baseline[90]["p50"] / ninety["p50"], ninety["p50"] / small[90]["p50"]
+    verdict = lambda ok: "OK" if ok else "MISSED"  # noqa: E731
+    print(
+        f"targets: 90-day p50 <= 300 ms: {ninety['p50']:.1f} ms {verdict(ninety['p50'] <= 300)}; "
+        f">= 30x the original: {speedup:.0f}x {verdict(speedup >= 30)}; "
+        f"growth < 1.5x with 10x history: {growth:.2f}x {verdict(growth < 1.5)}"
+    )
     return 0
 
 

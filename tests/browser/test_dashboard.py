@@ -30,11 +30,23 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-TABS = {"main": "Main", "metrics": "Metrics", "samples": "Samples by class", "class-metrics": "Metrics by class", "training": "Training data"}
+TABS = {
+    "main": "Main",
+    "metrics": "Metrics",
+    "samples": "Samples by class",
+    "class-metrics": "Metrics by class",
+    "training": "Training data",
+}
 SEED_DAYS = 40
 GAP = (12, 10)  # days before today: validations on these days are removed, to leave a gap
 
@@ -47,8 +59,13 @@ def get_json(url: str) -> dict:
 def serve(settings: Settings) -> Iterator[str]:
     """Run clara-monitor against `settings`' database; yield its base URL."""
     port = free_port()
-    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB,
-           "TIMEZONE": settings.TIMEZONE, "MONITOR_DB_TIMEOUT_MS": str(settings.MONITOR_DB_TIMEOUT_MS)}
+    env = {
+        **os.environ,
+        "MONGODB_URI": settings.MONGODB_URI,
+        "MONGODB_DB": settings.MONGODB_DB,
+        "TIMEZONE": settings.TIMEZONE,
+        "MONITOR_DB_TIMEOUT_MS": str(settings.MONITOR_DB_TIMEOUT_MS),
+    }
     command = [sys.executable, "-m", "clara_monitor.cli", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -60,7 +77,9 @@ def serve(settings: Settings) -> Iterator[str]:
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"clara-monitor did not start: {server.stderr.read().decode()[-2000:]}") from None
+                    raise RuntimeError(
+                        f"clara-monitor did not start: {server.stderr.read().decode()[-2000:]}"
+                    ) from None
                 time.sleep(0.2)
         yield base
     finally:
@@ -71,10 +90,18 @@ def serve(settings: Settings) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
-    settings = Settings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_browser_{uuid.uuid4().hex[:8]}", TIMEZONE="Europe/Madrid")
+    settings = Settings.from_env(
+        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_browser_{uuid.uuid4().hex[:8]}", TIMEZONE="Europe/Madrid"
+    )
     ensure_indexes(mongo_client, settings)
     collection = predictions(mongo_client, settings)
-    collection.insert_many(list(generate(SeedPlan(end=today(settings.tz), days=SEED_DAYS, per_day=25, seed=5), settings.classes, settings.tz)))
+    collection.insert_many(
+        list(
+            generate(
+                SeedPlan(end=today(settings.tz), days=SEED_DAYS, per_day=25, seed=5), settings.classes, settings.tz
+            )
+        )
+    )
     current = today(settings.tz)
     start, _ = day_bounds(current - timedelta(days=GAP[0]), settings.tz)
     _, end = day_bounds(current - timedelta(days=GAP[1]), settings.tz)
@@ -139,14 +166,23 @@ def assert_charts_carry(page, api: dict, training: dict) -> None:
     for dataset, metric in zip(daily["datasets"], ["precision", "accuracy", "recall", "f1"], strict=True):
         assert dataset["data"] == [api["daily_metrics"][d][metric] for d in days], metric
     for metric in ("precision", "accuracy", "recall", "f1"):
-        assert chart_data(page, f"chart-{metric}")["datasets"][0]["data"] == [api["daily_metrics"][d][metric] for d in days]
+        assert chart_data(page, f"chart-{metric}")["datasets"][0]["data"] == [
+            api["daily_metrics"][d][metric] for d in days
+        ]
     counts = [api["class_counts"][n] for n in names]
     for chart in ("chart-main-classes", "chart-samples-pie", "chart-samples-bar"):
-        assert chart_data(page, chart) == {"labels": names, "datasets": [{"label": chart_data(page, chart)["datasets"][0]["label"], "data": counts}]}
+        assert chart_data(page, chart) == {
+            "labels": names,
+            "datasets": [{"label": chart_data(page, chart)["datasets"][0]["label"], "data": counts}],
+        }
     for metric in ("precision", "recall", "f1"):
-        assert chart_data(page, f"chart-class-{metric}")["datasets"][0]["data"] == [api["class_metrics"][n][metric] for n in names]
+        assert chart_data(page, f"chart-class-{metric}")["datasets"][0]["data"] == [
+            api["class_metrics"][n][metric] for n in names
+        ]
     training_names = list(training["class_counts"])
-    assert chart_data(page, "chart-training")["datasets"][0]["data"] == [training["class_counts"][n] for n in training_names]
+    assert chart_data(page, "chart-training")["datasets"][0]["data"] == [
+        training["class_counts"][n] for n in training_names
+    ]
     assert page.text_content("#kpi-total") == f"{api['total_validated']:,}"
 
 
@@ -218,7 +254,9 @@ def test_an_empty_range_says_so_instead_of_drawing(page, base_url: str, seeded: 
 
 
 def test_api_errors_are_shown_on_the_page(browser, seeded: Settings) -> None:
-    down = Settings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none", MONITOR_DB_TIMEOUT_MS=300)
+    down = Settings.from_env(
+        {}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none", MONITOR_DB_TIMEOUT_MS=300
+    )
     for base in serve(down):
         context = browser.new_context()
         page = context.new_page()
@@ -230,7 +268,9 @@ def test_api_errors_are_shown_on_the_page(browser, seeded: Settings) -> None:
 
 
 def test_the_page_fits_a_phone(browser, base_url: str) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     page.goto(base_url)
     wait_for_load(page, 1)

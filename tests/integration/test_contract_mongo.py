@@ -28,17 +28,54 @@ pytestmark = pytest.mark.integration
 TIME_ZONES = ["UTC", "Europe/Madrid", "America/New_York", "Asia/Kolkata"]
 
 TIMESTAMP_STRINGS = [
-    "2026-03-02", "2026-03-02T09", "2026-03-02T09:30", "2026-03-02 09:30:00", "2026-03-02T23:59:59.999999",
-    "2026-03-02T00:00:00.5", "2026-03-02T09:30:00,25", "2026-03-02T09:30:00.1234567", "2026-03-02T09:30Z",
-    "2026-03-02T23:30:00Z", "2026-03-02T00:30:00+01:00", "2026-03-02T00:30:00+0100", "2026-03-02T00:30:00-05",
-    "2026-03-02T22:30:00-02:30", "2026-03-02T00:30:00+23:59", "  2026-03-02T09:30:00Z\n", "2024-02-29T12:00:00",
-    "2026-03-29T02:30:00", "2026-10-25T02:30:00", "2026-12-31T23:59:59+14:00",
+    "2026-03-02",
+    "2026-03-02T09",
+    "2026-03-02T09:30",
+    "2026-03-02 09:30:00",
+    "2026-03-02T23:59:59.999999",
+    "2026-03-02T00:00:00.5",
+    "2026-03-02T09:30:00,25",
+    "2026-03-02T09:30:00.1234567",
+    "2026-03-02T09:30Z",
+    "2026-03-02T23:30:00Z",
+    "2026-03-02T00:30:00+01:00",
+    "2026-03-02T00:30:00+0100",
+    "2026-03-02T00:30:00-05",
+    "2026-03-02T22:30:00-02:30",
+    "2026-03-02T00:30:00+23:59",
+    "  2026-03-02T09:30:00Z\n",
+    "2024-02-29T12:00:00",
+    "2026-03-29T02:30:00",
+    "2026-10-25T02:30:00",
+    "2026-12-31T23:59:59+14:00",
     # malformed
-    "2026-02-29T12:00:00", "2026-02-30", "2026-04-31", "2026-13-01", "2026-00-10", "2026-01-00", "2026-03-02T24:00",
-    "2026-03-02T23:60", "2026-03-02T23:59:60", "2026-03-02T09:30:00+24:00", "2026-3-2", "2026-03-02T9:30",
-    "2026-03-02T", "2026-03-02T09:30:00.", "02/03/2026", "yesterday", "2026-03-02Z", "", "   ", "0000-01-01",
-    "2026-03-02T09:30:00 +01:00", "2026-03-02T09:30:00+1", "2026-03-02T09:30:00+01:75", "2026-03-02T09:30:00+23:99",
-    "2026-03-02T09:30:00.5 +01:00", "2026-03-02T09 +01", "2026-03-02T09:30  Z",
+    "2026-02-29T12:00:00",
+    "2026-02-30",
+    "2026-04-31",
+    "2026-13-01",
+    "2026-00-10",
+    "2026-01-00",
+    "2026-03-02T24:00",
+    "2026-03-02T23:60",
+    "2026-03-02T23:59:60",
+    "2026-03-02T09:30:00+24:00",
+    "2026-3-2",
+    "2026-03-02T9:30",
+    "2026-03-02T",
+    "2026-03-02T09:30:00.",
+    "02/03/2026",
+    "yesterday",
+    "2026-03-02Z",
+    "",
+    "   ",
+    "0000-01-01",
+    "2026-03-02T09:30:00 +01:00",
+    "2026-03-02T09:30:00+1",
+    "2026-03-02T09:30:00+01:75",
+    "2026-03-02T09:30:00+23:99",
+    "2026-03-02T09:30:00.5 +01:00",
+    "2026-03-02T09 +01",
+    "2026-03-02T09:30  Z",
 ]
 
 EXTRA_SHAPES = {
@@ -76,7 +113,13 @@ def expected_verdict(raw: dict, tz_name: str) -> dict:
     except (KeyError, ContractError):
         day = None
     if not isinstance(record, Prediction):
-        return {"valid": False, "reviewed": raw.get("output_validated") is not None, "true": None, "predicted": None, "day": day}
+        return {
+            "valid": False,
+            "reviewed": raw.get("output_validated") is not None,
+            "true": None,
+            "predicted": None,
+            "day": day,
+        }
     return {
         "valid": True,
         "reviewed": record.is_validated,
@@ -123,17 +166,24 @@ def random_iso(rng: random.Random) -> str:
             if rng.random() < 0.8:
                 text += f":{rng.randint(0, 60):02d}"
                 if rng.random() < 0.5:
-                    text += rng.choice(".,") + str(rng.randint(0, 10**rng.randint(1, 8)))
+                    text += rng.choice(".,") + str(rng.randint(0, 10 ** rng.randint(1, 8)))
         if rng.random() < 0.6:
-            text += rng.choice(["Z", f"+{rng.randint(0, 24):02d}:{rng.randint(0, 60):02d}",
-                                f"-{rng.randint(0, 24):02d}{rng.randint(0, 59):02d}", f"+{rng.randint(0, 23):02d}"])
+            text += rng.choice(
+                [
+                    "Z",
+                    f"+{rng.randint(0, 24):02d}:{rng.randint(0, 60):02d}",
+                    f"-{rng.randint(0, 24):02d}{rng.randint(0, 59):02d}",
+                    f"+{rng.randint(0, 23):02d}",
+                ]
+            )
     return text
 
 
 def test_pipeline_reads_random_iso_strings_as_the_parser_does(db: Database) -> None:
     rng = random.Random(7)
-    shapes = {f"{i}: {text}": document(timestamp_validated=text)
-              for i, text in enumerate(random_iso(rng) for _ in range(400))}
+    shapes = {
+        f"{i}: {text}": document(timestamp_validated=text) for i, text in enumerate(random_iso(rng) for _ in range(400))
+    }
     results = verdicts(db, shapes, "Europe/Madrid")
     assert sum(want["valid"] for _, want, _ in results) > 50  # the sample holds valid and invalid strings
     mismatches = [(name, want, got) for name, want, got in results if want != got]
@@ -155,7 +205,9 @@ def test_plain_filter_matches_only_validated_documents_the_parser_accepts(db: Da
     for doc in matched:
         record = parse_prediction(doc, CLASSES, timezone.utc)
         assert isinstance(record, Prediction) and record.is_validated, doc["shape"]
-        assert (record.true_class, record.predicted_class) == (doc["output_validated"], doc["output_prediction"]), doc["shape"]
+        assert (record.true_class, record.predicted_class) == (doc["output_validated"], doc["output_prediction"]), doc[
+            "shape"
+        ]
     names = {doc["shape"] for doc in matched}
     assert {"verdict zero is a class", "integral doubles", "int64 class ids", "confidence one", "logged null"} <= names
     assert not names & {"filename starting with nbsp", "filename padded", "legacy true", "confidence absent"}

@@ -33,22 +33,37 @@ SEED_DAYS = 20
 def malformed_documents(settings: Settings) -> list[dict]:
     """Return contract-breaking documents validated inside the seeded range, and two valid string-dated ones."""
     when = day_start(today(settings.tz) - timedelta(days=3), settings.tz) + timedelta(hours=12)
-    base = {"filename": "odd.jpg", "output_prediction": 1, "output_validated": 1, "timestamp": when, "timestamp_validated": when}
+    base = {
+        "filename": "odd.jpg",
+        "output_prediction": 1,
+        "output_validated": 1,
+        "timestamp": when,
+        "timestamp_validated": when,
+    }
     return [
         {**base, "output_prediction": 42},
         {**base, "output_validated": "blue"},
         {**base, "output_confidence": math.nan},
         {**base, "filename": ""},
         {**base, "timestamp": "not a date"},
-        {**base, "timestamp_validated": when.astimezone(settings.tz).replace(tzinfo=None).isoformat()},  # valid, local string
-        {**base, "timestamp_validated": (when + timedelta(hours=1)).isoformat(), "output_validated": False},  # valid, legacy
+        {
+            **base,
+            "timestamp_validated": when.astimezone(settings.tz).replace(tzinfo=None).isoformat(),
+        },  # valid, local string
+        {
+            **base,
+            "timestamp_validated": (when + timedelta(hours=1)).isoformat(),
+            "output_validated": False,
+        },  # valid, legacy
     ]
 
 
 @pytest.fixture(scope="module")
 def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
     """Return settings for a database seeded once for this module."""
-    settings = Settings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_monitor_{uuid.uuid4().hex[:8]}", TIMEZONE=TZ_NAME)
+    settings = Settings.from_env(
+        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_monitor_{uuid.uuid4().hex[:8]}", TIMEZONE=TZ_NAME
+    )
     ensure_indexes(mongo_client, settings)
     plan = SeedPlan(end=today(settings.tz), days=SEED_DAYS, per_day=40, seed=3)
     docs = list(generate(plan, settings.classes, settings.tz))
@@ -97,22 +112,32 @@ def reference(collection: Collection, settings: Settings, first: date, last: dat
     y_true = [r.true_class for r in records]
     y_pred = [r.predicted_class for r in records]
     labels = sorted({*y_true, *y_pred} - {REJECTED_TRUE_CLASS})
-    nan_none = lambda v: None if math.isnan(v) else v
-    precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=average, zero_division=np.nan)
+    nan_none = lambda v: None if math.isnan(v) else v  # noqa: E731
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average=average, zero_division=np.nan
+    )
     by_class = {c.name: sum(1 for r in records if r.true_class == c.id) for c in settings.classes.classes}
     return {
         "total_validated": len(records),
-        "metrics": {"precision": nan_none(precision), "accuracy": accuracy_score(y_true, y_pred),
-                    "recall": nan_none(recall), "f1": nan_none(f1)},
+        "metrics": {
+            "precision": nan_none(precision),
+            "accuracy": accuracy_score(y_true, y_pred),
+            "recall": nan_none(recall),
+            "f1": nan_none(f1),
+        },
         "class_counts": by_class,
         "invalid_records": invalid,
-        "days": {d: sum(1 for r in records if local_day(r.timestamp_validated, settings.tz).isoformat() == d)
-                 for d in {local_day(r.timestamp_validated, settings.tz).isoformat() for r in records}},
+        "days": {
+            d: sum(1 for r in records if local_day(r.timestamp_validated, settings.tz).isoformat() == d)
+            for d in {local_day(r.timestamp_validated, settings.tz).isoformat() for r in records}
+        },
     }
 
 
 @pytest.mark.parametrize("average", ["macro", "weighted", "micro"])
-def test_metrics_equal_the_reference_over_a_range(client: FlaskClient, seeded: Settings, mongo_client: MongoClient, average: str) -> None:
+def test_metrics_equal_the_reference_over_a_range(
+    client: FlaskClient, seeded: Settings, mongo_client: MongoClient, average: str
+) -> None:
     last = today(seeded.tz)
     first = last - timedelta(days=9)
     answer = client.get(f"/api/metrics?start_date={first}&end_date={last}&average={average}")
@@ -126,7 +151,12 @@ def test_metrics_equal_the_reference_over_a_range(client: FlaskClient, seeded: S
         assert body["metrics"][name] == pytest.approx(value, rel=1e-12)
     assert list(body["daily_metrics"]) == [(first + timedelta(days=i)).isoformat() for i in range(10)]
     assert {d: m["entries"] for d, m in body["daily_metrics"].items() if m["entries"]} == want["days"]
-    assert (body["start_date"], body["end_date"], body["timezone"], body["average"]) == (str(first), str(last), TZ_NAME, average)
+    assert (body["start_date"], body["end_date"], body["timezone"], body["average"]) == (
+        str(first),
+        str(last),
+        TZ_NAME,
+        average,
+    )
     assert body["color_dict"] == seeded.classes.color_dict()
     assert set(body["class_metrics"]) == set(seeded.classes.names)
 
@@ -142,8 +172,10 @@ def test_range_without_data_has_zero_entries_and_null_metrics(client: FlaskClien
     body = client.get("/api/metrics?start_date=2001-01-01&end_date=2001-01-03").get_json()
     assert body["total_validated"] == 0
     assert body["metrics"] == {"precision": None, "accuracy": None, "recall": None, "f1": None}
-    assert all(day == {"entries": 0, "precision": None, "accuracy": None, "recall": None, "f1": None}
-               for day in body["daily_metrics"].values())
+    assert all(
+        day == {"entries": 0, "precision": None, "accuracy": None, "recall": None, "f1": None}
+        for day in body["daily_metrics"].values()
+    )
 
 
 @pytest.mark.parametrize(
@@ -168,7 +200,9 @@ def test_a_range_of_exactly_366_days_is_allowed(client: FlaskClient) -> None:
     assert client.get("/api/metrics?start_date=2024-01-01&end_date=2024-12-31").status_code == 200
 
 
-def test_date_range_spans_the_first_and_last_validated_day(client: FlaskClient, seeded: Settings, mongo_client: MongoClient) -> None:
+def test_date_range_spans_the_first_and_last_validated_day(
+    client: FlaskClient, seeded: Settings, mongo_client: MongoClient
+) -> None:
     days = sorted(
         local_day(r.timestamp_validated, seeded.tz).isoformat()
         for r in (parse_prediction(d, seeded.classes, seeded.tz) for d in predictions(mongo_client, seeded).find())
@@ -178,7 +212,9 @@ def test_date_range_spans_the_first_and_last_validated_day(client: FlaskClient, 
     assert (body["min_date"], body["max_date"]) == (days[0], days[-1])
 
 
-def test_training_data_adds_trained_predictions_to_the_configured_counts(client: FlaskClient, seeded: Settings, mongo_client: MongoClient) -> None:
+def test_training_data_adds_trained_predictions_to_the_configured_counts(
+    client: FlaskClient, seeded: Settings, mongo_client: MongoClient
+) -> None:
     trained = {c.name: 0 for c in seeded.classes.classes}
     for doc in predictions(mongo_client, seeded).find({"trained": True}):
         record = parse_prediction(doc, seeded.classes, seeded.tz)
@@ -190,7 +226,10 @@ def test_training_data_adds_trained_predictions_to_the_configured_counts(client:
     assert body["color_dict"] == seeded.classes.color_dict()
 
 
-@pytest.mark.parametrize(("legacy", "current"), [("/data", "/api/metrics"), ("/training-data", "/api/training-data"), ("/min-date", "/api/date-range")])
+@pytest.mark.parametrize(
+    ("legacy", "current"),
+    [("/data", "/api/metrics"), ("/training-data", "/api/training-data"), ("/min-date", "/api/date-range")],
+)
 def test_original_routes_answer_as_aliases(client: FlaskClient, legacy: str, current: str) -> None:
     assert client.get(legacy).get_json() == client.get(current).get_json()
 
@@ -234,8 +273,14 @@ def assert_all_503(client: FlaskClient) -> None:
 
 def validated_doc(settings: Settings, day: date, predicted: int, true: int, hour: int = 12) -> dict:
     at = day_start(day, settings.tz) + timedelta(hours=hour)
-    return {"filename": f"{uuid.uuid4().hex}.jpg", "output_prediction": predicted, "output_validated": true,
-            "timestamp": at - timedelta(hours=1), "timestamp_validated": at, "logged": False}
+    return {
+        "filename": f"{uuid.uuid4().hex}.jpg",
+        "output_prediction": predicted,
+        "output_validated": true,
+        "timestamp": at - timedelta(hours=1),
+        "timestamp_validated": at,
+        "logged": False,
+    }
 
 
 def entries(client: FlaskClient, first: date, last: date) -> dict[str, int]:
@@ -262,7 +307,9 @@ def test_cache_picks_up_a_revalidation_that_moves_a_record_to_another_day(fresh)
     collection.insert_many([doc, validated_doc(settings, closed, 2, 2)])
     first = current - timedelta(days=6)
     assert entries(client, first, current)[closed.isoformat()] == 2
-    collection.update_one({"_id": doc["_id"]}, {"$set": {"output_validated": 5, "timestamp_validated": datetime.now(UTC)}})
+    collection.update_one(
+        {"_id": doc["_id"]}, {"$set": {"output_validated": 5, "timestamp_validated": datetime.now(UTC)}}
+    )
     after = entries(client, first, current)
     assert after[closed.isoformat()] == 1
     assert after[current.isoformat()] == 1
@@ -276,7 +323,9 @@ def test_cache_counts_a_new_validation_of_a_pending_prediction(fresh) -> None:
     pending = {**validated_doc(settings, current - timedelta(days=1), 6, None), "timestamp_validated": None}
     collection.insert_one(pending)
     assert entries(client, current, current) == {current.isoformat(): 0}
-    collection.update_one({"_id": pending["_id"]}, {"$set": {"output_validated": 6, "timestamp_validated": datetime.now(UTC)}})
+    collection.update_one(
+        {"_id": pending["_id"]}, {"$set": {"output_validated": 6, "timestamp_validated": datetime.now(UTC)}}
+    )
     assert entries(client, current, current) == {current.isoformat(): 1}
 
 
@@ -285,7 +334,10 @@ def test_in_place_edit_is_seen_after_a_rebuild_only(fresh) -> None:
     client, collection, settings = fresh
     closed = today(settings.tz) - timedelta(days=3)
     # Stored a day ago: older than the watermark's look-back, as almost every document is.
-    doc = {**validated_doc(settings, closed, 1, 1), "_id": ObjectId.from_datetime(datetime.now(UTC) - timedelta(days=1))}
+    doc = {
+        **validated_doc(settings, closed, 1, 1),
+        "_id": ObjectId.from_datetime(datetime.now(UTC) - timedelta(days=1)),
+    }
     collection.insert_one(doc)
     url = f"/api/metrics?start_date={closed}&end_date={closed}"
     assert client.get(url).get_json()["metrics"]["accuracy"] == 1.0

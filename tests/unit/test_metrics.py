@@ -49,7 +49,9 @@ def assert_same(got: dict, want: dict) -> None:
             assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-15), key
 
 
-def random_records(rng: random.Random, size: int, classes: int, rejected_share: float = 0.0) -> list[tuple[str, int, int]]:
+def random_records(
+    rng: random.Random, size: int, classes: int, rejected_share: float = 0.0
+) -> list[tuple[str, int, int]]:
     records = []
     for _ in range(size):
         day = f"2026-03-0{rng.randint(1, 4)}"
@@ -135,7 +137,9 @@ def test_rejected_records_count_against_precision_but_in_no_recall() -> None:
 
 
 def test_true_class_totals_leave_rejections_out() -> None:
-    counts = counts_of([("2026-03-01", REJECTED_TRUE_CLASS, 3), ("2026-03-01", 3, 3), ("2026-03-02", 3, 1), ("2026-03-02", 0, 0)])
+    counts = counts_of(
+        [("2026-03-01", REJECTED_TRUE_CLASS, 3), ("2026-03-01", 3, 3), ("2026-03-02", 3, 1), ("2026-03-02", 0, 0)]
+    )
     assert true_class_totals(counts) == {0: 1, 3: 2}
 
 

@@ -53,10 +53,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping({k: v for k, v in test_config.items() if k != "SETTINGS"})
     app.json.sort_keys = False
     # One client per process: made here (after gunicorn forks its workers), never at import time.
-    client = make_client(settings, serverSelectionTimeoutMS=settings.MONITOR_DB_TIMEOUT_MS,
-                         connectTimeoutMS=settings.MONITOR_DB_TIMEOUT_MS)
+    client = make_client(
+        settings,
+        serverSelectionTimeoutMS=settings.MONITOR_DB_TIMEOUT_MS,
+        connectTimeoutMS=settings.MONITOR_DB_TIMEOUT_MS,
+    )
     cache = DayCountCache(
-        predictions(client, settings), get_database(client, settings), settings.classes, settings.TIMEZONE, settings.tz,
+        predictions(client, settings),
+        get_database(client, settings),
+        settings.classes,
+        settings.TIMEZONE,
+        settings.tz,
         cache_collection=settings.MONITOR_CACHE_COLLECTION,
         skew=timedelta(seconds=settings.MONITOR_CACHE_SKEW_SECONDS),
     )

@@ -49,7 +49,9 @@ def requested_range(args: Any, current_day: date) -> tuple[date, date]:
     if start > end:
         raise BadRequest(f"start_date {start} is after end_date {end}")
     if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise BadRequest(f"the range {start} to {end} spans {(end - start).days + 1} days; at most {MAX_RANGE_DAYS} are allowed")
+        raise BadRequest(
+            f"the range {start} to {end} spans {(end - start).days + 1} days; at most {MAX_RANGE_DAYS} are allowed"
+        )
     return start, end
 
 
@@ -97,7 +99,11 @@ def training_data() -> ResponseReturnValue:
     context = get_db()
     settings, classes = context.settings, context.settings.classes
     trained = cached_trained_counts(
-        context.predictions, context.cache.state, context.cache.key, classes, settings.TIMEZONE,
+        context.predictions,
+        context.cache.state,
+        context.cache.key,
+        classes,
+        settings.TIMEZONE,
         timedelta(seconds=settings.MONITOR_TRAINING_CACHE_SECONDS),
     )
     configured = classes.training_counts()

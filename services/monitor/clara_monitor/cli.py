@@ -35,11 +35,20 @@ class MonitorServer(BaseApplication):
 def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="clara-monitor", description="Serve the CLARA Monitor dashboard and API.")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
-    parser.add_argument("--port", type=int, default=settings.MONITOR_PORT, help=f"port (default MONITOR_PORT, {settings.MONITOR_PORT})")
-    parser.add_argument("--workers", type=int, default=settings.MONITOR_WORKERS,
-                        help=f"gunicorn worker processes (default MONITOR_WORKERS, {settings.MONITOR_WORKERS})")
-    parser.add_argument("--rebuild-cache", action="store_true",
-                        help="forget the cached day counts (they are recounted on demand) and exit")
+    parser.add_argument(
+        "--port", type=int, default=settings.MONITOR_PORT, help=f"port (default MONITOR_PORT, {settings.MONITOR_PORT})"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=settings.MONITOR_WORKERS,
+        help=f"gunicorn worker processes (default MONITOR_WORKERS, {settings.MONITOR_WORKERS})",
+    )
+    parser.add_argument(
+        "--rebuild-cache",
+        action="store_true",
+        help="forget the cached day counts (they are recounted on demand) and exit",
+    )
     return parser.parse_args(argv)
 
 
@@ -69,14 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.rebuild_cache:
         return rebuild_cache()
     log.info("serving on http://%s:%d with %d workers", args.host, args.port, args.workers)
-    MonitorServer({
-        "bind": f"{args.host}:{args.port}",
-        "workers": args.workers,
-        "accesslog": "-",  # access log on stdout
-        "errorlog": "-",
-        "timeout": 600,  # counting a long range for the first time takes minutes on the embedded database
-        "preload_app": False,
-    }).run()
+    MonitorServer(
+        {
+            "bind": f"{args.host}:{args.port}",
+            "workers": args.workers,
+            "accesslog": "-",  # access log on stdout
+            "errorlog": "-",
+            "timeout": 600,  # counting a long range for the first time takes minutes on the embedded database
+            "preload_app": False,
+        }
+    ).run()
     return 0
 
 

@@ -82,24 +82,34 @@ def validated_range_filters(first: date, last: date, tz: Any) -> list[dict[str, 
     start, end = range_bounds(first, last, tz)
     return [
         {"timestamp_validated": {"$gte": start, "$lt": end}},
-        {"timestamp_validated": {"$gte": (first - timedelta(days=1)).isoformat(),
-                                 "$lt": (last + timedelta(days=2)).isoformat()}},
+        {
+            "timestamp_validated": {
+                "$gte": (first - timedelta(days=1)).isoformat(),
+                "$lt": (last + timedelta(days=2)).isoformat(),
+            }
+        },
     ]
 
 
-def record_counts_pipeline(match: dict[str, Any], first: date, last: date, classes: ClassCatalog, tz_name: str) -> list[dict[str, Any]]:
+def record_counts_pipeline(
+    match: dict[str, Any], first: date, last: date, classes: ClassCatalog, tz_name: str
+) -> list[dict[str, Any]]:
     """Return the aggregation that judges each matched document by the contract and counts them per day and verdict."""
     return [
         {"$match": match},
         {"$project": {"_id": 0, "r": mongo_record(classes, tz_name)}},
-        {"$match": {
-            "r.day": {"$gte": first.isoformat(), "$lte": last.isoformat()},
-            "$or": [{"r.valid": False}, {"r.reviewed": True}],
-        }},
-        {"$group": {
-            "_id": {"day": "$r.day", "valid": "$r.valid", "true": "$r.true", "predicted": "$r.predicted"},
-            "n": {"$sum": 1},
-        }},
+        {
+            "$match": {
+                "r.day": {"$gte": first.isoformat(), "$lte": last.isoformat()},
+                "$or": [{"r.valid": False}, {"r.reviewed": True}],
+            }
+        },
+        {
+            "$group": {
+                "_id": {"day": "$r.day", "valid": "$r.valid", "true": "$r.true", "predicted": "$r.predicted"},
+                "n": {"$sum": 1},
+            }
+        },
     ]
 
 
@@ -107,19 +117,25 @@ def plain_counts_pipeline(match: dict[str, Any], tz_name: str) -> list[dict[str,
     """Return the aggregation that counts plain-shaped validated documents per day, true and predicted class."""
     return [
         {"$match": match},
-        {"$group": {
-            "_id": {
-                "day": {"$dateToString": {"date": "$timestamp_validated", "format": "%Y-%m-%d", "timezone": tz_name}},
-                "valid": True,
-                "true": {"$toInt": "$output_validated"},
-                "predicted": {"$toInt": "$output_prediction"},
-            },
-            "n": {"$sum": 1},
-        }},
+        {
+            "$group": {
+                "_id": {
+                    "day": {
+                        "$dateToString": {"date": "$timestamp_validated", "format": "%Y-%m-%d", "timezone": tz_name}
+                    },
+                    "valid": True,
+                    "true": {"$toInt": "$output_validated"},
+                    "predicted": {"$toInt": "$output_prediction"},
+                },
+                "n": {"$sum": 1},
+            }
+        },
     ]
 
 
-def day_counts_pipelines(first: date, last: date, classes: ClassCatalog, tz_name: str, tz: Any) -> list[list[dict[str, Any]]]:
+def day_counts_pipelines(
+    first: date, last: date, classes: ClassCatalog, tz_name: str, tz: Any
+) -> list[list[dict[str, Any]]]:
     """Return the aggregations whose groups together are the counts of local days `first` to `last`.
 
     Plain documents validated at a BSON date are counted directly; every other document of the
@@ -134,7 +150,9 @@ def day_counts_pipelines(first: date, last: date, classes: ClassCatalog, tz_name
     ]
 
 
-def count_days(collection: Collection, first: date, last: date, classes: ClassCatalog, tz_name: str, tz: Any) -> dict[str, DayCounts]:
+def count_days(
+    collection: Collection, first: date, last: date, classes: ClassCatalog, tz_name: str, tz: Any
+) -> dict[str, DayCounts]:
     """Return the counts of every local day from `first` to `last`, read from the predictions collection."""
     rows: dict[str, dict[tuple[int, int], int]] = {}
     invalid: dict[str, int] = {}
@@ -264,8 +282,15 @@ class DayCountCache:
         try:
             self.entries.update_one(
                 {"_id": self._entry_id(day.day), "version_at": {"$lt": started}},
-                {"$set": {"key": self.key, "day": day.day, "counts": [list(r) for r in day.counts],
-                          "invalid": day.invalid, "version_at": started}},
+                {
+                    "$set": {
+                        "key": self.key,
+                        "day": day.day,
+                        "counts": [list(r) for r in day.counts],
+                        "invalid": day.invalid,
+                        "version_at": started,
+                    }
+                },
                 upsert=True,
             )
         except DuplicateKeyError:
@@ -300,8 +325,12 @@ class DayCountCache:
         marked_at = datetime.now(UTC)
         if stale_days or stale_from is not None:
             self._mark_stale(stale_days, stale_from, marked_at)
-            log.info("%d changed documents: %d days stale%s", len(fresh), len(stale_days),
-                     f", and every day from {stale_from}" if stale_from else "")
+            log.info(
+                "%d changed documents: %d days stale%s",
+                len(fresh),
+                len(stale_days),
+                f", and every day from {stale_from}" if stale_from else "",
+            )
         next_since = started - self.skew
         keep = [_pair(doc) for doc in changed if self._found_since(doc, next_since)][:RECENT_LIMIT]
         self.state.update_one({"_id": self.key, "at": {"$lt": started}}, {"$set": {"at": started, "recent": keep}})
@@ -344,7 +373,10 @@ class DayCountCache:
         return bool(
             (inserted is not None and inserted > since)
             or (isinstance(validated, datetime) and validated >= since)
-            or (isinstance(validated, str) and (since - timedelta(days=1)).date().isoformat() <= validated < STRING_CEILING)
+            or (
+                isinstance(validated, str)
+                and (since - timedelta(days=1)).date().isoformat() <= validated < STRING_CEILING
+            )
         )
 
     def _local_day(self, value: object) -> date | None:
@@ -357,8 +389,11 @@ class DayCountCache:
         stale = {"$set": {"version_at": marked_at}, "$unset": {"counts": "", "invalid": ""}}
         for day in sorted(days):
             try:
-                self.entries.update_one({"_id": self._entry_id(day), "version_at": {"$lt": marked_at}},
-                                        {**stale, "$setOnInsert": {"key": self.key, "day": day.isoformat()}}, upsert=True)
+                self.entries.update_one(
+                    {"_id": self._entry_id(day), "version_at": {"$lt": marked_at}},
+                    {**stale, "$setOnInsert": {"key": self.key, "day": day.isoformat()}},
+                    upsert=True,
+                )
             except DuplicateKeyError:
                 pass  # counted after this mark: already current
         if stale_from is not None:
@@ -381,12 +416,16 @@ def trained_counts(collection: Collection, classes: ClassCatalog, tz_name: str) 
     """Return true class -> validated predictions marked `trained` (legacy rejections have no class)."""
     plain = mongo_plain_validated_filter(classes)
     pipelines = [
-        [{"$match": {"$and": [{"trained": True}, plain]}},
-         {"$group": {"_id": {"$toInt": "$output_validated"}, "n": {"$sum": 1}}}],
-        [{"$match": {"$and": [{"trained": True}, {"$nor": [plain]}]}},
-         {"$project": {"_id": 0, "r": mongo_record(classes, tz_name)}},
-         {"$match": {"r.valid": True, "r.reviewed": True, "r.true": {"$ne": REJECTED_TRUE_CLASS}}},
-         {"$group": {"_id": "$r.true", "n": {"$sum": 1}}}],
+        [
+            {"$match": {"$and": [{"trained": True}, plain]}},
+            {"$group": {"_id": {"$toInt": "$output_validated"}, "n": {"$sum": 1}}},
+        ],
+        [
+            {"$match": {"$and": [{"trained": True}, {"$nor": [plain]}]}},
+            {"$project": {"_id": 0, "r": mongo_record(classes, tz_name)}},
+            {"$match": {"r.valid": True, "r.reviewed": True, "r.true": {"$ne": REJECTED_TRUE_CLASS}}},
+            {"$group": {"_id": "$r.true", "n": {"$sum": 1}}},
+        ],
     ]
     counts: dict[int, int] = {}
     for pipeline in pipelines:
@@ -409,8 +448,9 @@ def cached_trained_counts(
         return {int(k): v for k, v in kept["counts"].items()}
     collection.create_indexes([TRAINED_INDEX])
     counts = trained_counts(collection, classes, tz_name)
-    state.update_one({"_id": f"{key}:trained"}, {"$set": {"at": now, "counts": {str(k): v for k, v in counts.items()}}},
-                     upsert=True)
+    state.update_one(
+        {"_id": f"{key}:trained"}, {"$set": {"at": now, "counts": {str(k): v for k, v in counts.items()}}}, upsert=True
+    )
     return counts
 
 
@@ -421,7 +461,13 @@ def _validated_instant_bounds(collection: Collection, tz: Any) -> tuple[datetime
     for values in ranges:
         pipeline = [
             {"$match": {"timestamp_validated": values, "output_validated": {"$ne": None}}},
-            {"$group": {"_id": None, "first": {"$min": "$timestamp_validated"}, "last": {"$max": "$timestamp_validated"}}},
+            {
+                "$group": {
+                    "_id": None,
+                    "first": {"$min": "$timestamp_validated"},
+                    "last": {"$max": "$timestamp_validated"},
+                }
+            },
         ]
         for bounds in collection.aggregate(pipeline):
             for value in (bounds["first"], bounds["last"]):
@@ -434,7 +480,9 @@ def _validated_instant_bounds(collection: Collection, tz: Any) -> tuple[datetime
     return min(instants), max(instants)
 
 
-def scan_validated_day_bounds(collection: Collection, classes: ClassCatalog, tz_name: str, tz: Any) -> tuple[str | None, str | None]:
+def scan_validated_day_bounds(
+    collection: Collection, classes: ClassCatalog, tz_name: str, tz: Any
+) -> tuple[str | None, str | None]:
     """Return the first and last local day with a validated prediction that honours the contract.
 
     One pass over the index finds the extreme validation times; the days at the ends are then
