@@ -89,7 +89,7 @@
           backgroundColor: METRIC_COLORS[metric],
           pointRadius: days.length > 60 ? 0 : 2.5,
           borderWidth: 2,
-          tension: 0.2,
+          cubicInterpolationMode: "monotone", // smooth without overshooting 0 % or 100 %
           spanGaps: false, // a day without validated predictions is a gap, never a carried value
         })),
       },
