@@ -23,6 +23,8 @@ import whylogs as why  # noqa: E402
 from whylogs.core import DatasetProfileView  # noqa: E402
 from whylogs.core.metrics.metrics import DistributionMetric  # noqa: E402
 from whylogs.core.proto.v0 import DatasetProfileMessageV0  # noqa: E402
+from whylogs.core.resolvers import StandardResolver  # noqa: E402
+from whylogs.core.schema import DatasetSchema  # noqa: E402
 from whylogs.core.utils.protobuf_utils import read_delimited_protobuf, write_delimited_protobuf  # noqa: E402
 from whylogs.migration.converters import v0_to_v1_view, v1_to_dataset_profile_message_v0  # noqa: E402
 
@@ -60,6 +62,9 @@ def profile_frame(frame: pd.DataFrame, dataset_timestamp: datetime) -> DatasetPr
         score_column=CONFIDENCE,
         log_full_data=True,
         dataset_timestamp=dataset_timestamp,
+        # The same metrics as the default (declarative) resolver, resolved ten times faster: this
+        # runs once per batch and day, and dominated small ticks.
+        schema=DatasetSchema(resolvers=StandardResolver()),
     )
     return result.view()
 
