@@ -181,6 +181,39 @@ def measure_api(base: str, windows: tuple[int, ...], requests: int, current: dat
     return results
 
 
+def measure_other_routes(base: str, requests: int) -> None:
+    """Print the first and the warm answer times of the date-range and training routes."""
+    for route in ("/api/date-range", "/api/training-data"):
+        first = timed(lambda: get_json(f"{base}{route}"), 1)[0]
+        warm = timed(lambda: get_json(f"{base}{route}"), requests)
+        print(f"  {route}: first {first:8.0f} ms, p50 {percentile(warm, 50):6.1f} ms")
+
+
+def measure_live_traffic(base: str, collection: Any, requests: int, current: date, rng: random.Random) -> None:
+    """Print /api/metrics over 90 days while reviewers validate and the classifier inserts between requests.
+
+    Each new validation makes the cache recount the days it may have touched (its prediction day
+    to today), so this is the price of staying exact under traffic.
+    """
+    url = f"{base}/api/metrics?start_date={current - timedelta(days=89)}&end_date={current}"
+    # Reviewers work on recent predictions: pending ones from the last two days (found through _id_desc).
+    recent = {"_id": {"$gt": ObjectId.from_datetime(datetime.now(UTC) - timedelta(days=2))}, "output_validated": None}
+    pending = [d["_id"] for d in collection.find(recent, {"_id": 1}).limit(requests * 5)]
+    times = []
+    for i in range(requests):
+        now = datetime.now(UTC)
+        for _id in pending[i * 5 : i * 5 + 5]:
+            verdict = {"output_validated": rng.randrange(7), "timestamp_validated": now}
+            collection.update_one({"_id": _id}, {"$set": verdict})
+        fresh = {"output_confidence": 0.5, "output_validated": None, "timestamp": now, "logged": False}
+        collection.insert_many(
+            [{**fresh, "filename": f"live-{i}-{k}.jpg", "output_prediction": rng.randrange(7)} for k in range(5)]
+        )
+        times += timed(lambda: get_json(url), 1)
+    print(f"  /api/metrics  90 days, 5 validations + 5 inserts before each request: "
+          f"p50 {percentile(times, 50):6.0f} ms, p95 {percentile(times, 95):6.0f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -227,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 print(f"/api/metrics with {collection.estimated_document_count():,} predictions stored:")
                 phases[name] = measure_api(base, WINDOWS, args.requests, current)
+                if name == "history":
+                    measure_other_routes(base, 5)
+                    measure_live_traffic(base, collection, min(args.requests, 10), current, rng)
             finally:
                 monitor.terminate()
                 monitor.wait(30)

@@ -92,11 +92,11 @@ def validated_range_filters(first: date, last: date, tz: Any) -> list[dict[str, 
 
 
 def record_counts_pipeline(
-    match: dict[str, Any], first: date, last: date, classes: ClassCatalog, tz_name: str
+    matches: list[dict[str, Any]], first: date, last: date, classes: ClassCatalog, tz_name: str
 ) -> list[dict[str, Any]]:
     """Return the aggregation that judges each matched document by the contract and counts them per day and verdict."""
     return [
-        {"$match": match},
+        *({"$match": match} for match in matches),
         {"$project": {"_id": 0, "r": mongo_record(classes, tz_name)}},
         {
             "$match": {
@@ -113,10 +113,10 @@ def record_counts_pipeline(
     ]
 
 
-def plain_counts_pipeline(match: dict[str, Any], tz_name: str) -> list[dict[str, Any]]:
+def plain_counts_pipeline(matches: list[dict[str, Any]], tz_name: str) -> list[dict[str, Any]]:
     """Return the aggregation that counts plain-shaped validated documents per day, true and predicted class."""
     return [
-        {"$match": match},
+        *({"$match": match} for match in matches),
         {
             "$group": {
                 "_id": {
@@ -143,10 +143,12 @@ def day_counts_pipelines(
     """
     dates, strings = validated_range_filters(first, last, tz)
     plain = mongo_plain_validated_filter(classes)
+    # The range first, in a $match of its own: the embedded database uses no index for a filter
+    # with a top-level operator ($and, $nor), and scans the whole collection instead.
     return [
-        plain_counts_pipeline({"$and": [dates, plain]}, tz_name),
-        record_counts_pipeline({"$and": [dates, {"$nor": [plain]}]}, first, last, classes, tz_name),
-        record_counts_pipeline(strings, first, last, classes, tz_name),
+        plain_counts_pipeline([dates, plain], tz_name),
+        record_counts_pipeline([dates, {"$nor": [plain]}], first, last, classes, tz_name),
+        record_counts_pipeline([strings], first, last, classes, tz_name),
     ]
 
 
@@ -417,11 +419,13 @@ def trained_counts(collection: Collection, classes: ClassCatalog, tz_name: str) 
     plain = mongo_plain_validated_filter(classes)
     pipelines = [
         [
-            {"$match": {"$and": [{"trained": True}, plain]}},
+            {"$match": {"trained": True}},
+            {"$match": plain},
             {"$group": {"_id": {"$toInt": "$output_validated"}, "n": {"$sum": 1}}},
         ],
         [
-            {"$match": {"$and": [{"trained": True}, {"$nor": [plain]}]}},
+            {"$match": {"trained": True}},
+            {"$match": {"$nor": [plain]}},
             {"$project": {"_id": 0, "r": mongo_record(classes, tz_name)}},
             {"$match": {"r.valid": True, "r.reviewed": True, "r.true": {"$ne": REJECTED_TRUE_CLASS}}},
             {"$group": {"_id": "$r.true", "n": {"$sum": 1}}},
@@ -460,7 +464,8 @@ def _validated_instant_bounds(collection: Collection, tz: Any) -> tuple[datetime
     ranges = [{"$gte": datetime(1, 1, 1, tzinfo=UTC)}, {"$gte": "0", "$lt": STRING_CEILING}]
     for values in ranges:
         pipeline = [
-            {"$match": {"timestamp_validated": values, "output_validated": {"$ne": None}}},
+            {"$match": {"timestamp_validated": values}},
+            {"$match": {"output_validated": {"$ne": None}}},
             {
                 "$group": {
                     "_id": None,
