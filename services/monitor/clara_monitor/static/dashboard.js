@@ -254,6 +254,7 @@
     const params = new URLSearchParams(location.search);
     averageSelect.value = ["macro", "weighted", "micro"].includes(params.get("average")) ? params.get("average") : "macro";
     let bounds = null;
+    $("status").textContent = "Loading…";
     try {
       bounds = await getJson("/api/date-range");
       state.dateRange = bounds;
