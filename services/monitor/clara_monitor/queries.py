@@ -10,11 +10,12 @@ Freshness. Every request first looks for what changed since the previous look (t
 in one state document): documents inserted since (`_id` after the watermark, through the `_id_desc`
 index) and documents validated since (`timestamp_validated` at or after it, through its index), each
 look-up reaching back MONITOR_CACHE_SKEW_SECONDS to allow for writers' clocks and slow writes. A day
-such a document lands in is marked stale; a document that existed before the watermark may have been
-counted elsewhere before it was (re-)validated, and its old day is unknown, so every cached day from
-its prediction day on is marked stale. Stale and missing days are recounted from the source by one
-aggregation per run of days. Recounting is idempotent, and a write only replaces an entry computed
-earlier than itself, so concurrent workers cannot double count or put back an older count.
+such a document lands in is marked stale; the document may also have been counted before, on a day
+that is now unknown (a re-validation, or a change made while a recount ran), so every cached day from
+its prediction day on is marked stale too, unless it is a pending document never seen before. Stale
+and missing days are recounted from the source, by three aggregations per run of days. Recounting is
+idempotent, and a write only replaces an entry computed earlier than itself, so concurrent workers
+cannot double count or put back an older count.
 
 Limits: a change that neither inserts a document nor sets `timestamp_validated` to a recent time (an
 in-place edit of the verdict, a back-dated validation, a delete, an insert with a hand-made old
@@ -199,11 +200,15 @@ def cache_key(classes: ClassCatalog, tz_name: str, collection: Collection) -> st
     return hashlib.sha256(spec.encode()).hexdigest()[:16]
 
 
+def _id_of(doc: dict[str, Any]) -> str:
+    return repr(doc["_id"]).replace("|", "/")
+
+
 def _pair(doc: dict[str, Any]) -> str:
     """Return a fingerprint of a document's identity and validation time."""
     validated = doc.get("timestamp_validated")
     shown = validated.isoformat() if isinstance(validated, datetime) else repr(validated)
-    return f"{doc['_id']!r}|{shown}"
+    return f"{_id_of(doc)}|{shown}"
 
 
 def _inserted_at(doc: dict[str, Any]) -> datetime | None:
@@ -310,6 +315,7 @@ class DayCountCache:
         since = state["at"] - self.skew
         changed = self._changed_since(since)
         recent = set(state.get("recent", []))
+        seen_ids = {pair.split("|", 1)[0] for pair in recent}
         fresh = [doc for doc in changed if _pair(doc) not in recent]
         stale_days: set[date] = set()
         stale_from: date | None = None
@@ -319,8 +325,11 @@ class DayCountCache:
                 stale_days.add(day)
                 if doc.get("output_validated") is not None and state.get("bounds_known"):
                     self._widen_bounds(day.isoformat(), day.isoformat())
-            inserted = _inserted_at(doc)
-            if inserted is None or inserted < since:
+            # The day it was counted in before, if ever, is unknown: a re-validation, or a change made
+            # while a recount ran, left it somewhere from its prediction day on. Only a pending
+            # document never seen before cannot have been counted.
+            never_counted = day is None and doc.get("output_validated") is None and _id_of(doc) not in seen_ids
+            if not never_counted:
                 predicted_day = self._local_day(doc.get("timestamp"))
                 if predicted_day is not None and (stale_from is None or predicted_day < stale_from):
                     stale_from = predicted_day
@@ -345,6 +354,10 @@ class DayCountCache:
         except DuplicateKeyError:
             return  # another worker started it
         self.entries.delete_many({"key": self.key})
+        # Every count from now on includes the documents already there: the next look for changes
+        # need not take those of its look-back window for new.
+        seen = [_pair(doc) for doc in self._changed_since(started - self.skew)][:RECENT_LIMIT]
+        self.state.update_one({"_id": self.key, "at": started}, {"$set": {"recent": seen}})
 
     def ensure_index(self) -> None:
         """Create the index that finds documents inserted since the watermark."""
