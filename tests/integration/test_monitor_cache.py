@@ -69,3 +69,39 @@ def test_rebuild_cache_command_empties_the_cache(cache: DayCountCache, settings:
     assert done.returncode == 0, done.stderr
     assert "dropped 1 cached days" in done.stderr
     assert cache.entries.count_documents({}) == 0
+
+
+def _validated(day: date, predicted_days_before: int = 0, validated: bool = True) -> dict:
+    at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    return {
+        "filename": "x.jpg",
+        "output_prediction": 1,
+        "output_validated": 1 if validated else None,
+        "timestamp": at - timedelta(days=predicted_days_before),
+        "timestamp_validated": at if validated else None,
+    }
+
+
+def cached_days(cache: DayCountCache) -> set[str]:
+    return {entry["day"] for entry in cache.entries.find({"key": cache.key, "counts": {"$exists": True}})}
+
+
+def test_a_new_pending_prediction_leaves_every_cached_day_alone(cache: DayCountCache) -> None:
+    today = datetime.now(UTC).date()
+    cache.predictions.insert_one(_validated(today - timedelta(days=3)))
+    cache.day_counts(today - timedelta(days=5), today)
+    before = cached_days(cache)
+    cache.predictions.insert_one(_validated(today, validated=False))
+    cache.refresh()
+    assert cached_days(cache) == before and len(before) == 6
+
+
+def test_a_late_validated_insert_marks_its_day_and_the_days_since_its_prediction(cache: DayCountCache) -> None:
+    today = datetime.now(UTC).date()
+    cache.day_counts(today - timedelta(days=9), today)
+    cache.predictions.insert_one(_validated(today - timedelta(days=6), predicted_days_before=1))
+    cache.refresh()
+    still_cached = cached_days(cache)
+    assert still_cached == {(today - timedelta(days=d)).isoformat() for d in range(8, 10)}
+    counts = cache.day_counts(today - timedelta(days=9), today)
+    assert [d.counts for d in counts if d.counts] == [((1, 1, 1),)]
