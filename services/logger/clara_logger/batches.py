@@ -94,9 +94,6 @@ def claim_window(predictions: Collection, batch_id: str, start: datetime, end: d
     return predictions.update_many(
         {**UNLOGGED_VALIDATED, "timestamp_validated": {"$gte": start, "$lt": end}},
         {"$set": {"logged": True, "logger_batch": batch_id}},
-        # The plain validation-time index: its range is what the window holds (the embedded
-        # database does not combine the `logged` bounds with the range on the compound index).
-        hint=[("timestamp_validated", 1)],
     ).modified_count
 
 

@@ -18,10 +18,14 @@ from datetime import datetime
 # Before whylogs is imported: it reads this once, and must not phone home.
 os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "1")
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import whylogs as why  # noqa: E402
 from whylogs.core import DatasetProfileView  # noqa: E402
 from whylogs.core.metrics.metrics import DistributionMetric  # noqa: E402
+from whylogs.core.model_performance_metrics import ModelPerformanceMetrics  # noqa: E402
+from whylogs.core.model_performance_metrics.confusion_matrix import ConfusionMatrix  # noqa: E402
+from whylogs.core.preprocessing import PreprocessedColumn  # noqa: E402
 from whylogs.core.proto.v0 import DatasetProfileMessageV0  # noqa: E402
 from whylogs.core.resolvers import StandardResolver  # noqa: E402
 from whylogs.core.schema import DatasetSchema  # noqa: E402
@@ -53,19 +57,36 @@ def prediction_frame(predictions: Sequence[Prediction], classes: ClassCatalog) -
     })
 
 
+def confusion_matrix(frame: pd.DataFrame) -> ConfusionMatrix:
+    """Return whylogs' confusion matrix of a frame: a distribution of confidence per (predicted, true) cell.
+
+    What `ModelPerformanceMetrics.compute_confusion_matrix` builds, but it hands each cell's scores
+    to whylogs as a list, which costs milliseconds per cell (150 ms a profile); as an array it costs
+    a fortieth of that.
+    """
+    targets = frame[TRUE_CLASS].tolist()
+    predictions = frame[PREDICTED_CLASS].tolist()
+    matrix = ConfusionMatrix(labels=sorted(set(targets) | set(predictions)))
+    index = {label: position for position, label in enumerate(matrix.labels)}
+    scores = frame[CONFIDENCE].to_numpy(dtype=float)
+    cells = pd.Series(range(len(frame))).groupby([[index[p] for p in predictions], [index[t] for t in targets]])
+    for cell, rows in cells.groups.items():
+        metric = DistributionMetric.zero(matrix.default_config)
+        metric.columnar_update(PreprocessedColumn.apply(scores[np.asarray(rows)]))
+        matrix.confusion_matrix[(int(cell[0]), int(cell[1]))] = metric
+    return matrix
+
+
 def profile_frame(frame: pd.DataFrame, dataset_timestamp: datetime) -> DatasetProfileView:
     """Return the profile of a frame of predictions, with classification metrics."""
-    result = why.log_classification_metrics(
-        frame,
-        target_column=TRUE_CLASS,
-        prediction_column=PREDICTED_CLASS,
-        score_column=CONFIDENCE,
-        log_full_data=True,
-        dataset_timestamp=dataset_timestamp,
-        # The same metrics as the default (declarative) resolver, resolved ten times faster: this
-        # runs once per batch and day, and dominated small ticks.
-        schema=DatasetSchema(resolvers=StandardResolver()),
-    )
+    # The same metrics as the default (declarative) resolver, resolved ten times faster: this runs
+    # once per batch and day.
+    result = why.log(pandas=frame, schema=DatasetSchema(resolvers=StandardResolver()),
+                     dataset_timestamp=dataset_timestamp)
+    performance = ModelPerformanceMetrics()
+    if len(frame):
+        performance.confusion_matrix = confusion_matrix(frame)
+    result.add_model_performance_metrics(performance)
     return result.view()
 
 

@@ -147,7 +147,7 @@ class Logger:
         """Run one tick; `should_stop` is asked between batches (SIGTERM finishes the batch in hand)."""
         started = time.monotonic()
         report = TickReport()
-        self.ensure_indexes()  # the window claims name the validation-time index
+        self.ensure_indexes()
         for record in batches.take_over_expired(self.batches, self.owner, self.settings.LOGGER_LEASE_SECONDS):
             log.info("finishing batch %s left %s by %s", record["_id"], record["state"], record.get("owner"))
             self._finish(record, report)
