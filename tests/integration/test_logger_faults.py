@@ -118,3 +118,75 @@ def test_two_loggers_at_once_count_every_prediction_once(db, settings, tmp_path)
     assert_history_matches(db, docs)
     owners = {b["owner"] for b in batches.batches(db).find()}
     assert len(owners) == 2, "both loggers should have logged part of the backlog"
+
+
+def wait_for_text(path: Path, text: str, process: subprocess.Popen, timeout: float = 60.0, count: int = 1) -> None:
+    deadline = time.monotonic() + timeout
+    while path.read_text(errors="replace").count(text) < count:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"never saw {text!r}:\n{path.read_text(errors='replace')}")
+        time.sleep(0.05)
+
+
+def start_service(env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    with log_path.open("wb") as log_file:
+        return subprocess.Popen([sys.executable, "-m", "clara_logger.cli"], env=env,
+                                stdout=log_file, stderr=subprocess.STDOUT)
+
+
+def test_the_service_ticks_on_schedule_and_sigterm_ends_it_cleanly(db, settings, tmp_path):
+    rng = random.Random(5)
+    collection = db[settings.PREDICTIONS_COLLECTION]
+    first = [prediction(rng, i) for i in range(30)]
+    collection.insert_many(first)
+    env = {**logger_env(settings, lease_seconds=60), "LOGGER_INTERVAL_MINUTES": "0.01"}
+    log_path = tmp_path / "service.log"
+    service = start_service(env, log_path)
+    try:
+        wait_for_text(log_path, "tick found=30 ", service)
+        later = [prediction(rng, 500 + i) for i in range(30)]
+        collection.insert_many(later)
+        wait_for_text(log_path, "tick found=30 ", service, count=2)
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=60) == 0, log_path.read_text()
+    finally:
+        if service.poll() is None:
+            service.kill()
+    assert "stopped" in log_path.read_text()
+    assert_history_matches(db, first + later)
+
+
+def test_a_database_outage_is_logged_backed_off_and_survived(settings, tmp_path):
+    from pymongo import MongoClient
+
+    from clara_common.embedded import EmbeddedMongo
+
+    storage = tmp_path / "data"
+    server = EmbeddedMongo(storage_path=storage).start()
+    env = {**logger_env(settings, lease_seconds=60), "MONGODB_URI": server.uri, "MONGODB_DB": "outage",
+           "LOGGER_INTERVAL_MINUTES": "0.01", "MONGODB_TIMEOUT_MS": "500",
+           "LOGGER_RETRY_MIN_SECONDS": "0.2", "LOGGER_RETRY_MAX_SECONDS": "1"}
+    rng = random.Random(8)
+    before = [prediction(rng, i) for i in range(20)]
+    after = [prediction(rng, 500 + i) for i in range(20)]
+    log_path = tmp_path / "service.log"
+    service = None
+    try:
+        with MongoClient(server.uri, tz_aware=True) as client:
+            client.outage[settings.PREDICTIONS_COLLECTION].insert_many(before)
+        service = start_service(env, log_path)
+        wait_for_text(log_path, "tick found=20 ", service)
+        server.stop()
+        wait_for_text(log_path, "database unavailable", service)
+        server = EmbeddedMongo(port=server.port, storage_path=storage).start()
+        with MongoClient(server.uri, tz_aware=True) as client:
+            client.outage[settings.PREDICTIONS_COLLECTION].insert_many(after)
+        wait_for_text(log_path, "tick found=20 ", service, count=2)
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=60) == 0, log_path.read_text()
+        with MongoClient(server.uri, tz_aware=True) as client:
+            assert_history_matches(client.outage, before + after)
+    finally:
+        if service is not None and service.poll() is None:
+            service.kill()
+        server.stop()

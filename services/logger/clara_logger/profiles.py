@@ -10,6 +10,7 @@ plain whylogs: `whylogs.migration.converters.read_v0_to_view(path)`.
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -33,6 +34,10 @@ from whylogs.core.utils.protobuf_utils import read_delimited_protobuf, write_del
 from whylogs.migration.converters import v0_to_v1_view, v1_to_dataset_profile_message_v0  # noqa: E402
 
 from clara_common.classes import ClassCatalog  # noqa: E402
+
+# Reading a v0 profile, whylogs first tries the old float sketch, fails, warns, then reads the double
+# sketch its own writer stored: the expected path, not worth a warning per profile.
+logging.getLogger("whylogs.migration.converters").setLevel(logging.ERROR)
 from clara_common.contract import REJECTED_TRUE_CLASS, Prediction  # noqa: E402
 
 TRUE_CLASS = "true_class"
