@@ -180,3 +180,16 @@ def test_a_batch_record_left_built_by_a_dead_logger_is_finished_once(db, setting
     assert report.found == 0
     assert stored_confusion(db) == expected_confusion(docs)
     assert records.find_one({"_id": batch_id})["state"] == batches.APPLIED
+
+
+def test_iso_string_validation_times_are_logged_alongside_bson_dates(db, settings, logger):
+    rng = random.Random(13)
+    dated = [prediction(rng, i) for i in range(20)]
+    as_strings = [prediction(rng, 100 + i) for i in range(7)]
+    stored = [{**doc, "timestamp_validated": doc["timestamp_validated"].isoformat()} for doc in as_strings]
+    db[settings.PREDICTIONS_COLLECTION].insert_many(dated + stored)
+
+    report = logger.tick()
+
+    assert report.logged == 27 and report.quarantined == 0
+    assert stored_confusion(db) == expected_confusion(dated + as_strings)

@@ -80,13 +80,15 @@ def next_span(span: timedelta, claimed: int, target: int) -> timedelta:
     return span * min(MAX_SPAN_CHANGE, max(1 / MAX_SPAN_CHANGE, factor))
 
 
-def first_unlogged_time(predictions: Collection) -> datetime | None:
-    """Return the earliest validation time (a BSON date) among validated, unlogged predictions."""
-    doc = predictions.find_one(
-        {**UNLOGGED_VALIDATED, "timestamp_validated": {"$type": "date"}},
-        {"timestamp_validated": 1}, sort=[("logged", 1), ("timestamp_validated", 1)],
-    )
-    return None if doc is None else doc["timestamp_validated"]
+def first_unlogged(predictions: Collection) -> dict[str, Any] | None:
+    """Return the validated, unlogged prediction that comes first by validation time, or None.
+
+    BSON order puts a missing or null time first, then strings, then dates: when the first one is a
+    date, every validated, unlogged prediction can be claimed by windows starting there. One scan
+    answers both questions (the embedded database scans the backlog for either).
+    """
+    return predictions.find_one(UNLOGGED_VALIDATED, {"timestamp_validated": 1},
+                                sort=[("logged", 1), ("timestamp_validated", 1)])
 
 
 def claim_window(predictions: Collection, batch_id: str, start: datetime, end: datetime) -> int:

@@ -153,11 +153,18 @@ class Logger:
             self._finish(record, report)
             report.recovered += 1
         size = self.settings.LOGGER_BATCH_SIZE
-        while not should_stop():  # the rare predictions whose validation time is not a BSON date
+        start = None
+        while not should_stop():
+            first = batches.first_unlogged(self.predictions)
+            if first is None:
+                break
+            if isinstance(first.get("timestamp_validated"), datetime):
+                start = first["timestamp_validated"]
+                break
+            # The rare predictions whose validation time is not a BSON date: claimed by id.
             if not self._claim_and_process(lambda batch_id: batches.claim_undated(self.predictions, batch_id, size),
                                            report):
                 break
-        start = batches.first_unlogged_time(self.predictions)
         end = datetime.now(timezone.utc)
         span = batches.FIRST_SPAN
         while start is not None and start <= end and not should_stop():
