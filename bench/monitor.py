@@ -19,7 +19,9 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -138,7 +140,7 @@ def get_json(url: str) -> dict[str, Any]:
 def start_monitor(settings: Settings, workers: int) -> tuple[subprocess.Popen, str]:
     """Start clara-monitor (gunicorn) against the benchmark database; return it and its base URL."""
     port = free_port()
-    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB, "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB, "LOG_LEVEL": "INFO"}
     command = [
         sys.executable,
         "-m",
@@ -150,7 +152,9 @@ def start_monitor(settings: Settings, workers: int) -> tuple[subprocess.Popen, s
         "--workers",
         str(workers),
     ]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The monitor's own log, for when a figure looks wrong.
+    log = open(os.path.join(tempfile.gettempdir(), "clara-bench-monitor.log"), "ab")  # noqa: SIM115
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -261,8 +265,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"/api/metrics with {collection.estimated_document_count():,} predictions stored:")
                 phases[name] = measure_api(base, WINDOWS, args.requests, current)
                 if name == "history":
-                    measure_other_routes(base, 5)
-                    measure_live_traffic(base, collection, min(args.requests, 10), current, rng)
+                    for extra in (lambda: measure_other_routes(base, 5),
+                                  lambda: measure_live_traffic(base, collection, min(args.requests, 10), current, rng)):
+                        try:
+                            extra()
+                        except urllib.error.HTTPError as exc:
+                            print(f"  failed: {exc} {exc.read().decode()[:300]}")
             finally:
                 monitor.terminate()
                 monitor.wait(30)

@@ -56,7 +56,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     client = make_client(
         settings,
         serverSelectionTimeoutMS=settings.MONITOR_DB_TIMEOUT_MS,
-        connectTimeoutMS=settings.MONITOR_DB_TIMEOUT_MS,
+        # Not short: the driver's heartbeats use it, and a database busy with a long count must not
+        # be taken for a down one (the server-selection timeout above gives the quick 503).
+        connectTimeoutMS=20_000,
     )
     cache = DayCountCache(
         predictions(client, settings),
