@@ -84,9 +84,10 @@ def run_logger(settings: Settings) -> int:
         return Logger(settings, client).tick().logged
 
 
-def child(approach: str, uri: str, database: str, batch_size: int) -> None:
+def child(approach: str, uri: str, database: str, batch_size: int, claim_size: int) -> None:
     """Run one approach and print its figures as JSON (the subprocess side)."""
-    settings = Settings.from_env({}, MONGODB_URI=uri, MONGODB_DB=database, LOGGER_BATCH_SIZE=batch_size)
+    settings = Settings.from_env({}, MONGODB_URI=uri, MONGODB_DB=database, LOGGER_BATCH_SIZE=batch_size,
+                                 LOGGER_CLAIM_SIZE=claim_size)
     # Import before the clock starts: start-up is not throughput.
     import pandas  # noqa: F401
     import whylogs  # noqa: F401
@@ -99,10 +100,10 @@ def child(approach: str, uri: str, database: str, batch_size: int) -> None:
     print(json.dumps({"approach": approach, "logged": logged, "seconds": seconds, "peak_rss_mb": peak_mb}))
 
 
-def measure(approach: str, uri: str, database: str, batch_size: int) -> dict:
+def measure(approach: str, uri: str, database: str, batch_size: int, claim_size: int) -> dict:
     output = subprocess.run(
         [sys.executable, __file__, "--child", approach, "--uri", uri, "--db", database,
-         "--batch-size", str(batch_size)],
+         "--batch-size", str(batch_size), "--claim-size", str(claim_size)],
         check=True, capture_output=True, text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
@@ -111,13 +112,17 @@ def measure(approach: str, uri: str, database: str, batch_size: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000], help="backlog sizes")
-    parser.add_argument("--batch-size", type=int, default=5000, help="LOGGER_BATCH_SIZE (default 5000)")
+    defaults = Settings.from_env({})
+    parser.add_argument("--batch-size", type=int, default=defaults.LOGGER_BATCH_SIZE,
+                        help=f"LOGGER_BATCH_SIZE (default {defaults.LOGGER_BATCH_SIZE})")
+    parser.add_argument("--claim-size", type=int, default=defaults.LOGGER_CLAIM_SIZE,
+                        help=f"LOGGER_CLAIM_SIZE (default {defaults.LOGGER_CLAIM_SIZE})")
     parser.add_argument("--child", choices=["baseline", "logger"], help=argparse.SUPPRESS)
     parser.add_argument("--uri", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child, args.uri, args.db, args.batch_size)
+        child(args.child, args.uri, args.db, args.batch_size, args.claim_size)
         return 0
 
     rows = []
@@ -127,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                 database = f"bench_{approach}_{size}"
                 settings = Settings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=database)
                 backlog = load_backlog(settings, size)
-                result = measure(approach, server.uri, database, args.batch_size)
+                result = measure(approach, server.uri, database, args.batch_size, args.claim_size)
                 with make_client(settings) as client:
                     left = client[database][settings.PREDICTIONS_COLLECTION].count_documents(UNLOGGED_VALIDATED)
                     client.drop_database(database)

@@ -31,7 +31,7 @@ def logger_env(settings, lease_seconds: float) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WHYLABS_", "ALERT_", "LOGGER_", "DRIFT_"))}
     env.update({
         "MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB,
-        "LOGGER_BATCH_SIZE": "15", "LOGGER_LEASE_SECONDS": str(lease_seconds),
+        "LOGGER_BATCH_SIZE": "10", "LOGGER_CLAIM_SIZE": "15", "LOGGER_LEASE_SECONDS": str(lease_seconds),
         "WHYLOGS_NO_ANALYTICS": "1", "LOG_LEVEL": "INFO",
     })
     return env

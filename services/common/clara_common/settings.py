@@ -102,6 +102,9 @@ class Settings:
     # Logger
     LOGGER_INTERVAL_MINUTES: float = _setting(2.0, _positive_float)
     LOGGER_BATCH_SIZE: int = _setting(5000, _positive_int)
+    # Predictions one claim (one logger batch) takes. Large, because each claim costs a pass over
+    # the collection on the embedded database; memory is bounded by LOGGER_BATCH_SIZE instead.
+    LOGGER_CLAIM_SIZE: int = _setting(50000, _positive_int)
     WHYLABS_API_KEY: str | None = _setting(None, _optional_text, secret=True)
     WHYLABS_DEFAULT_ORG_ID: str | None = _setting(None, _optional_text)
     WHYLABS_DEFAULT_DATASET_ID: str | None = _setting(None, _optional_text)

@@ -7,7 +7,7 @@ Exactly once, without transactions:
    exactly one batch, even with two loggers claiming at once, and marking costs one write per
    document. Windows rather than a list of ids: `_id: {$in: [...]}` and a sorted `find` with a
    limit both cost in proportion to the whole backlog on the embedded database; a window costs in
-   proportion to what it holds (its span adapts to hold about LOGGER_BATCH_SIZE predictions).
+   proportion to what it holds (its span adapts to hold about LOGGER_CLAIM_SIZE predictions).
 3. The batch's per-day counts and profiles are computed from the documents bound to it and saved
    on the record (state "built"), then added to the history, each day at most once per batch id
    (history.py); then the record is "applied".

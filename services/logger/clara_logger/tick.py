@@ -32,6 +32,7 @@ from clara_logger.whylabs import WhyLabsSink
 log = logging.getLogger(__name__)
 
 
+
 @dataclass
 class TickReport:
     """What one tick did: the figures of the tick's log line."""
@@ -152,7 +153,7 @@ class Logger:
             log.info("finishing batch %s left %s by %s", record["_id"], record["state"], record.get("owner"))
             self._finish(record, report)
             report.recovered += 1
-        size = self.settings.LOGGER_BATCH_SIZE
+        size = self.settings.LOGGER_CLAIM_SIZE
         start = None
         while not should_stop():
             first = batches.first_unlogged(self.predictions)
@@ -196,6 +197,7 @@ class Logger:
         """Count, profile and store the predictions bound to a batch, then add them to the history."""
         builder = PartBuilder(self.settings)
         logged = quarantined = 0
+        # LOGGER_BATCH_SIZE predictions at a time: what bounds memory, whatever a claim holds.
         for documents in batches.claimed_documents(self.predictions, batch_id, self.settings.LOGGER_BATCH_SIZE):
             valid, rejected = split(documents, self.settings)
             if rejected:
