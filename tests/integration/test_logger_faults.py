@@ -58,6 +58,7 @@ def assert_history_matches(db, valid_docs: list[dict]) -> None:
     for record in history.history(db).find():
         assert len(record["applied_batches"]) == len(set(record["applied_batches"]))
     assert batches.batches(db).count_documents({"state": {"$in": batches.UNFINISHED}}) == 0
+    assert history.stale_days(history.history(db)) == []  # every changed day had its drift evaluated
 
 
 def test_killing_the_logger_at_random_instants_loses_and_doubles_nothing(db, settings, tmp_path):

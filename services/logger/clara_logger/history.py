@@ -8,6 +8,7 @@
     metrics               accuracy, precision/recall/F1 per class and macro, from `confusion`
     profile               the merged whylogs profile of the day (v0 bytes; see profiles.py)
     drift                 the day's drift results (drift.py), set after each change
+    drift_stale           true from a change until its drift (and alerts) are evaluated
     applied_batches       ids of the logger batches already counted in this day
     version               bumped on every change, for optimistic concurrency
 
@@ -98,6 +99,9 @@ def merged_day(current: dict[str, Any] | None, part: DayPart) -> dict[str, Any]:
         "metrics": day_metrics(part.day, confusion),
         "profile": Binary(profiles.serialize(profile)),
         "updated_at": datetime.now(timezone.utc),
+        # Drift and alerts are due again; cleared by set_drift, so a logger that dies in between
+        # leaves the day for the next tick rather than never evaluated.
+        "drift_stale": True,
     }
 
 
@@ -125,7 +129,14 @@ def apply_part(collection: Collection, part: DayPart, batch_id: str) -> bool:
 
 def set_drift(collection: Collection, day: str, version: int, drift: dict[str, Any]) -> bool:
     """Store a day's drift results if the day is still at `version`; return whether they were stored."""
-    return collection.update_one({"_id": day, "version": version}, {"$set": {"drift": drift}}).matched_count == 1
+    return collection.update_one(
+        {"_id": day, "version": version}, {"$set": {"drift": drift, "drift_stale": False}},
+    ).matched_count == 1
+
+
+def stale_days(collection: Collection) -> list[str]:
+    """Return the days whose counts changed since their drift was last evaluated, oldest first."""
+    return [r["_id"] for r in collection.find({"drift_stale": True}, {"_id": 1}, sort=[("_id", 1)])]
 
 
 def get_day(collection: Collection, day: date | str) -> dict[str, Any] | None:

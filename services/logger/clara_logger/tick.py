@@ -32,7 +32,6 @@ from clara_logger.whylabs import WhyLabsSink
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class TickReport:
     """What one tick did: the figures of the tick's log line."""
@@ -174,9 +173,11 @@ class Logger:
                 lambda batch_id: batches.claim_window(self.predictions, batch_id, start, window_end), report)
             span = batches.next_span(span, claimed, size)
             start = window_end
+        # Days whose counts changed, this tick or before a logger died: drift and alerts, even when
+        # stopping (a second or so), so that a stop never leaves a day unevaluated.
+        self.evaluate_days(history.stale_days(self.history), report)
         if not should_stop():
             self.upload_due(report)
-            self.evaluate_days(sorted(report.days), report)
             report.alerts_sent += alerts.send_due(self.alerts, self.settings)
         report.duration = time.monotonic() - started
         return report
