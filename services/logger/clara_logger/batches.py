@@ -68,7 +68,8 @@ def now_utc() -> datetime:
 
 # How much a window's span may grow or shrink from one batch to the next.
 MAX_SPAN_CHANGE = 8.0
-FIRST_SPAN = timedelta(hours=1)
+# A day: a steady tick claims everything in one window; a backlog reaches full windows in a few steps.
+FIRST_SPAN = timedelta(days=1)
 # Validation times that are not BSON dates (ISO-8601 strings, or missing on a malformed document)
 # cannot be claimed by a date window; they are claimed by id, a few at a time.
 NOT_A_DATE: dict[str, Any] = {"timestamp_validated": {"$not": {"$type": "date"}}}
