@@ -44,8 +44,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     gunicorn_log = logging.getLogger("gunicorn.error")
     if gunicorn_log.handlers:
         for name in ("clara_monitor", app.logger.name):
-            logging.getLogger(name).handlers = gunicorn_log.handlers
-            logging.getLogger(name).setLevel(gunicorn_log.level)
+            bridged = logging.getLogger(name)
+            bridged.handlers = gunicorn_log.handlers
+            bridged.setLevel(gunicorn_log.level)
+            bridged.propagate = False  # the root logger's handler would print each line twice
     app.config.from_mapping(JSON_SORT_KEYS=False)
     settings = Settings.from_env()
     if test_config is not None:
