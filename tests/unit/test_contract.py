@@ -138,6 +138,10 @@ MALFORMED = {
     "legacy true without validation time": (document(output_validated=True, timestamp_validated=None), "timestamp_validated"),
     "validation time unparseable": (document(timestamp_validated="2026-13-45"), "timestamp_validated"),
     "validation time empty": (document(timestamp_validated=""), "timestamp_validated"),
+    "validation time in basic format": (document(timestamp_validated="20260302T093000Z"), "timestamp_validated"),
+    "validation time as a week date": (document(timestamp_validated="2026-W09-1"), "timestamp_validated"),
+    "validation time at the calendar's start": (document(timestamp_validated="0001-01-01T00:00+01:00"), "timestamp_validated"),
+    "validation time with hour 24": (document(timestamp_validated="2026-03-02T24:00:00"), "timestamp_validated"),
     "trained not a bool": (document(trained="yes"), "trained"),
     "logged not a bool": (document(logged=1), "logged"),
 }

@@ -23,6 +23,7 @@ the configured time zone, as the original classifier wrote local times.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -111,6 +112,21 @@ def parse_class_id(value: object, name: str, classes: ClassCatalog) -> int:
     return int(value)
 
 
+# ISO-8601 strings in the extended format that writers use, and no other, so that the parser and its
+# aggregation twin below (which must find them with a string range) accept the same language:
+#   YYYY-MM-DD[(T|space)HH[:MM[:SS[(.|,)fraction]]][[space]Z|±HH|±HHMM|±HH:MM]]
+# with range checks (month, day of month, hour < 24, minutes and seconds < 60, offset under 24 hours,
+# no space between a fraction and the offset) and years 2 to 9998, away from the calendar's ends
+# where converting to UTC overflows.
+ISO_DATETIME_REGEX = (
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[T ]([0-9]{2})(?::([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?)?"
+    r"( ?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?))?)?$"
+)
+_ISO_DATETIME = re.compile(ISO_DATETIME_REGEX)
+YEARS = range(2, 9999)
+
+
 def parse_timestamp(value: object, name: str, tz: tzinfo) -> datetime:
     """Return a BSON date or an ISO-8601 string as an aware UTC datetime."""
     if isinstance(value, datetime):
@@ -120,12 +136,16 @@ def parse_timestamp(value: object, name: str, tz: tzinfo) -> datetime:
         if not text:
             raise ContractError(name, "is an empty string")
         try:
+            if not _ISO_DATETIME.fullmatch(text):
+                raise ValueError(text)
             parsed = datetime.fromisoformat(text)
-        except ValueError:
-            raise ContractError(name, f"is not an ISO-8601 date-time: {value[:40]!r}") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=tz)
-        return as_utc(parsed)
+            if parsed.year not in YEARS:
+                raise ValueError(text)
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=tz)
+            return as_utc(parsed)
+        except (ValueError, OverflowError):
+            raise ContractError(name, f"is not an ISO-8601 date-time (YYYY-MM-DDTHH:MM:SS±HH:MM): {value[:40]!r}") from None
     raise ContractError(name, f"must be a BSON date or an ISO-8601 string, got {type(value).__name__}")
 
 
@@ -209,18 +229,6 @@ def parse_prediction(raw: object, classes: ClassCatalog, tz: tzinfo) -> Predicti
 # The monitor counts records inside the database, so the rules above exist a second time as an
 # aggregation expression. tests/integration/test_contract_mongo.py holds the two to the same verdict.
 #
-# ISO-8601 strings: the expression accepts the extended format that writers use,
-#   YYYY-MM-DD[(T|space)HH[:MM[:SS[(.|,)fraction]]][[space]Z|±HH|±HHMM|±HH:MM]]
-# with the parser's range checks (month, day of month, hour < 24, minutes and seconds < 60, offset
-# under 24 hours, no space between a fraction and the offset), years 2 to 9998 (the parser fails outright at the ends of the calendar). Python's
-# `fromisoformat` also takes the basic format (20260302T093000), week dates (2026-W09-1), any
-# separator character, HHMM times and offsets with seconds; the monitor counts none of those, and
-# cannot, as a date-string range filter cannot find them. Nobody is known to write them.
-ISO_DATETIME_REGEX = (
-    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})"
-    r"(?:[T ]([0-9]{2})(?::([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?)?"
-    r"( ?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?))?)?$"
-)
 # What Python's str.strip() removes, which `$trim` must remove too (its default set differs).
 _PYTHON_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 _NUMBER_TYPES = ["int", "long", "double"]
