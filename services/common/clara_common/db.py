@@ -5,7 +5,7 @@ Build one client per process (PyMongo's client is thread-safe but not fork-safe)
 
 from __future__ import annotations
 
-from pymongo import ASCENDING, IndexModel, MongoClient
+from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
 
@@ -22,6 +22,11 @@ PREDICTION_INDEXES = [
     # The logger's "documents bound to this batch" look-up, when it finishes a batch (sparse: only
     # documents the logger has claimed carry the field).
     IndexModel([("logger_batch", ASCENDING)], name="logger_batch", sparse=True),
+    # The monitor's "inserted since the watermark" look-up. The embedded database's built-in `_id`
+    # index serves equality only; on MongoDB this duplicates `_id_` at one more key per insert.
+    IndexModel([("_id", DESCENDING)], name="_id_desc"),
+    # The monitor's training tab: the predictions already used for retraining.
+    IndexModel([("trained", DESCENDING)], name="trained"),
 ]
 
 

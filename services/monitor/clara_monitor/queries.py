@@ -34,7 +34,6 @@ from typing import Any
 
 import polars as pl
 from bson import ObjectId
-from pymongo import DESCENDING, IndexModel
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -47,6 +46,7 @@ from clara_common.contract import (
     mongo_record,
     parse_timestamp,
 )
+from clara_common.db import PREDICTION_INDEXES
 from clara_common.days import days_between, local_day, range_bounds
 from clara_monitor.metrics import COUNT_SCHEMA
 
@@ -55,9 +55,6 @@ log = logging.getLogger(__name__)
 
 # Bump when the shape of a cache entry or the counting rules change: old entries are then ignored.
 CACHE_VERSION = 1
-# `_id` range look-ups need an index of their own on the embedded database (its built-in `_id`
-# index serves equality only); on MongoDB this duplicates `_id_` and costs one more key per insert.
-INSERTED_ORDER_INDEX = IndexModel([("_id", DESCENDING)], name="_id_desc")
 # The state document remembers at most this many (document, validation time) pairs seen.
 RECENT_LIMIT = 50_000
 # Above every ISO-8601 string (they start with a digit): the upper end of open string ranges.
@@ -360,9 +357,9 @@ class DayCountCache:
         self.state.update_one({"_id": self.key, "at": started}, {"$set": {"recent": seen}})
 
     def ensure_index(self) -> None:
-        """Create the index that finds documents inserted since the watermark."""
+        """Create the predictions' indexes, among them the one that finds documents inserted since the watermark."""
         if not self._index_ready:
-            self.predictions.create_indexes([INSERTED_ORDER_INDEX])
+            self.predictions.create_indexes(PREDICTION_INDEXES)
             self._index_ready = True
 
     def _changed_since(self, since: datetime) -> list[dict[str, Any]]:
@@ -424,9 +421,6 @@ class DayCountCache:
 
 # -- the training tab and the date pickers ------------------------------------------------------
 
-TRAINED_INDEX = IndexModel([("trained", DESCENDING)], name="trained")
-
-
 def trained_counts(collection: Collection, classes: ClassCatalog, tz_name: str) -> dict[int, int]:
     """Return true class -> validated predictions marked `trained` (legacy rejections have no class)."""
     plain = mongo_plain_validated_filter(classes)
@@ -463,7 +457,7 @@ def cached_trained_counts(
     kept = state.find_one({"_id": f"{key}:trained"})
     if kept is not None and now - kept["at"] < max_age:
         return {int(k): v for k, v in kept["counts"].items()}
-    collection.create_indexes([TRAINED_INDEX])
+    collection.create_indexes(PREDICTION_INDEXES)
     counts = trained_counts(collection, classes, tz_name)
     state.update_one(
         {"_id": f"{key}:trained"}, {"$set": {"at": now, "counts": {str(k): v for k, v in counts.items()}}}, upsert=True
