@@ -134,3 +134,28 @@ def test_without_credentials_the_logger_runs_fully_and_says_so_once(db, settings
     assert sum(history_counts(db).values()) == 20
     records = batches.batches(db)
     assert records.count_documents({}) == records.count_documents({"upload.state": batches.UPLOAD_OFF}) > 0
+
+
+def test_two_loggers_retrying_uploads_at_once_upload_each_batch_day_once(db, settings, server):
+    import threading
+
+    from clara_logger.tick import TickReport
+
+    settings = whylabs_settings(settings, server.url)
+    insert(db, settings, 60, seed=5)
+    server.set_failure("error")
+    with make_client(settings) as client_a, make_client(settings) as client_b:
+        first = Logger(settings, client_a, owner="a")
+        second = Logger(settings, client_b, owner="b")
+        first.tick()
+        server.set_failure("none")
+        time.sleep(0.1)
+        workers = [threading.Thread(target=logger.upload_due, args=(TickReport(),)) for logger in (first, second)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+
+    days_per_batch = [len(b["days"]) for b in batches.batches(db).find()]
+    assert len(server.uploads) == sum(days_per_batch) > 1
+    assert uploaded_counts(server) == history_counts(db)

@@ -178,12 +178,18 @@ def get_batch(records: Collection, batch_id: str) -> dict[str, Any] | None:
     return records.find_one({"_id": batch_id})
 
 
-def due_uploads(records: Collection) -> list[dict[str, Any]]:
-    """Return the ids of applied batches whose WhyLabs upload is pending and due."""
-    return list(records.find(
-        {"state": APPLIED, "upload.state": UPLOAD_PENDING, "upload.next_attempt_at": {"$lte": now_utc()}},
-        {"_id": 1}, sort=[("created_at", 1)],
-    ))
+def take_due_upload(records: Collection, lease_seconds: float) -> dict[str, Any] | None:
+    """Return the oldest applied batch whose WhyLabs upload is due, its next attempt pushed past the lease.
+
+    Pushing the attempt time forward first means a second logger does not upload the same batch
+    meanwhile; if this one dies, the batch is due again once the lease has run out.
+    """
+    now = now_utc()
+    return records.find_one_and_update(
+        {"state": APPLIED, "upload.state": UPLOAD_PENDING, "upload.next_attempt_at": {"$lte": now}},
+        {"$set": {"upload.next_attempt_at": now + timedelta(seconds=lease_seconds)}},
+        sort=[("created_at", 1)], return_document=ReturnDocument.AFTER,
+    )
 
 
 def record_uploaded_day(records: Collection, batch_id: str, day: str) -> None:

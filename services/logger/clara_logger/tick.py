@@ -239,10 +239,7 @@ class Logger:
         """Upload the profiles of every batch whose WhyLabs upload is pending and due."""
         if self.whylabs is None:
             return
-        for pending in batches.due_uploads(self.batches):
-            record = batches.get_batch(self.batches, pending["_id"])
-            if record is None:
-                continue
+        while (record := batches.take_due_upload(self.batches, self.settings.LOGGER_LEASE_SECONDS)) is not None:
             done_days = set(record["upload"].get("uploaded_days", []))
             failed = False
             for part in record["days"]:
