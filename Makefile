@@ -20,10 +20,10 @@ E2E_COMPOSE = $(COMPOSE) -p $(E2E_PROJECT) -f compose.yaml -f compose.test.yaml
 PYTEST_ARGS ?=
 export WHYLOGS_NO_ANALYTICS := 1
 
-.PHONY: help install test e2e demo up down logs clean
+.PHONY: help install test e2e run demo up down logs clean
 
 help: ## Show this help
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements-*.txt services/*/requirements.txt
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or 3.12 is needed (whylogs has no wheels for other versions)"; exit 1; }
@@ -56,6 +56,10 @@ e2e: ## Run tests/e2e in Docker Compose against the whole stack on a throwaway d
 	$(E2E_COMPOSE) down -v --remove-orphans || true; \
 	docker image prune -f --filter label=com.docker.compose.project=$(E2E_PROJECT) >/dev/null || true; \
 	exit $$status
+
+run: ## Run the stack: Docker Compose when a Docker engine answers, else without Docker (make demo)
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory up; \
+	else echo "No Docker engine answers: running without Docker (make demo)."; $(MAKE) --no-print-directory demo; fi
 
 demo: $(STAMP) ## Run the stack without Docker: embedded database (data in .data/), seed, logger, monitor on :5004
 	$(BIN)/clara-demo
