@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 from clara_common.contract import REJECTED_TRUE_CLASS
-from clara_monitor.metrics import AVERAGES, class_scores, daily_summaries, empty_counts, summary, true_class_totals
+from clara_common.metrics import AVERAGES, class_scores, daily_summaries, empty_counts, summary, true_class_totals
 
 
 def counts_of(records: list[tuple[str, int, int]]) -> pl.DataFrame:

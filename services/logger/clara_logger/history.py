@@ -31,7 +31,7 @@ from pymongo.errors import DuplicateKeyError
 
 from clara_logger import profiles
 from clara_logger.confusion import add_confusion, add_counts, confusion_rows
-from clara_monitor.metrics import COUNT_SCHEMA, class_scores, summary
+from clara_common.metrics import COUNT_SCHEMA, class_scores, summary
 
 HISTORY_COLLECTION = "logger_history"
 # A write that loses this many races in a row means something else is wrong.

@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from clara_common.days import days_between, today
 from clara_monitor import get_db
 from clara_monitor.errors import BadRequest
-from clara_monitor.metrics import AVERAGES, class_scores, daily_summaries, summary, true_class_totals
+from clara_common.metrics import AVERAGES, class_scores, daily_summaries, summary, true_class_totals
 from clara_monitor.queries import cached_trained_counts, counts_frame
 
 

@@ -48,7 +48,7 @@ from clara_common.contract import (
 )
 from clara_common.db import PREDICTION_INDEXES
 from clara_common.days import days_between, local_day, range_bounds
-from clara_monitor.metrics import COUNT_SCHEMA
+from clara_common.metrics import COUNT_SCHEMA
 
 
 log = logging.getLogger(__name__)
