@@ -7,25 +7,24 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from clara_common.embedded import free_port
+from tests.utils.http_server import LoopbackServer
 
 
-class WebhookServer:
+class WebhookServer(LoopbackServer):
     """Record every JSON body POSTed to http://127.0.0.1:<port>/hook."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/hook"
+        super().__init__()
+        self.url = f"{self.base_url}/hook"
         self.received: list[dict[str, Any]] = []
         self.fail_next = 0
         self.attempts = 0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,21 +45,3 @@ class WebhookServer:
                 self.end_headers()
 
         return Handler
-
-    def start(self) -> WebhookServer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> WebhookServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -19,10 +19,10 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from clara_common.embedded import free_port
+from tests.utils.http_server import LoopbackServer
 
 
 @dataclass
@@ -114,29 +114,16 @@ def _handler(state: WhyLabsState, base_url: str) -> type[BaseHTTPRequestHandler]
     return Handler
 
 
-class WhyLabsServer:
+class WhyLabsServer(LoopbackServer):
     """Serve the WhyLabs upload protocol on a loopback port, in a background thread."""
 
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(port)
+        self.url = self.base_url
         self.state = WhyLabsState()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> WhyLabsServer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self.state, self.url))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop answering: connections to the port are then refused."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self.state, self.url)
 
     def set_failure(self, failure: str, delay: float = 5.0) -> None:
         with self.state.lock:
@@ -147,9 +134,3 @@ class WhyLabsServer:
     def uploads(self) -> list[Upload]:
         with self.state.lock:
             return list(self.state.uploads)
-
-    def __enter__(self) -> WhyLabsServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
