@@ -52,6 +52,11 @@ def predictions(client: MongoClient, settings: Settings) -> Collection:
     return get_database(client, settings)[settings.PREDICTIONS_COLLECTION]
 
 
+def create_prediction_indexes(collection: Collection) -> list[str]:
+    """Create the indexes the services need on a predictions collection; return their names."""
+    return collection.create_indexes(PREDICTION_INDEXES)
+
+
 def ensure_indexes(client: MongoClient, settings: Settings) -> list[str]:
-    """Create the indexes the services need on the predictions collection; return their names."""
-    return predictions(client, settings).create_indexes(PREDICTION_INDEXES)
+    """Create the indexes the services need on the configured predictions collection; return their names."""
+    return create_prediction_indexes(predictions(client, settings))

@@ -20,7 +20,7 @@ from pymongo import MongoClient
 
 from clara_common.contract import Prediction, Rejection, parse_prediction
 from clara_common.days import day_start, local_day
-from clara_common.db import PREDICTION_INDEXES, get_database, predictions
+from clara_common.db import create_prediction_indexes, get_database, predictions
 from clara_common.settings import Settings
 from clara_logger import alerts, batches, history, profiles
 from clara_logger.confusion import DayTally, predicted_class_counts, tally_by_day, true_class_counts
@@ -137,7 +137,7 @@ class Logger:
         """Create the indexes the logger's look-ups need, once per process."""
         if self._indexed:
             return
-        self.predictions.create_indexes(PREDICTION_INDEXES)
+        create_prediction_indexes(self.predictions)
         self.batches.create_index([("state", 1), ("lease_until", 1)], name="state_lease")
         self.batches.create_index([("upload.state", 1), ("upload.next_attempt_at", 1)], name="upload_due")
         self.alerts.create_index([("webhook.state", 1), ("webhook.next_attempt_at", 1)], name="webhook_due")

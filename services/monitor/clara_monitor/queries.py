@@ -46,7 +46,7 @@ from clara_common.contract import (
     mongo_record,
     parse_timestamp,
 )
-from clara_common.db import PREDICTION_INDEXES
+from clara_common.db import create_prediction_indexes
 from clara_common.days import days_between, local_day, range_bounds
 from clara_common.metrics import COUNT_SCHEMA
 
@@ -359,7 +359,7 @@ class DayCountCache:
     def ensure_index(self) -> None:
         """Create the predictions' indexes, among them the one that finds documents inserted since the watermark."""
         if not self._index_ready:
-            self.predictions.create_indexes(PREDICTION_INDEXES)
+            create_prediction_indexes(self.predictions)
             self._index_ready = True
 
     def _changed_since(self, since: datetime) -> list[dict[str, Any]]:
@@ -457,7 +457,7 @@ def cached_trained_counts(
     kept = state.find_one({"_id": f"{key}:trained"})
     if kept is not None and now - kept["at"] < max_age:
         return {int(k): v for k, v in kept["counts"].items()}
-    collection.create_indexes(PREDICTION_INDEXES)
+    create_prediction_indexes(collection)
     counts = trained_counts(collection, classes, tz_name)
     state.update_one(
         {"_id": f"{key}:trained"}, {"$set": {"at": now, "counts": {str(k): v for k, v in counts.items()}}}, upsert=True
