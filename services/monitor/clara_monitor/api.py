@@ -13,9 +13,9 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from clara_common.days import days_between, today
+from clara_common.metrics import AVERAGES, class_scores, daily_summaries, summary, true_class_totals
 from clara_monitor import get_db
 from clara_monitor.errors import BadRequest
-from clara_common.metrics import AVERAGES, class_scores, daily_summaries, summary, true_class_totals
 from clara_monitor.queries import cached_trained_counts, counts_frame
 
 
@@ -30,7 +30,7 @@ def parse_day(name: str, text: str | None) -> date | None:
     """Return the YYYY-MM-DD query parameter `name` as a date, None when absent."""
     if text is None or text == "":
         return None
-    if not _DATE.match(text):
+    if not _DATE.fullmatch(text):
         raise BadRequest(f"{name} must be a date written YYYY-MM-DD, got {text[:40]!r}")
     try:
         return date.fromisoformat(text)
