@@ -57,9 +57,15 @@ def prediction_frame(predictions: Sequence[Prediction], classes: ClassCatalog) -
     return pd.DataFrame({
         TRUE_CLASS: [class_label(p.true_class, classes) for p in predictions],  # type: ignore[arg-type]
         PREDICTED_CLASS: [classes.name_of(p.predicted_class) for p in predictions],
-        # A missing confidence is NaN: whylogs counts it as null rather than as a score.
+        # A missing confidence is NaN: the confidence column counts it as null, not as a value.
         CONFIDENCE: [math.nan if p.confidence is None else p.confidence for p in predictions],
     })
+
+
+def cell_scores(frame: pd.DataFrame) -> np.ndarray:
+    """Return the score each prediction adds to its confusion cell: its confidence, 1.0 if missing."""
+    # A cell's count is its score sketch's n, which skips NaN; 1.0 is whylogs' own score when none is given.
+    return np.nan_to_num(frame[CONFIDENCE].to_numpy(dtype=float), nan=1.0)
 
 
 def confusion_matrix(frame: pd.DataFrame) -> ConfusionMatrix:
@@ -73,7 +79,7 @@ def confusion_matrix(frame: pd.DataFrame) -> ConfusionMatrix:
     predictions = frame[PREDICTED_CLASS].tolist()
     matrix = ConfusionMatrix(labels=sorted(set(targets) | set(predictions)))
     index = {label: position for position, label in enumerate(matrix.labels)}
-    scores = frame[CONFIDENCE].to_numpy(dtype=float)
+    scores = cell_scores(frame)
     cells = pd.Series(range(len(frame))).groupby([[index[p] for p in predictions], [index[t] for t in targets]])
     for cell, rows in cells.groups.items():
         metric = DistributionMetric.zero(matrix.default_config)
