@@ -101,6 +101,17 @@ EXTRA_SHAPES = {
     "prediction infinite": document(output_prediction=math.inf),
     "verdict infinite": document(output_validated=-math.inf),
 }
+# Arrays and nested objects where a scalar belongs, in every field: a query filter matches an array
+# by its elements, so these are where a filter and the parser part ways.
+_SCALARS = {"filename": "a.jpg", "output_prediction": 2, "output_confidence": 0.5, "output_validated": 2,
+            "timestamp": datetime(2026, 3, 2, 8, tzinfo=timezone.utc),
+            "timestamp_validated": datetime(2026, 3, 2, 9, tzinfo=timezone.utc), "trained": True, "logged": False}
+for _field, _value in _SCALARS.items():
+    EXTRA_SHAPES[f"{_field} an array of two"] = document(**{_field: [_value, _value]})
+    EXTRA_SHAPES[f"{_field} an array of one"] = document(**{_field: [_value]})
+    EXTRA_SHAPES[f"{_field} an empty array"] = document(**{_field: []})
+    EXTRA_SHAPES[f"{_field} a nested object"] = document(**{_field: {"value": _value}})
+EXTRA_SHAPES["verdict [1, 2]"] = document(output_validated=[1, 2])
 
 
 def expected_verdict(raw: dict, tz_name: str) -> dict:

@@ -91,9 +91,14 @@ def test_one_tick_logs_exactly_the_validated_unlogged_documents_and_a_second_log
     report = logger.tick()
 
     assert (report.logged, report.quarantined) == (46, 2)
-    assert stored_confusion(db) == expected_confusion(to_log)
+    # Marked logged by another logger (the original CLARA one): counted in the history too, not uploaded.
+    assert report.corrected == len(already)
+    assert stored_confusion(db) == expected_confusion(to_log + already)
     logged_ids = {d["_id"] for d in collection.find({"logged": True, "logger_batch": {"$exists": True}})}
-    assert logged_ids == {d["_id"] for d in to_log}
+    assert logged_ids == {d["_id"] for d in to_log + already}
+    # The malformed document with a readable validation day is one invalid record of that day.
+    invalid_day = local_day(unknown_class["timestamp_validated"], timezone.utc).isoformat()
+    assert {r["_id"]: r["invalid"] for r in history.history(db).find({"invalid": {"$gt": 0}})} == {invalid_day: 1}
     assert collection.count_documents({"logged": False, "logger_batch": {"$exists": False}}) == len(pending)
     set_aside = {d["_id"]: d["logged_error"] for d in collection.find({"logged_error": {"$exists": True}})}
     assert set(set_aside) == {unknown_class["_id"], no_review_time["_id"]}
@@ -102,7 +107,7 @@ def test_one_tick_logs_exactly_the_validated_unlogged_documents_and_a_second_log
 
     before = list(history.history(db).find({}, {"profile": 0, "updated_at": 0}))
     second = logger.tick()
-    assert (second.found, second.logged, second.quarantined) == (0, 0, 0)
+    assert (second.found, second.logged, second.quarantined, second.corrected) == (0, 0, 0, 0)
     assert list(history.history(db).find({}, {"profile": 0, "updated_at": 0})) == before
 
 

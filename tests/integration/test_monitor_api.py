@@ -288,7 +288,7 @@ def entries(client: FlaskClient, first: date, last: date) -> dict[str, int]:
     return {day: m["entries"] for day, m in body["daily_metrics"].items()}
 
 
-def test_cache_picks_up_a_late_insert_into_a_closed_day(fresh) -> None:
+def test_a_late_insert_into_a_closed_day_is_counted(fresh) -> None:
     client, collection, settings = fresh
     closed = today(settings.tz) - timedelta(days=5)
     collection.insert_many([validated_doc(settings, closed, 1, 1), validated_doc(settings, closed, 2, 2)])
@@ -299,7 +299,7 @@ def test_cache_picks_up_a_late_insert_into_a_closed_day(fresh) -> None:
     assert body["metrics"]["accuracy"] == pytest.approx(2 / 3)
 
 
-def test_cache_picks_up_a_revalidation_that_moves_a_record_to_another_day(fresh) -> None:
+def test_a_revalidation_that_moves_a_record_to_another_day_is_counted_once(fresh) -> None:
     client, collection, settings = fresh
     current = today(settings.tz)
     closed = current - timedelta(days=4)
@@ -317,7 +317,7 @@ def test_cache_picks_up_a_revalidation_that_moves_a_record_to_another_day(fresh)
     assert body["metrics"]["accuracy"] == 0.0 and body["class_counts"]["grey"] == 1
 
 
-def test_cache_counts_a_new_validation_of_a_pending_prediction(fresh) -> None:
+def test_a_new_validation_of_a_pending_prediction_is_counted(fresh) -> None:
     client, collection, settings = fresh
     current = today(settings.tz)
     pending = {**validated_doc(settings, current - timedelta(days=1), 6, None), "timestamp_validated": None}
@@ -327,32 +327,3 @@ def test_cache_counts_a_new_validation_of_a_pending_prediction(fresh) -> None:
         {"_id": pending["_id"]}, {"$set": {"output_validated": 6, "timestamp_validated": datetime.now(UTC)}}
     )
     assert entries(client, current, current) == {current.isoformat(): 1}
-
-
-def test_in_place_edit_is_seen_after_a_rebuild_only(fresh) -> None:
-    """The documented limit: an edit that sets no recent timestamp_validated needs a rebuild."""
-    client, collection, settings = fresh
-    closed = today(settings.tz) - timedelta(days=3)
-    # Stored a day ago: older than the watermark's look-back, as almost every document is.
-    doc = {
-        **validated_doc(settings, closed, 1, 1),
-        "_id": ObjectId.from_datetime(datetime.now(UTC) - timedelta(days=1)),
-    }
-    collection.insert_one(doc)
-    url = f"/api/metrics?start_date={closed}&end_date={closed}"
-    assert client.get(url).get_json()["metrics"]["accuracy"] == 1.0
-    collection.update_one({"_id": doc["_id"]}, {"$set": {"output_validated": 2}})
-    assert client.get(url).get_json()["metrics"]["accuracy"] == 1.0
-    client.application.extensions["clara_monitor"].cache.rebuild()
-    assert client.get(url).get_json()["metrics"]["accuracy"] == 0.0
-
-
-def test_workers_share_the_cache(fresh) -> None:
-    client, collection, settings = fresh
-    closed = today(settings.tz) - timedelta(days=2)
-    collection.insert_one(validated_doc(settings, closed, 1, 1))
-    with monitor(settings) as other:
-        assert entries(client, closed, closed) == {closed.isoformat(): 1}
-        collection.insert_one(validated_doc(settings, closed, 1, 1))
-        assert entries(other, closed, closed) == {closed.isoformat(): 2}
-        assert entries(client, closed, closed) == {closed.isoformat(): 2}

@@ -63,4 +63,4 @@ def test_seeded_documents_honour_the_contract_and_span_the_days(db: Database, se
 def test_seed_creates_the_indexes_the_services_need(db: Database, settings: Settings) -> None:
     seed(settings)
     names = set(db[settings.PREDICTIONS_COLLECTION].index_information())
-    assert {"timestamp_validated", "logged_timestamp_validated", "filename", "_id_desc", "trained"} <= names
+    assert {"timestamp_validated", "logged_timestamp_validated", "filename", "logged_as_timestamp_validated", "trained"} <= names

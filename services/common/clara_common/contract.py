@@ -408,14 +408,16 @@ def mongo_plain_validated_filter(classes: ClassCatalog) -> dict[str, Any]:
     database ten times more per document. Every other document goes through `mongo_record`.
     """
     numbers = {"$type": _NUMBER_TYPES}
+    # A query matches an array by its elements: `[1, 2]` would pass `$in` and `$type`. No arrays.
+    scalar = {"$not": {"$type": "array"}}
     return {
         # Literal characters, not escapes: the class must mean the same to PCRE and to Python's re.
-        "filename": {"$type": "string", "$regex": f"^[^{_PYTHON_WHITESPACE}]"},
-        "output_prediction": {"$in": list(classes.ids), **numbers},
-        "output_validated": {"$in": list(classes.ids), **numbers},
-        "output_confidence": {"$gte": 0, "$lte": 1, **numbers},
-        "timestamp": {"$type": "date"},
-        "timestamp_validated": {"$type": "date"},
-        "trained": {"$in": [True, False, None]},
-        "logged": {"$in": [True, False, None]},
+        "filename": {"$type": "string", "$regex": f"^[^{_PYTHON_WHITESPACE}]", **scalar},
+        "output_prediction": {"$in": list(classes.ids), **numbers, **scalar},
+        "output_validated": {"$in": list(classes.ids), **numbers, **scalar},
+        "output_confidence": {"$gte": 0, "$lte": 1, **numbers, **scalar},
+        "timestamp": {"$type": "date", **scalar},
+        "timestamp_validated": {"$type": "date", **scalar},
+        "trained": {"$in": [True, False, None], **scalar},
+        "logged": {"$in": [True, False, None], **scalar},
     }

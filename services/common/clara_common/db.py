@@ -22,9 +22,9 @@ PREDICTION_INDEXES = [
     # The logger's "documents bound to this batch" look-up, when it finishes a batch (sparse: only
     # documents the logger has claimed carry the field).
     IndexModel([("logger_batch", ASCENDING)], name="logger_batch", sparse=True),
-    # The monitor's "inserted since the watermark" look-up. The embedded database's built-in `_id`
-    # index serves equality only; on MongoDB this duplicates `_id_` at one more key per insert.
-    IndexModel([("_id", DESCENDING)], name="_id_desc"),
+    # A reconcile's "counted on this day" look-up: the validation time of the copy the logger counted
+    # (sparse: only documents the logger has claimed carry it).
+    IndexModel([("logged_as.timestamp_validated", ASCENDING)], name="logged_as_timestamp_validated", sparse=True),
     # The monitor's training tab: the predictions already used for retraining.
     IndexModel([("trained", DESCENDING)], name="trained"),
 ]

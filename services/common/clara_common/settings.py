@@ -96,8 +96,6 @@ class Settings:
     MONITOR_PORT: int = _setting(5004, _port)
     MONITOR_WORKERS: int = _setting(2, _positive_int)
     MONITOR_DB_TIMEOUT_MS: int = _setting(2000, _positive_int)  # short, so a down database is a quick 503
-    MONITOR_CACHE_COLLECTION: str = _setting("monitor_day_counts", _text)
-    MONITOR_CACHE_SKEW_SECONDS: float = _setting(120.0, _positive_float)
     MONITOR_TRAINING_CACHE_SECONDS: float = _setting(300.0, _positive_float)
     # Logger
     LOGGER_INTERVAL_MINUTES: float = _setting(2.0, _positive_float)
@@ -114,6 +112,8 @@ class Settings:
     LOGGER_LEASE_SECONDS: float = _setting(300.0, _positive_float)
     LOGGER_RETRY_MIN_SECONDS: float = _setting(30.0, _positive_float)
     LOGGER_RETRY_MAX_SECONDS: float = _setting(900.0, _positive_float)
+    # How many recent days the running logger reconciles with the predictions, once a day.
+    LOGGER_RECONCILE_DAYS: int = _setting(7, _positive_int)
     # Drift and alerts
     DRIFT_ALGORITHM: str = _setting("chi-square", _choice("chi-square", "hellinger"))
     DRIFT_P_VALUE: float = _setting(0.05, _unit_interval)

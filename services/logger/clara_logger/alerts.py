@@ -16,13 +16,13 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from clara_common.ledger import ALERTS_COLLECTION
 from clara_common.settings import Settings
 from clara_logger.drift import drifting_features
 from clara_logger.retry import next_attempt
 
 log = logging.getLogger(__name__)
 
-ALERTS_COLLECTION = "logger_alerts"
 PENDING, SENT, OFF = "pending", "sent", "off"
 
 

@@ -3,9 +3,10 @@
 Exactly once, without transactions:
 1. A batch record is written first (state "claiming", with an owner and a lease).
 2. The predictions are claimed with one `update_many` that sets `logged: true, logger_batch: <id>`
-   on documents that are still unlogged, in a window of validation time: each document is bound to
-   exactly one batch, even with two loggers claiming at once, and marking costs one write per
-   document. Windows rather than a list of ids: `_id: {$in: [...]}` and a sorted `find` with a
+   and copies the contract's fields into `logged_as` (clara_common.ledger), on documents that are
+   still unlogged, in a window of validation time: each document is bound to exactly one batch, even
+   with two loggers claiming at once, and the batch counts the copy, whatever changes after.
+   Claiming costs one write per document. Windows rather than a list of ids: `_id: {$in: [...]}` and a sorted `find` with a
    limit both cost in proportion to the whole backlog on the embedded database; a window costs in
    proportion to what it holds (its span adapts to hold about LOGGER_CLAIM_SIZE predictions).
 3. The batch's per-day counts and profiles are computed from the documents bound to it and saved
@@ -13,6 +14,9 @@ Exactly once, without transactions:
    (history.py); then the record is "applied".
 4. An unfinished record whose lease has run out (its logger died) is finished by the next logger
    that looks: the documents bound to it say exactly what it holds.
+5. A correction: a logged prediction whose fields no longer match its copy (a new review) is claimed
+   again, by compare-and-set on the batch it is bound to, once that batch is applied. The claim
+   moves the old copy to `previous_as`; the new batch adds the new copy and takes the old one out.
 The WhyLabs upload is a separate outbox state on the record, retried with backoff until done.
 """
 
@@ -30,9 +34,8 @@ from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 
+from clara_common.ledger import BATCHES_COLLECTION, snapshot_stage
 from clara_logger.history import DayPart
-
-BATCHES_COLLECTION = "logger_batches"
 
 CLAIMING = "claiming"
 BUILT = "built"
@@ -95,9 +98,13 @@ def first_unlogged(predictions: Collection) -> dict[str, Any] | None:
 def claim_window(predictions: Collection, batch_id: str, start: datetime, end: datetime) -> int:
     """Bind the validated, unlogged predictions validated in [start, end) to the batch; return how many."""
     return predictions.update_many(
-        {**UNLOGGED_VALIDATED, "timestamp_validated": {"$gte": start, "$lt": end}},
-        {"$set": {"logged": True, "logger_batch": batch_id}},
+        {**UNLOGGED_VALIDATED, "timestamp_validated": {"$gte": start, "$lt": end}}, claim_update(batch_id),
     ).modified_count
+
+
+def claim_update(batch_id: str) -> list[dict[str, Any]]:
+    """Return the update pipeline that binds a document to a batch with a copy of its fields."""
+    return [snapshot_stage(batch_id), {"$unset": ["logged_error"]}]
 
 
 def claim_undated(predictions: Collection, batch_id: str, limit: int) -> int:
@@ -105,26 +112,48 @@ def claim_undated(predictions: Collection, batch_id: str, limit: int) -> int:
     ids = [doc["_id"] for doc in predictions.find({**UNLOGGED_VALIDATED, **NOT_A_DATE}, {"_id": 1}, limit=limit)]
     if not ids:
         return 0
-    return predictions.update_many(
-        {"_id": {"$in": ids}, **UNLOGGED_VALIDATED},
-        {"$set": {"logged": True, "logger_batch": batch_id}},
-    ).modified_count
+    return predictions.update_many({"_id": {"$in": ids}, **UNLOGGED_VALIDATED}, claim_update(batch_id)).modified_count
 
 
-def open_batch(records: Collection, owner: str, lease_seconds: float) -> str:
-    """Write a new batch record in state "claiming" and return its id."""
+def claim_again(predictions: Collection, batch_id: str, bound_to: dict[Any, str | None]) -> int:
+    """Bind documents to a new batch if each is still bound to the batch given (None: to none); return how many.
+
+    Compare-and-set on `logger_batch`, one document at a time: corrections are few, and two loggers
+    may find the same one.
+    """
+    claimed = 0
+    for doc_id, old_batch in bound_to.items():
+        current = old_batch if old_batch is not None else {"$exists": False}
+        claimed += predictions.update_one({"_id": doc_id, "logger_batch": current},
+                                          claim_update(batch_id)).modified_count
+    return claimed
+
+
+def forget_claims(predictions: Collection) -> None:
+    """Turn every claimed prediction back into one "logged by another logger", for a history rebuilt from nothing."""
+    predictions.update_many({"logger_batch": {"$exists": True}},
+                            [{"$set": {"logged": True}},
+                             {"$unset": ["logger_batch", "logged_as", "previous_as", "logged_error"]}])
+
+
+def open_batch(records: Collection, owner: str, lease_seconds: float, kind: str = "claim") -> str:
+    """Write a new batch record in state "claiming" and return its id.
+
+    `kind`: "claim" (new reviews), "correction" (reviews changed since they were logged), "reconcile"
+    or "adoption" (predictions logged before this ledger existed).
+    """
     batch_id = uuid.uuid4().hex
     now = now_utc()
     records.insert_one({
-        "_id": batch_id, "state": CLAIMING, "owner": owner, "created_at": now,
+        "_id": batch_id, "kind": kind, "state": CLAIMING, "owner": owner, "created_at": now,
         "lease_until": now + timedelta(seconds=lease_seconds),
     })
     return batch_id
 
 
 def claimed_documents(predictions: Collection, batch_id: str, chunk: int) -> Iterator[list[dict[str, Any]]]:
-    """Yield the documents bound to a batch and not set aside as malformed, `chunk` at a time."""
-    cursor = predictions.find({"logger_batch": batch_id, "logged": True}, batch_size=chunk)
+    """Yield the documents bound to a batch, `chunk` at a time (those it set aside as malformed too)."""
+    cursor = predictions.find({"logger_batch": batch_id}, batch_size=chunk)
     while documents := list(islice(cursor, chunk)):
         yield documents
 
@@ -144,13 +173,16 @@ def drop_batch(records: Collection, batch_id: str) -> None:
 
 
 def save_built(records: Collection, batch_id: str, parts: Sequence[DayPart], predictions: int, quarantined: int,
-               upload_state: str) -> None:
-    """Store the batch's per-day parts (the outbox of its sinks) and mark it "built"."""
+               upload_state: str, corrected: int = 0) -> None:
+    """Store the batch's per-day parts (the outbox of its sinks) and mark it "built".
+
+    `corrected`: how many of its predictions were counted before, under an earlier review.
+    """
     records.update_one(
         {"_id": batch_id, "state": {"$in": UNFINISHED}},
         {"$set": {
             "state": BUILT, "days": [part.to_document() for part in parts],
-            "predictions": predictions, "quarantined": quarantined,
+            "predictions": predictions, "quarantined": quarantined, "corrected": corrected,
             "upload": {"state": upload_state, "uploaded_days": [], "attempts": 0, "next_attempt_at": now_utc()},
         }},
     )
@@ -159,6 +191,18 @@ def save_built(records: Collection, batch_id: str, parts: Sequence[DayPart], pre
 def mark_applied(records: Collection, batch_id: str) -> None:
     """Record that every day of the batch is in the history."""
     records.update_one({"_id": batch_id}, {"$set": {"state": APPLIED, "applied_at": now_utc()}})
+
+
+def applied_batches(records: Collection, batch_ids: set[str]) -> set[str]:
+    """Return which of these batches are applied."""
+    if not batch_ids:
+        return set()
+    return {r["_id"] for r in records.find({"_id": {"$in": sorted(batch_ids)}, "state": APPLIED}, {"_id": 1})}
+
+
+def unfinished_batches(records: Collection) -> list[str]:
+    """Return the ids of the batches not applied yet."""
+    return [r["_id"] for r in records.find({"state": {"$in": UNFINISHED}}, {"_id": 1})]
 
 
 def take_over_expired(records: Collection, owner: str, lease_seconds: float) -> Iterator[dict[str, Any]]:

@@ -7,6 +7,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
 
@@ -16,7 +17,9 @@ from pymongo.errors import PyMongoError
 from clara_common.db import make_client
 from clara_common.logs import configure_logging
 from clara_common.settings import Settings, SettingsError
+from clara_common.days import local_day
 from clara_logger.retry import retry_delay
+from clara_logger.state import LedgerMismatch
 from clara_logger.tick import Logger
 
 log = logging.getLogger("clara_logger")
@@ -46,7 +49,43 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "watch for drift, raise alerts.",
     )
     parser.add_argument("--once", action="store_true", help="run one tick and exit")
-    return parser.parse_args(argv)
+    parser.add_argument("--reconcile", action="store_true",
+                        help="recount recent days from the predictions collection, repair the history days that "
+                             "differ, print each change, and exit")
+    parser.add_argument("--days", type=int, default=None,
+                        help="with --reconcile: how many days back from today (default LOGGER_RECONCILE_DAYS)")
+    parser.add_argument("--all", action="store_true",
+                        help="with --reconcile: every day; rebuilds the whole history if it was built in another "
+                             "TIMEZONE")
+    args = parser.parse_args(argv)
+    if (args.days is not None or args.all) and not args.reconcile:
+        parser.error("--days and --all go with --reconcile")
+    if args.days is not None and args.days < 1:
+        parser.error("--days must be a positive number of days")
+    if args.days is not None and args.all:
+        parser.error("--days and --all exclude each other")
+    return args
+
+
+def run_reconcile(settings: Settings, days: int | None, everything: bool) -> int:
+    """Reconcile the history with the predictions collection; print what changed; return the exit code."""
+    with make_client(settings, appname="clara-logger") as client:
+        logger = Logger(settings, client)
+        logger.ensure_indexes()
+        if everything:
+            rebuilt = logger.rebuild_if_needed()
+            if rebuilt:
+                print(f"rebuilt the history in TIMEZONE={settings.TIMEZONE} from {rebuilt} logged predictions")
+            first, last = logger.history_span()
+        else:
+            last = local_day(datetime.now(timezone.utc), settings.tz)
+            first = last - timedelta(days=(days or settings.LOGGER_RECONCILE_DAYS) - 1)
+        logger.tick()  # log what is waiting first: a reconcile compares what is logged
+        repairs = logger.reconcile(first, last)
+        for repair in repairs:
+            print(f"repaired {repair.line()}")
+        print(f"reconciled {first} to {last}: {len(repairs)} day(s) changed")
+    return 0
 
 
 class GuardedJob:
@@ -94,6 +133,11 @@ def run(settings: Settings, once: bool) -> int:
                  "all set); the history store keeps every profile")
     with make_client(settings, appname="clara-logger") as client:
         logger = Logger(settings, client)
+        try:
+            logger.check_ledger()
+        except LedgerMismatch as exc:
+            log.error("%s", exc)
+            return 2
 
         def tick() -> None:
             report = logger.tick(should_stop=stop)
@@ -138,7 +182,12 @@ def main(argv: list[str] | None = None) -> int:
         log.error("bad configuration: %s", exc)
         return 2
     try:
+        if args.reconcile:
+            return run_reconcile(settings, args.days, args.all)
         return run(settings, args.once)
+    except LedgerMismatch as exc:
+        log.error("%s", exc)
+        return 2
     except ValueError as exc:  # e.g. a WHYLABS_API_KEY that is not shaped like one
         log.error("bad configuration: %s", exc)
         return 2

@@ -1,5 +1,7 @@
 """Per-day tallies of validated predictions: confusion counts and confidence histograms (pure).
 
+A tally counts ledger contributions, each added (+1) or taken out (-1, a corrected review).
+
 A confusion table maps the true class id to the predicted class id to a count, both ids as strings
 (MongoDB field names). The true class of a legacy `false` review is REJECTED_TRUE_CLASS (-1). The
 metrics come from the monitor's metrics module, the one home of that arithmetic.
@@ -13,6 +15,7 @@ from datetime import date, tzinfo
 
 from clara_common.contract import Prediction
 from clara_common.days import local_day
+from clara_common.ledger import Contribution
 
 # Confidence histogram: equal-width bins over [0, 1]; exact to merge, and enough for a KS test.
 CONFIDENCE_BINS = 20
@@ -28,18 +31,30 @@ class DayTally:
     confusion: Confusion = field(default_factory=dict)
     confidence_histogram: list[int] = field(default_factory=lambda: [0] * CONFIDENCE_BINS)
     confidence_missing: int = 0
+    invalid: int = 0
 
     def add(self, prediction: Prediction) -> None:
         """Count one validated prediction."""
-        row = self.confusion.setdefault(str(prediction.true_class), {})
-        predicted = str(prediction.predicted_class)
-        row[predicted] = row.get(predicted, 0) + 1
-        self.count += 1
-        if prediction.confidence is None:
-            self.confidence_missing += 1
-        else:
-            self.confidence_histogram[confidence_bin(prediction.confidence)] += 1
+        self.count_in(Contribution("", prediction.true_class, prediction.predicted_class, prediction.confidence))
 
+    def count_in(self, item: Contribution, sign: int = 1) -> None:
+        """Add one contribution (sign 1) or take it out (sign -1)."""
+        if not item.is_valid:
+            self.invalid += sign
+            return
+        row = self.confusion.setdefault(str(item.true), {})
+        predicted = str(item.predicted)
+        row[predicted] = row.get(predicted, 0) + sign
+        self.count += sign
+        if item.confidence is None:
+            self.confidence_missing += sign
+        else:
+            self.confidence_histogram[confidence_bin(item.confidence)] += sign
+
+    def as_counts(self) -> dict:
+        """Return the tally as a history day's count fields."""
+        return {"count": self.count, "confusion": nonzero(self.confusion), "invalid": self.invalid,
+                "confidence_histogram": self.confidence_histogram, "confidence_missing": self.confidence_missing}
 
     def merged(self, other: DayTally) -> DayTally:
         """Return the sum of two tallies of the same day."""
@@ -48,6 +63,7 @@ class DayTally:
             confusion=add_confusion(self.confusion, other.confusion),
             confidence_histogram=add_counts(self.confidence_histogram, other.confidence_histogram),
             confidence_missing=self.confidence_missing + other.confidence_missing,
+            invalid=self.invalid + other.invalid,
         )
 
 
@@ -74,6 +90,11 @@ def add_confusion(left: Mapping[str, Mapping[str, int]], right: Mapping[str, Map
         for predicted, count in row.items():
             target[predicted] = target.get(predicted, 0) + count
     return total
+
+
+def nonzero(confusion: Mapping[str, Mapping[str, int]]) -> Confusion:
+    """Return a confusion table without its zero cells (and rows)."""
+    return {t: kept for t, row in confusion.items() if (kept := {p: n for p, n in row.items() if n})}
 
 
 def add_counts(left: Sequence[int], right: Sequence[int]) -> list[int]:

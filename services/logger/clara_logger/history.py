@@ -3,15 +3,19 @@
     _id                   "YYYY-MM-DD"
     count                 validated predictions counted for the day
     confusion             {true id: {predicted id: count}}  (true id "-1": legacy `false` review)
+    invalid               reviewed documents validated that day that break the contract
     confidence_histogram  counts in CONFIDENCE_BINS equal bins over [0, 1]
     confidence_missing    predictions without a confidence
     metrics               accuracy, precision/recall/F1 per class and macro, from `confusion`
-    profile               the merged whylogs profile of the day (v0 bytes; see profiles.py)
+    profile               the merged whylogs profile of every prediction logged to the day (v0 bytes;
+                          see profiles.py); a corrected review's old profile stays in it, since a
+                          sketch cannot be subtracted: the counts above are the exact ones
     drift                 the day's drift results (drift.py), set after each change
     drift_stale           true from a change until its drift (and alerts) are evaluated
     applied_batches       ids of the logger batches already counted in this day
     version               bumped on every change, for optimistic concurrency
 
+A batch's part of a day may be negative: a corrected review moves out of the day it was counted in.
 A batch's part of a day is applied at most once: the day records the batch ids it holds, and a write
 only lands if the day has not changed since it was read (no transaction needed).
 """
@@ -29,11 +33,10 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from clara_logger import profiles
-from clara_logger.confusion import add_confusion, add_counts, confusion_rows
+from clara_common.ledger import HISTORY_COLLECTION
 from clara_common.metrics import COUNT_SCHEMA, class_scores, summary
-
-HISTORY_COLLECTION = "logger_history"
+from clara_logger import profiles
+from clara_logger.confusion import add_confusion, add_counts, confusion_rows, nonzero
 # A write that loses this many races in a row means something else is wrong.
 MAX_WRITE_ATTEMPTS = 20
 
@@ -44,7 +47,10 @@ class HistoryConflict(RuntimeError):
 
 @dataclass(frozen=True)
 class DayPart:
-    """What one batch adds to one day: counts and the whylogs profile of its predictions."""
+    """What one batch adds to one day (counts may be negative) and the profile of the predictions it adds.
+
+    `profile` is empty when the batch adds no prediction to the day (it only takes some out).
+    """
 
     day: str
     count: int
@@ -52,10 +58,11 @@ class DayPart:
     confidence_histogram: list[int]
     confidence_missing: int
     profile: bytes
+    invalid: int = 0
 
     def to_document(self) -> dict[str, Any]:
         return {
-            "day": self.day, "count": self.count, "confusion": self.confusion,
+            "day": self.day, "count": self.count, "confusion": self.confusion, "invalid": self.invalid,
             "confidence_histogram": self.confidence_histogram,
             "confidence_missing": self.confidence_missing, "profile": Binary(self.profile),
         }
@@ -63,9 +70,9 @@ class DayPart:
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> DayPart:
         return cls(
-            day=doc["day"], count=doc["count"], confusion=doc["confusion"],
+            day=doc["day"], count=doc["count"], confusion=doc["confusion"], invalid=doc.get("invalid", 0),
             confidence_histogram=list(doc["confidence_histogram"]),
-            confidence_missing=doc["confidence_missing"], profile=bytes(doc["profile"]),
+            confidence_missing=doc["confidence_missing"], profile=bytes(doc.get("profile", b"")),
         )
 
 
@@ -82,27 +89,42 @@ def day_metrics(day: str, confusion: dict[str, dict[str, int]]) -> dict[str, Any
 
 def merged_day(current: dict[str, Any] | None, part: DayPart) -> dict[str, Any]:
     """Return the day's fields once `part` is added to `current` (None: the day is new)."""
-    if current is None:
-        confusion, histogram = part.confusion, part.confidence_histogram
-        count, missing, profile = part.count, part.confidence_missing, profiles.deserialize(part.profile)
-    else:
-        confusion = add_confusion(current["confusion"], part.confusion)
-        histogram = add_counts(current["confidence_histogram"], part.confidence_histogram)
-        count = current["count"] + part.count
-        missing = current["confidence_missing"] + part.confidence_missing
-        profile = profiles.merge(profiles.deserialize(current["profile"]), profiles.deserialize(part.profile))
+    base = current or {"confusion": {}, "confidence_histogram": [0] * len(part.confidence_histogram),
+                       "count": 0, "confidence_missing": 0, "invalid": 0}
+    profile = merged_profile(base.get("profile"), part.profile)
+    counts = added_counts(base, part.to_document())
     return {
-        "count": count,
-        "confusion": confusion,
-        "confidence_histogram": histogram,
-        "confidence_missing": missing,
-        "metrics": day_metrics(part.day, confusion),
-        "profile": Binary(profiles.serialize(profile)),
+        **counts,
+        "metrics": day_metrics(part.day, counts["confusion"]),
+        **({"profile": Binary(profile)} if profile else {}),
         "updated_at": datetime.now(timezone.utc),
         # Drift and alerts are due again; cleared by set_drift, so a logger that dies in between
         # leaves the day for the next tick rather than never evaluated.
         "drift_stale": True,
     }
+
+
+COUNT_FIELDS = ("count", "confusion", "invalid", "confidence_histogram", "confidence_missing")
+
+
+def added_counts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    """Return the count fields of a day plus those of a part (cells that come to zero are dropped)."""
+    return {
+        "count": left["count"] + right["count"],
+        "confusion": nonzero(add_confusion(left["confusion"], right["confusion"])),
+        "invalid": left.get("invalid", 0) + right.get("invalid", 0),
+        "confidence_histogram": add_counts(left["confidence_histogram"], right["confidence_histogram"]),
+        "confidence_missing": left["confidence_missing"] + right["confidence_missing"],
+    }
+
+
+def merged_profile(stored: bytes | None, added: bytes) -> bytes | None:
+    """Return the day's profile bytes once a part's profile is merged in (either may be empty)."""
+    if not added:
+        return bytes(stored) if stored else None
+    if not stored:
+        return added
+    return profiles.serialize(profiles.merge(profiles.deserialize(bytes(stored)), profiles.deserialize(added)))
 
 
 def apply_part(collection: Collection, part: DayPart, batch_id: str) -> bool:
@@ -156,11 +178,23 @@ def days(collection: Collection, first: date | None = None, last: date | None = 
     yield from collection.find(query, projection, sort=[("_id", 1)])
 
 
+def replace_counts(collection: Collection, day: str, version: int | None, counts: dict[str, Any]) -> bool:
+    """Set a day's counts (a reconcile's repair) if the day is still at `version`; return whether it was set.
+
+    `version` None: the day has no record yet, and one is created.
+    """
+    fields = {**counts, "metrics": day_metrics(day, counts["confusion"]),
+              "updated_at": datetime.now(timezone.utc), "drift_stale": True}
+    if version is None:
+        try:
+            collection.insert_one({"_id": day, **fields, "applied_batches": [], "version": 1})
+        except DuplicateKeyError:
+            return False
+        return True
+    return collection.update_one({"_id": day, "version": version},
+                                 {"$set": fields, "$inc": {"version": 1}}).matched_count == 1
+
+
 def first_days(collection: Collection, count: int) -> list[dict[str, Any]]:
     """Return the `count` oldest stored days (the default drift reference window)."""
     return list(collection.find({}, {"profile": 0, "applied_batches": 0}, sort=[("_id", 1)], limit=count))
-
-
-def load_profile(record: dict[str, Any]) -> profiles.DatasetProfileView:
-    """Return the whylogs profile of a stored day."""
-    return profiles.deserialize(bytes(record["profile"]))

@@ -1,10 +1,12 @@
 """One tick of the logger: finish what a dead logger left, claim batches, profile, write the sinks.
 
-    finish expired batches -> [claim a batch -> parse -> per-day counts and profiles -> batch record
-    -> history] until no validated, unlogged prediction is left -> due WhyLabs uploads
-    -> drift and alerts for the days that changed -> due webhooks
+    finish expired batches -> [claim a batch -> parse the copies -> per-day counts and profiles
+    -> batch record -> history] until no validated, unlogged prediction is left -> corrections
+    (reviews changed since the last tick) -> the daily reconcile -> drift and alerts for the days
+    that changed -> due WhyLabs uploads -> due webhooks -> the tick's state for readers
 
-See batches.py for why this counts every prediction exactly once without transactions.
+See batches.py for why this counts every prediction exactly once without transactions, and
+clara_common/ledger.py for what a prediction counts as.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from pymongo import MongoClient
@@ -21,8 +23,9 @@ from pymongo import MongoClient
 from clara_common.contract import Prediction, Rejection, parse_prediction
 from clara_common.days import day_start, local_day
 from clara_common.db import create_prediction_indexes, get_database, predictions
+from clara_common.ledger import CORRECTION_LOOKBACK, PREVIOUS_AS, Contribution, contribution, copy_of
 from clara_common.settings import Settings
-from clara_logger import alerts, batches, history, profiles
+from clara_logger import alerts, batches, history, profiles, reconcile, state
 from clara_logger.confusion import DayTally, predicted_class_counts, tally_by_day, true_class_counts
 from clara_logger.drift import IN_REFERENCE, DriftSettings, compare_classes, compare_confidence
 from clara_logger.history import DayPart
@@ -39,6 +42,7 @@ class TickReport:
     found: int = 0
     logged: int = 0
     quarantined: int = 0
+    corrected: int = 0
     batches: int = 0
     recovered: int = 0
     uploaded: int = 0
@@ -50,7 +54,7 @@ class TickReport:
 
     def line(self) -> str:
         return (f"tick found={self.found} logged={self.logged} quarantined={self.quarantined} "
-                f"batches={self.batches} recovered={self.recovered} uploaded={self.uploaded} "
+                f"corrected={self.corrected} batches={self.batches} recovered={self.recovered} uploaded={self.uploaded} "
                 f"upload_failures={self.upload_failures} alerts={self.alerts} alerts_sent={self.alerts_sent} "
                 f"days={len(self.days)} duration={self.duration:.2f}s")
 
@@ -75,13 +79,18 @@ class PartBuilder:
             view = profiles.profile_frame(frame, day_start(day, self.settings.tz))
             self.views[day] = profiles.merge(self.views.get(day), view)
 
+    def count(self, items: Sequence[Contribution], sign: int) -> None:
+        """Add invalid records (sign 1), or take out contributions counted before (sign -1): no profile."""
+        for item in items:
+            self.tallies.setdefault(date.fromisoformat(item.day), DayTally()).count_in(item, sign)
+
     def parts(self) -> list[DayPart]:
         """Return one part per day, oldest first."""
         return [
             DayPart(
-                day=day.isoformat(), count=tally.count, confusion=tally.confusion,
+                day=day.isoformat(), count=tally.count, confusion=tally.confusion, invalid=tally.invalid,
                 confidence_histogram=tally.confidence_histogram, confidence_missing=tally.confidence_missing,
-                profile=profiles.serialize(self.views[day]),
+                profile=profiles.serialize(self.views[day]) if day in self.views else b"",
             )
             for day, tally in sorted(self.tallies.items())
         ]
@@ -99,20 +108,41 @@ def history_day(record: Prediction, settings: Settings) -> date:
     return local_day(record.timestamp_validated, settings.tz)  # type: ignore[arg-type]
 
 
-def split(documents: Sequence[dict[str, Any]], settings: Settings) -> tuple[list[Prediction], dict[Any, str]]:
-    """Return the documents that honour the contract, and the reason each other one does not."""
-    valid: list[Prediction] = []
-    rejected: dict[Any, str] = {}
+@dataclass
+class BatchChanges:
+    """What the documents bound to a batch change in the history."""
+
+    added: list[Prediction] = field(default_factory=list)  # counted and profiled
+    invalid: list[Contribution] = field(default_factory=list)  # reviewed copies that break the contract
+    taken_out: list[Contribution] = field(default_factory=list)  # what their previous copies counted
+    rejected: dict[Any, str] = field(default_factory=dict)  # document id -> why it is set aside
+
+
+def batch_changes(documents: Sequence[dict[str, Any]], settings: Settings) -> BatchChanges:
+    """Return what a batch's documents change: each adds its `logged_as` copy and takes out its `previous_as`.
+
+    A document claimed without a copy (claimed before copies existed) counts as itself.
+    """
+    changes = BatchChanges()
     for document in documents:
-        parsed = parse_prediction(document, settings.classes, settings.tz)
+        copy = copy_of(document) or document
+        parsed = parse_prediction(copy, settings.classes, settings.tz)
         if isinstance(parsed, Rejection):
-            rejected[document["_id"]] = str(parsed)
-        elif not parsed.is_validated:
-            # Claimed as validated, read back as pending: the verdict was withdrawn meanwhile.
-            rejected[document["_id"]] = "output_validated: withdrawn after the logger claimed it"
-        else:
-            valid.append(parsed)
-    return valid, rejected
+            changes.rejected[document["_id"]] = str(parsed)
+            if (item := contribution(copy, settings.classes, settings.tz)) is not None:
+                changes.invalid.append(item)
+        elif parsed.is_validated:
+            changes.added.append(parsed)
+        # A copy with no verdict (a review withdrawn, seen by a reconcile) adds nothing.
+        if (old := contribution(document.get(PREVIOUS_AS), settings.classes, settings.tz)) is not None:
+            changes.taken_out.append(old)
+    return changes
+
+
+def split(documents: Sequence[dict[str, Any]], settings: Settings) -> tuple[list[Prediction], dict[Any, str]]:
+    """Return the predictions a batch's documents add, and the reason each malformed one is set aside."""
+    changes = batch_changes(documents, settings)
+    return changes.added, changes.rejected
 
 
 class Logger:
@@ -125,6 +155,7 @@ class Logger:
         self.batches = batches.batches(database)
         self.history = history.history(database)
         self.alerts = alerts.alerts(database)
+        self.state = state.state(database)
         self.owner = owner or batches.logger_identity()
         self._indexed = False
         self.whylabs = WhyLabsSink(settings) if settings.whylabs_enabled else None
@@ -145,13 +176,40 @@ class Logger:
 
     def tick(self, should_stop: Callable[[], bool] = lambda: False) -> TickReport:
         """Run one tick; `should_stop` is asked between batches (SIGTERM finishes the batch in hand)."""
+        started_at = datetime.now(timezone.utc)
         started = time.monotonic()
         report = TickReport()
         self.ensure_indexes()
+        ledger = state.open_ledger(self.state, self.settings)
         for record in batches.take_over_expired(self.batches, self.owner, self.settings.LOGGER_LEASE_SECONDS):
             log.info("finishing batch %s left %s by %s", record["_id"], record["state"], record.get("owner"))
             self._finish(record, report)
             report.recovered += 1
+        self.claim_unlogged(report, should_stop)
+        corrections_done = False
+        if not should_stop():
+            since = ledger.get("corrections_since")
+            if since is not None:
+                self.correct(reconcile.changed_since(self.predictions, since - CORRECTION_LOOKBACK), report)
+            if not ledger.get("adopted_at"):
+                self.adopt_all(report)
+                state.mark_adopted(self.state)
+            corrections_done = True
+        if not should_stop() and state.take_reconcile_turn(self.state, started_at):
+            self.reconcile_recent(report)
+        # Days whose counts changed, this tick or before a logger died: drift and alerts, even when
+        # stopping (a second or so), so that a stop never leaves a day unevaluated.
+        self.evaluate_days(history.stale_days(self.history), report)
+        if not should_stop():
+            self.upload_due(report)
+            report.alerts_sent += alerts.send_due(self.alerts, self.settings)
+        report.duration = time.monotonic() - started
+        state.record_tick(self.state, started_at, report.line(),
+                          corrections_since=started_at if corrections_done else None)
+        return report
+
+    def claim_unlogged(self, report: TickReport, should_stop: Callable[[], bool]) -> None:
+        """Claim and process every validated, unlogged prediction, in batches."""
         size = self.settings.LOGGER_CLAIM_SIZE
         start = None
         while not should_stop():
@@ -173,23 +231,85 @@ class Logger:
                 lambda batch_id: batches.claim_window(self.predictions, batch_id, start, window_end), report)
             span = batches.next_span(span, claimed, size)
             start = window_end
-        # Days whose counts changed, this tick or before a logger died: drift and alerts, even when
-        # stopping (a second or so), so that a stop never leaves a day unevaluated.
-        self.evaluate_days(history.stale_days(self.history), report)
-        if not should_stop():
-            self.upload_due(report)
-            report.alerts_sent += alerts.send_due(self.alerts, self.settings)
-        report.duration = time.monotonic() - started
-        return report
 
-    def _claim_and_process(self, claim: Callable[[str], int], report: TickReport) -> int:
+    def correct(self, candidates: Sequence[dict[str, Any]], report: TickReport, kind: str = "correction") -> int:
+        """Claim again the claimed predictions whose fields changed since their copy, and count the change."""
+        bound_to = reconcile.to_claim_again(candidates, self.batches)
+        ids = list(bound_to)
+        claimed = 0
+        for first in range(0, len(ids), self.settings.LOGGER_CLAIM_SIZE):
+            chunk = {doc_id: bound_to[doc_id] for doc_id in ids[first:first + self.settings.LOGGER_CLAIM_SIZE]}
+            claimed += self._claim_and_process(
+                lambda batch_id: batches.claim_again(self.predictions, batch_id, chunk), report, kind=kind)
+        report.corrected += claimed
+        return claimed
+
+    def adopt_all(self, report: TickReport) -> None:
+        """Count the predictions marked logged before this ledger existed (by the original CLARA logger)."""
+        while candidates := reconcile.unadopted(self.predictions, self.settings.LOGGER_CLAIM_SIZE):
+            if not self.correct(candidates, report, kind="adoption"):
+                break
+
+    def check_ledger(self) -> dict[str, Any]:
+        """Return the ledger's state; raise LedgerMismatch if the history was built in another time zone."""
+        return state.open_ledger(self.state, self.settings)
+
+    def rebuild_if_needed(self) -> int:
+        """Rebuild the history in this TIMEZONE if it was built in another; return how many predictions it recounted."""
+        try:
+            self.check_ledger()
+            return 0
+        except state.LedgerMismatch:
+            pass
+        log.warning("rebuilding the history in TIMEZONE=%s", self.settings.TIMEZONE)
+        batches.forget_claims(self.predictions)
+        self.history.delete_many({})
+        state.reset(self.state, self.settings)
+        report = TickReport()
+        self.adopt_all(report)
+        return report.corrected
+
+    def history_span(self) -> tuple[date, date]:
+        """Return the first day of the history or of the validated predictions, whichever is first, and today."""
+        today = local_day(datetime.now(timezone.utc), self.settings.tz)
+        first = history.first_days(self.history, 1)
+        oldest = reconcile.oldest_validation_day(self.predictions, self.settings.tz)
+        candidates = [date.fromisoformat(first[0]["_id"])] if first else []
+        candidates += [oldest] if oldest else []
+        return min(candidates, default=today), today
+
+    def reconcile_recent(self, report: TickReport) -> list[reconcile.Repair]:
+        """Reconcile the last LOGGER_RECONCILE_DAYS days (the daily job)."""
+        last = local_day(datetime.now(timezone.utc), self.settings.tz)
+        first = last - timedelta(days=self.settings.LOGGER_RECONCILE_DAYS - 1)
+        return self.reconcile(first, last, report)
+
+    def reconcile(self, first: date, last: date, report: TickReport | None = None) -> list[reconcile.Repair]:
+        """Make the history of local days `first` to `last` equal to the predictions collection; return the repairs.
+
+        First every prediction of those days whose fields changed since its copy (an edit that kept
+        its time, a withdrawn review) or that was never copied is claimed again, as a correction; then
+        each day's counts are recounted from the copies, which also removes deleted predictions.
+        """
+        report = report or TickReport()
+        self.correct(reconcile.day_documents(self.predictions, first, last, self.settings.tz), report,
+                     kind="reconcile")
+        repairs = reconcile.repair_days(self.predictions, self.history, self.batches, first, last, self.settings)
+        for repair in repairs:
+            log.warning("reconcile: %s", repair.line())
+            report.days.add(repair.day)
+        state.record_reconcile(self.state, first, last, len(repairs))
+        return repairs
+
+    def _claim_and_process(self, claim: Callable[[str], int], report: TickReport, kind: str = "claim") -> int:
         """Open a batch, claim predictions into it with `claim`, and process them; return how many."""
-        batch_id = batches.open_batch(self.batches, self.owner, self.settings.LOGGER_LEASE_SECONDS)
+        batch_id = batches.open_batch(self.batches, self.owner, self.settings.LOGGER_LEASE_SECONDS, kind)
         claimed = claim(batch_id)
         if not claimed:
             batches.drop_batch(self.batches, batch_id)
             return 0
-        report.found += claimed
+        if kind == "claim":
+            report.found += claimed
         self._process(batch_id, report)
         report.batches += 1
         return claimed
@@ -197,22 +317,29 @@ class Logger:
     def _process(self, batch_id: str, report: TickReport) -> None:
         """Count, profile and store the predictions bound to a batch, then add them to the history."""
         builder = PartBuilder(self.settings)
-        logged = quarantined = 0
+        logged = quarantined = corrected = 0
         # LOGGER_BATCH_SIZE predictions at a time: what bounds memory, whatever a claim holds.
         for documents in batches.claimed_documents(self.predictions, batch_id, self.settings.LOGGER_BATCH_SIZE):
-            valid, rejected = split(documents, self.settings)
-            if rejected:
-                batches.quarantine(self.predictions, batch_id, rejected)
-                for doc_id, reason in rejected.items():
+            changes = batch_changes(documents, self.settings)
+            if changes.rejected:
+                batches.quarantine(self.predictions, batch_id, changes.rejected)
+                for doc_id, reason in changes.rejected.items():
                     log.warning("prediction %s set aside: %s", doc_id, reason)
-            builder.add(valid)
-            logged += len(valid)
-            quarantined += len(rejected)
+            builder.add(changes.added)
+            builder.count(changes.invalid, +1)
+            builder.count(changes.taken_out, -1)
+            logged += len(changes.added)
+            quarantined += len(changes.rejected)
+            corrected += len(changes.taken_out)
         parts = builder.parts()
-        upload_state = batches.UPLOAD_PENDING if self.whylabs else batches.UPLOAD_OFF
-        batches.save_built(self.batches, batch_id, parts, logged, quarantined, upload_state)
+        is_claim = (batches.get_batch(self.batches, batch_id) or {}).get("kind", "claim") == "claim"
+        # Corrections, reconciles and adoptions are not uploaded: WhyLabs keeps what it was sent.
+        uploads = self.whylabs is not None and is_claim
+        upload_state = batches.UPLOAD_PENDING if uploads else batches.UPLOAD_OFF
+        batches.save_built(self.batches, batch_id, parts, logged, quarantined, upload_state, corrected)
         self._apply(batch_id, parts, upload_state, report)
-        report.logged += logged
+        if is_claim:  # the others count in `corrected`
+            report.logged += logged
         report.quarantined += quarantined
 
     def _apply(self, batch_id: str, parts: Sequence[DayPart], upload_state: str, report: TickReport) -> None:
@@ -243,8 +370,8 @@ class Logger:
             done_days = set(record["upload"].get("uploaded_days", []))
             failed = False
             for part in record["days"]:
-                if part["day"] in done_days:
-                    continue
+                if part["day"] in done_days or not part.get("profile"):
+                    continue  # uploaded already, or a day the batch only took predictions out of
                 result = self.whylabs.upload(bytes(part["profile"]))
                 if not result.ok:
                     attempts = record["upload"]["attempts"] + 1

@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
 from pymongo import MongoClient
 from pymongo.collection import Collection
+from pymongo.database import Database
 
 from clara_common.db import get_database, make_client, predictions
 from clara_common.settings import Settings
-from clara_monitor.queries import DayCountCache
+from clara_monitor.training import TrainedCounts
 
 
 log = logging.getLogger(__name__)
@@ -22,15 +22,19 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class MonitorContext:
-    """What the views need: the settings, the one client of this process, and the count cache."""
+    """What the views need: the settings, the one client of this process, the training counts it keeps."""
 
     settings: Settings
     client: MongoClient
-    cache: DayCountCache
+    trained: TrainedCounts
 
     @property
     def predictions(self) -> Collection:
         return predictions(self.client, self.settings)
+
+    @property
+    def database(self) -> Database:
+        return get_database(self.client, self.settings)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -48,7 +52,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             bridged.handlers = gunicorn_log.handlers
             bridged.setLevel(gunicorn_log.level)
             bridged.propagate = False  # the root logger's handler would print each line twice
-    app.config.from_mapping(JSON_SORT_KEYS=False)
     settings = Settings.from_env()
     if test_config is not None:
         settings = test_config.get("SETTINGS", settings)
@@ -62,16 +65,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # be taken for a down one (the server-selection timeout above gives the quick 503).
         connectTimeoutMS=20_000,
     )
-    cache = DayCountCache(
-        predictions(client, settings),
-        get_database(client, settings),
-        settings.classes,
-        settings.TIMEZONE,
-        settings.tz,
-        cache_collection=settings.MONITOR_CACHE_COLLECTION,
-        skew=timedelta(seconds=settings.MONITOR_CACHE_SKEW_SECONDS),
-    )
-    app.extensions["clara_monitor"] = MonitorContext(settings=settings, client=client, cache=cache)
+    app.extensions["clara_monitor"] = MonitorContext(
+        settings=settings, client=client, trained=TrainedCounts(settings.MONITOR_TRAINING_CACHE_SECONDS))
 
     from clara_monitor import api, errors, views
 

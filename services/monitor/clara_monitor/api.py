@@ -1,5 +1,7 @@
-"""The JSON API: metrics for a date range, training-set counts, the date range with data, health.
+"""The JSON API: metrics, drift, alerts and the confusion matrix of a date range; training-set counts;
+the date range with data; the ledger's status; health.
 
+Every count comes from the logger's history plus the tail it has not logged yet (reader.py).
 The original CLARA dashboard's routes (/data, /training-data, /min-date) answer as aliases.
 """
 
@@ -12,11 +14,15 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from clara_common.days import days_between, today
-from clara_common.metrics import AVERAGES, class_scores, daily_summaries, summary, true_class_totals
-from clara_monitor import get_db
+import polars as pl
+
+from clara_common.contract import REJECTED_TRUE_CLASS
+from clara_common.days import today
+from clara_common.ledger import ALERTS_COLLECTION
+from clara_common.metrics import AVERAGES, class_scores, daily_summaries, label_table, summary, true_class_totals
+from clara_monitor import MonitorContext, get_db
 from clara_monitor.errors import BadRequest
-from clara_monitor.queries import cached_trained_counts, counts_frame
+from clara_monitor.reader import RangeCounts, day_bounds, range_counts, range_days, status
 
 
 bp = Blueprint("api", __name__)
@@ -63,16 +69,21 @@ def requested_average(args: Any) -> str:
     return average
 
 
+def counts_for(context: MonitorContext) -> tuple[date, date, RangeCounts]:
+    """Return the requested range and its counts."""
+    start, end = requested_range(request.args, today(context.settings.tz))
+    return start, end, range_counts(context.database, context.predictions, start, end, context.settings)
+
+
 @bp.get("/api/metrics")
 @bp.get("/data")
 def metrics() -> ResponseReturnValue:
-    """Return the metrics of a date range: overall, per day and per class."""
+    """Return the metrics of a date range: overall, per day and per class, and the ledger's status."""
     context = get_db()
     settings, classes = context.settings, context.settings.classes
-    start, end = requested_range(request.args, today(settings.tz))
     average = requested_average(request.args)
-    days = context.cache.day_counts(start, end)
-    counts = counts_frame(days)
+    start, end, read = counts_for(context)
+    counts = read.counts
     totals = true_class_totals(counts)
     scores = class_scores(counts)
     undefined = {"precision": None, "recall": None, "f1": None, "support": 0}
@@ -85,11 +96,99 @@ def metrics() -> ResponseReturnValue:
         total_validated=overall.pop("entries"),
         class_counts={c.name: totals.get(c.id, 0) for c in classes.classes},
         metrics=overall,
-        daily_metrics=daily_summaries(counts, [d.isoformat() for d in days_between(start, end)], average),
+        daily_metrics=daily_summaries(counts, range_days(start, end), average),
         class_metrics={c.name: scores.get(c.id, undefined) for c in classes.classes},
         color_dict=classes.color_dict(),
-        invalid_records=sum(d.invalid for d in days),
+        invalid_records=sum(read.invalid.values()),
+        low_sample_threshold=settings.ALERT_MIN_SAMPLES,
+        ledger={**status(context.database, context.predictions, settings), "tail_documents": read.tail_documents},
     )
+
+
+@bp.get("/api/status")
+def ledger_status() -> ResponseReturnValue:
+    """Return how far behind the logger's history is: its last tick and the validated predictions not logged yet."""
+    context = get_db()
+    return jsonify(status(context.database, context.predictions, context.settings))
+
+
+@bp.get("/api/confusion")
+def confusion() -> ResponseReturnValue:
+    """Return the range's confusion matrix: rows the true class, columns the predicted class, catalogue order."""
+    context = get_db()
+    classes = context.settings.classes
+    start, end, read = counts_for(context)
+    cells = {(t, p): n for t, p, n in read.counts.group_by("true", "predicted").agg(pl.col("n").sum()).iter_rows()}
+    return jsonify(
+        start_date=start.isoformat(), end_date=end.isoformat(), timezone=context.settings.TIMEZONE,
+        labels=list(classes.ids), names=list(classes.names), colors=[c.color for c in classes.classes],
+        matrix=[[cells.get((t, p), 0) for p in classes.ids] for t in classes.ids],
+        rejected={c.name: cells.get((REJECTED_TRUE_CLASS, c.id), 0) for c in classes.classes},
+        total=int(read.counts["n"].sum()),
+    )
+
+
+@bp.get("/api/class-metrics/daily")
+def class_metrics_daily() -> ResponseReturnValue:
+    """Return precision, recall, F1 and support per day and class."""
+    context = get_db()
+    classes = context.settings.classes
+    start, end, read = counts_for(context)
+    table = label_table(read.counts, ["day"])
+    by_day: dict[str, dict[int, dict]] = {}
+    for row in table.iter_rows(named=True):
+        by_day.setdefault(row["day"], {})[int(row["label"])] = {
+            "precision": row["precision"], "recall": row["recall"], "f1": row["f1"], "support": int(row["true_sum"]),
+        }
+    entries = {day: int(n) for day, n in read.counts.group_by("day").agg(pl.col("n").sum()).iter_rows()}
+    undefined = {"precision": None, "recall": None, "f1": None, "support": 0}
+    return jsonify(
+        start_date=start.isoformat(), end_date=end.isoformat(), timezone=context.settings.TIMEZONE,
+        names=list(classes.names), color_dict=classes.color_dict(),
+        days=[{"day": day, "count": entries.get(day, 0),
+               "classes": {c.name: by_day.get(day, {}).get(c.id, undefined) for c in classes.classes}}
+              for day in range_days(start, end)],
+    )
+
+
+@bp.get("/api/drift")
+def drift() -> ResponseReturnValue:
+    """Return each day's drift results as the logger stored them, with the thresholds."""
+    context = get_db()
+    settings = context.settings
+    start, end, read = counts_for(context)
+    entries = {day: int(n) for day, n in read.counts.group_by("day").agg(pl.col("n").sum()).iter_rows()}
+    fields = ("algorithm", "statistic", "p_value", "threshold", "category")
+    days = []
+    for day in range_days(start, end):
+        stored = (read.days.get(day) or {}).get("drift") or {}
+        features = {name: {k: stored[name].get(k) for k in fields}
+                    for name in ("predicted_class", "true_class", "confidence") if name in stored}
+        days.append({"day": day, "count": entries.get(day, 0), "features": features,
+                     "evaluated_at": stored["evaluated_at"].isoformat() if "evaluated_at" in stored else None})
+    return jsonify(
+        start_date=start.isoformat(), end_date=end.isoformat(), timezone=settings.TIMEZONE,
+        thresholds={"algorithm": settings.DRIFT_ALGORITHM, "p_value": settings.DRIFT_P_VALUE,
+                    "hellinger_threshold": settings.DRIFT_HELLINGER_THRESHOLD, "min_samples": settings.DRIFT_MIN_SAMPLES},
+        days=days,
+    )
+
+
+@bp.get("/api/alerts")
+def alert_list() -> ResponseReturnValue:
+    """Return the alerts raised for days of the range: when, what, and whether the webhook delivered them."""
+    context = get_db()
+    start, end = requested_range(request.args, today(context.settings.tz))
+    query = {"day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
+    delivered = {"sent": True, "pending": False, "off": None}
+    alerts = [
+        {"id": a["_id"], "kind": a.get("kind"), "day": a.get("day"), "value": a.get("value"),
+         "threshold": a.get("threshold"), "features": a.get("features"), "count": a.get("count"),
+         "created_at": a["created_at"].isoformat() if a.get("created_at") else None,
+         "delivered": delivered.get((a.get("webhook") or {}).get("state")), "text": a.get("text")}
+        for a in context.database[ALERTS_COLLECTION].find(query, sort=[("day", 1), ("kind", 1)])
+    ]
+    return jsonify(start_date=start.isoformat(), end_date=end.isoformat(), alerts=alerts)
 
 
 @bp.get("/api/training-data")
@@ -98,14 +197,7 @@ def training_data() -> ResponseReturnValue:
     """Return the training set's class counts: the configured counts plus validated predictions marked trained."""
     context = get_db()
     settings, classes = context.settings, context.settings.classes
-    trained = cached_trained_counts(
-        context.predictions,
-        context.cache.state,
-        context.cache.key,
-        classes,
-        settings.TIMEZONE,
-        timedelta(seconds=settings.MONITOR_TRAINING_CACHE_SECONDS),
-    )
+    trained = context.trained.get(context.predictions, classes, settings.TIMEZONE)
     configured = classes.training_counts()
     return jsonify(
         class_counts={c.name: configured[c.name] + trained.get(c.id, 0) for c in classes.classes},
@@ -120,7 +212,7 @@ def training_data() -> ResponseReturnValue:
 def date_range() -> ResponseReturnValue:
     """Return the first and last local day with validated predictions (null and null when there are none)."""
     context = get_db()
-    first, last = context.cache.day_bounds()
+    first, last = day_bounds(context.database, context.predictions, context.settings)
     return jsonify(
         min_date=first,
         max_date=last,

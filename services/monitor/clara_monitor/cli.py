@@ -1,4 +1,4 @@
-"""`clara-monitor`: serve the dashboard and its API under gunicorn, or rebuild the count cache."""
+"""`clara-monitor`: serve the dashboard and its API under gunicorn."""
 
 from __future__ import annotations
 
@@ -44,26 +44,7 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
         default=settings.MONITOR_WORKERS,
         help=f"gunicorn worker processes (default MONITOR_WORKERS, {settings.MONITOR_WORKERS})",
     )
-    parser.add_argument(
-        "--rebuild-cache",
-        action="store_true",
-        help="forget the cached day counts (they are recounted on demand) and exit",
-    )
     return parser.parse_args(argv)
-
-
-def rebuild_cache() -> int:
-    """Drop the cached day counts and the watermark; return the exit code."""
-    from clara_monitor import create_app
-
-    app = create_app()
-    context = app.extensions["clara_monitor"]
-    try:
-        dropped = context.cache.rebuild()
-    finally:
-        context.client.close()
-    log.info("dropped %d cached days; they are recounted on demand", dropped)
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,8 +56,6 @@ def main(argv: list[str] | None = None) -> int:
         log.error("bad configuration: %s", exc)
         return 2
     args = parse_args(argv, settings)
-    if args.rebuild_cache:
-        return rebuild_cache()
     log.info("serving on http://%s:%d with %d workers", args.host, args.port, args.workers)
     MonitorServer(
         {
@@ -84,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             "workers": args.workers,
             "accesslog": "-",  # access log on stdout
             "errorlog": "-",
-            "timeout": 600,  # counting a long range for the first time takes minutes on the embedded database
+            # A monitor without a logger counts a long range from the source: minutes on the embedded database.
+            "timeout": 600,
             "preload_app": False,
         }
     ).run()

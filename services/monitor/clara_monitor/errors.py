@@ -8,6 +8,8 @@ from flask import Flask, jsonify, request
 from pymongo.errors import ConnectionFailure, PyMongoError
 from werkzeug.exceptions import HTTPException
 
+from clara_monitor.reader import LedgerMismatch
+
 log = logging.getLogger(__name__)
 
 
@@ -21,6 +23,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(BadRequest)
     def bad_request(exc: BadRequest):
         return jsonify(error=str(exc)), 400
+
+    @app.errorhandler(LedgerMismatch)
+    def ledger_mismatch(exc: LedgerMismatch):
+        return jsonify(error=str(exc)), 409
 
     @app.errorhandler(ConnectionFailure)
     def database_down(exc: ConnectionFailure):

@@ -1,0 +1,154 @@
+"""The ledger: what the logger counted, per local day, and what each prediction was counted as.
+
+The logger is the only writer; the monitor reads. Two places hold the ledger:
+
+- `logger_history`, one document per local day of validation (see clara_logger/history.py):
+  `confusion` {true id: {predicted id: n}}, `invalid` (reviewed documents that break the contract),
+  `count`, `confidence_histogram`, `drift`, `applied_batches` (the batches counted in the day) and
+  `version`.
+- on each prediction the logger has claimed: `logged_as`, a copy of the contract's fields taken
+  atomically by the claim, with the claiming batch's id, and `previous_as`, the copy it replaced
+  (absent on a first claim). The claim's batch adds what `logged_as` counts and takes out what
+  `previous_as` counted, so a review corrected later moves in the history exactly once.
+
+What a copy counts as is decided by the one record contract (`parse_prediction`): this module turns a
+document, or a copy, into a `Contribution`, and says which contributions the history holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta, tzinfo
+from typing import Any
+
+import bson
+
+from clara_common.classes import ClassCatalog
+from clara_common.contract import ContractError, Rejection, parse_prediction, parse_timestamp
+from clara_common.days import local_day
+
+HISTORY_COLLECTION = "logger_history"
+BATCHES_COLLECTION = "logger_batches"
+ALERTS_COLLECTION = "logger_alerts"
+STATE_COLLECTION = "logger_state"
+# The one state document: the ledger's time zone and classes, the logger's last tick, its watermark.
+STATE_ID = "ledger"
+
+# The fields of the record contract that decide what a prediction counts as.
+CONTRACT_FIELDS = (
+    "filename", "output_prediction", "output_confidence", "output_validated", "timestamp", "timestamp_validated",
+)
+LOGGED_AS = "logged_as"
+PREVIOUS_AS = "previous_as"
+# A review is looked at for a correction if validated after the previous look, less this margin for
+# writers' clocks and slow writes. An older one (a back-dated or in-place edit) waits for a reconcile.
+CORRECTION_LOOKBACK = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one reviewed document adds to one day: a confusion cell, or one invalid record."""
+
+    day: str
+    true: int | None  # None: the document breaks the contract
+    predicted: int | None
+    confidence: float | None
+
+    @property
+    def is_valid(self) -> bool:
+        return self.true is not None
+
+
+def snapshot_stage(batch_id: str) -> dict[str, Any]:
+    """Return the update-pipeline stage a claim runs: copy the contract's fields into `logged_as`.
+
+    The copy is taken by the same atomic write that binds the document to the batch, so the batch
+    counts exactly what it claimed, whatever a reviewer writes a moment later.
+    """
+    copy = {name: f"${name}" for name in CONTRACT_FIELDS}
+    return {"$set": {
+        "logged": True,
+        "logger_batch": {"$literal": batch_id},
+        PREVIOUS_AS: f"${LOGGED_AS}",  # missing on a first claim, and then the field is removed
+        LOGGED_AS: {**copy, "batch": {"$literal": batch_id}},
+    }}
+
+
+def _is_reviewed(fields: Mapping[str, Any]) -> bool:
+    return fields.get("output_validated") is not None
+
+
+def readable_day(value: object, tz: tzinfo) -> str | None:
+    """Return the local day (YYYY-MM-DD) of a validation time, or None when it cannot be read."""
+    try:
+        return local_day(parse_timestamp(value, "timestamp_validated", tz), tz).isoformat()
+    except (ContractError, OverflowError):
+        return None
+
+
+def contribution(fields: object, classes: ClassCatalog, tz: tzinfo) -> Contribution | None:
+    """Return what a document (or a `logged_as` copy) adds to the ledger, or None when nothing.
+
+    A pending document adds nothing. A reviewed one that breaks the contract adds one invalid record
+    to the day of its validation time, or nothing when that time cannot be read.
+    """
+    if not isinstance(fields, Mapping) or not _is_reviewed(fields):
+        return None
+    parsed = parse_prediction(fields, classes, tz)
+    if isinstance(parsed, Rejection):
+        day = readable_day(fields.get("timestamp_validated"), tz)
+        return None if day is None else Contribution(day, None, None, None)
+    return Contribution(
+        local_day(parsed.timestamp_validated, tz).isoformat(),  # type: ignore[arg-type]
+        parsed.true_class, parsed.predicted_class, parsed.confidence,
+    )
+
+
+def batch_of(copy: object) -> str | None:
+    """Return the batch id a `logged_as` copy was claimed by."""
+    return copy.get("batch") if isinstance(copy, Mapping) and isinstance(copy.get("batch"), str) else None
+
+
+def copy_of(doc: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """Return what a claimed document was counted as: its copy, or itself if claimed before copies existed."""
+    copy = doc.get(LOGGED_AS)
+    if isinstance(copy, Mapping):
+        return copy
+    if isinstance(doc.get("logger_batch"), str):
+        return {**{name: doc[name] for name in CONTRACT_FIELDS if name in doc}, "batch": doc["logger_batch"]}
+    return None
+
+
+def counted(doc: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo,
+            applied: Callable[[str, str | None], bool]) -> list[Contribution]:
+    """Return the contributions of `doc` that the history holds, given which batches each day holds.
+
+    `applied(day, batch)` says whether `batch` is counted in `day`. A batch adds its copy and takes out
+    the previous one, day by day: while it is being applied, the old contribution may still be there.
+    """
+    new_copy, old_copy = copy_of(doc), doc.get(PREVIOUS_AS)
+    batch = batch_of(new_copy)
+    held = []
+    new = contribution(new_copy, classes, tz)
+    if new is not None and applied(new.day, batch):
+        held.append(new)
+    old = contribution(old_copy, classes, tz)
+    if old is not None and applied(old.day, batch_of(old_copy)) and not applied(old.day, batch):
+        held.append(old)
+    return held
+
+
+def copy_differs(doc: Mapping[str, Any]) -> bool:
+    """Return whether a claimed document's contract fields changed since its `logged_as` copy."""
+    copy = doc.get(LOGGED_AS)
+    if not isinstance(copy, Mapping):
+        return True
+    return any(not _same_bson(copy, doc, name) for name in CONTRACT_FIELDS)
+
+
+def _same_bson(left: Mapping[str, Any], right: Mapping[str, Any], name: str) -> bool:
+    # Compared as BSON: the types must match too (1 and 1.0 differ), and NaN equals NaN.
+    if (name in left) != (name in right):
+        return False
+    return name not in left or bson.encode({"v": left[name]}) == bson.encode({"v": right[name]})

@@ -1,0 +1,150 @@
+"""Corrections and reconciles: find claimed predictions whose review changed, and repair history days.
+
+A correction is found by its new validation time (reviews validated since the last tick). A change
+that keeps an old time (an in-place edit, a withdrawn review), a delete, or a prediction logged
+before this ledger existed is found by a reconcile, which reads a range of days whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pymongo.collection import Collection
+
+from clara_common.days import days_between, local_day, range_bounds
+from clara_common.ledger import CONTRACT_FIELDS, LOGGED_AS, PREVIOUS_AS, copy_differs, counted
+from clara_common.settings import Settings
+from clara_logger import batches, history
+from clara_logger.history import COUNT_FIELDS
+from clara_logger.confusion import DayTally
+
+# Above every ISO-8601 string (they start with a digit): the upper end of open string ranges.
+STRING_CEILING = ":"
+PROJECTION = {name: 1 for name in (*CONTRACT_FIELDS, "logged", "logger_batch", LOGGED_AS, PREVIOUS_AS)}
+
+
+def _find_all(predictions: Collection, queries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the documents any of the queries finds, once each (separate queries: each uses its index)."""
+    found: dict[Any, dict[str, Any]] = {}
+    for query in queries:
+        for doc in predictions.find(query, PROJECTION):
+            found[doc["_id"]] = doc
+    return list(found.values())
+
+
+def time_ranges(field: str, start: datetime, end: datetime | None = None) -> list[dict[str, Any]]:
+    """Return queries for `field` from `start` (to `end`): BSON dates exactly, ISO strings widened by a day."""
+    dates: dict[str, Any] = {"$gte": start, **({"$lt": end} if end else {})}
+    strings = {"$gte": (start - timedelta(days=1)).date().isoformat(),
+               "$lt": (end + timedelta(days=1)).date().isoformat() if end else STRING_CEILING}
+    return [{field: dates}, {field: strings}]
+
+
+def changed_since(predictions: Collection, since: datetime) -> list[dict[str, Any]]:
+    """Return the documents validated since `since` (with what the logger stored on them)."""
+    return _find_all(predictions, time_ranges("timestamp_validated", since))
+
+
+def day_queries(first: date, last: date, tz: Any) -> list[dict[str, Any]]:
+    """Return the queries that find the documents validated on local days `first` to `last`, now or when copied."""
+    start, end = range_bounds(first, last, tz)
+    return [*time_ranges("timestamp_validated", start, end), *time_ranges(f"{LOGGED_AS}.timestamp_validated", start, end)]
+
+
+def day_documents(predictions: Collection, first: date, last: date, tz: Any) -> list[dict[str, Any]]:
+    """Return the documents validated on local days `first` to `last`, now or when they were copied."""
+    return _find_all(predictions, day_queries(first, last, tz))
+
+
+def needs_claim_again(doc: dict[str, Any]) -> bool:
+    """Return whether a document must be counted again: its fields changed since its copy, or it was never copied
+    though marked logged (by the original CLARA logger)."""
+    if LOGGED_AS in doc:
+        return copy_differs(doc)
+    return doc.get("logged") is True and "logger_batch" not in doc
+
+
+def to_claim_again(candidates: Sequence[dict[str, Any]], records: Collection) -> dict[Any, str | None]:
+    """Return document id -> the batch it is bound to, for the candidates to claim again now.
+
+    A document bound to a batch that is not applied yet waits: that batch has yet to count it.
+    """
+    wanted = [doc for doc in candidates if needs_claim_again(doc)]
+    applied = batches.applied_batches(records, {doc["logger_batch"] for doc in wanted if "logger_batch" in doc})
+    return {doc["_id"]: doc.get("logger_batch") for doc in wanted
+            if "logger_batch" not in doc or doc["logger_batch"] in applied}
+
+
+def unadopted(predictions: Collection, limit: int) -> list[dict[str, Any]]:
+    """Return up to `limit` reviewed predictions marked logged by another logger than this one."""
+    query = {"logged": True, "logger_batch": {"$exists": False}, "output_validated": {"$ne": None}}
+    return list(predictions.find(query, PROJECTION, limit=limit))
+
+
+def oldest_validation_day(predictions: Collection, tz: Any) -> date | None:
+    """Return the local day of the earliest BSON-date validation time, or None."""
+    first = predictions.find_one({"timestamp_validated": {"$gte": datetime(1, 1, 1, tzinfo=UTC)}},
+                                 {"timestamp_validated": 1}, sort=[("timestamp_validated", 1)])
+    return None if first is None else local_day(first["timestamp_validated"], tz)
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A history day a reconcile changed: its counts before and after."""
+
+    day: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+    def line(self) -> str:
+        return (f"{self.day}: validated {self.before['count']} -> {self.after['count']}, "
+                f"invalid {self.before['invalid']} -> {self.after['invalid']}")
+
+    def to_document(self) -> dict[str, Any]:
+        return {"day": self.day, "before": self.before, "after": self.after}
+
+
+def stored_counts(record: dict[str, Any] | None) -> dict[str, Any]:
+    """Return a history day's count fields (zeros for a day with no record)."""
+    return DayTally().as_counts() if record is None else {name: record.get(name, 0) for name in COUNT_FIELDS}
+
+
+def expected_counts(docs: Iterable[dict[str, Any]], day: str, applied: set[str], settings: Settings) -> dict[str, Any]:
+    """Return what a history day holding the batches `applied` must count, from the documents' copies."""
+    tally = DayTally()
+    for doc in docs:
+        for item in counted(doc, settings.classes, settings.tz, lambda d, b: d == day and b in applied):
+            if item.day == day:
+                tally.count_in(item)
+    return tally.as_counts()
+
+
+def _same(stored: dict[str, Any], expected: dict[str, Any]) -> bool:
+    return all(stored[name] == expected[name] for name in COUNT_FIELDS)
+
+
+def repair_days(predictions: Collection, days_collection: Collection, records: Collection, first: date, last: date,
+                settings: Settings, attempts: int = 10) -> list[Repair]:
+    """Recount local days `first` to `last` from the predictions' copies; repair and return the days that differ."""
+    repairs = []
+    for day in days_between(first, last):
+        name = day.isoformat()
+        for _ in range(attempts):
+            # The day first, then the documents: a batch applied in between changes the day's version,
+            # and the write below then fails and is tried again.
+            record = days_collection.find_one({"_id": name})
+            applied = set(record.get("applied_batches", [])) if record else set()
+            queries = [*day_queries(day, day, settings.tz)]
+            if in_flight := batches.unfinished_batches(records):
+                queries.append({"logger_batch": {"$in": in_flight}})
+            docs = _find_all(predictions, queries)
+            before, after = stored_counts(record), expected_counts(docs, name, applied, settings)
+            if _same(before, after):
+                break
+            if history.replace_counts(days_collection, name, record["version"] if record else None, after):
+                repairs.append(Repair(name, before, after))
+                break
+    return repairs

@@ -1,0 +1,83 @@
+"""The ledger's state document: its time zone and classes, the last tick, the corrections watermark.
+
+Readers (the monitor) learn from it how far behind the history is, and from which validation time
+on a review may still be waiting to be corrected (`corrections_since` less CORRECTION_LOOKBACK).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from clara_common.ledger import STATE_COLLECTION, STATE_ID
+from clara_common.settings import Settings
+
+# How often the running logger reconciles its recent days.
+RECONCILE_EVERY = timedelta(days=1)
+
+
+class LedgerMismatch(RuntimeError):
+    """The history was built under another TIMEZONE: adding to it would mix two calendars."""
+
+
+def state(database: Database) -> Collection:
+    """Return the collection of the ledger's state document."""
+    return database[STATE_COLLECTION]
+
+
+def open_ledger(collection: Collection, settings: Settings) -> dict[str, Any]:
+    """Return the state document, created for this time zone if there is none; refuse another time zone."""
+    now = datetime.now(timezone.utc)
+    try:
+        collection.insert_one({"_id": STATE_ID, "timezone": settings.TIMEZONE, "class_ids": list(settings.classes.ids),
+                               "created_at": now, "last_reconcile_at": now})
+    except DuplicateKeyError:
+        pass
+    ledger = collection.find_one({"_id": STATE_ID}) or {}
+    if ledger.get("timezone") != settings.TIMEZONE:
+        raise LedgerMismatch(
+            f"the history was built with TIMEZONE={ledger.get('timezone')}, and this logger runs with "
+            f"TIMEZONE={settings.TIMEZONE}; run `clara-logger --reconcile --all` to rebuild it in {settings.TIMEZONE}")
+    return ledger
+
+
+def reset(collection: Collection, settings: Settings) -> None:
+    """Start the state afresh for a history rebuilt in this time zone."""
+    collection.delete_one({"_id": STATE_ID})
+    open_ledger(collection, settings)
+    mark_adopted(collection)
+
+
+def record_tick(collection: Collection, started_at: datetime, line: str, corrections_since: datetime | None) -> None:
+    """Record a finished tick; `corrections_since`: the validation time from which the next look for corrections starts."""
+    update: dict[str, Any] = {"$set": {"last_tick": {"started_at": started_at, "finished_at": datetime.now(timezone.utc),
+                                                     "report": line}}}
+    if corrections_since is not None:
+        update["$max"] = {"corrections_since": corrections_since}
+    collection.update_one({"_id": STATE_ID}, update)
+
+
+def mark_adopted(collection: Collection) -> None:
+    """Record that every prediction logged before this ledger existed has been counted."""
+    collection.update_one({"_id": STATE_ID}, {"$set": {"adopted_at": datetime.now(timezone.utc)}})
+
+
+def take_reconcile_turn(collection: Collection, now: datetime) -> bool:
+    """Return True, once per RECONCILE_EVERY across all loggers, when the daily reconcile is due."""
+    taken = collection.find_one_and_update(
+        {"_id": STATE_ID, "last_reconcile_at": {"$lte": now - RECONCILE_EVERY}},
+        {"$set": {"last_reconcile_at": now}}, return_document=ReturnDocument.AFTER,
+    )
+    return taken is not None
+
+
+def record_reconcile(collection: Collection, first: date, last: date, repaired: int) -> None:
+    collection.update_one({"_id": STATE_ID}, {"$set": {"last_reconcile": {
+        "first_day": first.isoformat(), "last_day": last.isoformat(), "repaired_days": repaired,
+        "at": datetime.now(timezone.utc),
+    }}})

@@ -1,0 +1,242 @@
+"""The monitor's read side: a range's counts from the logger's history plus the tail it has not logged yet.
+
+    history days (as read) + Σ over tail documents (what it counts now - what the history holds of it)
+
+The tail is every document whose current contribution may differ from what the history holds:
+validated but not logged yet, validated since the logger last looked for corrections, bound to a batch
+not applied yet, or (until the logger has adopted them) marked logged by another logger. Each is
+judged by the one record contract (clara_common.ledger). What the history holds of a document is
+decided by the batch ids each day records, read after the tail: if any day of the range changed
+meanwhile, the whole read is done again, so an answer is exact as of one instant.
+
+Without a logger (no state document), the whole range is read from the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import polars as pl
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from clara_common.days import days_between, local_day, range_bounds
+from clara_common.ledger import (
+    BATCHES_COLLECTION, CONTRACT_FIELDS, CORRECTION_LOOKBACK, HISTORY_COLLECTION, LOGGED_AS, PREVIOUS_AS,
+    STATE_COLLECTION, STATE_ID, contribution, counted,
+)
+from clara_common.metrics import COUNT_SCHEMA
+from clara_common.settings import Settings
+
+# Above every ISO-8601 string (they start with a digit): the upper end of open string ranges.
+STRING_CEILING = ":"
+PROJECTION = {name: 1 for name in (*CONTRACT_FIELDS, "logged", "logger_batch", LOGGED_AS, PREVIOUS_AS)}
+UNFINISHED_BATCHES = ["claiming", "built"]
+# How many times a read is done again when the history changes under it.
+READ_ATTEMPTS = 5
+# How long after its last tick a logger is taken for behind: a few missed intervals.
+BEHIND_AFTER_INTERVALS = 3
+
+
+class LedgerMismatch(RuntimeError):
+    """The history was built in another TIMEZONE than the monitor's."""
+
+
+@dataclass
+class RangeCounts:
+    """A range's confusion counts per day, its invalid records per day, and how they were read."""
+
+    counts: pl.DataFrame
+    invalid: dict[str, int]
+    tail_documents: int
+    from_history: bool
+    attempts: int = 1
+    days: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def read_state(database: Database) -> dict[str, Any] | None:
+    """Return the ledger's state document, or None when no logger has run."""
+    return database[STATE_COLLECTION].find_one({"_id": STATE_ID})
+
+
+def check_timezone(ledger: dict[str, Any] | None, settings: Settings) -> None:
+    """Refuse a history built in another time zone: its days would not be this monitor's days."""
+    if ledger is not None and ledger.get("timezone") != settings.TIMEZONE:
+        raise LedgerMismatch(
+            f"the logger's history was built with TIMEZONE={ledger.get('timezone')}, and this monitor runs with "
+            f"TIMEZONE={settings.TIMEZONE}: give both the same TIMEZONE, or rebuild the history with "
+            f"`clara-logger --reconcile --all` under TIMEZONE={settings.TIMEZONE}")
+
+
+def time_queries(name: str, start: datetime, end: datetime, extra: dict[str, Any] | None = None) -> list[dict]:
+    """Return queries for `name` in [start, end): BSON dates exactly, ISO strings widened by a day each side."""
+    strings = {"$gte": (start - timedelta(days=1)).date().isoformat(), "$lt": (end + timedelta(days=1)).date().isoformat()}
+    return [{**(extra or {}), name: {"$gte": start, "$lt": end}}, {**(extra or {}), name: strings}]
+
+
+def tail_queries(start: datetime, end: datetime, ledger: dict[str, Any] | None,
+                 unfinished: list[str]) -> list[dict[str, Any]]:
+    """Return the queries that together find the tail of [start, end) (separate queries: each uses an index)."""
+    if ledger is None:
+        return time_queries("timestamp_validated", start, end)
+    since = ledger.get("corrections_since")
+    recent_from = max(start, since - CORRECTION_LOOKBACK) if since else start
+    queries = []
+    # Not logged yet, validated before the corrections watermark (after it, the next queries find them).
+    for logged in (False, None):
+        queries += time_queries("timestamp_validated", start, max(start, recent_from), {"logged": logged})
+    if recent_from < end:
+        queries += time_queries("timestamp_validated", recent_from, end)
+    if not ledger.get("adopted_at"):
+        queries += time_queries("timestamp_validated", start, end, {"logged": True})
+    if unfinished:
+        queries.append({"logger_batch": {"$in": unfinished}})
+    return queries
+
+
+def find_all(collection: Collection, queries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the documents any query finds, once each."""
+    found: dict[Any, dict[str, Any]] = {}
+    for query in queries:
+        for doc in collection.find(query, PROJECTION):
+            found[doc["_id"]] = doc
+    return list(found.values())
+
+
+def history_days(database: Database, first: date, last: date, fields: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """Return the history's records of local days `first` to `last`, by day."""
+    query = {"_id": {"$gte": first.isoformat(), "$lte": last.isoformat()}}
+    return {r["_id"]: r for r in database[HISTORY_COLLECTION].find(query, fields)}
+
+
+def unfinished_batches(database: Database) -> list[str]:
+    return [r["_id"] for r in database[BATCHES_COLLECTION].find({"state": {"$in": UNFINISHED_BATCHES}}, {"_id": 1})]
+
+
+def tail_deltas(docs: Iterable[dict[str, Any]], applied: dict[str, set[str]], first: str, last: str,
+                settings: Settings) -> tuple[list[tuple[str, int, int, int]], dict[str, int]]:
+    """Return (day, true, predicted, ±1) rows and invalid deltas per day: what each document counts now
+    less what the history holds of it, inside days `first` to `last`."""
+    rows: list[tuple[str, int, int, int]] = []
+    invalid: dict[str, int] = {}
+
+    def held(day: str, batch: str | None) -> bool:
+        return batch is not None and batch in applied.get(day, ())
+
+    for doc in docs:
+        now = contribution(doc, settings.classes, settings.tz)
+        signed = [(now, 1)] if now is not None else []
+        signed += [(item, -1) for item in counted(doc, settings.classes, settings.tz, held)]
+        for item, sign in signed:
+            if not first <= item.day <= last:
+                continue
+            if item.is_valid:
+                rows.append((item.day, item.true, item.predicted, sign))  # type: ignore[arg-type]
+            else:
+                invalid[item.day] = invalid.get(item.day, 0) + sign
+    return rows, invalid
+
+
+def history_rows(records: Iterable[dict[str, Any]]) -> list[tuple[str, int, int, int]]:
+    """Return the confusion rows (day, true, predicted, n) of history records."""
+    return [(r["_id"], int(t), int(p), n) for r in records
+            for t, row in r.get("confusion", {}).items() for p, n in row.items() if n]
+
+
+def range_counts(database: Database, predictions: Collection, first: date, last: date,
+                 settings: Settings) -> RangeCounts:
+    """Return the exact counts of local days `first` to `last`: history plus tail, read consistently."""
+    ledger = read_state(database)
+    check_timezone(ledger, settings)
+    start, end = range_bounds(first, last, settings.tz)
+    fields = {"confusion": 1, "invalid": 1, "count": 1, "version": 1, "drift": 1}
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        records = history_days(database, first, last, fields) if ledger else {}
+        unfinished = unfinished_batches(database) if ledger else []
+        docs = find_all(predictions, tail_queries(start, end, ledger, unfinished))
+        # The batch ids of each day, read after the tail: a change since the first read means a batch was
+        # applied in between, and the read is done again.
+        again = history_days(database, first, last, {"version": 1, "applied_batches": 1}) if ledger else {}
+        if {d: r.get("version") for d, r in again.items()} == {d: r.get("version") for d, r in records.items()}:
+            break
+    applied = {day: set(r.get("applied_batches", [])) for day, r in again.items()}
+    deltas, invalid_deltas = tail_deltas(docs, applied, first.isoformat(), last.isoformat(), settings)
+    counts = (
+        pl.DataFrame(history_rows(records.values()) + deltas, schema=COUNT_SCHEMA, orient="row")
+        .group_by("day", "true", "predicted").agg(pl.col("n").sum())
+        .filter(pl.col("n") != 0)
+        .sort("day", "true", "predicted")
+    )
+    invalid = {day: r.get("invalid", 0) for day, r in records.items()}
+    for day, n in invalid_deltas.items():
+        invalid[day] = invalid.get(day, 0) + n
+    return RangeCounts(counts, invalid, len(docs), ledger is not None, attempt, records)
+
+
+# -- status and bounds -----------------------------------------------------------------------------
+
+def backlog(predictions: Collection) -> int:
+    """Return how many validated predictions wait to be logged (BSON-date and ISO-string validation times)."""
+    total = 0
+    for logged in (False, None):
+        for values in ({"$gte": datetime(1, 1, 1, tzinfo=UTC)}, {"$gte": "0", "$lt": STRING_CEILING}):
+            total += predictions.count_documents({"logged": logged, "timestamp_validated": values,
+                                                 "logged_error": {"$exists": False}})
+    return total
+
+
+def status(database: Database, predictions: Collection, settings: Settings, now: datetime | None = None) -> dict:
+    """Return how far behind the history is: the logger's last tick and the validated predictions not logged yet."""
+    now = now or datetime.now(UTC)
+    ledger = read_state(database)
+    waiting = backlog(predictions)
+    tick = (ledger or {}).get("last_tick") or {}
+    last_tick_at = tick.get("finished_at")
+    if ledger is None or last_tick_at is None:
+        state = "absent"
+        message = (f"No logger has run on this database: every answer is counted from the predictions collection "
+                   f"({waiting:,} validated predictions not logged).")
+    else:
+        late = now - last_tick_at > timedelta(minutes=settings.LOGGER_INTERVAL_MINUTES * BEHIND_AFTER_INTERVALS)
+        state = "behind" if late else "current"
+        message = (f"The logger last finished a tick at {last_tick_at.isoformat(timespec='seconds')}; "
+                   f"{waiting:,} validated predictions are not logged yet"
+                   + (" (answers still count them, from the predictions collection)." if late else "."))
+    return {
+        "state": state, "message": message, "backlog": waiting,
+        "last_tick_at": last_tick_at.isoformat() if last_tick_at else None,
+        "last_tick_report": tick.get("report"),
+        "corrections_since": ledger["corrections_since"].isoformat() if ledger and ledger.get("corrections_since") else None,
+        "last_reconcile": _iso_fields((ledger or {}).get("last_reconcile")),
+        "history_timezone": (ledger or {}).get("timezone"),
+        "timezone": settings.TIMEZONE,
+    }
+
+
+def _iso_fields(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    if document is None:
+        return None
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in document.items()}
+
+
+def day_bounds(database: Database, predictions: Collection, settings: Settings) -> tuple[str | None, str | None]:
+    """Return the first and last local day with validated predictions, from the history and the source's ends."""
+    days = []
+    history = database[HISTORY_COLLECTION]
+    for order in (1, -1):
+        record = history.find_one({"count": {"$gt": 0}}, {"_id": 1}, sort=[("_id", order)])
+        if record is not None:
+            days.append(record["_id"])
+        # The source's ends: the earliest and latest reviewed BSON-date validation times.
+        doc = predictions.find_one({"timestamp_validated": {"$gte": datetime(1, 1, 1, tzinfo=UTC)}},
+                                   {"timestamp_validated": 1}, sort=[("timestamp_validated", order)])
+        if doc is not None:
+            days.append(local_day(doc["timestamp_validated"], settings.tz).isoformat())
+    return (min(days), max(days)) if days else (None, None)
+
+
+def range_days(first: date, last: date) -> list[str]:
+    return [d.isoformat() for d in days_between(first, last)]
