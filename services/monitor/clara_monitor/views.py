@@ -10,5 +10,5 @@ bp = Blueprint("views", __name__)
 
 @bp.get("/")
 def dashboard() -> ResponseReturnValue:
-    """Serve the five-tab dashboard; its data comes from the JSON API."""
+    """Serve the dashboard; its data comes from the JSON API."""
     return render_template("index.html")
