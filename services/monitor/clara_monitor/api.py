@@ -101,7 +101,9 @@ def metrics() -> ResponseReturnValue:
         color_dict=classes.color_dict(),
         invalid_records=sum(read.invalid.values()),
         low_sample_threshold=settings.ALERT_MIN_SAMPLES,
-        ledger={**status(context.database, context.predictions, settings), "tail_documents": read.tail_documents},
+        # The range's backlog, which the read just counted: the whole collection's is /api/status'.
+        ledger={**status(context.database, context.predictions, settings, read.unlogged), "backlog_scope": "range",
+                "tail_documents": read.tail_documents},
     )
 
 

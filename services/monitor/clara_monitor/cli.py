@@ -14,6 +14,9 @@ from clara_common.settings import Settings, SettingsError
 
 log = logging.getLogger("clara_monitor")
 
+# Threads per gunicorn worker.
+MONITOR_THREADS = 4
+
 
 class MonitorServer(BaseApplication):
     """Gunicorn running `create_app()` in each worker: no preload, so no client crosses a fork."""
@@ -61,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         {
             "bind": f"{args.host}:{args.port}",
             "workers": args.workers,
+            # Threads, so that /healthz and quick requests never queue behind a long one.
+            "worker_class": "gthread",
+            "threads": MONITOR_THREADS,
             "accesslog": "-",  # access log on stdout
             "errorlog": "-",
             # A monitor without a logger counts a long range from the source: minutes on the embedded database.

@@ -33,7 +33,7 @@ from clara_common.settings import Settings
 
 # Above every ISO-8601 string (they start with a digit): the upper end of open string ranges.
 STRING_CEILING = ":"
-PROJECTION = {name: 1 for name in (*CONTRACT_FIELDS, "logged", "logger_batch", LOGGED_AS, PREVIOUS_AS)}
+PROJECTION = {name: 1 for name in (*CONTRACT_FIELDS, "logged", "logged_error", "logger_batch", LOGGED_AS, PREVIOUS_AS)}
 UNFINISHED_BATCHES = ["claiming", "built"]
 # How many times a read is done again when the history changes under it.
 READ_ATTEMPTS = 5
@@ -52,6 +52,7 @@ class RangeCounts:
     counts: pl.DataFrame
     invalid: dict[str, int]
     tail_documents: int
+    unlogged: int  # validated predictions of the range not logged yet
     from_history: bool
     attempts: int = 1
     days: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -173,37 +174,47 @@ def range_counts(database: Database, predictions: Collection, first: date, last:
     invalid = {day: r.get("invalid", 0) for day, r in records.items()}
     for day, n in invalid_deltas.items():
         invalid[day] = invalid.get(day, 0) + n
-    return RangeCounts(counts, invalid, len(docs), ledger is not None, attempt, records)
+    unlogged = sum(1 for d in docs if d.get("logged") is not True and d.get("output_validated") is not None
+                   and "logged_error" not in d)
+    return RangeCounts(counts, invalid, len(docs), unlogged, ledger is not None, attempt, records)
 
 
 # -- status and bounds -----------------------------------------------------------------------------
 
 def backlog(predictions: Collection) -> int:
-    """Return how many validated predictions wait to be logged (BSON-date and ISO-string validation times)."""
+    """Return how many validated predictions wait to be logged (BSON-date and ISO-string validation times).
+
+    Read through the (logged, timestamp_validated) index and counted here: a count with the
+    `logged_error` condition scans the whole collection on the embedded database.
+    """
     total = 0
     for logged in (False, None):
         for values in ({"$gte": datetime(1, 1, 1, tzinfo=UTC)}, {"$gte": "0", "$lt": STRING_CEILING}):
-            total += predictions.count_documents({"logged": logged, "timestamp_validated": values,
-                                                 "logged_error": {"$exists": False}})
+            waiting = predictions.find({"logged": logged, "timestamp_validated": values}, {"logged_error": 1})
+            total += sum(1 for doc in waiting if "logged_error" not in doc)
     return total
 
 
-def status(database: Database, predictions: Collection, settings: Settings, now: datetime | None = None) -> dict:
-    """Return how far behind the history is: the logger's last tick and the validated predictions not logged yet."""
-    now = now or datetime.now(UTC)
+def status(database: Database, predictions: Collection, settings: Settings, waiting: int | None = None) -> dict:
+    """Return how far behind the history is: the logger's last tick and the validated predictions not logged yet.
+
+    `waiting`: the backlog when the caller knows it (a range's), else the whole collection's is counted.
+    """
+    now = datetime.now(UTC)
     ledger = read_state(database)
-    waiting = backlog(predictions)
+    where = "" if waiting is None else " in this range"
+    waiting = backlog(predictions) if waiting is None else waiting
     tick = (ledger or {}).get("last_tick") or {}
     last_tick_at = tick.get("finished_at")
     if ledger is None or last_tick_at is None:
         state = "absent"
         message = (f"No logger has run on this database: every answer is counted from the predictions collection "
-                   f"({waiting:,} validated predictions not logged).")
+                   f"({waiting:,} validated predictions{where} not logged).")
     else:
         late = now - last_tick_at > timedelta(minutes=settings.LOGGER_INTERVAL_MINUTES * BEHIND_AFTER_INTERVALS)
         state = "behind" if late else "current"
         message = (f"The logger last finished a tick at {last_tick_at.isoformat(timespec='seconds')}; "
-                   f"{waiting:,} validated predictions are not logged yet"
+                   f"{waiting:,} validated predictions{where} are not logged yet"
                    + (" (answers still count them, from the predictions collection)." if late else "."))
     return {
         "state": state, "message": message, "backlog": waiting,
