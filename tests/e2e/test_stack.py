@@ -138,6 +138,33 @@ def test_metrics_api_answers_with_the_seeded_numbers(
             assert entry["accuracy"] is None, f"{day} has no validated predictions but a made-up accuracy"
 
 
+def test_ledger_routes_answer_from_the_logged_history(
+    monitor: str, predictions: Any, seeded_range: tuple[date, date], class_names: dict[int, str], stack: Stack
+) -> None:
+    first, last = seeded_range
+    query = f"start_date={first}&end_date={last}"
+    expected = _expected_metrics(predictions, first, last, ZoneInfo(stack.timezone))
+
+    status, body = get_json(f"{monitor}/api/status")
+    assert status == 200, body
+    assert body["state"] in ("current", "behind") and body["last_tick_at"], "the logger's tick is not recorded"
+
+    status, confusion = get_json(f"{monitor}/api/confusion?{query}")
+    assert status == 200, confusion
+    by_true_class = {class_names[label]: sum(row) for label, row in zip(confusion["labels"], confusion["matrix"])}
+    want = {class_names[c]: n for c, n in expected["by_true_class"].items()}
+    assert {name: n for name, n in by_true_class.items() if n} == want
+    diagonal = sum(confusion["matrix"][i][i] for i in range(len(confusion["labels"])))
+    assert diagonal == expected["correct"]
+
+    status, drift = get_json(f"{monitor}/api/drift?{query}")
+    assert status == 200, drift
+    evaluated = [d for d in drift["days"] if d["features"]]
+    assert evaluated, "the logger evaluated no day's drift"
+    status, alerts = get_json(f"{monitor}/api/alerts?{query}")
+    assert status == 200 and isinstance(alerts["alerts"], list), alerts
+
+
 def test_metrics_api_rejects_a_reversed_range_with_400(monitor: str) -> None:
     status, body = get_json(f"{monitor}/api/metrics?start_date=2024-02-01&end_date=2024-01-01")
     assert status == 400
