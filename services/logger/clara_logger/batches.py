@@ -4,11 +4,12 @@ Exactly once, without transactions:
 1. A batch record is written first (state "claiming", with an owner and a lease).
 2. The predictions are claimed with one `update_many` that sets `logged: true, logger_batch: <id>`
    and copies the contract's fields into `logged_as` (clara_common.ledger), on documents that are
-   still unlogged, in a window of validation time: each document is bound to exactly one batch, even
-   with two loggers claiming at once, and the batch counts the copy, whatever changes after.
-   Claiming costs one write per document. Windows rather than a list of ids: `_id: {$in: [...]}` and a sorted `find` with a
-   limit both cost in proportion to the whole backlog on the embedded database; a window costs in
-   proportion to what it holds (its span adapts to hold about LOGGER_CLAIM_SIZE predictions).
+   still unlogged, in a window of validation time: each document is bound to exactly one batch,
+   even with two loggers claiming at once, and the batch counts the copy, whatever changes after.
+   Claiming costs one write per document. Windows rather than a list of ids: `_id: {$in: [...]}`
+   and a sorted `find` with a limit both cost in proportion to the whole backlog on the embedded
+   database; a window costs in proportion to what it holds (its span adapts to hold about
+   LOGGER_CLAIM_SIZE predictions).
 3. The batch's per-day counts and profiles are computed from the documents bound to it and saved
    on the record (state "built"), then added to the history, each day at most once per batch id
    (history.py); then the record is "applied".

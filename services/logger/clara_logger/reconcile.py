@@ -51,7 +51,8 @@ def changed_since(predictions: Collection, since: datetime) -> list[dict[str, An
 def day_queries(first: date, last: date, tz: Any) -> list[dict[str, Any]]:
     """Return the queries that find the documents validated on local days `first` to `last`, now or when copied."""
     start, end = range_bounds(first, last, tz)
-    return [*time_ranges("timestamp_validated", start, end), *time_ranges(f"{LOGGED_AS}.timestamp_validated", start, end)]
+    copied = f"{LOGGED_AS}.timestamp_validated"
+    return [*time_ranges("timestamp_validated", start, end), *time_ranges(copied, start, end)]
 
 
 def day_documents(predictions: Collection, first: date, last: date, tz: Any) -> list[dict[str, Any]]:

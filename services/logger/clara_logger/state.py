@@ -54,9 +54,9 @@ def reset(collection: Collection, settings: Settings) -> None:
 
 
 def record_tick(collection: Collection, started_at: datetime, line: str, corrections_since: datetime | None) -> None:
-    """Record a finished tick; `corrections_since`: the validation time from which the next look for corrections starts."""
-    update: dict[str, Any] = {"$set": {"last_tick": {"started_at": started_at, "finished_at": datetime.now(timezone.utc),
-                                                     "report": line}}}
+    """Record a finished tick; `corrections_since`: where the next look for corrections starts (validation time)."""
+    tick = {"started_at": started_at, "finished_at": datetime.now(timezone.utc), "report": line}
+    update: dict[str, Any] = {"$set": {"last_tick": tick}}
     if corrections_since is not None:
         update["$max"] = {"corrections_since": corrections_since}
     collection.update_one({"_id": STATE_ID}, update)

@@ -54,7 +54,8 @@ class TickReport:
 
     def line(self) -> str:
         return (f"tick found={self.found} logged={self.logged} quarantined={self.quarantined} "
-                f"corrected={self.corrected} batches={self.batches} recovered={self.recovered} uploaded={self.uploaded} "
+                f"corrected={self.corrected} batches={self.batches} recovered={self.recovered} "
+                f"uploaded={self.uploaded} "
                 f"upload_failures={self.upload_failures} alerts={self.alerts} alerts_sent={self.alerts_sent} "
                 f"days={len(self.days)} duration={self.duration:.2f}s")
 

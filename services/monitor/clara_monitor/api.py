@@ -171,7 +171,8 @@ def drift() -> ResponseReturnValue:
     return jsonify(
         start_date=start.isoformat(), end_date=end.isoformat(), timezone=settings.TIMEZONE,
         thresholds={"algorithm": settings.DRIFT_ALGORITHM, "p_value": settings.DRIFT_P_VALUE,
-                    "hellinger_threshold": settings.DRIFT_HELLINGER_THRESHOLD, "min_samples": settings.DRIFT_MIN_SAMPLES},
+                    "hellinger_threshold": settings.DRIFT_HELLINGER_THRESHOLD,
+                    "min_samples": settings.DRIFT_MIN_SAMPLES},
         days=days,
     )
 

@@ -74,7 +74,8 @@ def check_timezone(ledger: dict[str, Any] | None, settings: Settings) -> None:
 
 def time_queries(name: str, start: datetime, end: datetime, extra: dict[str, Any] | None = None) -> list[dict]:
     """Return queries for `name` in [start, end): BSON dates exactly, ISO strings widened by a day each side."""
-    strings = {"$gte": (start - timedelta(days=1)).date().isoformat(), "$lt": (end + timedelta(days=1)).date().isoformat()}
+    strings = {"$gte": (start - timedelta(days=1)).date().isoformat(),
+               "$lt": (end + timedelta(days=1)).date().isoformat()}
     return [{**(extra or {}), name: {"$gte": start, "$lt": end}}, {**(extra or {}), name: strings}]
 
 
@@ -220,11 +221,15 @@ def status(database: Database, predictions: Collection, settings: Settings, wait
         "state": state, "message": message, "backlog": waiting,
         "last_tick_at": last_tick_at.isoformat() if last_tick_at else None,
         "last_tick_report": tick.get("report"),
-        "corrections_since": ledger["corrections_since"].isoformat() if ledger and ledger.get("corrections_since") else None,
+        "corrections_since": _iso((ledger or {}).get("corrections_since")),
         "last_reconcile": _iso_fields((ledger or {}).get("last_reconcile")),
         "history_timezone": (ledger or {}).get("timezone"),
         "timezone": settings.TIMEZONE,
     }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _iso_fields(document: dict[str, Any] | None) -> dict[str, Any] | None:
