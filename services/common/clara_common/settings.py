@@ -92,11 +92,18 @@ class Settings:
     # Classes and days
     CLASSES_FILE: str | None = _setting(None, _optional_text)
     TIMEZONE: str = _setting("UTC", _timezone)
+    # A validation time further in the future than this is reported and not counted until it is due.
+    MAX_CLOCK_SKEW_MINUTES: float = _setting(10.0, _positive_float)
     # Monitor
     MONITOR_PORT: int = _setting(5004, _port)
     MONITOR_WORKERS: int = _setting(2, _positive_int)
     MONITOR_DB_TIMEOUT_MS: int = _setting(2000, _positive_int)  # short, so a down database is a quick 503
     MONITOR_TRAINING_CACHE_SECONDS: float = _setting(300.0, _positive_float)
+    # HTTP Basic authentication for every route but /healthz and /readyz: on when a username and a
+    # password (or a file holding it, for Docker secrets) are set.
+    MONITOR_USERNAME: str | None = _setting(None, _optional_text)
+    MONITOR_PASSWORD: str | None = _setting(None, _optional_text, secret=True)
+    MONITOR_PASSWORD_FILE: str | None = _setting(None, _optional_text)
     # Logger
     LOGGER_INTERVAL_MINUTES: float = _setting(2.0, _positive_float)
     LOGGER_BATCH_SIZE: int = _setting(5000, _positive_int)
