@@ -265,7 +265,12 @@
         interaction: { mode: "index", intersect: false },
         scales: { y: unitAxis(), x: dayAxis() },
         plugins: {
-          legend: { display: showLegend, position: "bottom", labels: { usePointStyle: true, boxHeight: 7 }, ...legendEmphasis },
+          legend: {
+            display: showLegend,
+            position: "bottom",
+            labels: { usePointStyle: true, boxHeight: 7 },
+            ...legendEmphasis,
+          },
           tooltip: { callbacks: tooltipCallbacks },
           alertMarkers: { days: days.filter((day) => alertsByDay().has(day)) },
         },
@@ -464,22 +469,30 @@
     const foot = element("tr", null, "rejected");
     const label = element("th", "Rejected, class not named");
     label.scope = "row";
-    foot.append(label, ...rejectedCounts.map((n) => element("td", n.toLocaleString(), "count")), element("td", rejectedTotal.toLocaleString(), "total"));
+    foot.append(
+      label,
+      ...rejectedCounts.map((n) => element("td", n.toLocaleString(), "count")),
+      element("td", rejectedTotal.toLocaleString(), "total")
+    );
     table.tFoot.replaceChildren(foot);
 
     for (const button of document.querySelectorAll("#card-confusion .toggle button")) {
       button.setAttribute("aria-pressed", String(button.dataset.view === state.confusionView));
     }
     $("confusion-note").textContent =
-      `${plural(c.total, "validated prediction")} in this range. Rows: the class a reviewer named; columns: the predicted class. ` +
+      `${plural(c.total, "validated prediction")} in this range. ` +
+      "Rows: the class a reviewer named; columns: the predicted class. " +
       (state.confusionView === "rows" ? "Each row shows shares of its true class. " : "") +
-      `The last row counts legacy reviews that rejected the prediction without naming the class (${rejectedTotal.toLocaleString()}), ` +
-      `by predicted class, always as counts: they have no row of their own.`;
+      "The last row counts legacy reviews that rejected the prediction without naming the class " +
+      `(${rejectedTotal.toLocaleString()}), by predicted class, always as counts: they have no row of their own.`;
   }
 
   // -- drift and alerts ---------------------------------------------------------------------------
 
-  const driftValue = (result) => (!result ? null : result.algorithm === "hellinger" ? result.statistic : result.p_value);
+  function driftValue(result) {
+    if (!result) return null;
+    return result.algorithm === "hellinger" ? result.statistic : result.p_value;
+  }
   const driftStyle = (category) => DRIFT_CATEGORIES[category] || DRIFT_CATEGORIES.no_drift;
 
   function formatP(value) {
@@ -490,7 +503,8 @@
   // p-values on a log axis (drift is below the threshold), Hellinger distances on a linear one (above).
   function driftAxis(hellinger, values, threshold) {
     if (hellinger) {
-      return { min: 0, suggestedMax: Math.max(threshold * 2, ...values.filter((v) => v !== null)), grid: { color: "#eef2f0" } };
+      const largest = Math.max(threshold * 2, ...values.filter((v) => v !== null));
+      return { min: 0, suggestedMax: largest, grid: { color: "#eef2f0" } };
     }
     const positive = values.filter((v) => v !== null && v > 0);
     const smallest = Math.min(1e-3, ...positive);
@@ -557,7 +571,9 @@
     };
     const describe = (ctx) => {
       const i = ctx.dataIndex;
-      if (ctx.datasetIndex === 2) return `insufficient data: fewer than ${drift.thresholds.min_samples} predictions, not tested`;
+      if (ctx.datasetIndex === 2) {
+        return `insufficient data: fewer than ${drift.thresholds.min_samples} predictions, not tested`;
+      }
       const name = hellinger ? "Hellinger distance" : "p-value";
       return `${name} ${formatP(ctx.parsed.y)} (${measured.algorithms[i]}) · ${driftStyle(categories[i]).label}`;
     };
@@ -591,7 +607,8 @@
     const evaluated = drift.days.some((d) => Object.keys(d.features).length > 0);
     const how = t.algorithm === "hellinger"
       ? `Hellinger distance of each day from the reference; above ${t.hellinger_threshold} is drift.`
-      : `p-value of each day's test against the reference (chi-square for the classes, Kolmogorov–Smirnov for confidence); below ${t.p_value} is drift.`;
+      : "p-value of each day's test against the reference (chi-square for the classes, " +
+        `Kolmogorov–Smirnov for confidence); below ${t.p_value} is drift.`;
     $("drift-explainer").textContent =
       `${how} Days with fewer than ${t.min_samples} predictions are not tested.` +
       (evaluated ? "" : " The logger has not evaluated any day of this range yet.");
@@ -599,7 +616,9 @@
   }
 
   function deliveryCell(delivered) {
-    const [text, kind] = delivered === true ? ["delivered", "ok"] : delivered === false ? ["pending", "warn"] : ["webhook off", "off"];
+    let [text, kind] = ["webhook off", "off"]; // null: no ALERT_WEBHOOK_URL
+    if (delivered === true) [text, kind] = ["delivered", "ok"];
+    if (delivered === false) [text, kind] = ["pending", "warn"];
     const cell = element("td");
     cell.append(element("span", text, `badge ${kind}`));
     return cell;
@@ -687,8 +706,9 @@
 
   // What a range loads, by the state key each answer is kept under.
   function rangeRequests() {
-    const range = new URLSearchParams({ start_date: startInput.value, end_date: endInput.value });
-    const withAverage = new URLSearchParams({ start_date: startInput.value, end_date: endInput.value, average: averageSelect.value });
+    const dates = { start_date: startInput.value, end_date: endInput.value };
+    const range = new URLSearchParams(dates);
+    const withAverage = new URLSearchParams({ ...dates, average: averageSelect.value });
     return {
       metrics: `/api/metrics?${withAverage}`,
       alerts: `/api/alerts?${range}`,
@@ -735,7 +755,7 @@
       });
       renderAnswers(loaded);
       selectTab(currentTab());
-      const others = failures.length > 1 ? ` (and ${failures.length - 1} more request${failures.length > 2 ? "s" : ""} failed)` : "";
+      const others = failures.length > 1 ? ` (and ${plural(failures.length - 1, "more request")} failed)` : "";
       showError(failures.length ? failures[0] + others : "");
       $("status").textContent = loaded.length ? `Updated ${new Date().toLocaleTimeString()}` : "";
     } catch (err) {
