@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -32,6 +34,27 @@ def test_second_run_leaves_the_same_documents(db: Database, settings: Settings) 
     assert seed(settings) == 0
     assert snapshot(db, settings) == first
     assert len(first) > 30 * 30
+
+
+def test_rerunning_a_finished_seed_takes_a_fraction_of_the_first_run(db: Database, settings: Settings, caplog) -> None:
+    started = time.perf_counter()
+    seed(settings, "--days", "60", "--count", "100")
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    with caplog.at_level(logging.INFO, logger="clara_seed"):
+        seed(settings, "--days", "60", "--count", "100")
+    second = time.perf_counter() - started
+    assert any("already seeded" in r.getMessage() for r in caplog.records)
+    assert second < min(2.0, first / 5), (first, second)
+
+
+def test_a_rerun_after_a_seed_document_was_deleted_puts_it_back(db: Database, settings: Settings) -> None:
+    seed(settings)
+    collection = db[settings.PREDICTIONS_COLLECTION]
+    before = collection.count_documents({})
+    collection.delete_one({})
+    seed(settings)
+    assert collection.count_documents({}) == before
 
 
 def test_second_run_leaves_logged_marks_alone(db: Database, settings: Settings) -> None:

@@ -15,7 +15,9 @@ from clara_common.days import today
 from clara_common.logs import configure_logging
 from clara_common.settings import Settings, SettingsError
 from clara_seed.generator import SeedPlan, generate
-from clara_seed.loader import PLAN_KEYS, delete_seeded, insert_missing, plan_record, previous_run, record_run
+from clara_seed.loader import (
+    PLAN_KEYS, delete_seeded, insert_missing, plan_record, previous_run, record_complete, record_run, seeded_count,
+)
 
 log = logging.getLogger("clara_seed")
 
@@ -62,6 +64,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     previous["seed"], previous["days"], previous["end"],
                 )
                 return 0
+            if previous.get("complete") and seeded_count(collection) == previous.get("documents"):
+                # The same run finished before and its documents are all there: nothing to check again.
+                log.info("already seeded (seed %s, %s days ending %s, %d predictions); nothing to do.",
+                         previous["seed"], previous["days"], previous["end"], previous["documents"])
+                return 0
             # Regenerate for the first run's instant, so a second run yields the very same documents.
             now = previous["now"]
         record_run(database, plan, now)
@@ -72,6 +79,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         documents = generate(plan, settings.classes, settings.tz, now=now)
         with tqdm(desc="predictions", unit="doc", disable=args.no_progress or None, file=sys.stderr) as bar:
             result = insert_missing(collection, documents, on_batch=bar.update)
+        record_complete(database, result.inserted + result.already_there)
         log.info("inserted %d predictions, %d were already there", result.inserted, result.already_there)
     return 0
 

@@ -84,6 +84,16 @@ def record_run(database: Database, plan: SeedPlan, now: datetime) -> None:
     database[SEED_RUNS].replace_one({"_id": "seed"}, plan_record(plan, now), upsert=True)
 
 
+def record_complete(database: Database, documents: int) -> None:
+    """Record that the run finished with `documents` seed documents in place: a rerun can then skip the check."""
+    database[SEED_RUNS].update_one({"_id": "seed"}, {"$set": {"complete": True, "documents": documents}})
+
+
+def seeded_count(collection: Collection) -> int:
+    """Return how many documents of a seed run are in the collection (through the filename index)."""
+    return collection.count_documents({"filename": {"$regex": f"^{FILENAME_PREFIX}"}})
+
+
 def delete_seeded(collection: Collection, database: Database) -> int:
     """Delete every document an earlier seed run wrote; return how many."""
     deleted = collection.delete_many({"filename": {"$regex": f"^{FILENAME_PREFIX}"}}).deleted_count
