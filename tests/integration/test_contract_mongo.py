@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from zoneinfo import ZoneInfo
 
 import pytest
-from bson import Decimal128, Int64
+from bson import Decimal128, Int64, ObjectId
 from pymongo.database import Database
 
 from clara_common.contract import (
@@ -100,7 +100,38 @@ EXTRA_SHAPES = {
     "timestamp a bool": document(timestamp=True),
     "prediction infinite": document(output_prediction=math.inf),
     "verdict infinite": document(output_validated=-math.inf),
+    # Hostile shapes and the edges of the contract's years.
+    "validation time NaN": document(timestamp_validated=math.nan),
+    "validation time an object id": document(timestamp_validated=ObjectId()),
+    "logged a number": document(logged=0),
+    "trained a string": document(trained="no"),
+    "validation time at the first instant": document(timestamp_validated=datetime(2, 1, 1, tzinfo=timezone.utc)),
+    "validation time at the last millisecond": document(
+        timestamp_validated=datetime(9998, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc)),
+    "validation time in year 9999": document(timestamp_validated=datetime(9999, 1, 1, tzinfo=timezone.utc)),
+    "validation time the last BSON-decodable instant": document(
+        timestamp_validated=datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc)),
+    "validation time the first BSON-decodable instant": document(
+        timestamp_validated=datetime(1, 1, 1, tzinfo=timezone.utc)),
+    "prediction time in year 1": document(timestamp=datetime(1, 6, 1, tzinfo=timezone.utc)),
+    "prediction time in year 9999": document(timestamp=datetime(9999, 6, 1, tzinfo=timezone.utc)),
+    "pending, validation time in year 1": document(output_validated=None,
+                                                   timestamp_validated=datetime(1, 6, 1, tzinfo=timezone.utc)),
+    # Around NOW + SKEW, the instant after which a review is in the future (see the tests given `now`).
+    "validated at the skew's end": document(timestamp_validated=datetime(2026, 6, 1, 12, 10, tzinfo=timezone.utc)),
+    "validated a millisecond later": document(
+        timestamp_validated=datetime(2026, 6, 1, 12, 10, 0, 1000, tzinfo=timezone.utc)),
+    "validated tomorrow": document(timestamp_validated=datetime(2026, 6, 2, 9, tzinfo=timezone.utc)),
+    "validated tomorrow as a string": document(timestamp_validated="2026-06-02T09:00:00+02:00"),
+    "validated in an hour, local string": document(timestamp_validated="2026-06-01T13:00:00"),
+    "pending, validated tomorrow": document(output_validated=None,
+                                            timestamp_validated=datetime(2026, 6, 2, 9, tzinfo=timezone.utc)),
+    "legacy true validated tomorrow": document(output_validated=True,
+                                               timestamp_validated=datetime(2026, 6, 2, 9, tzinfo=timezone.utc)),
 }
+# The clock the tests "given now" run at: some shapes and strings above lie after NOW + SKEW.
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+SKEW = timedelta(minutes=10)
 # Arrays and nested objects where a scalar belongs, in every field: a query filter matches an array
 # by its elements, so these are where a filter and the parser part ways.
 _SCALARS = {"filename": "a.jpg", "output_prediction": 2, "output_confidence": 0.5, "output_validated": 2,
@@ -114,10 +145,10 @@ for _field, _value in _SCALARS.items():
 EXTRA_SHAPES["verdict [1, 2]"] = document(output_validated=[1, 2])
 
 
-def expected_verdict(raw: dict, tz_name: str) -> dict:
-    """Return what parse_prediction says about `raw`, in the aggregation's shape."""
+def expected_verdict(raw: dict, tz_name: str, now: datetime | None = None) -> dict:
+    """Return what parse_prediction says about `raw` (at `now`, if given), in the aggregation's shape."""
     tz = ZoneInfo(tz_name)
-    record = parse_prediction(raw, CLASSES, tz)
+    record = parse_prediction(raw, CLASSES, tz, now, SKEW if now else None)
     try:
         validated_at = parse_timestamp(raw["timestamp_validated"], "timestamp_validated", tz)
         day = local_day(validated_at, tz).isoformat()
@@ -140,16 +171,16 @@ def expected_verdict(raw: dict, tz_name: str) -> dict:
     }
 
 
-def verdicts(db: Database, shapes: dict[str, dict], tz_name: str) -> list[tuple[str, dict, dict]]:
-    """Store every shape and return (name, parser's verdict, pipeline's verdict) for each."""
+def verdicts(db: Database, shapes: dict[str, dict], tz_name: str,
+             now: datetime | None = None) -> list[tuple[str, dict, dict]]:
+    """Store every shape and return (name, parser's verdict, pipeline's verdict) for each, at `now` if given."""
     collection = db["shapes"]
+    collection.delete_many({})
     collection.insert_many([{**shape, "shape": name} for name, shape in shapes.items()])
     stored = {doc["shape"]: doc for doc in collection.find()}
-    computed = {
-        doc["shape"]: doc["r"]
-        for doc in collection.aggregate([{"$project": {"shape": 1, "r": mongo_record(CLASSES, tz_name)}}])
-    }
-    return [(name, expected_verdict(stored[name], tz_name), computed[name]) for name in shapes]
+    record = mongo_record(CLASSES, tz_name, now, SKEW if now else None)
+    computed = {doc["shape"]: doc["r"] for doc in collection.aggregate([{"$project": {"shape": 1, "r": record}}])}
+    return [(name, expected_verdict(stored[name], tz_name, now), computed[name]) for name in shapes]
 
 
 def all_shapes() -> dict[str, dict]:
@@ -165,6 +196,27 @@ def all_shapes() -> dict[str, dict]:
 def test_pipeline_verdict_equals_parser_verdict_on_every_shape(db: Database, tz_name: str) -> None:
     mismatches = [(name, want, got) for name, want, got in verdicts(db, all_shapes(), tz_name) if want != got]
     assert not mismatches, "\n".join(f"{n}: parser {w} pipeline {g}" for n, w, g in mismatches)
+
+
+@pytest.mark.parametrize("tz_name", TIME_ZONES)
+def test_given_now_pipeline_and_parser_both_leave_out_reviews_validated_in_the_future(db: Database,
+                                                                                      tz_name: str) -> None:
+    results = verdicts(db, all_shapes(), tz_name, now=NOW)
+    mismatches = [(name, want, got) for name, want, got in results if want != got]
+    assert not mismatches, "\n".join(f"{n}: parser {w} pipeline {g}" for n, w, g in mismatches)
+    valid = {name for name, want, _ in results if want["valid"]}
+    assert {"validated at the skew's end", "pending, validated tomorrow"} <= valid
+    assert not valid & {"validated a millisecond later", "validated tomorrow", "validated tomorrow as a string",
+                        "legacy true validated tomorrow"}
+
+
+def test_dates_outside_the_contracts_years_are_invalid_with_no_day(db: Database) -> None:
+    shapes = {name: EXTRA_SHAPES[name] for name in (
+        "validation time in year 9999", "validation time the first BSON-decodable instant",
+        "prediction time in year 1", "pending, validation time in year 1")}
+    for name, want, got in verdicts(db, shapes, "America/New_York"):
+        assert got == want and got["valid"] is False, name
+        assert got["day"] is None or name == "prediction time in year 1", name
 
 
 def random_iso(rng: random.Random) -> str:
@@ -222,3 +274,16 @@ def test_plain_filter_matches_only_validated_documents_the_parser_accepts(db: Da
     names = {doc["shape"] for doc in matched}
     assert {"verdict zero is a class", "integral doubles", "int64 class ids", "confidence one", "logged null"} <= names
     assert not names & {"filename starting with nbsp", "filename padded", "legacy true", "confidence absent"}
+    assert not names & {"validation time the first BSON-decodable instant", "validation time in year 9999",
+                        "prediction time in year 1"}
+
+
+def test_given_now_the_plain_filter_leaves_out_reviews_validated_in_the_future(db: Database) -> None:
+    collection = db["plain_now"]
+    collection.insert_many([{**shape, "shape": name} for name, shape in all_shapes().items()])
+    for doc in collection.find(mongo_plain_validated_filter(CLASSES, NOW, SKEW)):
+        record = parse_prediction(doc, CLASSES, timezone.utc, NOW, SKEW)
+        assert isinstance(record, Prediction) and record.is_validated, doc["shape"]
+    names = {doc["shape"] for doc in collection.find(mongo_plain_validated_filter(CLASSES, NOW, SKEW))}
+    assert "validated at the skew's end" in names
+    assert not names & {"validated a millisecond later", "validated tomorrow"}

@@ -96,9 +96,11 @@ def test_one_tick_logs_exactly_the_validated_unlogged_documents_and_a_second_log
     assert stored_confusion(db) == expected_confusion(to_log + already)
     logged_ids = {d["_id"] for d in collection.find({"logged": True, "logger_batch": {"$exists": True}})}
     assert logged_ids == {d["_id"] for d in to_log + already}
-    # The malformed document with a readable validation day is one invalid record of that day.
-    invalid_day = local_day(unknown_class["timestamp_validated"], timezone.utc).isoformat()
-    assert {r["_id"]: r["invalid"] for r in history.history(db).find({"invalid": {"$gt": 0}})} == {invalid_day: 1}
+    # Each malformed document is one invalid record: on the day of its validation time, or of its
+    # prediction time when the validation time is missing.
+    invalid_days = Counter(local_day(when, timezone.utc).isoformat()
+                           for when in (unknown_class["timestamp_validated"], no_review_time["timestamp"]))
+    assert {r["_id"]: r["invalid"] for r in history.history(db).find({"invalid": {"$gt": 0}})} == invalid_days
     assert collection.count_documents({"logged": False, "logger_batch": {"$exists": False}}) == len(pending)
     set_aside = {d["_id"]: d["logged_error"] for d in collection.find({"logged_error": {"$exists": True}})}
     assert set(set_aside) == {unknown_class["_id"], no_review_time["_id"]}

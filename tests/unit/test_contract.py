@@ -10,7 +10,9 @@ import pytest
 from bson import ObjectId
 
 from clara_common.classes import load_catalog
-from clara_common.contract import REJECTED_TRUE_CLASS, Prediction, Rejection, Review, parse_prediction
+from clara_common.contract import (
+    IN_THE_FUTURE, REJECTED_TRUE_CLASS, Prediction, Rejection, Review, is_early, parse_prediction,
+)
 
 CLASSES = load_catalog()
 UTC = timezone.utc
@@ -144,6 +146,27 @@ MALFORMED = {
     "validation time with hour 24": (document(timestamp_validated="2026-03-02T24:00:00"), "timestamp_validated"),
     "trained not a bool": (document(trained="yes"), "trained"),
     "logged not a bool": (document(logged=1), "logged"),
+    # Hostile shapes: each is left out and counted as invalid by every service.
+    "validation time a number": (document(timestamp_validated=1767225600), "timestamp_validated"),
+    "validation time a bool": (document(timestamp_validated=True), "timestamp_validated"),
+    "validation time garbage": (document(timestamp_validated="yesterday at noon"), "timestamp_validated"),
+    "validation time with a bad offset": (document(timestamp_validated="2026-03-02T09:30:00+25:00"),
+                                          "timestamp_validated"),
+    "validation time null on a review": (document(timestamp_validated=None), "timestamp_validated"),
+    "logged a string": (document(logged="yes"), "logged"),
+    "logged an object": (document(logged={"by": "clara"}), "logged"),
+    "validation time a BSON date in year 1": (document(timestamp_validated=datetime(1, 1, 1, tzinfo=UTC)),
+                                              "timestamp_validated"),
+    "validation time a BSON date in year 9999": (document(timestamp_validated=datetime(9999, 12, 31, tzinfo=UTC)),
+                                                 "timestamp_validated"),
+    "validation time a naive BSON date in year 1": (document(timestamp_validated=datetime(1, 1, 1, 12)),
+                                                    "timestamp_validated"),
+    "validation time a string that is year 1 in UTC": (document(timestamp_validated="0002-01-01T00:30+01:00"),
+                                                       "timestamp_validated"),
+    "validation time a string that is year 9999 in UTC": (document(timestamp_validated="9998-12-31T23:30-01:00"),
+                                                          "timestamp_validated"),
+    "prediction time a BSON date in year 1": (document(timestamp=datetime(1, 1, 1, tzinfo=UTC)), "timestamp"),
+    "prediction time a BSON date in year 9999": (document(timestamp=datetime(9999, 6, 1, tzinfo=UTC)), "timestamp"),
 }
 
 
@@ -165,3 +188,45 @@ def test_rejection_keeps_the_document_id_for_quarantine() -> None:
 def test_verdict_time_may_precede_or_follow_prediction_by_days() -> None:
     late = parse(document(timestamp_validated=PREDICTED_AT + timedelta(days=30)))
     assert isinstance(late, Prediction)
+
+
+@pytest.mark.parametrize("value", [
+    datetime(2, 1, 1, tzinfo=UTC),
+    datetime(9998, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+    "0002-01-01T00:00:00Z",
+    "9998-12-31T23:59:59Z",
+])
+def test_the_contracts_first_and_last_instants_are_accepted(value: object) -> None:
+    assert isinstance(parse(document(timestamp_validated=value), tz=MADRID), Prediction)
+
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+SKEW = timedelta(minutes=10)
+
+
+@pytest.mark.parametrize("value", [NOW + SKEW + timedelta(seconds=1), "2026-03-02T13:30:00+01:00", "2026-03-03"])
+def test_a_review_validated_beyond_the_clock_skew_is_rejected_as_in_the_future(value: object) -> None:
+    rejection = parse_prediction(document(timestamp_validated=value), CLASSES, MADRID, now=NOW, max_skew=SKEW)
+    assert isinstance(rejection, Rejection)
+    assert rejection.field == "timestamp_validated" and rejection.reason.startswith(IN_THE_FUTURE)
+
+
+@pytest.mark.parametrize("value", [NOW, NOW + SKEW, "2026-03-02T13:10:00+01:00", VALIDATED_AT])
+def test_a_review_validated_within_the_clock_skew_is_accepted(value: object) -> None:
+    assert isinstance(parse_prediction(document(timestamp_validated=value), CLASSES, UTC, now=NOW, max_skew=SKEW),
+                      Prediction)
+
+
+def test_a_future_validation_time_counts_only_when_now_is_given_and_only_on_a_review() -> None:
+    later = NOW + timedelta(days=3)
+    assert isinstance(parse(document(timestamp_validated=later)), Prediction)
+    pending = document(output_validated=None, timestamp_validated=later)
+    assert isinstance(parse_prediction(pending, CLASSES, UTC, now=NOW, max_skew=SKEW), Prediction)
+
+
+def test_is_early_says_which_documents_wait_until_due() -> None:
+    assert is_early(document(timestamp_validated=NOW + timedelta(hours=1)), UTC, NOW, SKEW)
+    assert not is_early(document(timestamp_validated=NOW + timedelta(minutes=5)), UTC, NOW, SKEW)
+    assert not is_early(document(timestamp_validated="garbage"), UTC, NOW, SKEW)  # malformed: set aside now
+    assert not is_early(document(timestamp_validated=NOW + timedelta(hours=1)), UTC, None, SKEW)
+    assert not is_early(document(output_validated=None, timestamp_validated=NOW + timedelta(hours=1)), UTC, NOW, SKEW)

@@ -17,7 +17,9 @@ without naming the right class (it counts against accuracy and the predicted cla
 in no class's recall), null or absent means not reviewed yet.
 
 BSON dates are UTC. An ISO-8601 string with an offset is exact; one without an offset is read in
-the configured time zone, as the original classifier wrote local times.
+the configured time zone, as the original classifier wrote local times. Either must fall in the years
+2 to 9998 (UTC), away from the calendar's ends where a local day overflows. Given the current time, a
+review validated further ahead than the allowed clock skew is rejected as "in the future" until due.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from enum import Enum
 from typing import Any
 
@@ -125,28 +127,62 @@ ISO_DATETIME_REGEX = (
 )
 _ISO_DATETIME = re.compile(ISO_DATETIME_REGEX)
 YEARS = range(2, 9999)
+# The instants of those years in UTC, for BSON dates and converted strings alike: a local day of any
+# instant in [FIRST_INSTANT, END_INSTANT) exists in every time zone.
+FIRST_INSTANT = datetime(YEARS.start, 1, 1, tzinfo=timezone.utc)
+END_INSTANT = datetime(YEARS.stop, 1, 1, tzinfo=timezone.utc)
+IN_THE_FUTURE = "is in the future"
 
 
 def parse_timestamp(value: object, name: str, tz: tzinfo) -> datetime:
-    """Return a BSON date or an ISO-8601 string as an aware UTC datetime."""
+    """Return a BSON date or an ISO-8601 string as an aware UTC datetime in the contract's years."""
     if isinstance(value, datetime):
-        return as_utc(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            raise ContractError(name, "is an empty string")
         try:
-            if not _ISO_DATETIME.fullmatch(text):
-                raise ValueError(text)
-            parsed = datetime.fromisoformat(text)
-            if parsed.year not in YEARS:
-                raise ValueError(text)
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=tz)
-            return as_utc(parsed)
-        except (ValueError, OverflowError):
-            raise ContractError(name, f"is not an ISO-8601 date-time (YYYY-MM-DDTHH:MM:SS±HH:MM): {value[:40]!r}") from None
-    raise ContractError(name, f"must be a BSON date or an ISO-8601 string, got {type(value).__name__}")
+            instant = as_utc(value)
+        except OverflowError:
+            raise ContractError(name, f"is outside the years {YEARS.start} to {YEARS.stop - 1}") from None
+    elif isinstance(value, str):
+        instant = _parse_iso(value, name, tz)
+    else:
+        raise ContractError(name, f"must be a BSON date or an ISO-8601 string, got {type(value).__name__}")
+    if not FIRST_INSTANT <= instant < END_INSTANT:
+        raise ContractError(name, f"is outside the years {YEARS.start} to {YEARS.stop - 1}: {instant.isoformat()}")
+    return instant
+
+
+def _parse_iso(value: str, name: str, tz: tzinfo) -> datetime:
+    text = value.strip()
+    if not text:
+        raise ContractError(name, "is an empty string")
+    try:
+        if not _ISO_DATETIME.fullmatch(text):
+            raise ValueError(text)
+        parsed = datetime.fromisoformat(text)
+        if parsed.year not in YEARS:
+            raise ValueError(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=tz)
+        return as_utc(parsed)
+    except (ValueError, OverflowError):
+        raise ContractError(name, f"is not an ISO-8601 date-time (YYYY-MM-DDTHH:MM:SS±HH:MM): {value[:40]!r}") from None
+
+
+def latest_due(now: datetime | None, max_skew: timedelta | None) -> datetime | None:
+    """Return the latest validation time counted at `now`: now plus the writers' allowed clock skew (None: no limit)."""
+    return None if now is None else as_utc(now) + (max_skew or timedelta(0))
+
+
+def is_early(raw: object, tz: tzinfo, now: datetime | None, max_skew: timedelta | None = None) -> bool:
+    """Return whether a review's validation time is readable and later than `latest_due`: it waits until due."""
+    limit = latest_due(now, max_skew)
+    if limit is None or not isinstance(raw, Mapping) or raw.get("output_validated") is None:
+        return False
+    if raw.get("timestamp_validated") is None:
+        return False
+    try:
+        return parse_timestamp(raw["timestamp_validated"], "timestamp_validated", tz) > limit
+    except ContractError:
+        return False
 
 
 def _parse_confidence(value: object) -> float | None:
@@ -172,16 +208,19 @@ def _parse_review(value: object, predicted: int, classes: ClassCatalog) -> tuple
     return Review.LABELLED, parse_class_id(value, "output_validated", classes)
 
 
+def is_flag(value: object) -> bool:
+    """Return whether a value is what the contract takes for a flag: a bool, or null (absent) for false."""
+    return value is None or isinstance(value, bool)
+
+
 def _parse_flag(raw: Mapping[str, Any], name: str) -> bool:
     value = raw.get(name)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
+    if not is_flag(value):
         raise ContractError(name, f"must be a boolean, got {type(value).__name__}")
-    return value
+    return bool(value)
 
 
-def _parse(raw: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo) -> Prediction:
+def _parse(raw: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo, latest: datetime | None) -> Prediction:
     filename = raw.get("filename")
     if not isinstance(filename, str) or not filename.strip():
         raise ContractError("filename", "must be a non-empty string")
@@ -200,6 +239,9 @@ def _parse(raw: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo) -> Predict
         validated_at = None
     else:
         validated_at = parse_timestamp(raw_validated_at, "timestamp_validated", tz)
+        if review is not Review.PENDING and latest is not None and validated_at > latest:
+            raise ContractError("timestamp_validated", f"{IN_THE_FUTURE}: {validated_at.isoformat()} is after "
+                                                      f"{latest.isoformat()}, the current time plus the clock skew")
     return Prediction(
         id=raw.get("_id"),
         filename=filename,
@@ -214,12 +256,16 @@ def _parse(raw: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo) -> Predict
     )
 
 
-def parse_prediction(raw: object, classes: ClassCatalog, tz: tzinfo) -> Prediction | Rejection:
-    """Return the typed record for a raw document, or a Rejection that says what is wrong."""
+def parse_prediction(raw: object, classes: ClassCatalog, tz: tzinfo, now: datetime | None = None,
+                     max_skew: timedelta | None = None) -> Prediction | Rejection:
+    """Return the typed record for a raw document, or a Rejection that says what is wrong.
+
+    With `now`, a review validated after now + `max_skew` is rejected as in the future until it is due.
+    """
     if not isinstance(raw, Mapping):
         return Rejection(id=None, field=None, reason=f"a document must be a mapping, got {type(raw).__name__}")
     try:
-        return _parse(raw, classes, tz)
+        return _parse(raw, classes, tz, latest_due(now, max_skew))
     except ContractError as exc:
         return Rejection(id=raw.get("_id"), field=exc.field, reason=exc.reason)
 
@@ -312,9 +358,9 @@ def _mongo_iso_instant(text: object, tz_name: str) -> dict[str, Any]:
 
 
 def mongo_instant(expr: object, tz_name: str) -> dict[str, Any]:
-    """Return an expression: the instant of a BSON date or an ISO-8601 string field, else null."""
+    """Return an expression: the instant of a BSON date or ISO-8601 string field in the contract's years, else null."""
     trimmed = _mongo_trimmed(expr)
-    return {
+    instant = {
         "$switch": {
             "branches": [
                 {"case": {"$eq": [{"$type": expr}, "date"]}, "then": expr},
@@ -323,16 +369,22 @@ def mongo_instant(expr: object, tz_name: str) -> dict[str, Any]:
             "default": None,
         }
     }
+    # Null sorts before every date, so it fails the first bound and stays null.
+    in_years = {"$and": [{"$gte": ["$$instant", FIRST_INSTANT]}, {"$lt": ["$$instant", END_INSTANT]}]}
+    return {"$let": {"vars": {"instant": instant}, "in": {"$cond": [in_years, "$$instant", None]}}}
 
 
-def mongo_record(classes: ClassCatalog, tz_name: str) -> dict[str, Any]:
+def mongo_record(classes: ClassCatalog, tz_name: str, now: datetime | None = None,
+                 max_skew: timedelta | None = None) -> dict[str, Any]:
     """Return an expression giving parse_prediction's verdict on `$$ROOT` as {valid, reviewed, true, predicted, day}.
 
-    `valid` is whether the document honours the contract; `reviewed` whether it is validated; `true`
-    and `predicted` are class ids (true is REJECTED_TRUE_CLASS for a legacy `false`), null when not
-    valid; `day` is the local day (YYYY-MM-DD in `tz_name`) of `timestamp_validated`, null when that
-    cannot be read, whatever the rest of the document says.
+    `valid` is whether the document honours the contract (given `now` and `max_skew`, as the parser);
+    `reviewed` whether it is validated; `true` and `predicted` are class ids (true is
+    REJECTED_TRUE_CLASS for a legacy `false`), null when not valid; `day` is the local day
+    (YYYY-MM-DD in `tz_name`) of `timestamp_validated`, null when that cannot be read, whatever the
+    rest of the document says.
     """
+    latest = latest_due(now, max_skew)
     verdict = "$output_validated"
     flag_ok = lambda name: {"$or": [_is_nullish(f"${name}"), {"$eq": [{"$type": f"${name}"}, "bool"]}]}  # noqa: E731
     reviewed = {"$not": [_is_nullish(verdict)]}
@@ -353,8 +405,11 @@ def mongo_record(classes: ClassCatalog, tz_name: str) -> dict[str, Any]:
                       {"$gte": ["$output_confidence", 0]}, {"$lte": ["$output_confidence", 1]}]},
         ]
     }
+    # A review validated after `latest` is not due yet; a pending document's validation time is only read.
+    due = True if latest is None else {"$or": [{"$not": [reviewed]}, {"$lte": ["$$validated_at", latest]}]}
     validated_ok = {
-        "$cond": [_is_nullish("$timestamp_validated"), {"$not": [reviewed]}, {"$ne": ["$$validated_at", None]}]
+        "$cond": [_is_nullish("$timestamp_validated"), {"$not": [reviewed]},
+                  {"$and": [{"$ne": ["$$validated_at", None]}, due]}]
     }
     valid = {
         "$and": [
@@ -398,15 +453,20 @@ def mongo_record(classes: ClassCatalog, tz_name: str) -> dict[str, Any]:
     }
 
 
-def mongo_plain_validated_filter(classes: ClassCatalog) -> dict[str, Any]:
+def mongo_plain_validated_filter(classes: ClassCatalog, now: datetime | None = None,
+                                 max_skew: timedelta | None = None) -> dict[str, Any]:
     """Return a query filter that matches only validated documents the parser accepts, in the plain shape.
 
     The plain shape is what the classifier and the review tool write: a filename that does not start
     with white space, class ids as numbers, the reviewer's class id as the verdict, a confidence in
-    [0, 1], BSON dates. For such a document the true class is `output_validated` and the day is that
-    of `timestamp_validated`, so it can be counted without `mongo_record`, which costs the embedded
-    database ten times more per document. Every other document goes through `mongo_record`.
+    [0, 1], BSON dates in the contract's years (and, given `now`, a validation time that is due). For
+    such a document the true class is `output_validated` and the day is that of `timestamp_validated`,
+    so it can be counted without `mongo_record`, which costs the embedded database ten times more per
+    document. Every other document goes through `mongo_record`.
     """
+    latest = latest_due(now, max_skew)
+    in_years = {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}
+    due = {} if latest is None else {"$lte": latest}
     numbers = {"$type": _NUMBER_TYPES}
     # A query matches an array by its elements: `[1, 2]` would pass `$in` and `$type`. No arrays.
     scalar = {"$not": {"$type": "array"}}
@@ -416,8 +476,8 @@ def mongo_plain_validated_filter(classes: ClassCatalog) -> dict[str, Any]:
         "output_prediction": {"$in": list(classes.ids), **numbers, **scalar},
         "output_validated": {"$in": list(classes.ids), **numbers, **scalar},
         "output_confidence": {"$gte": 0, "$lte": 1, **numbers, **scalar},
-        "timestamp": {"$type": "date", **scalar},
-        "timestamp_validated": {"$type": "date", **scalar},
+        "timestamp": {"$type": "date", **in_years, **scalar},
+        "timestamp_validated": {"$type": "date", **in_years, **due, **scalar},
         "trained": {"$in": [True, False, None], **scalar},
         "logged": {"$in": [True, False, None], **scalar},
     }

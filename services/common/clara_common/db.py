@@ -5,11 +5,18 @@ Build one client per process (PyMongo's client is thread-safe but not fork-safe)
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import OperationFailure
 
 from clara_common.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Indexes on the predictions collection, each with the query it serves.
 PREDICTION_INDEXES = [
@@ -27,7 +34,14 @@ PREDICTION_INDEXES = [
     IndexModel([("logged_as.timestamp_validated", ASCENDING)], name="logged_as_timestamp_validated", sparse=True),
     # The monitor's training tab: the predictions already used for retraining.
     IndexModel([("trained", DESCENDING)], name="trained"),
+    # A reconcile's "set aside as malformed" look-up: their invalid records may sit on the day of their
+    # prediction time (sparse: only documents the logger set aside carry the field).
+    IndexModel([("logged_error", ASCENDING)], name="logged_error", sparse=True),
 ]
+# Index options that change what an index holds or allows; two indexes on the same keys that agree on
+# these serve the same queries, whatever their names.
+_DEFAULT_OPTIONS: dict[str, Any] = {"unique": False, "sparse": False, "partialFilterExpression": None,
+                                    "collation": None}
 
 
 def make_client(settings: Settings, **kwargs: object) -> MongoClient:
@@ -52,9 +66,48 @@ def predictions(client: MongoClient, settings: Settings) -> Collection:
     return get_database(client, settings)[settings.PREDICTIONS_COLLECTION]
 
 
+def _key(pattern: object) -> list[tuple[str, object]]:
+    # 1, 1.0 and Int64(1) are the same direction; "text" or "2dsphere" stay as they are.
+    items = pattern.items() if isinstance(pattern, Mapping) else pattern  # type: ignore[union-attr]
+    return [(name, float(kind) if isinstance(kind, (int, float)) else kind) for name, kind in items]
+
+
+def _options(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: spec.get(name, default) for name, default in _DEFAULT_OPTIONS.items()}
+
+
+def equivalent_index(wanted: Mapping[str, Any], existing: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """Return the name of an existing index (from index_information()) with the keys and options of `wanted`."""
+    for name, info in existing.items():
+        if _key(info["key"]) == _key(wanted["key"]) and _options(info) == _options(wanted):
+            return name
+    return None
+
+
+def ensure_index_models(collection: Collection, models: Sequence[IndexModel]) -> list[str]:
+    """Create each index unless an equivalent one exists under any name; return the names of those in place.
+
+    An index that cannot be created (another index holds its name or its keys with other options) is
+    logged and skipped: a service runs without it rather than not at all.
+    """
+    existing = collection.index_information()
+    names = []
+    for model in models:
+        wanted = model.document
+        if (same := equivalent_index(wanted, existing)) is not None:
+            names.append(same)
+            continue
+        try:
+            names += collection.create_indexes([model])
+        except OperationFailure as exc:
+            log.warning("index %s on %s not created, going on without it: %s", wanted["name"], collection.name,
+                        exc.details.get("errmsg", exc) if exc.details else exc)
+    return names
+
+
 def create_prediction_indexes(collection: Collection) -> list[str]:
-    """Create the indexes the services need on a predictions collection; return their names."""
-    return collection.create_indexes(PREDICTION_INDEXES)
+    """Create the indexes the services need on a predictions collection, reusing equivalent ones; return the names."""
+    return ensure_index_models(collection, PREDICTION_INDEXES)
 
 
 def ensure_indexes(client: MongoClient, settings: Settings) -> list[str]:

@@ -6,10 +6,11 @@ The logger is the only writer; the monitor reads. Two places hold the ledger:
   `confusion` {true id: {predicted id: n}}, `invalid` (reviewed documents that break the contract),
   `count`, `confidence_histogram`, `drift`, `applied_batches` (the batches counted in the day) and
   `version`.
-- on each prediction the logger has claimed: `logged_as`, a copy of the contract's fields taken
-  atomically by the claim, with the claiming batch's id, and `previous_as`, the copy it replaced
-  (absent on a first claim). The claim's batch adds what `logged_as` counts and takes out what
-  `previous_as` counted, so a review corrected later moves in the history exactly once.
+- on each prediction the logger has claimed: `logged_as`, a copy of the contract's fields (and of the
+  `trained` and `logged` flags as they were) taken atomically by the claim, with the claiming batch's
+  id, and `previous_as`, the copy it replaced (absent on a first claim). The claim's batch adds what
+  `logged_as` counts and takes out what `previous_as` counted, so a review corrected later moves in
+  the history exactly once.
 
 What a copy counts as is decided by the one record contract (`parse_prediction`): this module turns a
 document, or a copy, into a `Contribution`, and says which contributions the history holds.
@@ -19,14 +20,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta, tzinfo
-from typing import Any
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
 
 import bson
 
 from clara_common.classes import ClassCatalog
-from clara_common.contract import ContractError, Rejection, parse_prediction, parse_timestamp
+from clara_common.contract import ContractError, Rejection, is_flag, parse_prediction, parse_timestamp
 from clara_common.days import local_day
+
+if TYPE_CHECKING:
+    from clara_common.settings import Settings
 
 HISTORY_COLLECTION = "logger_history"
 BATCHES_COLLECTION = "logger_batches"
@@ -39,6 +43,11 @@ STATE_ID = "ledger"
 CONTRACT_FIELDS = (
     "filename", "output_prediction", "output_confidence", "output_validated", "timestamp", "timestamp_validated",
 )
+# The document's own flags, copied too: the contract rejects a flag that is not a boolean. A claim
+# overwrites `logged`, so its copy is where the value the writer left is kept.
+FLAG_FIELDS = ("trained", "logged")
+# What a reader needs to judge a document by the contract.
+JUDGED_FIELDS = (*CONTRACT_FIELDS, *FLAG_FIELDS)
 LOGGED_AS = "logged_as"
 PREVIOUS_AS = "previous_as"
 # A review is looked at for a correction if validated after the previous look, less this margin for
@@ -66,7 +75,7 @@ def snapshot_stage(batch_id: str) -> dict[str, Any]:
     The copy is taken by the same atomic write that binds the document to the batch, so the batch
     counts exactly what it claimed, whatever a reviewer writes a moment later.
     """
-    copy = {name: f"${name}" for name in CONTRACT_FIELDS}
+    copy = {name: f"${name}" for name in JUDGED_FIELDS}
     return {"$set": {
         "logged": True,
         "logger_batch": {"$literal": batch_id},
@@ -79,25 +88,51 @@ def _is_reviewed(fields: Mapping[str, Any]) -> bool:
     return fields.get("output_validated") is not None
 
 
+def max_skew(settings: Settings) -> timedelta:
+    """Return how far ahead of the clock a validation time may be and still count (MAX_CLOCK_SKEW_MINUTES)."""
+    return timedelta(minutes=settings.MAX_CLOCK_SKEW_MINUTES)
+
+
+def dates_within(value: object, start: datetime, end: datetime) -> list[datetime]:
+    """Return the BSON dates in [start, end) of a field found by a date range: itself, or an array's elements.
+
+    A query matches an array by its elements (each bound by a different one, even), so a hostile array
+    may come back from a range query over dates.
+    """
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if isinstance(v, datetime) and start <= v < end]
+
+
 def readable_day(value: object, tz: tzinfo) -> str | None:
-    """Return the local day (YYYY-MM-DD) of a validation time, or None when it cannot be read."""
+    """Return the local day (YYYY-MM-DD) of a time field's value, or None when it cannot be read."""
     try:
         return local_day(parse_timestamp(value, "timestamp_validated", tz), tz).isoformat()
     except (ContractError, OverflowError):
         return None
 
 
-def contribution(fields: object, classes: ClassCatalog, tz: tzinfo) -> Contribution | None:
+def invalid_day(fields: Mapping[str, Any], tz: tzinfo) -> str | None:
+    """Return the day a reviewed document that breaks the contract is counted on as invalid.
+
+    The day of its validation time; when that cannot be read (a number, a bad offset, missing, out of
+    the contract's years), the day of its prediction time; None when neither can be read.
+    """
+    return readable_day(fields.get("timestamp_validated"), tz) or readable_day(fields.get("timestamp"), tz)
+
+
+def contribution(fields: object, classes: ClassCatalog, tz: tzinfo, now: datetime | None = None,
+                 skew: timedelta | None = None) -> Contribution | None:
     """Return what a document (or a `logged_as` copy) adds to the ledger, or None when nothing.
 
-    A pending document adds nothing. A reviewed one that breaks the contract adds one invalid record
-    to the day of its validation time, or nothing when that time cannot be read.
+    A pending document adds nothing. A reviewed one that breaks the contract (given `now` and `skew`,
+    a review validated in the future too, until it is due) adds one invalid record to its
+    `invalid_day`, or nothing when it has none.
     """
     if not isinstance(fields, Mapping) or not _is_reviewed(fields):
         return None
-    parsed = parse_prediction(fields, classes, tz)
+    parsed = parse_prediction(fields, classes, tz, now, skew)
     if isinstance(parsed, Rejection):
-        day = readable_day(fields.get("timestamp_validated"), tz)
+        day = invalid_day(fields, tz)
         return None if day is None else Contribution(day, None, None, None)
     return Contribution(
         local_day(parsed.timestamp_validated, tz).isoformat(),  # type: ignore[arg-type]
@@ -139,12 +174,28 @@ def counted(doc: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo,
     return held
 
 
+def as_written(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Return a document with `logged` as its writer left it: a claim overwrites it, and the claim's copy keeps it."""
+    copy = doc.get(LOGGED_AS)
+    if not isinstance(copy, Mapping):
+        return doc
+    written = {name: value for name, value in doc.items() if name != "logged"}
+    if "logged" in copy:
+        written["logged"] = copy["logged"]
+    return written
+
+
 def copy_differs(doc: Mapping[str, Any]) -> bool:
-    """Return whether a claimed document's contract fields changed since its `logged_as` copy."""
+    """Return whether a claimed document's contract fields changed since its `logged_as` copy.
+
+    The flags count only by whether the contract takes them: the logger itself sets `logged`, and
+    marking a prediction `trained` changes nothing the ledger counts.
+    """
     copy = doc.get(LOGGED_AS)
     if not isinstance(copy, Mapping):
         return True
-    return any(not _same_bson(copy, doc, name) for name in CONTRACT_FIELDS)
+    return (any(not _same_bson(copy, doc, name) for name in CONTRACT_FIELDS)
+            or any(is_flag(copy.get(name)) != is_flag(doc.get(name)) for name in FLAG_FIELDS))
 
 
 def _same_bson(left: Mapping[str, Any], right: Mapping[str, Any], name: str) -> bool:

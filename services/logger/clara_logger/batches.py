@@ -9,7 +9,10 @@ Exactly once, without transactions:
    Claiming costs one write per document. Windows rather than a list of ids: `_id: {$in: [...]}`
    and a sorted `find` with a limit both cost in proportion to the whole backlog on the embedded
    database; a window costs in proportion to what it holds (its span adapts to hold about
-   LOGGER_CLAIM_SIZE predictions).
+   LOGGER_CLAIM_SIZE predictions). Windows end at the current time plus the allowed clock skew: a
+   review validated later is left unclaimed until it is due. The rare documents no window can claim
+   (a validation time that is no date in the contract's years, a `logged` flag that is not a boolean)
+   are claimed by id, first, so that a stream of new predictions never starves them.
 3. The batch's per-day counts and profiles are computed from the documents bound to it and saved
    on the record (state "built"), then added to the history, each day at most once per batch id
    (history.py); then the record is "applied".
@@ -23,10 +26,11 @@ The WhyLabs upload is a separate outbox state on the record, retried with backof
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from itertools import islice
 from typing import Any
@@ -35,7 +39,8 @@ from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from clara_common.ledger import BATCHES_COLLECTION, snapshot_stage
+from clara_common.contract import END_INSTANT, FIRST_INSTANT
+from clara_common.ledger import BATCHES_COLLECTION, LOGGED_AS, PREVIOUS_AS, dates_within, snapshot_stage
 from clara_logger.history import DayPart
 
 CLAIMING = "claiming"
@@ -74,9 +79,22 @@ def now_utc() -> datetime:
 MAX_SPAN_CHANGE = 8.0
 # A day: a steady tick claims everything in one window; a backlog reaches full windows in a few steps.
 FIRST_SPAN = timedelta(days=1)
-# Validation times that are not BSON dates (ISO-8601 strings, or missing on a malformed document)
-# cannot be claimed by a date window; they are claimed by id, a few at a time.
-NOT_A_DATE: dict[str, Any] = {"timestamp_validated": {"$not": {"$type": "date"}}}
+# Not logged and due to be looked at, whatever the shape of `logged`: the claim's re-check.
+NOT_CLAIMED: dict[str, Any] = {"logged": {"$ne": True}, "output_validated": {"$ne": None},
+                               "logged_error": {"$exists": False}}
+# Above every string a writer sends: the upper end of a closed range of strings.
+STRING_TOP = "\U0010ffff" * 4
+# What no date window claims, claimed by id a few at a time: a validation time that is not a BSON date
+# in the contract's years (an ISO-8601 string, or missing or mistyped on a malformed document), or a
+# `logged` flag that is a string or a number (not logged either, and rejected by the contract). One
+# query each: the embedded database evaluates `$or`, `$nin` and `$type` lists slowly, document by
+# document. (An array holding `true` reads as logged to every query, and an object in `logged` is
+# selected by no cheap range: a reconcile finds the first as logged by another logger.)
+NOT_IN_A_WINDOW: list[dict[str, Any]] = [
+    {**UNLOGGED_VALIDATED, "timestamp_validated": {"$not": {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}}},
+    {**NOT_CLAIMED, "logged": {"$gte": "", "$lte": STRING_TOP}},
+    {**NOT_CLAIMED, "logged": {"$gte": -math.inf, "$lte": math.inf}},
+]
 
 
 def next_span(span: timedelta, claimed: int, target: int) -> timedelta:
@@ -85,15 +103,19 @@ def next_span(span: timedelta, claimed: int, target: int) -> timedelta:
     return span * min(MAX_SPAN_CHANGE, max(1 / MAX_SPAN_CHANGE, factor))
 
 
-def first_unlogged(predictions: Collection) -> dict[str, Any] | None:
-    """Return the validated, unlogged prediction that comes first by validation time, or None.
+def first_dated(predictions: Collection, latest: datetime) -> datetime | None:
+    """Return the earliest validation time of the validated, unlogged predictions a window can claim, or None.
 
-    BSON order puts a missing or null time first, then strings, then dates: when the first one is a
-    date, every validated, unlogged prediction can be claimed by windows starting there. One scan
-    answers both questions (the embedded database scans the backlog for either).
+    Sorted on the validation time alone: `logged` absent, null or false are all "not logged", and
+    sorting on it first would let a stream of one kind starve the others.
     """
-    return predictions.find_one(UNLOGGED_VALIDATED, {"timestamp_validated": 1},
-                                sort=[("logged", 1), ("timestamp_validated", 1)])
+    first = predictions.find_one({**UNLOGGED_VALIDATED, "timestamp_validated": {"$gte": FIRST_INSTANT, "$lt": latest}},
+                                 {"timestamp_validated": 1}, sort=[("timestamp_validated", 1)])
+    if first is None:
+        return None
+    # A hostile array may match with no element in range: then start at the first instant, and the first
+    # window, which matches it the same way, claims it.
+    return min(dates_within(first["timestamp_validated"], FIRST_INSTANT, latest), default=FIRST_INSTANT)
 
 
 def claim_window(predictions: Collection, batch_id: str, start: datetime, end: datetime) -> int:
@@ -108,12 +130,23 @@ def claim_update(batch_id: str) -> list[dict[str, Any]]:
     return [snapshot_stage(batch_id), {"$unset": ["logged_error"]}]
 
 
-def claim_undated(predictions: Collection, batch_id: str, limit: int) -> int:
-    """Bind up to `limit` validated, unlogged predictions without a date validation time; return how many."""
-    ids = [doc["_id"] for doc in predictions.find({**UNLOGGED_VALIDATED, **NOT_A_DATE}, {"_id": 1}, limit=limit)]
+def claim_by_id(predictions: Collection, batch_id: str, limit: int,
+                is_early: Callable[[dict[str, Any]], bool]) -> int:
+    """Bind up to `limit` of the validated, unlogged predictions no window claims; return how many.
+
+    Those validated in the future (`is_early`) are passed over until they are due.
+    """
+    projection = {"timestamp_validated": 1, "output_validated": 1}
+    ids: dict[Any, None] = {}  # ordered and without repeats: a document may match two queries
+    for query in NOT_IN_A_WINDOW:
+        for doc in predictions.find(query, projection):
+            if len(ids) >= limit:
+                break
+            if not is_early(doc):
+                ids[doc["_id"]] = None
     if not ids:
         return 0
-    return predictions.update_many({"_id": {"$in": ids}, **UNLOGGED_VALIDATED}, claim_update(batch_id)).modified_count
+    return predictions.update_many({"_id": {"$in": list(ids)}, **NOT_CLAIMED}, claim_update(batch_id)).modified_count
 
 
 def claim_again(predictions: Collection, batch_id: str, bound_to: dict[Any, str | None]) -> int:
@@ -160,12 +193,28 @@ def claimed_documents(predictions: Collection, batch_id: str, chunk: int) -> Ite
 
 
 def quarantine(predictions: Collection, batch_id: str, reasons: dict[Any, str]) -> None:
-    """Set malformed documents aside: not logged, with the reason in `logged_error`."""
+    """Set malformed documents aside: `logged` as the writer left it (false if absent), the reason in `logged_error`.
+
+    The flag comes back from the claim's copy, so that the document reads as what was counted.
+    """
     for doc_id, reason in reasons.items():
         predictions.update_one(
             {"_id": doc_id, "logger_batch": batch_id},
-            {"$set": {"logged": False, "logged_error": reason}},
+            [{"$set": {"logged": {"$ifNull": [f"${LOGGED_AS}.logged", False]}, "logged_error": {"$literal": reason}}}],
         )
+
+
+def release(predictions: Collection, batch_id: str, ids: Sequence[Any]) -> None:
+    """Undo the claim of documents validated in the future: bound again to the batch and copy they had, or to none.
+
+    Claims pass over such documents; this is for one whose review changed between the look and the claim.
+    """
+    for doc_id in ids:
+        predictions.update_one({"_id": doc_id, "logger_batch": batch_id}, [
+            {"$set": {"logged": f"${LOGGED_AS}.logged", "logger_batch": f"${PREVIOUS_AS}.batch",
+                      LOGGED_AS: f"${PREVIOUS_AS}"}},
+            {"$unset": [PREVIOUS_AS]},
+        ])
 
 
 def drop_batch(records: Collection, batch_id: str) -> None:
@@ -207,13 +256,16 @@ def unfinished_batches(records: Collection) -> list[str]:
 
 
 def take_over_expired(records: Collection, owner: str, lease_seconds: float) -> Iterator[dict[str, Any]]:
-    """Yield unfinished records whose lease ran out, each after taking its lease for `owner`."""
+    """Yield unfinished records whose lease ran out, each after taking its lease for `owner`.
+
+    Each as it was before the take-over, so that `owner` still names the logger that left it.
+    """
     now = now_utc()
     for record in records.find({"state": {"$in": UNFINISHED}, "lease_until": {"$lt": now}}, {"days": 0}):
         taken = records.find_one_and_update(
             {"_id": record["_id"], "lease_until": record["lease_until"]},
             {"$set": {"owner": owner, "lease_until": now + timedelta(seconds=lease_seconds)}},
-            return_document=ReturnDocument.AFTER,
+            projection={"days": 0}, return_document=ReturnDocument.BEFORE,
         )
         if taken is not None:
             yield taken

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pymongo.collection import Collection
 
+from clara_common.contract import END_INSTANT, FIRST_INSTANT
 from clara_common.days import days_between, local_day, range_bounds
-from clara_common.ledger import CONTRACT_FIELDS, LOGGED_AS, PREVIOUS_AS, copy_differs, counted
+from clara_common.ledger import JUDGED_FIELDS, LOGGED_AS, PREVIOUS_AS, copy_differs, counted, dates_within
 from clara_common.settings import Settings
 from clara_logger import batches, history
 from clara_logger.history import COUNT_FIELDS
@@ -23,7 +24,11 @@ from clara_logger.confusion import DayTally
 
 # Above every ISO-8601 string (they start with a digit): the upper end of open string ranges.
 STRING_CEILING = ":"
-PROJECTION = {name: 1 for name in (*CONTRACT_FIELDS, "logged", "logger_batch", LOGGED_AS, PREVIOUS_AS)}
+PROJECTION = {name: 1 for name in (*JUDGED_FIELDS, "logger_batch", LOGGED_AS, PREVIOUS_AS)}
+# The documents set aside as malformed, through their sparse index: they are few, and the invalid record
+# of one whose validation time cannot be read sits on the day of its prediction time, where no day
+# query finds it.
+SET_ASIDE = {"logged_error": {"$exists": True}}
 
 
 def _find_all(predictions: Collection, queries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -49,10 +54,13 @@ def changed_since(predictions: Collection, since: datetime) -> list[dict[str, An
 
 
 def day_queries(first: date, last: date, tz: Any) -> list[dict[str, Any]]:
-    """Return the queries that find the documents validated on local days `first` to `last`, now or when copied."""
+    """Return the queries that find the documents counted on local days `first` to `last`, now or when copied.
+
+    Those validated on those days, and every document set aside (its invalid record may be on any day).
+    """
     start, end = range_bounds(first, last, tz)
     copied = f"{LOGGED_AS}.timestamp_validated"
-    return [*time_ranges("timestamp_validated", start, end), *time_ranges(copied, start, end)]
+    return [*time_ranges("timestamp_validated", start, end), *time_ranges(copied, start, end), SET_ASIDE]
 
 
 def day_documents(predictions: Collection, first: date, last: date, tz: Any) -> list[dict[str, Any]]:
@@ -62,10 +70,12 @@ def day_documents(predictions: Collection, first: date, last: date, tz: Any) -> 
 
 def needs_claim_again(doc: dict[str, Any]) -> bool:
     """Return whether a document must be counted again: its fields changed since its copy, or it was never copied
-    though marked logged (by the original CLARA logger)."""
+    though marked logged (by the original CLARA logger) or marked with a `logged` no claim selects (`[true]`,
+    an object)."""
     if LOGGED_AS in doc:
         return copy_differs(doc)
-    return doc.get("logged") is True and "logger_batch" not in doc
+    logged = doc.get("logged")
+    return "logger_batch" not in doc and logged is not None and logged is not False
 
 
 def to_claim_again(candidates: Sequence[dict[str, Any]], records: Collection) -> dict[Any, str | None]:
@@ -86,10 +96,11 @@ def unadopted(predictions: Collection, limit: int) -> list[dict[str, Any]]:
 
 
 def oldest_validation_day(predictions: Collection, tz: Any) -> date | None:
-    """Return the local day of the earliest BSON-date validation time, or None."""
-    first = predictions.find_one({"timestamp_validated": {"$gte": datetime(1, 1, 1, tzinfo=UTC)}},
+    """Return the local day of the earliest BSON-date validation time in the contract's years, or None."""
+    first = predictions.find_one({"timestamp_validated": {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}},
                                  {"timestamp_validated": 1}, sort=[("timestamp_validated", 1)])
-    return None if first is None else local_day(first["timestamp_validated"], tz)
+    dates = dates_within(first["timestamp_validated"], FIRST_INSTANT, END_INSTANT) if first else []
+    return local_day(min(dates), tz) if dates else None
 
 
 @dataclass(frozen=True)

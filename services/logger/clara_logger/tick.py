@@ -20,10 +20,12 @@ from typing import Any
 
 from pymongo import MongoClient
 
-from clara_common.contract import Prediction, Rejection, parse_prediction
+from pymongo import IndexModel
+
+from clara_common.contract import Prediction, Rejection, is_early, parse_prediction
 from clara_common.days import day_start, local_day
-from clara_common.db import create_prediction_indexes, get_database, predictions
-from clara_common.ledger import CORRECTION_LOOKBACK, PREVIOUS_AS, Contribution, contribution, copy_of
+from clara_common.db import create_prediction_indexes, ensure_index_models, get_database, predictions
+from clara_common.ledger import CORRECTION_LOOKBACK, PREVIOUS_AS, Contribution, contribution, copy_of, max_skew
 from clara_common.settings import Settings
 from clara_logger import alerts, batches, history, profiles, reconcile, state
 from clara_logger.confusion import DayTally, predicted_class_counts, tally_by_day, true_class_counts
@@ -33,6 +35,9 @@ from clara_logger.retry import next_attempt
 from clara_logger.whylabs import WhyLabsSink
 
 log = logging.getLogger(__name__)
+
+# How often a long tick logs its progress, in seconds.
+PROGRESS_SECONDS = 10.0
 
 
 @dataclass
@@ -58,6 +63,27 @@ class TickReport:
                 f"uploaded={self.uploaded} "
                 f"upload_failures={self.upload_failures} alerts={self.alerts} alerts_sent={self.alerts_sent} "
                 f"days={len(self.days)} duration={self.duration:.2f}s")
+
+
+class Progress:
+    """A long tick's progress: predictions claimed and processed so far, logged every PROGRESS_SECONDS."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.monotonic()
+        self.found = 0
+        self.done = 0
+
+    def claimed(self, count: int) -> None:
+        self.found += count
+
+    def processed(self, count: int) -> None:
+        """Count processed predictions and log the progress line when it is due."""
+        self.done += count
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_SECONDS:
+            self.last = now
+            log.info("progress: %d of %d predictions found so far done (%.0f/s)", self.done, self.found,
+                     self.done / max(now - self.started, 1e-9))
 
 
 class PartBuilder:
@@ -117,16 +143,22 @@ class BatchChanges:
     invalid: list[Contribution] = field(default_factory=list)  # reviewed copies that break the contract
     taken_out: list[Contribution] = field(default_factory=list)  # what their previous copies counted
     rejected: dict[Any, str] = field(default_factory=dict)  # document id -> why it is set aside
+    early: list[Any] = field(default_factory=list)  # ids of documents validated in the future: released
 
 
-def batch_changes(documents: Sequence[dict[str, Any]], settings: Settings) -> BatchChanges:
+def batch_changes(documents: Sequence[dict[str, Any]], settings: Settings,
+                  now: datetime | None = None) -> BatchChanges:
     """Return what a batch's documents change: each adds its `logged_as` copy and takes out its `previous_as`.
 
-    A document claimed without a copy (claimed before copies existed) counts as itself.
+    A document claimed without a copy (claimed before copies existed) counts as itself. Given `now`,
+    one validated beyond now + MAX_CLOCK_SKEW_MINUTES changes nothing: it is released until due.
     """
     changes = BatchChanges()
     for document in documents:
         copy = copy_of(document) or document
+        if is_early(copy, settings.tz, now, max_skew(settings)):
+            changes.early.append(document["_id"])
+            continue
         parsed = parse_prediction(copy, settings.classes, settings.tz)
         if isinstance(parsed, Rejection):
             changes.rejected[document["_id"]] = str(parsed)
@@ -159,6 +191,7 @@ class Logger:
         self.state = state.state(database)
         self.owner = owner or batches.logger_identity()
         self._indexed = False
+        self.progress = Progress()
         self.whylabs = WhyLabsSink(settings) if settings.whylabs_enabled else None
         self.drift_settings = DriftSettings(
             algorithm=settings.DRIFT_ALGORITHM, p_value=settings.DRIFT_P_VALUE,
@@ -170,9 +203,13 @@ class Logger:
         if self._indexed:
             return
         create_prediction_indexes(self.predictions)
-        self.batches.create_index([("state", 1), ("lease_until", 1)], name="state_lease")
-        self.batches.create_index([("upload.state", 1), ("upload.next_attempt_at", 1)], name="upload_due")
-        self.alerts.create_index([("webhook.state", 1), ("webhook.next_attempt_at", 1)], name="webhook_due")
+        ensure_index_models(self.batches, [
+            IndexModel([("state", 1), ("lease_until", 1)], name="state_lease"),
+            IndexModel([("upload.state", 1), ("upload.next_attempt_at", 1)], name="upload_due"),
+        ])
+        ensure_index_models(self.alerts, [
+            IndexModel([("webhook.state", 1), ("webhook.next_attempt_at", 1)], name="webhook_due"),
+        ])
         self._indexed = True
 
     def tick(self, should_stop: Callable[[], bool] = lambda: False) -> TickReport:
@@ -180,6 +217,7 @@ class Logger:
         started_at = datetime.now(timezone.utc)
         started = time.monotonic()
         report = TickReport()
+        self.progress = Progress()
         self.ensure_indexes()
         ledger = state.open_ledger(self.state, self.settings)
         for record in batches.take_over_expired(self.batches, self.owner, self.settings.LOGGER_LEASE_SECONDS):
@@ -209,33 +247,35 @@ class Logger:
                           corrections_since=started_at if corrections_done else None)
         return report
 
+    def is_early(self, document: dict[str, Any]) -> bool:
+        """Return whether a document is validated beyond now + MAX_CLOCK_SKEW_MINUTES: left alone until due."""
+        return is_early(document, self.settings.tz, datetime.now(timezone.utc), max_skew(self.settings))
+
     def claim_unlogged(self, report: TickReport, should_stop: Callable[[], bool]) -> None:
-        """Claim and process every validated, unlogged prediction, in batches."""
+        """Claim and process every validated, unlogged prediction that is due, in batches."""
         size = self.settings.LOGGER_CLAIM_SIZE
-        start = None
+        # First the rare ones no window claims, by id: whatever else keeps arriving, they are never starved.
         while not should_stop():
-            first = batches.first_unlogged(self.predictions)
-            if first is None:
+            if not self._claim_and_process(
+                    lambda batch_id: batches.claim_by_id(self.predictions, batch_id, size, self.is_early), report):
                 break
-            if isinstance(first.get("timestamp_validated"), datetime):
-                start = first["timestamp_validated"]
-                break
-            # The rare predictions whose validation time is not a BSON date: claimed by id.
-            if not self._claim_and_process(lambda batch_id: batches.claim_undated(self.predictions, batch_id, size),
-                                           report):
-                break
-        end = datetime.now(timezone.utc)
+        # Then windows of BSON-date validation times, up to the latest time that is due.
+        latest = datetime.now(timezone.utc) + max_skew(self.settings)
+        start = batches.first_dated(self.predictions, latest)
         span = batches.FIRST_SPAN
-        while start is not None and start <= end and not should_stop():
-            window_end = start + span
+        while start is not None and start < latest and not should_stop():
+            window_end = min(start + span, latest)
             claimed = self._claim_and_process(
                 lambda batch_id: batches.claim_window(self.predictions, batch_id, start, window_end), report)
             span = batches.next_span(span, claimed, size)
             start = window_end
 
     def correct(self, candidates: Sequence[dict[str, Any]], report: TickReport, kind: str = "correction") -> int:
-        """Claim again the claimed predictions whose fields changed since their copy, and count the change."""
-        bound_to = reconcile.to_claim_again(candidates, self.batches)
+        """Claim again the claimed predictions whose fields changed since their copy, and count the change.
+
+        One reviewed again with a validation time in the future waits until that time is due.
+        """
+        bound_to = reconcile.to_claim_again([doc for doc in candidates if not self.is_early(doc)], self.batches)
         ids = list(bound_to)
         claimed = 0
         for first in range(0, len(ids), self.settings.LOGGER_CLAIM_SIZE):
@@ -309,6 +349,7 @@ class Logger:
         if not claimed:
             batches.drop_batch(self.batches, batch_id)
             return 0
+        self.progress.claimed(claimed)
         if kind == "claim":
             report.found += claimed
         self._process(batch_id, report)
@@ -321,7 +362,10 @@ class Logger:
         logged = quarantined = corrected = 0
         # LOGGER_BATCH_SIZE predictions at a time: what bounds memory, whatever a claim holds.
         for documents in batches.claimed_documents(self.predictions, batch_id, self.settings.LOGGER_BATCH_SIZE):
-            changes = batch_changes(documents, self.settings)
+            changes = batch_changes(documents, self.settings, datetime.now(timezone.utc))
+            if changes.early:
+                batches.release(self.predictions, batch_id, changes.early)
+                log.info("%d prediction(s) validated in the future released until due", len(changes.early))
             if changes.rejected:
                 batches.quarantine(self.predictions, batch_id, changes.rejected)
                 for doc_id, reason in changes.rejected.items():
@@ -332,6 +376,7 @@ class Logger:
             logged += len(changes.added)
             quarantined += len(changes.rejected)
             corrected += len(changes.taken_out)
+            self.progress.processed(len(documents))
         parts = builder.parts()
         is_claim = (batches.get_batch(self.batches, batch_id) or {}).get("kind", "claim") == "claim"
         # Corrections, reconciles and adoptions are not uploaded: WhyLabs keeps what it was sent.

@@ -29,6 +29,10 @@ bp = Blueprint("api", __name__)
 
 DEFAULT_DAYS = 7
 MAX_RANGE_DAYS = 366
+# The years a request may name: wide enough for any real data, and far from the calendar's ends, where
+# turning a day into an instant overflows.
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -39,9 +43,12 @@ def parse_day(name: str, text: str | None) -> date | None:
     if not _DATE.fullmatch(text):
         raise BadRequest(f"{name} must be a date written YYYY-MM-DD, got {text[:40]!r}")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as exc:
         raise BadRequest(f"{name} is not a calendar date: {text!r} ({exc})") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise BadRequest(f"{name} must be a date in the years {FIRST_YEAR} to {LAST_YEAR}, got {text}")
+    return day
 
 
 def requested_range(args: Any, current_day: date) -> tuple[date, date]:
@@ -213,13 +220,18 @@ def training_data() -> ResponseReturnValue:
 @bp.get("/api/date-range")
 @bp.get("/min-date")
 def date_range() -> ResponseReturnValue:
-    """Return the first and last local day with validated predictions (null and null when there are none)."""
+    """Return the first and last local day with validated predictions (null and null when there are none).
+
+    Both within the days a request may name, and never after today.
+    """
     context = get_db()
-    first, last = day_bounds(context.database, context.predictions, context.settings)
+    current_day = today(context.settings.tz)
+    first, last = day_bounds(context.database, context.predictions, context.settings, date(FIRST_YEAR, 1, 1),
+                             min(current_day, date(LAST_YEAR, 12, 31)))
     return jsonify(
         min_date=first,
         max_date=last,
-        today=today(context.settings.tz).isoformat(),
+        today=current_day.isoformat(),
         timezone=context.settings.TIMEZONE,
     )
 

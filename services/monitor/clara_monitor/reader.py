@@ -9,11 +9,18 @@ judged by the one record contract (clara_common.ledger). What the history holds 
 decided by the batch ids each day records, read after the tail: if any day of the range changed
 meanwhile, the whole read is done again, so an answer is exact as of one instant.
 
-Without a logger (no state document), the whole range is read from the source.
+Without a logger (no state document), the whole range is read from the source, with the reviewed
+documents whose validation time cannot be read but can be found through its index (a number, a date
+outside the contract's years, a string that does not start with a digit): their invalid record is on
+the day of their prediction time. With a logger, such documents are counted from the history once
+it has set them aside.
+
+A review validated beyond now + MAX_CLOCK_SKEW_MINUTES is counted as invalid on its day until due.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -23,17 +30,30 @@ import polars as pl
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from clara_common.days import days_between, local_day, range_bounds
+from clara_common.contract import END_INSTANT, FIRST_INSTANT
+from clara_common.days import day_start, days_between, local_day, range_bounds
 from clara_common.ledger import (
-    BATCHES_COLLECTION, CONTRACT_FIELDS, CORRECTION_LOOKBACK, HISTORY_COLLECTION, LOGGED_AS, PREVIOUS_AS,
-    STATE_COLLECTION, STATE_ID, contribution, counted,
+    BATCHES_COLLECTION, CORRECTION_LOOKBACK, HISTORY_COLLECTION, JUDGED_FIELDS, LOGGED_AS, PREVIOUS_AS,
+    STATE_COLLECTION, STATE_ID, as_written, contribution, counted, dates_within, max_skew,
 )
 from clara_common.metrics import COUNT_SCHEMA
 from clara_common.settings import Settings
 
 # Above every ISO-8601 string (they start with a digit): the upper end of open string ranges.
 STRING_CEILING = ":"
-PROJECTION = {name: 1 for name in (*CONTRACT_FIELDS, "logged", "logged_error", "logger_batch", LOGGED_AS, PREVIOUS_AS)}
+# Above every string a writer sends: the upper end of the range of strings that do not start with a digit.
+# Ranges are closed on both sides: the embedded database scans an open one to the end of the index.
+STRING_TOP = "\U0010ffff" * 4
+PROJECTION = {name: 1 for name in (*JUDGED_FIELDS, "logged_error", "logger_batch", LOGGED_AS, PREVIOUS_AS)}
+# Validation times no day can be read from, each range through the index: dates outside the contract's
+# years, numbers, and strings that do not start with a digit (ISO-8601 strings all do).
+UNREADABLE_TIMES = [
+    {"$gte": datetime(1, 1, 1, tzinfo=UTC), "$lt": FIRST_INSTANT},
+    {"$gte": END_INSTANT, "$lte": datetime.max.replace(tzinfo=UTC)},
+    {"$gte": -math.inf, "$lte": math.inf},
+    {"$gte": "", "$lt": "0"},
+    {"$gte": STRING_CEILING, "$lte": STRING_TOP},
+]
 UNFINISHED_BATCHES = ["claiming", "built"]
 # How many times a read is done again when the history changes under it.
 READ_ATTEMPTS = 5
@@ -83,7 +103,8 @@ def tail_queries(start: datetime, end: datetime, ledger: dict[str, Any] | None,
                  unfinished: list[str]) -> list[dict[str, Any]]:
     """Return the queries that together find the tail of [start, end) (separate queries: each uses an index)."""
     if ledger is None:
-        return time_queries("timestamp_validated", start, end)
+        unreadable = [{"timestamp_validated": times} for times in UNREADABLE_TIMES]
+        return time_queries("timestamp_validated", start, end) + unreadable
     since = ledger.get("corrections_since")
     recent_from = max(start, since - CORRECTION_LOOKBACK) if since else start
     queries = []
@@ -119,18 +140,20 @@ def unfinished_batches(database: Database) -> list[str]:
 
 
 def tail_deltas(docs: Iterable[dict[str, Any]], applied: dict[str, set[str]], first: str, last: str,
-                settings: Settings) -> tuple[list[tuple[str, int, int, int]], dict[str, int]]:
+                settings: Settings, now: datetime | None = None,
+                ) -> tuple[list[tuple[str, int, int, int]], dict[str, int]]:
     """Return (day, true, predicted, ±1) rows and invalid deltas per day: what each document counts now
-    less what the history holds of it, inside days `first` to `last`."""
+    (at `now`, by default the current time) less what the history holds of it, inside days `first` to `last`."""
     rows: list[tuple[str, int, int, int]] = []
     invalid: dict[str, int] = {}
+    now = now or datetime.now(UTC)
 
     def held(day: str, batch: str | None) -> bool:
         return batch is not None and batch in applied.get(day, ())
 
     for doc in docs:
-        now = contribution(doc, settings.classes, settings.tz)
-        signed = [(now, 1)] if now is not None else []
+        current = contribution(as_written(doc), settings.classes, settings.tz, now, max_skew(settings))
+        signed = [(current, 1)] if current is not None else []
         signed += [(item, -1) for item in counted(doc, settings.classes, settings.tz, held)]
         for item, sign in signed:
             if not first <= item.day <= last:
@@ -238,19 +261,28 @@ def _iso_fields(document: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in document.items()}
 
 
-def day_bounds(database: Database, predictions: Collection, settings: Settings) -> tuple[str | None, str | None]:
-    """Return the first and last local day with validated predictions, from the history and the source's ends."""
+def day_bounds(database: Database, predictions: Collection, settings: Settings, earliest: date,
+               latest: date) -> tuple[str | None, str | None]:
+    """Return the first and last local day with validated predictions within `earliest` to `latest`.
+
+    From the history and the source's ends; a validation time that is not due yet (beyond now +
+    MAX_CLOCK_SKEW_MINUTES) is left out, so that the dashboard never opens on a day to come.
+    """
     days = []
     history = database[HISTORY_COLLECTION]
+    in_days = {"$gte": earliest.isoformat(), "$lte": latest.isoformat()}
+    bounds = {"start": day_start(earliest, settings.tz),
+              "end": min(day_start(latest + timedelta(days=1), settings.tz), datetime.now(UTC) + max_skew(settings))}
+    times = {"$gte": bounds["start"], "$lt": bounds["end"]}
     for order in (1, -1):
-        record = history.find_one({"count": {"$gt": 0}}, {"_id": 1}, sort=[("_id", order)])
+        record = history.find_one({"_id": in_days, "count": {"$gt": 0}}, {"_id": 1}, sort=[("_id", order)])
         if record is not None:
             days.append(record["_id"])
         # The source's ends: the earliest and latest reviewed BSON-date validation times.
-        doc = predictions.find_one({"timestamp_validated": {"$gte": datetime(1, 1, 1, tzinfo=UTC)}},
-                                   {"timestamp_validated": 1}, sort=[("timestamp_validated", order)])
+        doc = predictions.find_one({"timestamp_validated": times}, {"timestamp_validated": 1},
+                                   sort=[("timestamp_validated", order)])
         if doc is not None:
-            days.append(local_day(doc["timestamp_validated"], settings.tz).isoformat())
+            days += [local_day(d, settings.tz).isoformat() for d in dates_within(doc["timestamp_validated"], **bounds)]
     return (min(days), max(days)) if days else (None, None)
 
 
