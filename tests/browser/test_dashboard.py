@@ -3,20 +3,26 @@
 Runs `clara-monitor` (gunicorn) against a seeded database on which the logger has run one tick (so
 that the history, drift and alerts exist), and drives Debian's chromium through playwright. A
 screenshot of each tab goes to artifacts/screenshots/; with SCREENSHOTS_TO_DOCS=1 the pictures of
-the drift, alert, confusion and per-class views also go to docs/screenshots/.
+the main tab, the drift, alert, confusion and per-class views and the phone layout also go to
+docs/screenshots/.
+
+The page runs under the monitor's Content-Security-Policy (no 'unsafe-eval'), so the tests wait with
+page.evaluate in a loop (wait_until), never with page.wait_for_function.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -63,6 +69,7 @@ HOLLOW = "#ffffff"
 DASH = [5, 4]
 WEBHOOK_TEXT = {True: "delivered", False: "pending", None: "webhook off"}
 KIND_TEXT = {"accuracy": "Accuracy", "drift": "Drift"}
+UNKNOWN_CLASS = "rejected, class unknown"  # the bar of legacy rejections that name no class
 
 
 def get_json(url: str) -> dict:
@@ -151,7 +158,8 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, device_scale_factor=1)
+    # en-US: the date fields read MM/DD/YYYY, which the typing tests type.
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, device_scale_factor=1, locale="en-US")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -160,9 +168,10 @@ def page(browser):
     assert not errors, f"JavaScript errors: {errors}"
 
 
-def save_screenshot(target, name: str, full_page: bool = False) -> None:
+def save_screenshot(target, name: str, full_page: bool = False, docs: bool = True) -> None:
     """Save a picture of a page or an element to artifacts/, and to docs/ when SCREENSHOTS_TO_DOCS=1."""
-    folders = [SCREENSHOTS] + ([DOC_SCREENSHOTS] if os.environ.get("SCREENSHOTS_TO_DOCS") == "1" else [])
+    to_docs = docs and os.environ.get("SCREENSHOTS_TO_DOCS") == "1"
+    folders = [SCREENSHOTS] + ([DOC_SCREENSHOTS] if to_docs else [])
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
         if full_page:
@@ -171,9 +180,22 @@ def save_screenshot(target, name: str, full_page: bool = False) -> None:
             target.screenshot(path=str(folder / name))
 
 
+def wait_until(page, expression: str, timeout_ms: int = 30_000) -> None:
+    """Wait until the JavaScript `expression` is true in the page.
+
+    Not page.wait_for_function: it evaluates its predicate inside the page, which the monitor's
+    Content-Security-Policy (no 'unsafe-eval') refuses; page.evaluate goes through the debugger.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout_ms} ms: {expression}")
+        page.wait_for_timeout(50)
+
+
 def wait_for_load(page, count: int) -> None:
     """Wait until the dashboard has finished `count` loads of /api/metrics."""
-    page.wait_for_function(f"Number(document.body.dataset.loads || 0) >= {count}", timeout=120_000)
+    wait_until(page, f"Number(document.body.dataset.loads || 0) >= {count}", timeout_ms=120_000)
 
 
 def chart_data(page, chart_id: str) -> dict:
@@ -203,6 +225,10 @@ def assert_charts_carry(page, api: dict, training: dict) -> None:
             api["daily_metrics"][d][metric] for d in days
         ]
     counts = [api["class_counts"][n] for n in names]
+    # Legacy rejections without a class have a bar of their own, so that the bars add up to the total.
+    unknown = api["total_validated"] - sum(counts)
+    if unknown:
+        names, counts = [*names, UNKNOWN_CLASS], [*counts, unknown]
     for chart in ("chart-main-classes", "chart-samples-pie", "chart-samples-bar"):
         assert chart_data(page, chart) == {
             "labels": names,
@@ -210,7 +236,7 @@ def assert_charts_carry(page, api: dict, training: dict) -> None:
         }
     for metric in ("precision", "recall", "f1"):
         assert chart_data(page, f"chart-class-{metric}")["datasets"][0]["data"] == [
-            api["class_metrics"][n][metric] for n in names
+            api["class_metrics"][n][metric] for n in api["class_metrics"]
         ]
     training_names = list(training["class_counts"])
     assert chart_data(page, "chart-training")["datasets"][0]["data"] == [
@@ -222,7 +248,7 @@ def assert_charts_carry(page, api: dict, training: dict) -> None:
 def test_every_tab_draws_the_api_numbers(page, base_url: str) -> None:
     page.goto(base_url)
     wait_for_load(page, 1)
-    page.wait_for_function("window.claraState.training !== null")
+    wait_until(page, "window.claraState.training !== null")
     api = api_metrics(base_url, page)
     assert api["total_validated"] > 0
     assert_charts_carry(page, api, get_json(f"{base_url}/api/training-data"))
@@ -233,6 +259,8 @@ def test_every_tab_draws_the_api_numbers(page, base_url: str) -> None:
         assert page.get_attribute(f"#tab-{tab}", "aria-selected") == "true"
         page.wait_for_timeout(900)  # let the charts' animation finish before the picture
         page.screenshot(path=str(SCREENSHOTS / f"{tab}.png"), full_page=True)
+        if tab == "main":
+            save_screenshot(page, "monitor-main.png")  # the README's picture
         assert f"tab={tab}" in page.url
 
 
@@ -523,7 +551,7 @@ def test_per_class_chart_draws_the_daily_class_metrics_of_the_chosen_metric(
     box = page.evaluate("(i) => window.claraCharts['chart-class-daily'].legend.legendHitBoxes[i]", green)
     canvas = page.locator("#chart-class-daily").bounding_box()
     page.mouse.move(canvas["x"] + box["left"] + box["width"] / 2, canvas["y"] + box["top"] + box["height"] / 2)
-    page.wait_for_function("window.claraCharts['chart-class-daily'].$emphasis !== undefined")
+    wait_until(page, "window.claraCharts['chart-class-daily'].$emphasis !== undefined")
     lines = page.evaluate(
         "() => window.claraCharts['chart-class-daily'].data.datasets.map((d, i) =>"
         " window.claraCharts['chart-class-daily'].getDatasetMeta(i).dataset.options.borderColor)"
@@ -606,3 +634,328 @@ def test_a_lagging_ledger_is_shown_in_a_banner(
             context.close()
     finally:
         mongo_client.drop_database(settings.MONGODB_DB)
+
+
+# -- hardening: typed dates, ranges kept or fitted with a notice, bad addresses, totals, outages,
+#    the phone layout, the favicon, low-count notes -------------------------------------------------
+
+TYPING_PAUSE_MS = 1000  # dashboard.js' pause before a typed date is applied
+
+
+def count_requests(page, path: str) -> list[str]:
+    """Return a list that fills with the URLs of the page's requests to `path` from now on."""
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url) if path in request.url else None)
+    return urls
+
+
+def bounds(base_url: str) -> dict:
+    return get_json(f"{base_url}/api/date-range")
+
+
+def test_a_date_typed_on_the_keyboard_is_applied_once_when_complete(page, base_url: str, seeded: Settings) -> None:
+    current = today(seeded.tz)
+    start = current - timedelta(days=29)
+    open_range(page, base_url, seeded, days=30)
+    requests = count_requests(page, "/api/metrics")
+    target = current - timedelta(days=7)
+    # Chrome changes the field at every digit (0002, 0020, 0202, 2026 for the year): one request, at the end.
+    page.click("#end-date", position={"x": 14, "y": 12})  # the month, the first part of 11/20/2026
+    page.keyboard.type(target.strftime("%m%d%Y"))
+    wait_for_load(page, 2)
+    page.wait_for_timeout(TYPING_PAUSE_MS + 700)  # long enough for a stray delayed apply to show
+    assert len(requests) == 1, requests
+    assert f"end_date={target}" in requests[0] and f"start_date={start}" in requests[0]
+    assert (page.input_value("#start-date"), page.input_value("#end-date")) == (str(start), str(target))
+    assert f"end_date={target}" in page.url
+    assert page.is_hidden("#notice")
+    assert page.evaluate("window.claraState.metrics.end_date") == str(target)
+
+    # A date picked in the calendar: Chrome sets the value and fires input and change, with no key.
+    picked = current - timedelta(days=20)
+    requests.clear()
+    page.fill("#start-date", str(picked))
+    wait_for_load(page, 3)
+    page.wait_for_timeout(300)
+    assert len(requests) == 1 and f"start_date={picked}" in requests[0], requests
+
+    # Pasted, as YYYY-MM-DD and as the field shows it (Chrome itself ignores a paste into a date field).
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    for loads, pasted, text in ((4, current - timedelta(days=25), None), (5, current - timedelta(days=15), "%m/%d/%Y")):
+        requests.clear()
+        page.evaluate("(text) => navigator.clipboard.writeText(text)", pasted.strftime(text) if text else str(pasted))
+        page.click("#start-date", position={"x": 14, "y": 12})
+        page.keyboard.press("Control+V")
+        wait_for_load(page, loads)
+        page.wait_for_timeout(300)
+        assert page.input_value("#start-date") == str(pasted)
+        assert len(requests) == 1 and f"start_date={pasted}" in requests[0], requests
+
+    # Enter applies a partly typed date at once: here the day only, in the To field.
+    requests.clear()
+    page.click("#end-date", position={"x": 14, "y": 12})
+    page.keyboard.press("Tab")  # to the day
+    page.keyboard.type(f"{(target - timedelta(days=1)).day:02d}")
+    page.keyboard.press("Enter")
+    wait_for_load(page, 6)
+    assert len(requests) == 1 and f"end_date={target - timedelta(days=1)}" in requests[0], requests
+
+
+def test_a_range_outside_the_data_stays_as_asked_and_says_it_is_empty(page, base_url: str) -> None:
+    first, last = bounds(base_url)["min_date"], bounds(base_url)["max_date"]
+    day = lambda text, n: str(date.fromisoformat(text) + timedelta(days=n))  # noqa: E731
+    for start, end in ((day(first, -30), day(first, -20)), (day(last, 5), day(last, 9))):
+        page.goto(f"{base_url}/?start_date={start}&end_date={end}")
+        wait_for_load(page, 1)
+        assert (page.input_value("#start-date"), page.input_value("#end-date")) == (start, end)
+        assert f"start_date={start}&end_date={end}" in page.url
+        assert page.evaluate("[window.claraState.metrics.start_date, window.claraState.metrics.end_date]") == [start, end]
+        assert page.is_visible("#panel-main .empty")
+        text = page.text_content("#panel-main .empty")
+        assert "No validated predictions in this range" in text
+        assert "Validated predictions run from" in text
+        assert page.is_hidden("#notice") and page.is_hidden("#error")
+
+
+def test_a_reversed_range_is_swapped_with_a_notice(page, base_url: str, seeded: Settings) -> None:
+    current = today(seeded.tz)
+    early, late = current - timedelta(days=10), current - timedelta(days=3)
+    page.goto(f"{base_url}/?start_date={late}&end_date={early}")
+    wait_for_load(page, 1)
+    assert (page.input_value("#start-date"), page.input_value("#end-date")) == (str(early), str(late))
+    assert page.is_visible("#notice")
+    assert "swapped" in page.text_content("#notice")
+    assert page.is_hidden("#error")
+    save_screenshot(page.locator("#notice"), "range-notice.png", docs=False)
+    assert page.evaluate("Object.keys(window.claraState.metrics.daily_metrics).length") == 8
+    # Set on the page: From after To.
+    page.fill("#start-date", str(current - timedelta(days=1)))
+    wait_for_load(page, 2)
+    assert (page.input_value("#start-date"), page.input_value("#end-date")) == (str(late), str(current - timedelta(days=1)))
+    assert "swapped" in page.text_content("#notice")
+    # A range that needs nothing changed takes the notice away.
+    page.fill("#start-date", str(current - timedelta(days=5)))
+    wait_for_load(page, 3)
+    assert page.is_hidden("#notice")
+
+
+def test_a_range_over_366_days_is_cut_with_a_notice(page, base_url: str, seeded: Settings) -> None:
+    end = today(seeded.tz)
+    page.goto(f"{base_url}/?start_date={end - timedelta(days=399)}&end_date={end}")
+    wait_for_load(page, 1)
+    assert (page.input_value("#start-date"), page.input_value("#end-date")) == (str(end - timedelta(days=365)), str(end))
+    notice = page.text_content("#notice")
+    assert page.is_visible("#notice") and "400 days" in notice and "366" in notice and "From moved" in notice
+    assert page.is_hidden("#error")
+    assert len(page.evaluate("Object.keys(window.claraState.metrics.daily_metrics)")) == 366
+    assert f"start_date={end - timedelta(days=365)}" in page.url
+
+
+@pytest.mark.parametrize(
+    "query, api_path",
+    [("start_date=2026-13-01", "/api/alerts?start_date=2026-13-01"), ("end_date=yesterday", "/api/alerts?end_date=yesterday"),
+     ("average=median", "/api/metrics?average=median")],
+    ids=["impossible-month", "not-a-date", "unknown-average"],
+)
+def test_a_bad_address_shows_the_api_error_and_falls_back_to_the_default(
+    page, base_url: str, query: str, api_path: str
+) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        get_json(f"{base_url}{api_path}")
+    assert refused.value.code == 400
+    api_error = json.load(refused.value)["error"]
+    page.goto(f"{base_url}/?{query}&tab=main")
+    wait_for_load(page, 1)
+    assert page.text_content("#status") != "Loading…"
+    assert page.is_visible("#notice")
+    assert api_error in page.text_content("#notice")
+    last = bounds(base_url)["max_date"]
+    default_start = str(date.fromisoformat(last) - timedelta(days=6))
+    assert (page.input_value("#start-date"), page.input_value("#end-date")) == (default_start, last)
+    assert page.input_value("#average") == "macro"
+    assert f"start_date={default_start}&end_date={last}&average=macro" in page.url
+    assert page.is_hidden("#error")
+    assert page.text_content("#kpi-total") == f"{get_json(f'{base_url}/api/metrics')['total_validated']:,}"
+
+
+def test_class_counts_add_up_to_the_validated_total_and_pie_slices_give_their_share(
+    page, base_url: str, seeded: Settings
+) -> None:
+    query = open_range(page, base_url, seeded, days=30)
+    api = get_json(f"{base_url}/api/metrics?{query}")
+    rejected = get_json(f"{base_url}/api/confusion?{query}")["rejected"]
+    unknown = api["total_validated"] - sum(api["class_counts"].values())
+    assert unknown > 0 and unknown == sum(rejected.values()), "the seed has legacy rejections without a class"
+    for chart in ("chart-main-classes", "chart-samples-bar", "chart-samples-pie"):
+        data = chart_data(page, chart)
+        assert data["labels"] == [*api["class_counts"], UNKNOWN_CLASS]
+        assert sum(data["datasets"][0]["data"]) == api["total_validated"], chart
+    assert page.text_content("#kpi-total") == f"{api['total_validated']:,}"
+    note = page.text_content("#panel-main .class-total-note")
+    assert page.is_visible("#panel-main .class-total-note") and f"{api['total_validated']:,}" in note
+    # The grey bar's tooltip gives its share and its predictions by predicted class.
+    lines = page.evaluate(
+        "(i) => window.claraCharts['chart-main-classes'].options.plugins.tooltip.callbacks.afterLabel({dataIndex: i})",
+        len(api["class_counts"]),
+    )
+    assert "legacy reviews that rejected the prediction" in lines
+    predicted = next(line for line in lines if line.startswith("predicted: "))
+    assert all(f"{name} {n:,}" in predicted for name, n in rejected.items() if n)
+    # Pie slices: the share in the legend and in the tooltip, out of every validated prediction.
+    show_tab(page, "samples")
+    legend = page.evaluate("window.claraCharts['chart-samples-pie'].legend.legendItems.map(i => i.text)")
+    values = [*api["class_counts"].values(), unknown]
+    for text, value in zip(legend, values, strict=True):
+        assert text.endswith(f"{100 * value / api['total_validated']:.1f}%"), text
+    tooltip = page.evaluate(
+        "() => { const c = window.claraCharts['chart-samples-pie'];"
+        " return c.options.plugins.tooltip.callbacks.label({label: c.data.labels[0], parsed: c.data.datasets[0].data[0]}); }"
+    )
+    name, first = next(iter(api["class_counts"].items()))
+    assert tooltip == f"{name}: {first:,} ({100 * first / api['total_validated']:.1f}%)"
+    page.wait_for_timeout(300)
+    save_screenshot(page, "samples-by-class.png", docs=False)
+
+
+def test_an_outage_is_named_retried_with_backoff_and_recovered_without_a_reload(
+    page, base_url: str, seeded: Settings
+) -> None:
+    down = {"on": True}
+    metrics_at: list[float] = []
+
+    def answer(route) -> None:
+        if "/api/metrics" in route.request.url:
+            metrics_at.append(time.monotonic())
+        if down["on"]:
+            body = json.dumps({"error": "the database is unavailable; try again shortly"})
+            route.fulfill(status=503, content_type="application/json", body=body)
+        else:
+            route.continue_()
+
+    page.route("**/api/**", answer)
+    open_range(page, base_url, seeded, days=30)
+    page.evaluate("window.loadedOnce = true")  # gone if the page were reloaded
+    banner = page.text_content("#error")
+    assert re.fullmatch(r"Could not load the dashboard's data: the database is unavailable; retrying in \d s\.\s*Retry now",
+                        banner.strip()), banner
+    assert "/api/" not in banner
+    assert page.is_visible("#retry-now")
+    assert page.text_content("#status") == "Nothing loaded yet."
+    page.wait_for_timeout(200)
+    save_screenshot(page.locator("#error"), "outage-banner.png", docs=False)
+    wait_for_load(page, 2)  # the first retry, after 2 s
+    down["on"] = False
+    wait_for_load(page, 3)  # the second, 4 s later, gets through
+    wait_until(page, "document.getElementById('error').hidden")
+    first_gap, second_gap = (b - a for a, b in zip(metrics_at, metrics_at[1:3]))
+    assert 1.5 < first_gap < 3.5 and 3.5 < second_gap < 5.5, metrics_at
+    assert page.evaluate("window.loadedOnce === true")  # recovered in place, not by a reload
+    query = f"start_date={page.input_value('#start-date')}&end_date={page.input_value('#end-date')}"
+    api = get_json(f"{base_url}/api/metrics?{query}")
+    assert page.text_content("#kpi-total") == f"{api['total_validated']:,}"
+    assert chart_data(page, "chart-daily")["labels"] == list(api["daily_metrics"])
+    assert page.evaluate("window.claraState.training !== null && window.claraCharts['chart-training'] !== undefined")
+    assert page.get_attribute("#start-date", "min") == bounds(base_url)["min_date"]
+    assert page.text_content("#status").startswith("Updated ")
+
+
+def test_an_outage_names_only_what_failed(page, base_url: str, seeded: Settings) -> None:
+    def answer(route) -> None:
+        if "/api/drift" in route.request.url:
+            body = json.dumps({"error": "the database is unavailable; try again shortly"})
+            route.fulfill(status=503, content_type="application/json", body=body)
+        else:
+            route.continue_()
+
+    page.route("**/api/**", answer)
+    open_range(page, base_url, seeded, days=30)
+    banner = page.text_content("#error-message") + page.text_content("#error-retry")
+    assert re.fullmatch(r"Could not load the drift results: the database is unavailable; retrying in \d s\.", banner)
+    assert page.text_content("#kpi-total") != "–"  # what did load is drawn
+
+
+def test_auto_refresh_is_kept_in_the_address_and_reloads_the_data(page, base_url: str, seeded: Settings) -> None:
+    page.clock.install()
+    query = open_range(page, base_url, seeded, days=7)
+    assert page.input_value("#auto-refresh") == "off" and "refresh=" not in page.url
+    requests = count_requests(page, "/api/")
+    page.select_option("#auto-refresh", "60")
+    assert "refresh=60" in page.url
+    page.clock.run_for(61_000)
+    wait_for_load(page, 2)
+    paths = {url.split("?")[0].removeprefix(base_url) for url in requests}
+    assert {"/api/metrics", "/api/drift", "/api/alerts", "/api/training-data", "/api/date-range"} <= paths
+    assert "refreshes every minute" in page.text_content("#status")
+    page.goto(f"{base_url}/?{query}&refresh=300")
+    wait_for_load(page, 1)
+    assert page.input_value("#auto-refresh") == "300" and "refresh=300" in page.url
+    page.select_option("#auto-refresh", "off")
+    assert "refresh=" not in page.url
+
+
+def test_on_a_phone_every_tab_is_on_screen_and_the_header_is_compact(browser, base_url: str) -> None:
+    width, height = 390, 844
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en-US"
+    )
+    page = context.new_page()
+    page.goto(base_url)
+    wait_for_load(page, 1)
+    page.wait_for_timeout(900)
+    for tab in TABS:
+        box = page.locator(f"#tab-{tab}").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (tab, box)
+        assert 0 <= box["y"] and box["y"] + box["height"] <= height, (tab, box)
+        assert page.evaluate("(id) => { const b = document.getElementById(id); return b.scrollWidth <= b.clientWidth; }",
+                             f"tab-{tab}"), tab  # the label is not cut
+    header = page.locator("header.top").bounding_box()["height"]
+    assert header < 0.2 * height, header
+    for control in ("#start-date", "#end-date", "#average", ".presets"):
+        assert page.is_visible(control), control
+    save_screenshot(page, "phone.png")
+    page.click("#tab-training")
+    page.wait_for_timeout(600)
+    save_screenshot(page, "phone-training.png", docs=False)
+    for control in ("#start-date", "#end-date", "#average", ".presets"):
+        assert page.is_hidden(control), control
+    page.click("#tab-drift")
+    assert page.is_visible("#start-date") and page.is_hidden("#average")  # drift ignores the average
+    page.click("#tab-metrics")
+    assert page.is_visible("#start-date") and page.is_visible("#average")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    context.close()
+
+
+def test_the_page_loads_without_a_404_or_a_console_error(page, base_url: str) -> None:
+    failures: list[str] = []
+    console_errors: list[str] = []
+    page.on("response", lambda response: failures.append(f"{response.status} {response.url}") if response.status >= 400 else None)
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    page.goto(base_url)
+    wait_for_load(page, 1)
+    page.wait_for_timeout(500)
+    assert not failures, failures
+    assert not console_errors, console_errors
+    icon = page.get_attribute("link[rel~=icon]", "href")
+    assert icon, "the page links an icon"
+    for path in (icon, "/favicon.ico"):  # /favicon.ico, which browsers ask for on the JSON pages, redirects
+        answer = page.request.get(f"{base_url}{path}")
+        assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml"), path
+
+
+def test_low_count_days_are_named_under_the_kpis(page, base_url: str, seeded: Settings) -> None:
+    query = open_range(page, base_url, seeded, days=30)
+    api = get_json(f"{base_url}/api/metrics?{query}")
+    threshold = api["low_sample_threshold"]
+    low = [d for d, m in api["daily_metrics"].items() if 0 < m["entries"] < threshold]
+    assert low
+    note = page.text_content("#kpi-note")
+    assert page.is_visible("#kpi-note")
+    assert f"fewer than {threshold} validated predictions" in note
+    assert f"n = {LOW_KEEP}" in note
+    assert note.startswith(f"{len(low)} day")
+    # A range with data on no low day has no note.
+    current = today(seeded.tz)
+    page.goto(f"{base_url}/?start_date={current - timedelta(days=6)}&end_date={current - timedelta(days=1)}")
+    wait_for_load(page, 1)
+    assert page.is_hidden("#kpi-note")

@@ -19,6 +19,26 @@
   const HOLLOW = "#ffffff";
   const THRESHOLD_COLOR = "#a4262c";
   const DEFAULT_LOW_SAMPLES = 50; // ALERT_MIN_SAMPLES' default, until /api/metrics says otherwise
+  // Legacy reviews that said "wrong" without naming the class: counted as validated, in no class.
+  const UNKNOWN_CLASS = "rejected, class unknown";
+  const UNKNOWN_COLOR = "#b4bcb8";
+  // What each request loads, in the words of the error banner.
+  const SOURCES = {
+    metrics: "the metrics",
+    alerts: "the alerts",
+    drift: "the drift results",
+    confusion: "the confusion matrix",
+    classDaily: "the per-class metrics",
+    training: "the training-set counts",
+    dateRange: "the days with data",
+  };
+  const RANGE_KEYS = ["metrics", "alerts", "drift", "confusion", "classDaily"];
+  const AVERAGES = ["macro", "weighted", "micro"];
+  const DEFAULT_DAYS = 7; // the API's default range
+  const MAX_RANGE_DAYS = 366; // the API's longest range
+  const TYPING_PAUSE_MS = 1000; // a typed date is applied after this pause (or at once on Enter, blur, a whole date)
+  const MAX_RETRY_SECONDS = 60;
+  const REFRESH_CHOICES = ["off", "60", "300"]; // seconds between automatic refreshes
 
   // Chart instances by canvas id, and the last answers: the browser tests read both.
   const charts = {};
@@ -33,6 +53,7 @@
     classMetric: "recall",
     confusionView: "counts",
     loads: 0,
+    updatedAt: null,
   };
   window.claraCharts = charts;
   window.claraState = state;
@@ -42,6 +63,7 @@
   const endInput = $("end-date");
   const averageSelect = $("average");
   const classMetricSelect = $("class-metric");
+  const autoRefreshSelect = $("auto-refresh");
 
   const percent = (value) => (value === null || value === undefined ? "–" : `${(value * 100).toFixed(1)}%`);
   const isoDay = (d) => d.toISOString().slice(0, 10);
@@ -51,11 +73,19 @@
     return isoDay(d);
   };
   const plural = (n, word) => `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+  const listOf = (items) => (items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`);
+  // "20 Nov 2026" in the reader's language: notices name days the way the date fields show them.
+  const longDay = (day) =>
+    new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
 
-  function showError(message) {
-    const banner = $("error");
-    banner.textContent = message;
-    banner.hidden = !message;
+  // A request that failed: why, in the API's words, and whether trying again later can help.
+  class LoadError extends Error {
+    constructor(reason, status) {
+      super(reason);
+      this.reason = reason;
+      this.status = status;
+      this.retryable = status === 0 || status === 429 || status >= 500;
+    }
   }
 
   async function getJson(url) {
@@ -63,7 +93,7 @@
     try {
       answer = await fetch(url, { headers: { Accept: "application/json" } });
     } catch (err) {
-      throw new Error("The monitor cannot be reached. Is the server running?");
+      throw new LoadError("the monitor cannot be reached (is it running?)", 0);
     }
     let body = null;
     try {
@@ -72,9 +102,10 @@
       body = null;
     }
     if (!answer.ok) {
-      const reason = body && body.error ? body.error : `${answer.status} ${answer.statusText}`;
-      throw new Error(`Could not load ${url.split("?")[0]}: ${reason}`);
+      const reason = body && body.error ? body.error : `the monitor answered ${answer.status} ${answer.statusText}`.trim();
+      throw new LoadError(reason, answer.status);
     }
+    if (body === null) throw new LoadError("the monitor's answer was not JSON", answer.status);
     return body;
   }
 
@@ -314,12 +345,84 @@
     };
   }
 
+  // Slices say their share in the legend and the tooltip: a pie's angles are hard to read.
   function pieConfig(labels, values, colors) {
+    const total = values.reduce((a, b) => a + b, 0);
+    const share = (value) => (total > 0 ? percent(value / total) : "–");
+    const narrow = window.matchMedia("(max-width: 600px)").matches;
     return {
       type: "pie",
       data: { labels, datasets: [{ data: values, backgroundColor: colors, borderColor: "#fff", borderWidth: 2 }] },
-      options: { responsive: true, maintainAspectRatio: false, plugins: { legend: { position: "right" } } },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        plugins: {
+          legend: {
+            position: narrow ? "bottom" : "right",
+            labels: {
+              generateLabels: (chart) =>
+                Chart.overrides.pie.plugins.legend.labels
+                  .generateLabels(chart)
+                  .map((item) => ({ ...item, text: `${item.text}  ${share(values[item.index])}` })),
+            },
+          },
+          tooltip: {
+            callbacks: { label: (ctx) => `${ctx.label}: ${ctx.parsed.toLocaleString()} (${share(ctx.parsed)})` },
+          },
+        },
+      },
     };
+  }
+
+  // The legacy rejections without a class, by the class the model predicted (from /api/confusion).
+  function unknownClassLines() {
+    const lines = ["legacy reviews that rejected the prediction", "without naming the true class"];
+    const c = state.confusion;
+    const m = state.metrics;
+    if (!c || c.start_date !== m.start_date || c.end_date !== m.end_date) return lines;
+    const predicted = c.names.filter((name) => c.rejected[name] > 0).map((name) => `${name} ${c.rejected[name].toLocaleString()}`);
+    return predicted.length ? [...lines, `predicted: ${predicted.join(", ")}`] : lines;
+  }
+
+  // Validated predictions by true class, plus a bar for those without one, so that the bars add up to the KPI.
+  function classCounts(m) {
+    const names = Object.keys(m.class_counts);
+    const values = names.map((n) => m.class_counts[n]);
+    const colors = names.map((n) => m.color_dict[n] || "#888");
+    const unknown = Math.max(0, m.total_validated - values.reduce((a, b) => a + b, 0));
+    if (unknown > 0) {
+      names.push(UNKNOWN_CLASS);
+      values.push(unknown);
+      colors.push(UNKNOWN_COLOR);
+    }
+    const share = (n) => (m.total_validated > 0 ? `${percent(n / m.total_validated)} of the validated` : "");
+    const notes = names.map((name, i) => (name === UNKNOWN_CLASS ? [share(values[i]), ...unknownClassLines()] : share(values[i])));
+    return { names, values, colors, notes, unknown };
+  }
+
+  function renderLowCountNote(m, days) {
+    const threshold = lowSampleThreshold();
+    const low = days.filter((day) => isLowCount(m.daily_metrics[day].entries));
+    let text = "";
+    if (m.total_validated > 0 && m.total_validated < threshold) {
+      text = `Only ${plural(m.total_validated, "validated prediction")} in this range: ` +
+        "percentages over so few reviews can be far from the classifier's real performance.";
+    } else if (low.length) {
+      const listed = low.slice(0, 5).map((day) => `${shortDay(day)}: n = ${m.daily_metrics[day].entries}`);
+      const more = low.length > 5 ? `, and ${low.length - 5} more` : "";
+      text = `${plural(low.length, "day")} of this range had fewer than ${threshold} validated predictions ` +
+        `(${listed.join(", ")}${more}): a daily percentage over so few can swing widely. ` +
+        "The charts draw these days hollow and dashed.";
+    }
+    $("kpi-note").textContent = text;
+    $("kpi-note").hidden = !text;
+  }
+
+  function dataBoundsText() {
+    const bounds = state.dateRange;
+    if (!bounds) return "";
+    if (!bounds.min_date) return "There are no validated predictions yet.";
+    return `Validated predictions run from ${longDay(bounds.min_date)} to ${longDay(bounds.max_date)}.`;
   }
 
   function renderMetrics() {
@@ -331,6 +434,7 @@
     for (const panel of ["main", "metrics", "samples", "class-metrics"]) {
       const section = $(`panel-${panel}`);
       section.querySelector(".empty").hidden = !empty;
+      section.querySelector(".empty-bounds").textContent = dataBoundsText();
       section.querySelector(".with-data").hidden = empty;
     }
     $("kpi-total").textContent = m.total_validated.toLocaleString();
@@ -340,12 +444,20 @@
     $("footnote").textContent =
       `${m.start_date} to ${m.end_date} · days in ${m.timezone} · ${m.average} average · ` +
       `undefined values are left out and shown as gaps`;
+    renderLowCountNote(m, days);
     if (empty) return;
+    const byClass = classCounts(m);
+    for (const note of document.querySelectorAll(".class-total-note")) {
+      note.hidden = byClass.unknown === 0;
+      note.textContent = byClass.unknown === 0 ? "" :
+        `With “${UNKNOWN_CLASS}” in grey, the classes add up to the ${m.total_validated.toLocaleString()} validated: ` +
+        `${plural(byClass.unknown, "legacy review")} rejected the prediction without naming the true class.`;
+    }
     draw("chart-daily", lineConfig(days, METRICS));
-    draw("chart-main-classes", barConfig(names, names.map((n) => m.class_counts[n]), colors, "Validated", false));
+    draw("chart-main-classes", barConfig(byClass.names, byClass.values, byClass.colors, "Validated", false, byClass.notes));
     for (const metric of METRICS) draw(`chart-${metric}`, lineConfig(days, [metric]));
-    draw("chart-samples-pie", pieConfig(names, names.map((n) => m.class_counts[n]), colors));
-    draw("chart-samples-bar", barConfig(names, names.map((n) => m.class_counts[n]), colors, "Validated", false));
+    draw("chart-samples-pie", pieConfig(byClass.names, byClass.values, byClass.colors));
+    draw("chart-samples-bar", barConfig(byClass.names, byClass.values, byClass.colors, "Validated", false, byClass.notes));
     for (const metric of CLASS_METRICS) {
       const values = names.map((n) => m.class_metrics[n][metric]);
       const supports = names.map((n) => `support ${m.class_metrics[n].support.toLocaleString()}`);
@@ -657,16 +769,228 @@
     $("alerts-table").tBodies[0].replaceChildren(...list.map(alertRow));
   }
 
-  // -- state: range, tab, URL ---------------------------------------------------------------------
+  // -- the range: days as YYYY-MM-DD, what is applied, what the address asks for ------------------
+
+  // The range on screen. The date fields may hold an edit in progress; this is what was loaded.
+  const applied = { start: "", end: "" };
+
+  const isDay = (text) => {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(text || "")) return false;
+    const time = Date.parse(`${text}T00:00:00Z`);
+    return !Number.isNaN(time) && isoDay(new Date(time)) === text;
+  };
+  // While a year is being typed the field reads 0002, 0020, 0202: not a date anyone means.
+  const isComplete = (text) => isDay(text) && Number(text.slice(0, 4)) >= 1000;
+  const daysBetween = (a, b) => Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86400000);
+  const todayDay = () => (state.dateRange ? state.dateRange.today : isoDay(new Date()));
+  const lastDay = () => (state.dateRange && state.dateRange.max_date) || todayDay();
+
+  // A range the API answers: reversed dates are swapped, and a range over MAX_RANGE_DAYS keeps the
+  // date just set (`kept`) and moves the other. Each change is said in `notes`; nothing else changes,
+  // so a range before the first data or after the last stays as asked (and shows as empty).
+  function fitRange(start, end, kept) {
+    const notes = [];
+    if (start > end) {
+      notes.push(`From (${longDay(start)}) was after To (${longDay(end)}), so the two dates were swapped.`);
+      [start, end] = [end, start];
+    }
+    const span = daysBetween(start, end) + 1;
+    if (span > MAX_RANGE_DAYS) {
+      const limit = `The range asked for spans ${span.toLocaleString()} days and at most ${MAX_RANGE_DAYS} can be shown`;
+      if (kept === start && kept !== end) {
+        const asked = end;
+        end = addDays(start, MAX_RANGE_DAYS - 1);
+        notes.push(`${limit}, so To moved from ${longDay(asked)} to ${longDay(end)}.`);
+      } else {
+        const asked = start;
+        start = addDays(end, -(MAX_RANGE_DAYS - 1));
+        notes.push(`${limit}, so From moved from ${longDay(asked)} to ${longDay(start)}.`);
+      }
+    }
+    return { start, end, notes };
+  }
+
+  // Show `start`..`end` (fitted) in the fields; return whether the applied range changed.
+  function applyRange(start, end, notes, kept) {
+    const fitted = fitRange(start, end, kept);
+    startInput.value = fitted.start;
+    endInput.value = fitted.end;
+    showNotice([...notes, ...fitted.notes].join(" "));
+    if (fitted.start === applied.start && fitted.end === applied.end) return false;
+    applied.start = fitted.start;
+    applied.end = fitted.end;
+    return true;
+  }
+
+  function showNotice(message) {
+    $("notice-message").textContent = message;
+    $("notice").hidden = !message;
+  }
+
+  // -- typed, picked and pasted dates ---------------------------------------------------------------
+  // Chrome changes a date field's value (and fires input and change) at every typed digit once the
+  // field holds a date: a month typed before the day, a year read as 0002, 0020, 0202 on its way to
+  // 2026. A keyboard edit is applied on Enter, on leaving the field, once a whole date has been typed
+  // (eight digits), or after a pause; a date picked in the calendar or pasted is applied at once.
+
+  const FIELDS = [
+    { input: startInput, key: "start", name: "From" },
+    { input: endInput, key: "end", name: "To" },
+  ];
+  const EDIT_KEYS = /^(\d|Backspace|Delete|ArrowUp|ArrowDown|PageUp|PageDown)$/;
+  const typing = new Map(); // input -> { digits, timer }: a keyboard edit not applied yet
+
+  function stopTyping() {
+    for (const edit of typing.values()) clearTimeout(edit.timer);
+    typing.clear();
+  }
+
+  function commitDates(changed) {
+    stopTyping();
+    const notes = [];
+    for (const { input, key, name } of FIELDS) {
+      if (!isComplete(input.value) && applied[key]) {
+        notes.push(`${name} was not a complete date, so it is back to ${longDay(applied[key])}.`);
+        input.value = applied[key];
+      }
+    }
+    if (startInput.value === applied.start && endInput.value === applied.end) {
+      if (notes.length) showNotice(notes.join(" "));
+      return;
+    }
+    if (applyRange(startInput.value, endInput.value, notes, changed.value)) load();
+  }
+
+  // The order in which this browser writes a day's parts, e.g. ["month", "day", "year"].
+  function dayPartOrder() {
+    const parts = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "2-digit", day: "2-digit" })
+      .formatToParts(new Date(Date.UTC(2026, 10, 20)));
+    return parts.map((part) => part.type).filter((type) => ["year", "month", "day"].includes(type));
+  }
+
+  // A pasted date: 2026-11-20 (a time after it is ignored), the field's own order (11/20/2026 in
+  // English, 20.11.2026 in German), or words ("20 Nov 2026"). Null when it is none of these.
+  function parsePastedDay(text) {
+    const trimmed = text.trim();
+    let parts = null;
+    const iso = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$/.exec(trimmed);
+    const numeric = /^(\d{1,4})[./ -](\d{1,2})[./ -](\d{1,4})$/.exec(trimmed);
+    if (iso) {
+      parts = { year: iso[1], month: iso[2], day: iso[3] };
+    } else if (numeric) {
+      const order = numeric[1].length === 4 ? ["year", "month", "day"] : dayPartOrder();
+      parts = Object.fromEntries(order.map((type, i) => [type, numeric[i + 1]]));
+    } else if (/[a-z]/i.test(trimmed) && !Number.isNaN(Date.parse(trimmed))) {
+      const date = new Date(Date.parse(trimmed));
+      parts = { year: date.getFullYear(), month: date.getMonth() + 1, day: date.getDate() };
+    }
+    if (!parts) return null;
+    const day = [String(parts.year).padStart(4, "0"), String(parts.month).padStart(2, "0"), String(parts.day).padStart(2, "0")].join("-");
+    return isComplete(day) ? day : null;
+  }
+
+  function watchDateField({ input, key }) {
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        commitDates(input);
+      } else if (event.key === "Escape" && typing.has(input)) {
+        stopTyping();
+        input.value = applied[key];
+      } else if (EDIT_KEYS.test(event.key)) {
+        const edit = typing.get(input) || { digits: 0, timer: null };
+        if (/^\d$/.test(event.key)) edit.digits += 1;
+        typing.set(input, edit);
+      }
+    });
+    const onValue = () => {
+      const edit = typing.get(input);
+      if (!edit) {
+        commitDates(input); // picked in the calendar (or set by a script): apply at once
+        return;
+      }
+      clearTimeout(edit.timer);
+      if (!isComplete(input.value)) return; // a segment is still being typed
+      if (edit.digits >= 8) commitDates(input); // a whole date: month, day and a four-digit year
+      else edit.timer = setTimeout(() => commitDates(input), TYPING_PAUSE_MS);
+    };
+    input.addEventListener("input", onValue);
+    input.addEventListener("change", onValue);
+    input.addEventListener("blur", () => {
+      if (typing.has(input) || input.value !== applied[key]) commitDates(input);
+    });
+    // Chrome does not paste into a date field: read the text and apply it ourselves.
+    input.addEventListener("paste", (event) => {
+      const text = event.clipboardData ? event.clipboardData.getData("text") : "";
+      event.preventDefault();
+      const day = parsePastedDay(text);
+      if (!day) {
+        showNotice(`“${text.trim().slice(0, 40)}” is not a date the dashboard can read: paste it as YYYY-MM-DD.`);
+        return;
+      }
+      stopTyping();
+      input.value = day;
+      commitDates(input);
+    });
+  }
+
+  // Dates and average from the address. A value the API refuses is reported in the API's words and
+  // replaced by the default; a reversed or too long range is fitted, with a notice.
+  async function rangeFromAddress(params) {
+    const asked = {};
+    for (const name of ["start_date", "end_date", "average"]) {
+      if (params.get(name)) asked[name] = params.get(name);
+    }
+    const badDates = ["start_date", "end_date"].filter((name) => name in asked && !isDay(asked[name]));
+    const badAverage = "average" in asked && !AVERAGES.includes(asked.average);
+    const notes = [];
+    // The API's own words when it can answer; ours when it cannot (an outage).
+    const apiReason = async (url, ours) => {
+      try {
+        await getJson(url);
+      } catch (err) {
+        if (!err.retryable) return err.reason;
+      }
+      return ours;
+    };
+    const reasons = [];
+    if (badDates.length) {
+      const dates = Object.fromEntries(["start_date", "end_date"].filter((n) => n in asked).map((n) => [n, asked[n]]));
+      const name = badDates[0];
+      reasons.push(await apiReason(`/api/alerts?${new URLSearchParams(dates)}`,
+        `${name} must be a date written YYYY-MM-DD, got ${JSON.stringify(asked[name])}`));
+    }
+    if (badAverage) {
+      reasons.push(await apiReason(`/api/metrics?${new URLSearchParams({ average: asked.average })}`,
+        `average must be one of ${AVERAGES.join(", ")}, got ${JSON.stringify(asked.average)}`));
+    }
+    if (reasons.length) notes.push(`The address asks for something the monitor cannot show: ${reasons.join("; ")}.`);
+    averageSelect.value = badAverage || !asked.average ? "macro" : asked.average;
+    let end = lastDay();
+    let start = addDays(end, -(DEFAULT_DAYS - 1));
+    if (badDates.length) {
+      notes.push(`Showing the default range instead: ${longDay(start)} to ${longDay(end)}.`);
+    } else {
+      // As the API: a start alone ends on the last day with data, or on itself when it is later.
+      if (asked.end_date) end = asked.end_date;
+      else if (asked.start_date && asked.start_date > end) end = asked.start_date;
+      start = asked.start_date || addDays(end, -(DEFAULT_DAYS - 1));
+    }
+    if (badAverage) notes.push("Showing the macro average instead.");
+    applyRange(start, end, notes, asked.end_date ? end : asked.start_date);
+  }
+
+  // -- tabs and the address -----------------------------------------------------------------------
 
   function writeUrl(tab) {
     const params = new URLSearchParams({
-      start_date: startInput.value,
-      end_date: endInput.value,
+      start_date: applied.start,
+      end_date: applied.end,
       average: averageSelect.value,
       class_metric: state.classMetric,
       tab,
     });
+    if (autoRefreshSelect.value !== "off") params.set("refresh", autoRefreshSelect.value);
     history.replaceState(null, "", `?${params}`);
   }
 
@@ -675,8 +999,9 @@
     return selected ? selected.dataset.tab : "main";
   }
 
-  function selectTab(tab) {
+  function selectTab(tab, write = true) {
     if (!TABS.includes(tab)) tab = "main";
+    document.body.dataset.tab = tab; // style.css hides the controls that do nothing on this tab
     for (const button of document.querySelectorAll(".tabs [role=tab]")) {
       button.setAttribute("aria-selected", String(button.dataset.tab === tab));
     }
@@ -689,33 +1014,39 @@
         chart.update("none"); // no grow-in animation from a zero-sized hidden canvas
       }
     }
-    writeUrl(tab);
+    if (write) writeUrl(tab);
   }
 
-  function clampRange(changed) {
-    const { min, max } = startInput;
-    for (const input of [startInput, endInput]) {
-      if (min && input.value && input.value < min) input.value = min;
-      if (max && input.value && input.value > max) input.value = max;
-    }
-    if (startInput.value && endInput.value && startInput.value > endInput.value) {
-      if (changed === startInput) endInput.value = startInput.value;
-      else startInput.value = endInput.value;
-    }
-  }
+  // -- loading, outages and retries ---------------------------------------------------------------
 
-  // What a range loads, by the state key each answer is kept under.
-  function rangeRequests() {
-    const dates = { start_date: startInput.value, end_date: endInput.value };
+  // Loaded with the next range besides its own answers: the training counts at first, and the days
+  // with data whenever they may have changed (after an outage, at each automatic refresh).
+  const stale = new Set(["training"]);
+
+  function requestsToMake() {
+    const dates = { start_date: applied.start, end_date: applied.end };
     const range = new URLSearchParams(dates);
     const withAverage = new URLSearchParams({ ...dates, average: averageSelect.value });
-    return {
+    const all = {
       metrics: `/api/metrics?${withAverage}`,
       alerts: `/api/alerts?${range}`,
       drift: `/api/drift?${range}`,
       confusion: `/api/confusion?${range}`,
       classDaily: `/api/class-metrics/daily?${range}`,
+      training: "/api/training-data",
+      dateRange: "/api/date-range",
     };
+    return Object.fromEntries(Object.entries(all).filter(([key]) => RANGE_KEYS.includes(key) || stale.has(key)));
+  }
+
+  function applyBounds(bounds) {
+    state.dateRange = bounds;
+    if (!bounds.min_date) return;
+    const top = bounds.max_date > bounds.today ? bounds.max_date : bounds.today;
+    for (const input of [startInput, endInput]) {
+      input.min = bounds.min_date;
+      input.max = top;
+    }
   }
 
   // Alerts before metrics: the metric charts mark the alert days.
@@ -730,15 +1061,80 @@
     if (loaded.includes("drift")) renderDrift();
     if (loaded.includes("confusion")) renderConfusion();
     if (loaded.includes("classDaily")) renderClassDaily();
+    if (loaded.includes("training")) renderTraining();
+  }
+
+  // "Could not load the drift results and the alerts: the database is unavailable", one sentence per reason.
+  function describeFailures(failures) {
+    const byReason = new Map();
+    for (const { key, error } of failures) {
+      // The banner says when it retries: the API's "try again shortly" would say it twice.
+      const reason = error.retryable ? error.reason.replace(/;\s*try again shortly\.?$/i, "") : error.reason;
+      if (!byReason.has(reason)) byReason.set(reason, []);
+      byReason.get(reason).push(key);
+    }
+    return [...byReason]
+      .map(([reason, keys]) => {
+        const what = RANGE_KEYS.every((key) => keys.includes(key)) ? "the dashboard's data" : listOf(keys.map((key) => SOURCES[key]));
+        return `Could not load ${what}: ${reason}`;
+      })
+      .join(". ");
+  }
+
+  // Retries after an outage wait 2, 4, 8 … up to MAX_RETRY_SECONDS; a load that works resets them.
+  const retry = { attempt: 0, timer: null, ticker: null, due: 0 };
+
+  function stopRetry() {
+    clearTimeout(retry.timer);
+    clearInterval(retry.ticker);
+    retry.timer = null;
+    retry.ticker = null;
+    $("retry-now").hidden = true;
+  }
+
+  function showError(message, retryable) {
+    stopRetry();
+    $("error-message").textContent = message;
+    $("error").hidden = !message;
+    if (!message || !retryable) {
+      retry.attempt = 0;
+      $("error-retry").textContent = message ? "." : "";
+      return;
+    }
+    const seconds = Math.min(2 ** (retry.attempt + 1), MAX_RETRY_SECONDS);
+    retry.attempt += 1;
+    retry.due = Date.now() + seconds * 1000;
+    const countdown = () => {
+      const left = Math.max(0, Math.ceil((retry.due - Date.now()) / 1000));
+      $("error-retry").textContent = `; retrying in ${left} s.`;
+    };
+    countdown();
+    retry.ticker = setInterval(countdown, 1000);
+    retry.timer = setTimeout(load, seconds * 1000);
+    $("retry-now").hidden = false;
+  }
+
+  function statusLine(anyLoaded) {
+    if (!state.updatedAt) return anyLoaded ? "" : "Nothing loaded yet.";
+    const time = state.updatedAt.toLocaleTimeString();
+    if (!anyLoaded) return `Showing what was loaded at ${time}.`;
+    const every = { 60: "every minute", 300: "every 5 minutes" }[autoRefreshSelect.value];
+    return `Updated ${time}` + (every ? ` · refreshes ${every}` : "");
   }
 
   let pending = 0;
-  async function refresh() {
-    if (!startInput.value || !endInput.value) return;
+  async function load() {
+    if (!applied.start || !applied.end) {
+      $("status").textContent = "";
+      return;
+    }
     const ticket = ++pending;
+    const retrying = retry.timer !== null || retry.attempt > 0;
+    stopRetry();
+    if (retrying && !$("error").hidden) $("error-retry").textContent = "; retrying now…";
     writeUrl(currentTab());
     $("status").textContent = "Loading…";
-    const requests = rangeRequests();
+    const requests = requestsToMake();
     const keys = Object.keys(requests);
     try {
       const outcomes = await Promise.allSettled(keys.map((key) => getJson(requests[key])));
@@ -748,20 +1144,26 @@
       outcomes.forEach((outcome, i) => {
         if (outcome.status === "fulfilled") {
           state[keys[i]] = outcome.value;
+          stale.delete(keys[i]);
           loaded.push(keys[i]);
         } else {
-          failures.push(outcome.reason.message);
+          const error = outcome.reason instanceof LoadError ? outcome.reason : new LoadError(String(outcome.reason), 0);
+          failures.push({ key: keys[i], error });
+          if (error.retryable && !RANGE_KEYS.includes(keys[i])) stale.add(keys[i]);
         }
       });
+      if (failures.some(({ error }) => error.retryable)) stale.add("dateRange"); // it may have moved meanwhile
+      if (loaded.includes("dateRange")) applyBounds(state.dateRange);
       renderAnswers(loaded);
       selectTab(currentTab());
-      const others = failures.length > 1 ? ` (and ${plural(failures.length - 1, "more request")} failed)` : "";
-      showError(failures.length ? failures[0] + others : "");
-      $("status").textContent = loaded.length ? `Updated ${new Date().toLocaleTimeString()}` : "";
+      showError(describeFailures(failures), failures.some(({ error }) => error.retryable));
+      if (loaded.length) state.updatedAt = new Date();
+      $("status").textContent = statusLine(loaded.length > 0);
     } catch (err) {
       if (ticket !== pending) return;
       console.error(err);
-      showError(err.message); // a bug in drawing, not in loading: say so rather than fail silently
+      // A bug in drawing, not in loading: say so rather than fail silently.
+      showError(`The dashboard could not draw the data: ${err.message}`, false);
       $("status").textContent = "";
     } finally {
       if (ticket === pending) {
@@ -771,13 +1173,18 @@
     }
   }
 
-  async function loadTraining() {
-    try {
-      state.training = await getJson("/api/training-data");
-      renderTraining();
-    } catch (err) {
-      showError(err.message);
-    }
+  // An optional refresh every minute or five, for a wall display; kept in the address (refresh=60).
+  let autoTimer = null;
+  function setAutoRefresh(value) {
+    const choice = REFRESH_CHOICES.includes(value) ? value : "off";
+    autoRefreshSelect.value = choice;
+    clearInterval(autoTimer);
+    autoTimer = choice === "off" ? null : setInterval(() => {
+      if (retry.timer !== null) return; // the retries after an outage are on it already
+      stale.add("training");
+      stale.add("dateRange");
+      load();
+    }, Number(choice) * 1000);
   }
 
   function setConfusionView(view) {
@@ -794,53 +1201,48 @@
 
   async function start() {
     const params = new URLSearchParams(location.search);
-    averageSelect.value = ["macro", "weighted", "micro"].includes(params.get("average")) ? params.get("average") : "macro";
     state.classMetric = CLASS_METRICS.includes(params.get("class_metric")) ? params.get("class_metric") : "recall";
     classMetricSelect.value = state.classMetric;
-    let bounds = null;
+    setAutoRefresh(params.get("refresh"));
+    Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    Chart.defaults.color = "#5f6f68";
+    // Short animations: charts on hidden tabs play theirs when first shown.
+    Chart.defaults.animation.duration = 250;
+    selectTab(params.get("tab") || "main", false);
     $("status").textContent = "Loading…";
-    try {
-      bounds = await getJson("/api/date-range");
-      state.dateRange = bounds;
-    } catch (err) {
-      showError(err.message);
-    }
-    const today = bounds ? bounds.today : isoDay(new Date());
-    const last = bounds && bounds.max_date ? bounds.max_date : today;
-    if (bounds && bounds.min_date) {
-      for (const input of [startInput, endInput]) {
-        input.min = bounds.min_date;
-        input.max = bounds.max_date > today ? bounds.max_date : today;
-      }
-    }
-    endInput.value = params.get("end_date") || last;
-    startInput.value = params.get("start_date") || addDays(endInput.value, -6);
-    clampRange(endInput);
 
-    startInput.addEventListener("change", () => { clampRange(startInput); refresh(); });
-    endInput.addEventListener("change", () => { clampRange(endInput); refresh(); });
-    averageSelect.addEventListener("change", refresh);
+    for (const field of FIELDS) watchDateField(field);
+    $("range-form").addEventListener("submit", (event) => event.preventDefault());
+    averageSelect.addEventListener("change", load);
+    autoRefreshSelect.addEventListener("change", () => {
+      setAutoRefresh(autoRefreshSelect.value);
+      writeUrl(currentTab());
+      if (state.updatedAt) $("status").textContent = statusLine(true);
+    });
     classMetricSelect.addEventListener("change", () => setClassMetric(classMetricSelect.value));
     for (const button of document.querySelectorAll("#card-confusion .toggle button")) {
       button.addEventListener("click", () => setConfusionView(button.dataset.view));
     }
     for (const button of document.querySelectorAll(".presets button")) {
       button.addEventListener("click", () => {
-        endInput.value = endInput.max || today;
-        startInput.value = addDays(endInput.value, -(Number(button.dataset.days) - 1));
-        clampRange(endInput);
-        refresh();
+        stopTyping();
+        const end = endInput.max || todayDay();
+        if (applyRange(addDays(end, -(Number(button.dataset.days) - 1)), end, [], end)) load();
       });
     }
     for (const button of document.querySelectorAll(".tabs [role=tab]")) {
       button.addEventListener("click", () => selectTab(button.dataset.tab));
     }
-    Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
-    Chart.defaults.color = "#5f6f68";
-    // Short animations: charts on hidden tabs play theirs when first shown.
-    Chart.defaults.animation.duration = 250;
-    selectTab(params.get("tab") || "main");
-    await Promise.all([refresh(), loadTraining()]);
+    $("retry-now").addEventListener("click", load);
+    $("notice-close").addEventListener("click", () => showNotice(""));
+
+    try {
+      applyBounds(await getJson("/api/date-range"));
+    } catch (err) {
+      stale.add("dateRange"); // loaded again with the range; the banner will say why it failed
+    }
+    await rangeFromAddress(params);
+    await load();
   }
 
   document.addEventListener("DOMContentLoaded", start);
