@@ -52,7 +52,7 @@ LOGGED_AS = "logged_as"
 PREVIOUS_AS = "previous_as"
 # A review is looked at for a correction if validated after the previous look, less this margin for
 # writers' clocks and slow writes. An older one (a back-dated or in-place edit) waits for a reconcile.
-CORRECTION_LOOKBACK = timedelta(minutes=2)
+CORRECTION_LOOKBACK = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)

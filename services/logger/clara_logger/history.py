@@ -13,7 +13,8 @@
     drift                 the day's drift results (drift.py), set after each change
     drift_stale           true from a change until its drift (and alerts) are evaluated
     applied_batches       ids of the logger batches already counted in this day
-    version               bumped on every change, for optimistic concurrency
+    version               bumped on every change of the counts, for optimistic concurrency
+    updated_at            set on every change (drift included): readers look up the days changed lately
 
 A batch's part of a day may be negative: a corrected review moves out of the day it was counted in.
 A batch's part of a day is applied at most once: the day records the batch ids it holds, and a write
@@ -151,9 +152,8 @@ def apply_part(collection: Collection, part: DayPart, batch_id: str) -> bool:
 
 def set_drift(collection: Collection, day: str, version: int, drift: dict[str, Any]) -> bool:
     """Store a day's drift results if the day is still at `version`; return whether they were stored."""
-    return collection.update_one(
-        {"_id": day, "version": version}, {"$set": {"drift": drift, "drift_stale": False}},
-    ).matched_count == 1
+    fields = {"drift": drift, "drift_stale": False, "updated_at": datetime.now(timezone.utc)}
+    return collection.update_one({"_id": day, "version": version}, {"$set": fields}).matched_count == 1
 
 
 def stale_days(collection: Collection) -> list[str]:

@@ -207,6 +207,8 @@ class Logger:
             IndexModel([("state", 1), ("lease_until", 1)], name="state_lease"),
             IndexModel([("upload.state", 1), ("upload.next_attempt_at", 1)], name="upload_due"),
         ])
+        # Readers look up the days changed since their previous look.
+        ensure_index_models(self.history, [IndexModel([("updated_at", 1)], name="updated_at")])
         ensure_index_models(self.alerts, [
             IndexModel([("webhook.state", 1), ("webhook.next_attempt_at", 1)], name="webhook_due"),
         ])

@@ -11,7 +11,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 import polars as pl
@@ -22,7 +22,7 @@ from clara_common.ledger import ALERTS_COLLECTION
 from clara_common.metrics import AVERAGES, class_scores, daily_summaries, label_table, summary, true_class_totals
 from clara_monitor import MonitorContext, get_db
 from clara_monitor.errors import BadRequest
-from clara_monitor.reader import RangeCounts, day_bounds, range_counts, range_days, status
+from clara_monitor.reader import HistoryCache, RangeCounts, day_bounds, range_counts, range_days, status
 
 
 bp = Blueprint("api", __name__)
@@ -79,7 +79,8 @@ def requested_average(args: Any) -> str:
 def counts_for(context: MonitorContext) -> tuple[date, date, RangeCounts]:
     """Return the requested range and its counts."""
     start, end = requested_range(request.args, today(context.settings.tz))
-    return start, end, range_counts(context.database, context.predictions, start, end, context.settings)
+    cache = current_app.extensions.setdefault("clara_history", HistoryCache())  # one per process
+    return start, end, range_counts(context.database, context.predictions, start, end, context.settings, cache)
 
 
 @bp.get("/api/metrics")

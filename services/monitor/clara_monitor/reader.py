@@ -6,8 +6,10 @@ The tail is every document whose current contribution may differ from what the h
 validated but not logged yet, validated since the logger last looked for corrections, bound to a batch
 not applied yet, or (until the logger has adopted them) marked logged by another logger. Each is
 judged by the one record contract (clara_common.ledger). What the history holds of a document is
-decided by the batch ids each day records, read after the tail: if any day of the range changed
-meanwhile, the whole read is done again, so an answer is exact as of one instant.
+decided by its batch: applied to all its days, or in flight and then by the batch ids each day
+records. The history's days are kept in each process and refreshed from the days the logger changed
+lately, looked up before and after the tail: if one changed in between, the read is done again, so an
+answer is exact as of one instant.
 
 Without a logger (no state document), the whole range is read from the source, with the reviewed
 documents whose validation time cannot be read but can be found through its index (a number, a date
@@ -21,7 +23,8 @@ A review validated beyond now + MAX_CLOCK_SKEW_MINUTES is counted as invalid on 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -34,7 +37,7 @@ from clara_common.contract import END_INSTANT, FIRST_INSTANT
 from clara_common.days import day_start, days_between, local_day, range_bounds
 from clara_common.ledger import (
     BATCHES_COLLECTION, CORRECTION_LOOKBACK, HISTORY_COLLECTION, JUDGED_FIELDS, LOGGED_AS, PREVIOUS_AS,
-    STATE_COLLECTION, STATE_ID, as_written, contribution, counted, dates_within, max_skew,
+    STATE_COLLECTION, STATE_ID, as_written, batch_of, contribution, copy_of, counted, dates_within, max_skew,
 )
 from clara_common.metrics import COUNT_SCHEMA
 from clara_common.settings import Settings
@@ -55,6 +58,9 @@ UNREADABLE_TIMES = [
     {"$gte": STRING_CEILING, "$lte": STRING_TOP},
 ]
 UNFINISHED_BATCHES = ["claiming", "built"]
+# How far back each look for history days changed lately reaches before the previous look: the
+# logger's and the monitor's clocks may differ, and a day's write lands a moment after its updated_at.
+POLL_MARGIN = timedelta(minutes=2)
 # How many times a read is done again when the history changes under it.
 READ_ATTEMPTS = 5
 # How long after its last tick a logger is taken for behind: a few missed intervals.
@@ -129,17 +135,11 @@ def find_all(collection: Collection, queries: Iterable[dict[str, Any]]) -> list[
     return list(found.values())
 
 
-def history_days(database: Database, first: date, last: date, fields: dict[str, int]) -> dict[str, dict[str, Any]]:
-    """Return the history's records of local days `first` to `last`, by day."""
-    query = {"_id": {"$gte": first.isoformat(), "$lte": last.isoformat()}}
-    return {r["_id"]: r for r in database[HISTORY_COLLECTION].find(query, fields)}
-
-
 def unfinished_batches(database: Database) -> list[str]:
     return [r["_id"] for r in database[BATCHES_COLLECTION].find({"state": {"$in": UNFINISHED_BATCHES}}, {"_id": 1})]
 
 
-def tail_deltas(docs: Iterable[dict[str, Any]], applied: dict[str, set[str]], first: str, last: str,
+def tail_deltas(docs: Iterable[dict[str, Any]], held: Callable[[str, str | None], bool], first: str, last: str,
                 settings: Settings, now: datetime | None = None,
                 ) -> tuple[list[tuple[str, int, int, int]], dict[str, int]]:
     """Return (day, true, predicted, ±1) rows and invalid deltas per day: what each document counts now
@@ -147,10 +147,6 @@ def tail_deltas(docs: Iterable[dict[str, Any]], applied: dict[str, set[str]], fi
     rows: list[tuple[str, int, int, int]] = []
     invalid: dict[str, int] = {}
     now = now or datetime.now(UTC)
-
-    def held(day: str, batch: str | None) -> bool:
-        return batch is not None and batch in applied.get(day, ())
-
     for doc in docs:
         current = contribution(as_written(doc), settings.classes, settings.tz, now, max_skew(settings))
         signed = [(current, 1)] if current is not None else []
@@ -171,24 +167,111 @@ def history_rows(records: Iterable[dict[str, Any]]) -> list[tuple[str, int, int,
             for t, row in r.get("confusion", {}).items() for p, n in row.items() if n]
 
 
-def range_counts(database: Database, predictions: Collection, first: date, last: date,
-                 settings: Settings) -> RangeCounts:
-    """Return the exact counts of local days `first` to `last`: history plus tail, read consistently."""
+class HistoryCache:
+    """The history's days as this process last read them, brought up to date from the days changed lately.
+
+    Reading 90 days on every request costs tens of milliseconds on the embedded database; the days a
+    request must read again are only those the logger changed since the previous look (`updated_at`,
+    looked up through its index, reaching POLL_MARGIN further back for clocks and slow writes).
+    """
+
+    FIELDS = {"profile": 0, "applied_batches": 0}
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.days: dict[str, dict[str, Any]] = {}
+        self.known: set[str] = set()  # days read at least once, with or without a record
+        self.generation: Any = None
+        self.polled_at: datetime | None = None
+
+    def refresh(self, database: Database, ledger: dict[str, Any]) -> datetime:
+        """Bring the cache up to date; return the time from which the days changed lately were looked up."""
+        with self._lock:
+            if ledger.get("created_at") != self.generation:  # a history rebuilt from nothing
+                self.days, self.known, self.polled_at = {}, set(), None
+                self.generation = ledger.get("created_at")
+            started = datetime.now(UTC)
+            since = (self.polled_at or started) - POLL_MARGIN
+            for record in database[HISTORY_COLLECTION].find({"updated_at": {"$gte": since}}, self.FIELDS):
+                self.days[record["_id"]] = record
+            self.polled_at = started if self.polled_at is None else max(self.polled_at, started)
+            return since
+
+    def unchanged_since(self, database: Database, since: datetime) -> bool:
+        """Return whether every day changed since `since` is in the cache at the version it holds."""
+        recent = database[HISTORY_COLLECTION].find({"updated_at": {"$gte": since}}, {"version": 1, "updated_at": 1})
+        with self._lock:
+            return all(self.days.get(r["_id"], {}).get("updated_at") == r.get("updated_at") for r in recent)
+
+    def records(self, database: Database, first: date, last: date) -> dict[str, dict[str, Any]]:
+        """Return the cached records of local days `first` to `last`, reading the days never read before."""
+        wanted = range_days(first, last)
+        with self._lock:
+            if not self.known.issuperset(wanted):
+                query = {"_id": {"$gte": first.isoformat(), "$lte": last.isoformat()}}
+                for record in database[HISTORY_COLLECTION].find(query, self.FIELDS):
+                    self.days.setdefault(record["_id"], record)
+                self.known.update(wanted)
+            return {day: self.days[day] for day in wanted if day in self.days}
+
+
+def fully_applied(database: Database, batch_ids: set[str]) -> set[str]:
+    """Return which of these batches are applied to every day they touch."""
+    if not batch_ids:
+        return set()
+    query = {"_id": {"$in": sorted(batch_ids)}, "state": "applied"}
+    return {r["_id"] for r in database[BATCHES_COLLECTION].find(query, {"_id": 1})}
+
+
+def batches_of(docs: Iterable[dict[str, Any]]) -> set[str]:
+    """Return the ids of the batches the documents' copies were claimed by."""
+    ids = set()
+    for doc in docs:
+        for copy in (copy_of(doc), doc.get(PREVIOUS_AS)):
+            if (batch := batch_of(copy)) is not None:
+                ids.add(batch)
+    return ids
+
+
+def day_batches(database: Database, days: set[str]) -> dict[str, dict[str, Any]]:
+    """Return the batch ids and version of these history days."""
+    query = {"_id": {"$in": sorted(days)}}
+    return {r["_id"]: r for r in database[HISTORY_COLLECTION].find(query, {"applied_batches": 1, "version": 1})}
+
+
+def range_counts(database: Database, predictions: Collection, first: date, last: date, settings: Settings,
+                 cache: HistoryCache | None = None) -> RangeCounts:
+    """Return the exact counts of local days `first` to `last`: history plus tail, read consistently.
+
+    The days changed lately are looked up before and after the tail; if one changed in between, a
+    batch was applied meanwhile and the read is done again. A batch that touched a tail document is
+    either applied to all its days (its record says so) or in flight, and then the days' own lists
+    of batch ids say where it is counted already.
+    """
     ledger = read_state(database)
     check_timezone(ledger, settings)
     start, end = range_bounds(first, last, settings.tz)
-    fields = {"confusion": 1, "invalid": 1, "count": 1, "version": 1, "drift": 1}
+    cache = cache or HistoryCache()
+    applied: dict[str, set[str]] = {}
     for attempt in range(1, READ_ATTEMPTS + 1):
-        records = history_days(database, first, last, fields) if ledger else {}
+        since = cache.refresh(database, ledger) if ledger else None
+        records = cache.records(database, first, last) if ledger else {}
         unfinished = unfinished_batches(database) if ledger else []
         docs = find_all(predictions, tail_queries(start, end, ledger, unfinished))
-        # The batch ids of each day, read after the tail: a change since the first read means a batch was
-        # applied in between, and the read is done again.
-        again = history_days(database, first, last, {"version": 1, "applied_batches": 1}) if ledger else {}
-        if {d: r.get("version") for d, r in again.items()} == {d: r.get("version") for d, r in records.items()}:
+        done = fully_applied(database, batches_of(docs)) if ledger else set()
+        in_flight = batches_of(docs) - done
+        lists = day_batches(database, set(range_days(first, last))) if in_flight else {}
+        stable = since is None or (cache.unchanged_since(database, since) and all(
+            r.get("version") == records.get(d, {}).get("version") for d, r in lists.items()))
+        applied = {day: set(r.get("applied_batches", [])) for day, r in lists.items()}
+        if stable:
             break
-    applied = {day: set(r.get("applied_batches", [])) for day, r in again.items()}
-    deltas, invalid_deltas = tail_deltas(docs, applied, first.isoformat(), last.isoformat(), settings)
+    records = cache.records(database, first, last) if ledger else {}
+
+    def held(day: str, batch: str | None) -> bool:
+        return batch is not None and (batch in done or batch in applied.get(day, ()))
+
+    deltas, invalid_deltas = tail_deltas(docs, held, first.isoformat(), last.isoformat(), settings)
     counts = (
         pl.DataFrame(history_rows(records.values()) + deltas, schema=COUNT_SCHEMA, orient="row")
         .group_by("day", "true", "predicted").agg(pl.col("n").sum())
