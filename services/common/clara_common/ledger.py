@@ -48,6 +48,11 @@ CONTRACT_FIELDS = (
 FLAG_FIELDS = ("trained", "logged")
 # What a reader needs to judge a document by the contract.
 JUDGED_FIELDS = (*CONTRACT_FIELDS, *FLAG_FIELDS)
+# Above every ISO-8601 string (they start with a digit): the upper end of ranges of such strings.
+STRING_CEILING = ":"
+# Above every string a writer sends: the upper end of any range of strings. Ranges are closed on both
+# sides: the embedded database scans an open one to the end of the index.
+STRING_TOP = "\U0010ffff" * 4
 LOGGED_AS = "logged_as"
 PREVIOUS_AS = "previous_as"
 # A review is looked at for a correction if validated after the previous look, less this margin for

@@ -7,23 +7,23 @@ before this ledger existed is found by a reconcile, which reads a range of days 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pymongo.collection import Collection
 
 from clara_common.contract import END_INSTANT, FIRST_INSTANT
 from clara_common.days import days_between, local_day, range_bounds
-from clara_common.ledger import JUDGED_FIELDS, LOGGED_AS, PREVIOUS_AS, copy_differs, counted, dates_within
+from clara_common.ledger import (
+    JUDGED_FIELDS, LOGGED_AS, PREVIOUS_AS, STRING_CEILING, STRING_TOP, copy_differs, counted, dates_within,
+)
 from clara_common.settings import Settings
 from clara_logger import batches, history
 from clara_logger.history import COUNT_FIELDS
 from clara_logger.confusion import DayTally
 
-# Above every ISO-8601 string (they start with a digit): the upper end of open string ranges.
-STRING_CEILING = ":"
 PROJECTION = {name: 1 for name in (*JUDGED_FIELDS, "logger_batch", LOGGED_AS, PREVIOUS_AS)}
 # The documents set aside as malformed, through their sparse index: they are few, and the invalid record
 # of one whose validation time cannot be read sits on the day of its prediction time, where no day
@@ -89,10 +89,43 @@ def to_claim_again(candidates: Sequence[dict[str, Any]], records: Collection) ->
             if "logger_batch" not in doc or doc["logger_batch"] in applied}
 
 
-def unadopted(predictions: Collection, limit: int) -> list[dict[str, Any]]:
-    """Return up to `limit` reviewed predictions marked logged by another logger than this one."""
-    query = {"logged": True, "logger_batch": {"$exists": False}, "output_validated": {"$ne": None}}
-    return list(predictions.find(query, PROJECTION, limit=limit))
+# How much validation time one look for predictions logged by another logger covers.
+ADOPTION_WINDOW = timedelta(days=7)
+
+
+def unadopted(predictions: Collection, limit: int) -> Iterator[list[dict[str, Any]]]:
+    """Yield, up to `limit` at a time, the reviewed predictions marked logged by another logger than this one.
+
+    Nothing to look for (one index look-up) when no prediction is marked logged. Otherwise the marked
+    ones are read in windows of validation time through the (logged, timestamp_validated) index:
+    bounded reads, where one query for the unindexed "no logger_batch" scans the whole collection.
+    """
+    if predictions.find_one({"logged": True}, {"_id": 1}) is None:
+        return
+    found: list[dict[str, Any]] = []
+    for window in adoption_windows(predictions):
+        for doc in predictions.find({"logged": True, "timestamp_validated": window}, PROJECTION):
+            if "logger_batch" not in doc and doc.get("output_validated") is not None:
+                found.append(doc)
+        while len(found) >= limit:
+            yield found[:limit]
+            found = found[limit:]
+    if found:
+        yield found
+
+
+def adoption_windows(predictions: Collection) -> Iterator[dict[str, Any]]:
+    """Yield ranges of validation time that together cover every BSON date and ISO string of the collection."""
+    first = predictions.find_one({"timestamp_validated": {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}},
+                                 {"timestamp_validated": 1}, sort=[("timestamp_validated", 1)])
+    if first is not None:
+        start, end = first["timestamp_validated"], END_INSTANT
+        now = datetime.now(UTC)
+        while start <= now:
+            yield {"$gte": start, "$lt": start + ADOPTION_WINDOW}
+            start += ADOPTION_WINDOW
+        yield {"$gte": start, "$lt": end}
+    yield {"$gte": "", "$lte": STRING_TOP}
 
 
 def oldest_validation_day(predictions: Collection, tz: Any) -> date | None:

@@ -226,15 +226,16 @@ class Logger:
             log.info("finishing batch %s left %s by %s", record["_id"], record["state"], record.get("owner"))
             self._finish(record, report)
             report.recovered += 1
+        if not ledger.get("adopted_at") and not should_stop():
+            # Before the first claim, only another logger can have marked a prediction logged.
+            self.adopt_all(report)
+            state.mark_adopted(self.state)
         self.claim_unlogged(report, should_stop)
         corrections_done = False
         if not should_stop():
             since = ledger.get("corrections_since")
             if since is not None:
                 self.correct(reconcile.changed_since(self.predictions, since - CORRECTION_LOOKBACK), report)
-            if not ledger.get("adopted_at"):
-                self.adopt_all(report)
-                state.mark_adopted(self.state)
             corrections_done = True
         if not should_stop() and state.take_reconcile_turn(self.state, started_at):
             self.reconcile_recent(report)
@@ -289,9 +290,8 @@ class Logger:
 
     def adopt_all(self, report: TickReport) -> None:
         """Count the predictions marked logged before this ledger existed (by the original CLARA logger)."""
-        while candidates := reconcile.unadopted(self.predictions, self.settings.LOGGER_CLAIM_SIZE):
-            if not self.correct(candidates, report, kind="adoption"):
-                break
+        for candidates in reconcile.unadopted(self.predictions, self.settings.LOGGER_CLAIM_SIZE):
+            self.correct(candidates, report, kind="adoption")
 
     def check_ledger(self) -> dict[str, Any]:
         """Return the ledger's state; raise LedgerMismatch if the history was built in another time zone."""

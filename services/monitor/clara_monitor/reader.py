@@ -37,16 +37,12 @@ from clara_common.contract import END_INSTANT, FIRST_INSTANT
 from clara_common.days import day_start, days_between, local_day, range_bounds
 from clara_common.ledger import (
     BATCHES_COLLECTION, CORRECTION_LOOKBACK, HISTORY_COLLECTION, JUDGED_FIELDS, LOGGED_AS, PREVIOUS_AS,
-    STATE_COLLECTION, STATE_ID, as_written, batch_of, contribution, copy_of, counted, dates_within, max_skew,
+    STATE_COLLECTION, STATE_ID, STRING_CEILING, STRING_TOP, as_written, batch_of, contribution, copy_of, counted,
+    dates_within, max_skew,
 )
 from clara_common.metrics import COUNT_SCHEMA
 from clara_common.settings import Settings
 
-# Above every ISO-8601 string (they start with a digit): the upper end of open string ranges.
-STRING_CEILING = ":"
-# Above every string a writer sends: the upper end of the range of strings that do not start with a digit.
-# Ranges are closed on both sides: the embedded database scans an open one to the end of the index.
-STRING_TOP = "\U0010ffff" * 4
 PROJECTION = {name: 1 for name in (*JUDGED_FIELDS, "logged_error", "logger_batch", LOGGED_AS, PREVIOUS_AS)}
 # Validation times no day can be read from, each range through the index: dates outside the contract's
 # years, numbers, and strings that do not start with a digit (ISO-8601 strings all do).
