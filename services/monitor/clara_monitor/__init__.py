@@ -14,6 +14,7 @@ from pymongo.database import Database
 
 from clara_common.db import get_database, make_client, predictions
 from clara_common.settings import Settings
+from clara_monitor import security
 from clara_monitor.training import TrainedCounts
 
 
@@ -57,6 +58,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         settings = test_config.get("SETTINGS", settings)
         app.config.from_mapping({k: v for k, v in test_config.items() if k != "SETTINGS"})
     app.json.sort_keys = False
+    # Before anything is connected: half-set credentials or an unreadable password file stop the app here.
+    required = security.credentials(settings)
     # One client per process: made here (after gunicorn forks its workers), never at import time.
     client = make_client(
         settings,
@@ -73,6 +76,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
     errors.register(app)
+    security.register(app, required)
     return app
 
 

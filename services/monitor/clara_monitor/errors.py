@@ -40,7 +40,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return jsonify(error=exc.description or exc.name), exc.code
+        response = jsonify(error=exc.description or exc.name)
+        response.status_code = exc.code
+        # The exception's own headers say how to go on: WWW-Authenticate on a 401, Allow on a 405.
+        for name, value in exc.get_headers(request.environ):
+            if name.lower() != "content-type":
+                response.headers.add(name, value)
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -1,0 +1,125 @@
+"""Optional HTTP Basic authentication, and the security headers every response carries.
+
+docs/security.md says what this protects, how to turn it on, and what is left to a reverse proxy.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask, Response, request
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
+
+from clara_common.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+REALM = "CLARA Monitor"
+# Open without credentials: an orchestrator's liveness and readiness probes carry none.
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+# JSON answers computed per request: never stored by a browser or a proxy.
+NO_STORE_PREFIXES = ("/api/",)
+NO_STORE_PATHS = frozenset({"/data", "/training-data", "/min-date", "/healthz", "/readyz"})
+# Everything from this origin and nothing inline: the page loads its script, style and vendored
+# Chart.js as files, and draws on canvases (Chart.js sets styles through the CSSOM, which the policy allows).
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",  # frame-ancestors' predecessor, for browsers that lack it
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The one username and password that Basic authentication accepts."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def match(self, username: str, password: str) -> bool:
+        """Return whether both match, in time that does not depend on where they differ."""
+        # Both comparisons always run, so that the time does not tell a right username from a wrong one.
+        user_ok = hmac.compare_digest(username.encode(), self.username.encode())
+        password_ok = hmac.compare_digest(password.encode(), self.password.encode())
+        return user_ok & password_ok
+
+
+def read_password_file(path: str) -> str:
+    """Return the password held in the file at `path` (a Docker secret), without surrounding whitespace."""
+    try:
+        password = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SettingsError(f"MONITOR_PASSWORD_FILE={path}: cannot read the password from it ({reason})") from None
+    if not password:
+        raise SettingsError(f"MONITOR_PASSWORD_FILE={path}: the file is empty")
+    return password
+
+
+def credentials(settings: Settings) -> Credentials | None:
+    """Return the credentials the settings ask for, None when authentication is off.
+
+    Raises SettingsError, naming the variables, when only half of them are set or the password file
+    cannot be read.
+    """
+    username, password, password_file = (
+        settings.MONITOR_USERNAME, settings.MONITOR_PASSWORD, settings.MONITOR_PASSWORD_FILE)
+    if password and password_file:
+        raise SettingsError("MONITOR_PASSWORD and MONITOR_PASSWORD_FILE are both set: set one of them")
+    if username is None and password is None and password_file is None:
+        return None
+    if username is None:
+        which = "MONITOR_PASSWORD_FILE" if password_file else "MONITOR_PASSWORD"
+        raise SettingsError(f"{which} is set but MONITOR_USERNAME is not: authentication needs both")
+    if password is None and password_file is None:
+        raise SettingsError(
+            "MONITOR_USERNAME is set but neither MONITOR_PASSWORD nor MONITOR_PASSWORD_FILE is: "
+            "authentication needs both")
+    return Credentials(username, password if password is not None else read_password_file(password_file))
+
+
+def needs_no_store(path: str) -> bool:
+    """Return whether `path` is one of the API's (JSON computed per request)."""
+    return path in NO_STORE_PATHS or path.startswith(NO_STORE_PREFIXES)
+
+
+def register(app: Flask, required: Credentials | None) -> None:
+    """Ask for `required` on every route but OPEN_PATHS (when set); add the security headers to every response."""
+    if required is not None:
+        challenge = WWWAuthenticate("basic", {"realm": REALM})
+
+        @app.before_request
+        def authenticate() -> None:
+            if request.path in OPEN_PATHS:
+                return
+            given = request.authorization
+            if given is None or given.type != "basic":
+                raise Unauthorized("authentication required: sign in with the monitor's username and password",
+                                   www_authenticate=challenge)
+            if not required.match(given.username or "", given.password or ""):
+                log.warning("wrong username or password for %s from %s", request.path, request.remote_addr)
+                raise Unauthorized("wrong username or password", www_authenticate=challenge)
+
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        response.headers.update(SECURITY_HEADERS)
+        if needs_no_store(request.path):
+            response.headers["Cache-Control"] = "no-store"
+        return response
