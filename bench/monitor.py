@@ -492,19 +492,16 @@ def reader_breakdown(client: MongoClient, settings: Settings, first: date, last:
                       len(result) if hasattr(result, "__len__") else int(result), plan))
         return result
 
-    step("history_days", lambda: reader.history_days(database, first, last, {"confusion": 1, "invalid": 1}))
+    cache = reader.HistoryCache()
+    if ledger is not None:
+        step("history: the process's first read of the range", lambda: cache.records(database, first, last))
+        step("history: the days changed lately", lambda: cache.refresh(database, ledger) and cache.days)
     unfinished = step("unfinished_batches", lambda: reader.unfinished_batches(database))
     for query in reader.tail_queries(start, end, ledger, unfinished):
         step(f"tail find {query}", lambda q=query: list(collection.find(q, reader.PROJECTION)), query)
     step("reader.backlog() (the whole collection's backlog, /api/status)", lambda: reader.backlog(collection))
-    # The backlog counts as written before fb1e3e4 (with `logged_error` in the filter), each with its
-    # plan: the embedded database scans the whole collection for them.
-    for logged in (False, None):
-        for values in ({"$gte": datetime(1, 1, 1, tzinfo=UTC)}, {"$gte": "0", "$lt": reader.STRING_CEILING}):
-            query = {"logged": logged, "timestamp_validated": values, "logged_error": {"$exists": False}}
-            step(f"count_documents (pre-fb1e3e4 backlog shape) {query}", lambda q=query: collection.count_documents(q))
-            explain_find(database, collection.name, query, "      ")
-    step("range_counts (whole read)", lambda: reader.range_counts(database, collection, first, last, settings).tail_documents)
+    for label in ("range_counts, first in this process", "range_counts, warm"):
+        step(label, lambda: reader.range_counts(database, collection, first, last, settings, cache).tail_documents)
     print(f"  the reader's queries for {first} to {last}, in this process:")
     for name, ms, n, _ in steps:
         print(f"    {ms:9.1f} ms  {n:>9,}  {name}")
