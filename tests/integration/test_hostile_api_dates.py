@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from clara_common.settings import Settings
-from clara_monitor import create_app
+from tests.utils.monitor_app import monitor
 from clara_monitor.api import FIRST_YEAR, LAST_YEAR
 
 pytestmark = pytest.mark.integration
@@ -18,11 +18,8 @@ ROUTES = ["/api/metrics", "/data", "/api/drift", "/api/alerts", "/api/confusion"
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[FlaskClient]:
-    app = create_app({"TESTING": True, "SETTINGS": settings})
-    try:
-        yield app.test_client()
-    finally:
-        app.extensions["clara_monitor"].client.close()
+    with monitor(settings) as test_client:
+        yield test_client
 
 
 @pytest.mark.parametrize("route", ROUTES)

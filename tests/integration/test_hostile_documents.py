@@ -17,20 +17,11 @@ from clara_common.db import make_client
 from clara_common.settings import Settings
 from clara_logger import batches, history
 from clara_logger.tick import Logger
-from clara_monitor import create_app
+from tests.utils.monitor_app import monitor
 
 pytestmark = pytest.mark.integration
 
 DAYS = 4
-
-
-@contextmanager
-def monitor(settings: Settings) -> Iterator[FlaskClient]:
-    app = create_app({"TESTING": True, "SETTINGS": settings})
-    try:
-        yield app.test_client()
-    finally:
-        app.extensions["clara_monitor"].client.close()
 
 
 @contextmanager

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -27,21 +26,12 @@ from clara_common.days import day_start, today
 from clara_common.settings import Settings
 from clara_logger import batches, history
 from clara_logger.tick import Logger
-from clara_monitor import create_app
+from tests.utils.monitor_app import monitor
 from tests.utils.reference import assert_metrics_equal, expected_confusion, expected_metrics, source_records
 
 pytestmark = pytest.mark.integration
 
 DAYS = 6
-
-
-@contextmanager
-def monitor(settings: Settings) -> Iterator[FlaskClient]:
-    app = create_app({"TESTING": True, "SETTINGS": settings})
-    try:
-        yield app.test_client()
-    finally:
-        app.extensions["clara_monitor"].client.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -20,8 +19,8 @@ from clara_common.contract import REJECTED_TRUE_CLASS, Prediction, parse_predict
 from clara_common.days import day_start, local_day, today
 from clara_common.db import ensure_indexes, predictions
 from clara_common.settings import Settings
-from clara_monitor import create_app
 from clara_seed.generator import SeedPlan, generate
+from tests.utils.monitor_app import monitor
 
 
 pytestmark = pytest.mark.integration
@@ -70,16 +69,6 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
     predictions(mongo_client, settings).insert_many(docs + malformed_documents(settings))
     yield settings
     mongo_client.drop_database(settings.MONGODB_DB)
-
-
-@contextmanager
-def monitor(settings: Settings) -> Iterator[FlaskClient]:
-    """Yield a test client of a monitor built from `settings`; close its database client afterwards."""
-    app = create_app({"TESTING": True, "SETTINGS": settings})
-    try:
-        yield app.test_client()
-    finally:
-        app.extensions["clara_monitor"].client.close()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ Build one client per process (PyMongo's client is thread-safe but not fork-safe)
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
@@ -42,6 +42,20 @@ PREDICTION_INDEXES = [
 # these serve the same queries, whatever their names.
 _DEFAULT_OPTIONS: dict[str, Any] = {"unique": False, "sparse": False, "partialFilterExpression": None,
                                     "collation": None}
+
+
+def find_once(collection: Collection, queries: Iterable[dict[str, Any]],
+              projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Return the documents any of the queries finds, once each.
+
+    Separate queries rather than one `$or`: each uses its own index, which the embedded database's
+    `$or` does not.
+    """
+    found: dict[Any, dict[str, Any]] = {}
+    for query in queries:
+        for doc in collection.find(query, projection):
+            found[doc["_id"]] = doc
+    return list(found.values())
 
 
 def make_client(settings: Settings, **kwargs: object) -> MongoClient:

@@ -15,6 +15,7 @@ from typing import Any
 from pymongo.collection import Collection
 
 from clara_common.contract import END_INSTANT, FIRST_INSTANT
+from clara_common.db import find_once
 from clara_common.days import days_between, local_day, range_bounds
 from clara_common.ledger import (
     JUDGED_FIELDS, LOGGED_AS, PREVIOUS_AS, STRING_CEILING, STRING_TOP, copy_differs, counted, dates_within,
@@ -32,12 +33,8 @@ SET_ASIDE = {"logged_error": {"$exists": True}}
 
 
 def _find_all(predictions: Collection, queries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return the documents any of the queries finds, once each (separate queries: each uses its index)."""
-    found: dict[Any, dict[str, Any]] = {}
-    for query in queries:
-        for doc in predictions.find(query, PROJECTION):
-            found[doc["_id"]] = doc
-    return list(found.values())
+    """Return the documents any of the queries finds, once each, with what the logger stored on them."""
+    return find_once(predictions, queries, PROJECTION)
 
 
 def time_ranges(field: str, start: datetime, end: datetime | None = None) -> list[dict[str, Any]]:

@@ -34,6 +34,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 
 from clara_common.contract import END_INSTANT, FIRST_INSTANT
+from clara_common.db import find_once
 from clara_common.days import day_start, days_between, local_day, range_bounds
 from clara_common.ledger import (
     BATCHES_COLLECTION, CORRECTION_LOOKBACK, HISTORY_COLLECTION, JUDGED_FIELDS, LOGGED_AS, PREVIOUS_AS,
@@ -120,15 +121,6 @@ def tail_queries(start: datetime, end: datetime, ledger: dict[str, Any] | None,
     if unfinished:
         queries.append({"logger_batch": {"$in": unfinished}})
     return queries
-
-
-def find_all(collection: Collection, queries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return the documents any query finds, once each."""
-    found: dict[Any, dict[str, Any]] = {}
-    for query in queries:
-        for doc in collection.find(query, PROJECTION):
-            found[doc["_id"]] = doc
-    return list(found.values())
 
 
 def unfinished_batches(database: Database) -> list[str]:
@@ -253,7 +245,7 @@ def range_counts(database: Database, predictions: Collection, first: date, last:
         since = cache.refresh(database, ledger) if ledger else None
         records = cache.records(database, first, last) if ledger else {}
         unfinished = unfinished_batches(database) if ledger else []
-        docs = find_all(predictions, tail_queries(start, end, ledger, unfinished))
+        docs = find_once(predictions, tail_queries(start, end, ledger, unfinished), PROJECTION)
         done = fully_applied(database, batches_of(docs)) if ledger else set()
         in_flight = batches_of(docs) - done
         lists = day_batches(database, set(range_days(first, last))) if in_flight else {}
