@@ -46,6 +46,7 @@ import random
 import re
 import signal
 import subprocess
+import shutil
 import sys
 import tempfile
 import threading
@@ -661,7 +662,10 @@ def main(argv: list[str] | None = None) -> int:
 
     old_root = extract_old(args.old_commit)
     old_path = f"{old_root}/services/common:{old_root}/services/monitor"
-    server = EmbeddedMongo().start()
+    # On disk, as `make demo` runs it: at 1,000,000 predictions the logger's copies (logged_as) overflow
+    # the in-memory store's cache (WT_CACHE_FULL).
+    data = tempfile.mkdtemp(prefix="clara-bench-data-")
+    server = EmbeddedMongo(storage_path=data).start()
     settings = Settings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=f"bench_monitor_{int(time.time())}")
     client = MongoClient(server.uri, tz_aware=True)
     collection = predictions(client, settings)
@@ -802,6 +806,7 @@ def main(argv: list[str] | None = None) -> int:
             service.stop()
         client.close()
         server.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
     print(f"\nrun took {(time.perf_counter() - run_started) / 60:.0f} min")
     report(new, old, logger_runs, count, days, daily, args, requests, old_requests)
