@@ -117,6 +117,13 @@ def quiet_change(collection: Collection, settings: Settings, rng: random.Random)
     return kind
 
 
+def insert_correct_reviews(collection: Collection, settings: Settings, day: date, count: int) -> None:
+    """Insert `count` predictions of class 1, reviewed as right at 10:00 on local `day`, named 0.jpg, 1.jpg, …"""
+    when = day_start(day, settings.tz) + timedelta(hours=10)
+    collection.insert_many([{"filename": f"{i}.jpg", "output_prediction": 1, "output_validated": 1, "timestamp": when,
+                             "timestamp_validated": when, "logged": False} for i in range(count)])
+
+
 def assert_answers_equal_the_source(client: FlaskClient, collection: Collection, settings: Settings) -> None:
     first, last = window(settings)
     records, invalid = source_records(collection, settings, first, last)
@@ -198,9 +205,7 @@ def test_a_review_corrected_later_moves_between_days_exactly_once(db, settings, 
 def test_an_edit_that_keeps_its_time_waits_for_a_reconcile_which_reports_the_day(db, settings, logger) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     first, last = window(settings)
-    when = day_start(first, settings.tz) + timedelta(hours=10)
-    collection.insert_many([{"filename": f"{i}.jpg", "output_prediction": 1, "output_validated": 1, "timestamp": when,
-                             "timestamp_validated": when, "logged": False} for i in range(3)])
+    insert_correct_reviews(collection, settings, first, 3)
     logger.tick()
     collection.update_one({}, {"$set": {"output_validated": 5}})
     collection.delete_one({"filename": "2.jpg"})
@@ -219,9 +224,7 @@ def test_an_edit_that_keeps_its_time_waits_for_a_reconcile_which_reports_the_day
 def test_the_reconcile_command_prints_each_changed_day(db, settings, logger) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     first, _ = window(settings)
-    when = day_start(first, settings.tz) + timedelta(hours=10)
-    collection.insert_many([{"filename": f"{i}.jpg", "output_prediction": 1, "output_validated": 1, "timestamp": when,
-                             "timestamp_validated": when, "logged": False} for i in range(2)])
+    insert_correct_reviews(collection, settings, first, 2)
     logger.tick()
     collection.delete_one({"filename": "0.jpg"})
     env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB}
