@@ -40,7 +40,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 
 from clara_common.contract import END_INSTANT, FIRST_INSTANT
-from clara_common.ledger import BATCHES_COLLECTION, LOGGED_AS, PREVIOUS_AS, dates_within, snapshot_stage
+from clara_common.ledger import BATCHES_COLLECTION, LOGGED_AS, PREVIOUS_AS, STRING_TOP, dates_within, snapshot_stage
 from clara_logger.history import DayPart
 
 CLAIMING = "claiming"
@@ -82,8 +82,6 @@ FIRST_SPAN = timedelta(days=1)
 # Not logged and due to be looked at, whatever the shape of `logged`: the claim's re-check.
 NOT_CLAIMED: dict[str, Any] = {"logged": {"$ne": True}, "output_validated": {"$ne": None},
                                "logged_error": {"$exists": False}}
-# Above every string a writer sends: the upper end of a closed range of strings.
-STRING_TOP = "\U0010ffff" * 4
 # What no date window claims, claimed by id a few at a time: a validation time that is not a BSON date
 # in the contract's years (an ISO-8601 string, or missing or mistyped on a malformed document), or a
 # `logged` flag that is a string or a number (not logged either, and rejected by the contract). One
