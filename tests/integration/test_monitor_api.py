@@ -13,7 +13,7 @@ from bson import ObjectId
 from flask.testing import FlaskClient
 from pymongo import MongoClient
 from pymongo.collection import Collection
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support, precision_score, recall_score
 
 from clara_common.contract import REJECTED_TRUE_CLASS, Prediction, parse_prediction
 from clara_common.days import day_start, local_day, today
@@ -21,6 +21,7 @@ from clara_common.db import ensure_indexes, predictions
 from clara_common.settings import Settings
 from clara_seed.generator import SeedPlan, generate
 from tests.utils.monitor_app import monitor
+from tests.utils.reference import source_records
 
 
 pytestmark = pytest.mark.integration
@@ -215,12 +216,87 @@ def test_training_data_adds_trained_predictions_to_the_configured_counts(
     assert body["color_dict"] == seeded.classes.color_dict()
 
 
-@pytest.mark.parametrize(
-    ("legacy", "current"),
-    [("/data", "/api/metrics"), ("/training-data", "/api/training-data"), ("/min-date", "/api/date-range")],
-)
-def test_original_routes_answer_as_aliases(client: FlaskClient, legacy: str, current: str) -> None:
-    assert client.get(legacy).get_json() == client.get(current).get_json()
+# -- the original CLARA dashboard's routes ------------------------------------------------------------
+
+
+def original_expected(records: list[Prediction], settings: Settings) -> dict:
+    """Return what the original /data computed for these records: weighted precision and F1, micro recall and
+    one-vs-rest scores per class, all with zero_division=1 (legacy rejections are wrong, never a label)."""
+    y_true = [r.true_class for r in records]
+    y_pred = [r.predicted_class for r in records]
+    labels = sorted({*y_true, *y_pred} - {REJECTED_TRUE_CLASS})
+    return {
+        "metrics": {
+            "precision": precision_score(y_true, y_pred, labels=labels, average="weighted", zero_division=1),
+            "accuracy": accuracy_score(y_true, y_pred),
+            "recall": recall_score(y_true, y_pred, labels=labels, average="micro", zero_division=1),
+            "f1": f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=1),
+        },
+        "class_metrics": {
+            c.name: {
+                "precision": precision_score([t == c.id for t in y_true], [p == c.id for p in y_pred], zero_division=1),
+                "recall": recall_score([t == c.id for t in y_true], [p == c.id for p in y_pred], zero_division=1),
+                "f1": f1_score([t == c.id for t in y_true], [p == c.id for p in y_pred], zero_division=1),
+            }
+            for c in settings.classes.classes
+        },
+    }
+
+
+def test_original_data_route_answers_the_originals_shape_and_averaging(
+    client: FlaskClient, seeded: Settings, mongo_client: MongoClient
+) -> None:
+    last = today(seeded.tz)
+    first = last - timedelta(days=9)
+    body = client.get(f"/data?start_date={first}&end_date={last}").get_json()
+    assert list(body) == ["total_validated", "class_counts", "metrics", "daily_metrics", "class_metrics", "color_dict"]
+    records, _ = source_records(predictions(mongo_client, seeded), seeded, first, last)
+    want = original_expected(records, seeded)
+    assert body["total_validated"] == len(records) > 100
+    assert body["class_counts"] == {c.name: sum(r.true_class == c.id for r in records) for c in seeded.classes.classes}
+    assert body["metrics"] == pytest.approx(want["metrics"], rel=1e-12)
+    for name, scores in want["class_metrics"].items():
+        assert body["class_metrics"][name] == pytest.approx(scores, rel=1e-12), name
+    assert body["color_dict"] == seeded.classes.color_dict()
+    days = [(first + timedelta(days=i)).isoformat() for i in range(10)]
+    assert list(body["daily_metrics"]) == days
+    for day in days:
+        of_day = [r for r in records if local_day(r.timestamp_validated, seeded.tz).isoformat() == day]
+        daily = body["daily_metrics"][day]
+        assert daily["entries"] == len(of_day)
+        if of_day:
+            assert daily == pytest.approx({"entries": len(of_day), **original_expected(of_day, seeded)["metrics"]})
+    # Not /api/metrics' macro averages: an existing client keeps the numbers it got.
+    assert body["metrics"]["precision"] != client.get(
+        f"/api/metrics?start_date={first}&end_date={last}").get_json()["metrics"]["precision"]
+
+
+def test_original_data_route_defaults_to_the_week_before_today_inclusive(client: FlaskClient, seeded: Settings) -> None:
+    body = client.get("/data").get_json()
+    current = today(seeded.tz)
+    assert list(body["daily_metrics"]) == [(current - timedelta(days=7 - i)).isoformat() for i in range(8)]
+
+
+def test_original_data_route_gives_empty_days_null_scores_not_a_carried_value(client: FlaskClient) -> None:
+    body = client.get("/data?start_date=2001-01-01&end_date=2001-01-02").get_json()
+    assert body["total_validated"] == 0
+    assert body["metrics"] == {"precision": None, "accuracy": None, "recall": None, "f1": None}
+    assert body["daily_metrics"]["2001-01-01"] == {
+        "entries": 0, "precision": None, "accuracy": None, "recall": None, "f1": None}
+
+
+def test_original_data_route_refuses_a_bad_date_with_a_400(client: FlaskClient) -> None:
+    for query in ("start_date=2026-13-01", "end_date=yesterday"):
+        answer = client.get(f"/data?{query}")
+        assert answer.status_code == 400 and "error" in answer.get_json()
+
+
+def test_original_training_data_and_min_date_routes_answer_the_originals_shape(
+    client: FlaskClient, seeded: Settings
+) -> None:
+    assert client.get("/training-data").get_json() == {
+        "class_counts": seeded.classes.training_counts(), "color_dict": seeded.classes.color_dict()}
+    assert client.get("/min-date").get_json() == {"min_date": client.get("/api/date-range").get_json()["min_date"]}
 
 
 def test_health_and_readiness(client: FlaskClient) -> None:

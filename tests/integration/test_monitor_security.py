@@ -285,7 +285,7 @@ def test_database_errors_and_unexpected_errors_carry_the_security_headers(settin
                              MONITOR_DB_TIMEOUT_MS=300)
     with monitor(down) as app:
         client = app.test_client()
-        for path in ("/api/metrics", "/readyz", "/training-data"):
+        for path in ("/api/metrics", "/readyz", "/api/training-data", "/data"):
             answer = fetch(client, path)
             assert answer.status_code == 503, path
             assert_security_headers(answer, path)

@@ -8,10 +8,20 @@ import random
 import numpy as np
 import polars as pl
 import pytest
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support, precision_score, recall_score
 
 from clara_common.contract import REJECTED_TRUE_CLASS
-from clara_common.metrics import AVERAGES, class_scores, daily_summaries, empty_counts, summary, true_class_totals
+from clara_common.metrics import (
+    AVERAGES,
+    class_scores,
+    daily_summaries,
+    empty_counts,
+    original_class_scores,
+    original_daily_summaries,
+    original_summary,
+    summary,
+    true_class_totals,
+)
 
 
 def counts_of(records: list[tuple[str, int, int]]) -> pl.DataFrame:
@@ -146,3 +156,65 @@ def test_true_class_totals_leave_rejections_out() -> None:
 def test_unknown_average_is_refused() -> None:
     with pytest.raises(ValueError, match="average must be one of"):
         summary(counts_of([("2026-03-01", 1, 1)]), "binary")
+
+
+# -- the original dashboard's averaging (/data) -------------------------------------------------------
+
+
+def original_reference(records: list[tuple[str, int, int]]) -> dict[str, float]:
+    """Return the original dashboard's figures by scikit-learn: weighted precision and F1, micro recall,
+    zero_division=1; rejected records are wrong and never a label."""
+    y_true = [t for _, t, _ in records]
+    y_pred = [p for _, _, p in records]
+    labels = sorted({*y_true, *y_pred} - {REJECTED_TRUE_CLASS})
+    return {
+        "entries": len(records),
+        "precision": float(precision_score(y_true, y_pred, labels=labels, average="weighted", zero_division=1)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "recall": float(recall_score(y_true, y_pred, labels=labels, average="micro", zero_division=1)),
+        "f1": float(f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=1)),
+    }
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_original_summary_equals_sklearn_weighted_micro_with_zero_division_one(seed: int) -> None:
+    rng = random.Random(500 + seed)
+    records = random_records(rng, rng.randint(1, 300), rng.randint(1, 7), rejected_share=rng.choice([0, 0.05, 0.5]))
+    counts = counts_of(records)
+    assert_same(original_summary(counts), original_reference(records))
+    days = ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]
+    daily = original_daily_summaries(counts, days)
+    for day in days:
+        of_day = [r for r in records if r[0] == day]
+        if of_day:
+            assert_same(daily[day], original_reference(of_day))
+        else:  # the original carried a score forward here; we do not invent one
+            assert daily[day] == {"entries": 0, "precision": None, "accuracy": None, "recall": None, "f1": None}
+
+
+@pytest.mark.parametrize("records", list(EDGE_CASES.values()), ids=list(EDGE_CASES))
+def test_original_summary_edge_cases_equal_sklearn(records: list[tuple[str, int, int]]) -> None:
+    assert_same(original_summary(counts_of(records)), original_reference(records))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_original_class_scores_equal_sklearn_one_vs_rest(seed: int) -> None:
+    rng = random.Random(700 + seed)
+    records = random_records(rng, rng.randint(1, 200), rng.randint(1, 5), rejected_share=0.1)
+    catalogue = list(range(7))  # some of them never appear: the original gave those 1.0 everywhere
+    scores = original_class_scores(counts_of(records), catalogue)
+    assert list(scores) == catalogue
+    for label in catalogue:
+        y_true = [int(t == label) for _, t, _ in records]
+        y_pred = [int(p == label) for _, _, p in records]
+        assert scores[label] == pytest.approx({
+            "precision": precision_score(y_true, y_pred, zero_division=1),
+            "recall": recall_score(y_true, y_pred, zero_division=1),
+            "f1": f1_score(y_true, y_pred, zero_division=1),
+        }, rel=1e-12)
+
+
+def test_original_summary_of_an_empty_range_is_null_not_an_error() -> None:
+    # scikit-learn raises on empty input; the original route failed there. Ours answers nulls.
+    assert original_summary(empty_counts()) == {
+        "entries": 0, "precision": None, "accuracy": None, "recall": None, "f1": None}

@@ -124,6 +124,64 @@ def class_scores(counts: pl.DataFrame) -> dict[int, dict[str, Any]]:
     }
 
 
+# -- the original CLARA dashboard's scores (its /data route) ------------------------------------------
+# Weighted precision and F1, micro recall, and one-vs-rest scores per class, all with scikit-learn's
+# `zero_division=1`: a score whose denominator is zero is 1.0. The labels are the same as above (a
+# legacy rejection is a wrong prediction and never a label).
+
+ORIGINAL_ZERO_DIVISION = 1.0
+
+
+def _original_exprs() -> list[pl.Expr]:
+    def score(name: str) -> pl.Expr:
+        return pl.col(name).fill_null(ORIGINAL_ZERO_DIVISION)
+
+    weight = pl.col("true_sum")
+    total = weight.sum()
+
+    def weighted(name: str) -> pl.Expr:
+        # As scikit-learn: a plain mean when no label of the group has support.
+        return pl.when(total > 0).then((score(name) * weight).sum() / total).otherwise(score(name).mean()).alias(name)
+
+    micro_recall = _ratio(pl.col("tp").sum(), pl.col("true_sum").sum()).fill_null(ORIGINAL_ZERO_DIVISION)
+    return [weighted("precision"), micro_recall.alias("recall"), weighted("f1")]
+
+
+def original_summary_table(counts: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
+    """Return, per group of `keys`, entries, accuracy, weighted precision and F1 and micro recall (zero_division=1)."""
+    keys = list(keys)
+    averaged = label_table(counts, keys).group_by(keys).agg(_original_exprs())
+    accuracy = counts.group_by(keys).agg(
+        entries=pl.col("n").sum(),
+        accuracy=_ratio(pl.col("n").filter(pl.col("true") == pl.col("predicted")).sum(), pl.col("n").sum()),
+    )
+    return accuracy.join(averaged, on=keys, how="left").sort(keys)
+
+
+def original_summary(counts: pl.DataFrame) -> dict[str, Any]:
+    """Return entries and the original dashboard's precision, accuracy, recall and f1 over all of `counts`."""
+    rows = original_summary_table(counts.with_columns(group=pl.lit(0)), keys=["group"]).to_dicts()
+    return _summary_row(rows[0] if rows else None)
+
+
+def original_daily_summaries(counts: pl.DataFrame, days: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Return day -> the original dashboard's summary for every day in `days` (0 entries and nulls when empty)."""
+    by_day = {row["day"]: row for row in original_summary_table(counts, keys=["day"]).iter_rows(named=True)}
+    return {day: _summary_row(by_day.get(day)) for day in days}
+
+
+def original_class_scores(counts: pl.DataFrame, labels: Iterable[int]) -> dict[int, dict[str, float]]:
+    """Return label -> one-vs-rest precision, recall and f1 with zero_division=1, for each of `labels`."""
+    table = {int(row["label"]): row for row in label_table(counts).iter_rows(named=True)}
+    scores = {}
+    for label in labels:
+        row = table.get(label)
+        scores[label] = {
+            s: ORIGINAL_ZERO_DIVISION if row is None or row[s] is None else float(row[s]) for s in SCORES
+        }
+    return scores
+
+
 def true_class_totals(counts: pl.DataFrame) -> dict[int, int]:
     """Return true class -> validated predictions (legacy rejections, whose true class is unknown, left out)."""
     totals = counts.filter(pl.col("true") != REJECTED_TRUE_CLASS).group_by("true").agg(pl.col("n").sum()).sort("true")

@@ -2,7 +2,7 @@
 the date range with data; the ledger's status; health.
 
 Every count comes from the logger's history plus the tail it has not logged yet (reader.py).
-The original CLARA dashboard's routes (/data, /training-data, /min-date) answer as aliases.
+The original CLARA dashboard's routes (/data, /training-data, /min-date) are original.py's.
 """
 
 from __future__ import annotations
@@ -76,18 +76,21 @@ def requested_average(args: Any) -> str:
     return average
 
 
-def counts_for(context: MonitorContext) -> tuple[date, date, RangeCounts]:
-    """Return the requested range and its counts."""
-    start, end = requested_range(request.args, today(context.settings.tz))
+def counts_for(context: MonitorContext, args: Any = None) -> tuple[date, date, RangeCounts]:
+    """Return the range requested in `args` (the request's query by default) and its counts."""
+    start, end = requested_range(request.args if args is None else args, today(context.settings.tz))
     cache = current_app.extensions.setdefault("clara_history", HistoryCache())  # one per process
     return start, end, range_counts(context.database, context.predictions, start, end, context.settings, cache)
 
 
 @bp.get("/api/metrics")
-@bp.get("/data")
 def metrics() -> ResponseReturnValue:
     """Return the metrics of a date range: overall, per day and per class, and the ledger's status."""
-    context = get_db()
+    return jsonify(range_metrics(get_db()))
+
+
+def range_metrics(context: MonitorContext) -> dict[str, Any]:
+    """Return /api/metrics' answer for the request's range and average (the CSV exports are cut from it)."""
     settings, classes = context.settings, context.settings.classes
     average = requested_average(request.args)
     start, end, read = counts_for(context)
@@ -96,7 +99,7 @@ def metrics() -> ResponseReturnValue:
     scores = class_scores(counts)
     undefined = {"precision": None, "recall": None, "f1": None, "support": 0}
     overall = summary(counts, average)
-    return jsonify(
+    return dict(
         start_date=start.isoformat(),
         end_date=end.isoformat(),
         timezone=settings.TIMEZONE,
@@ -203,7 +206,6 @@ def alert_list() -> ResponseReturnValue:
 
 
 @bp.get("/api/training-data")
-@bp.get("/training-data")
 def training_data() -> ResponseReturnValue:
     """Return the training set's class counts: the configured counts plus validated predictions marked trained."""
     context = get_db()
@@ -218,21 +220,25 @@ def training_data() -> ResponseReturnValue:
     )
 
 
-@bp.get("/api/date-range")
-@bp.get("/min-date")
-def date_range() -> ResponseReturnValue:
-    """Return the first and last local day with validated predictions (null and null when there are none).
+def first_and_last_day(context: MonitorContext) -> tuple[str | None, str | None]:
+    """Return the first and last local day with validated predictions (None and None when there are none).
 
     Both within the days a request may name, and never after today.
     """
-    context = get_db()
     current_day = today(context.settings.tz)
-    first, last = day_bounds(context.database, context.predictions, context.settings, date(FIRST_YEAR, 1, 1),
-                             min(current_day, date(LAST_YEAR, 12, 31)))
+    return day_bounds(context.database, context.predictions, context.settings, date(FIRST_YEAR, 1, 1),
+                      min(current_day, date(LAST_YEAR, 12, 31)))
+
+
+@bp.get("/api/date-range")
+def date_range() -> ResponseReturnValue:
+    """Return the first and last local day with validated predictions, today and the time zone."""
+    context = get_db()
+    first, last = first_and_last_day(context)
     return jsonify(
         min_date=first,
         max_date=last,
-        today=current_day.isoformat(),
+        today=today(context.settings.tz).isoformat(),
         timezone=context.settings.TIMEZONE,
     )
 
