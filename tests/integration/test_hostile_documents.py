@@ -4,6 +4,7 @@ monitor alike, and a review validated in the future waits until it is due."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+import time
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -250,3 +251,25 @@ def test_a_logged_flag_no_claim_selects_is_claimed_by_the_reconcile_and_counted(
     assert sum(r["invalid"] for r in history.history(db).find()) == 2
     assert [d["logged"] for d in collection.find({"logged_error": {"$exists": True}}, sort=[("filename", 1)])] == [
         {"by": "someone"}, [True]]
+
+
+def test_one_monitor_process_counts_a_review_when_it_comes_due_and_sees_an_edit_in_place(db, settings) -> None:
+    # The monitor judges each tail document once per version (its bytes); a review ahead of the clock
+    # is the exception, judged again by every request until due, and an edit is a new version.
+    collection = db[settings.PREDICTIONS_COLLECTION]
+    exact = replace(settings, MAX_CLOCK_SKEW_MINUTES=0.0)
+    soon = datetime.now(UTC) + timedelta(seconds=2)
+    doc = reviewed(exact, 1, timestamp_validated=soon, output_prediction=3, output_validated=3)
+    collection.insert_one(doc)
+    first, last = today(exact.tz) - timedelta(days=1), today(exact.tz) + timedelta(days=1)
+    with monitor(exact) as client, logger_for(exact) as logger:
+        logger.tick()  # a ledger, so that the monitor reads the history and its tail
+        early = metrics(client, first, last)
+        while datetime.now(UTC) <= soon:
+            time.sleep(0.2)
+        due = metrics(client, first, last)
+        collection.update_one({"_id": doc["_id"]}, {"$set": {"output_validated": 5}})
+        edited = metrics(client, first, last)
+    assert (early["total_validated"], early["invalid_records"]) == (0, 1)
+    assert (due["total_validated"], due["invalid_records"], due["metrics"]["accuracy"]) == (1, 0, 1.0)
+    assert (edited["total_validated"], edited["metrics"]["accuracy"]) == (1, 0.0)

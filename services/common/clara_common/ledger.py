@@ -160,23 +160,41 @@ def copy_of(doc: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
+@dataclass(frozen=True)
+class Copies:
+    """What a claimed document's two copies count, and the batches that claimed them."""
+
+    new: Contribution | None
+    new_batch: str | None
+    old: Contribution | None
+    old_batch: str | None
+
+    def held(self, applied: Callable[[str, str | None], bool]) -> list[Contribution]:
+        """Return the contributions the history holds, given which batches each day holds.
+
+        `applied(day, batch)` says whether `batch` is counted in `day`. A batch adds its copy and takes
+        out the previous one, day by day: while it is being applied, the old contribution may still be there.
+        """
+        held = []
+        if self.new is not None and applied(self.new.day, self.new_batch):
+            held.append(self.new)
+        if (self.old is not None and applied(self.old.day, self.old_batch)
+                and not applied(self.old.day, self.new_batch)):
+            held.append(self.old)
+        return held
+
+
+def copies(doc: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo) -> Copies:
+    """Return what `doc`'s copy and previous copy count (nothing for a document never claimed)."""
+    new_copy, old_copy = copy_of(doc), doc.get(PREVIOUS_AS)
+    return Copies(contribution(new_copy, classes, tz), batch_of(new_copy),
+                  contribution(old_copy, classes, tz), batch_of(old_copy))
+
+
 def counted(doc: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo,
             applied: Callable[[str, str | None], bool]) -> list[Contribution]:
-    """Return the contributions of `doc` that the history holds, given which batches each day holds.
-
-    `applied(day, batch)` says whether `batch` is counted in `day`. A batch adds its copy and takes out
-    the previous one, day by day: while it is being applied, the old contribution may still be there.
-    """
-    new_copy, old_copy = copy_of(doc), doc.get(PREVIOUS_AS)
-    batch = batch_of(new_copy)
-    held = []
-    new = contribution(new_copy, classes, tz)
-    if new is not None and applied(new.day, batch):
-        held.append(new)
-    old = contribution(old_copy, classes, tz)
-    if old is not None and applied(old.day, batch_of(old_copy)) and not applied(old.day, batch):
-        held.append(old)
-    return held
+    """Return the contributions of `doc` that the history holds, given which batches each day holds (Copies.held)."""
+    return copies(doc, classes, tz).held(applied)
 
 
 def as_written(doc: Mapping[str, Any]) -> Mapping[str, Any]:

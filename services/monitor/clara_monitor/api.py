@@ -22,7 +22,9 @@ from clara_common.ledger import ALERTS_COLLECTION
 from clara_common.metrics import AVERAGES, class_scores, daily_summaries, label_table, summary, true_class_totals
 from clara_monitor import MonitorContext, get_db
 from clara_monitor.errors import BadRequest
-from clara_monitor.reader import HistoryCache, RangeCounts, day_bounds, range_counts, range_days, status
+from clara_monitor.reader import (
+    HistoryCache, RangeCounts, TailJudgements, day_bounds, range_counts, range_days, status,
+)
 
 
 bp = Blueprint("api", __name__)
@@ -79,8 +81,11 @@ def requested_average(args: Any) -> str:
 def counts_for(context: MonitorContext, args: Any = None) -> tuple[date, date, RangeCounts]:
     """Return the range requested in `args` (the request's query by default) and its counts."""
     start, end = requested_range(request.args if args is None else args, today(context.settings.tz))
-    cache = current_app.extensions.setdefault("clara_history", HistoryCache())  # one per process
-    return start, end, range_counts(context.database, context.predictions, start, end, context.settings, cache)
+    # One of each per process.
+    cache = current_app.extensions.setdefault("clara_history", HistoryCache())
+    judgements = current_app.extensions.setdefault("clara_tail", TailJudgements())
+    return start, end, range_counts(context.database, context.predictions, start, end, context.settings, cache,
+                                    judgements)
 
 
 @bp.get("/api/metrics")
@@ -113,7 +118,7 @@ def range_metrics(context: MonitorContext) -> dict[str, Any]:
         invalid_records=sum(read.invalid.values()),
         low_sample_threshold=settings.ALERT_MIN_SAMPLES,
         # The range's backlog, which the read just counted: the whole collection's is /api/status'.
-        ledger={**status(context.database, context.predictions, settings, read.unlogged), "backlog_scope": "range",
+        ledger={**status(context.database, context.predictions, settings, read), "backlog_scope": "range",
                 "tail_documents": read.tail_documents},
     )
 

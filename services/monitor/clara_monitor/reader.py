@@ -24,21 +24,24 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import bson
 import polars as pl
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from clara_common.contract import END_INSTANT, FIRST_INSTANT
+from clara_common.contract import END_INSTANT, FIRST_INSTANT, is_early
 from clara_common.db import find_once
 from clara_common.days import day_start, days_between, local_day, range_bounds
 from clara_common.ledger import (
     BATCHES_COLLECTION, CORRECTION_LOOKBACK, HISTORY_COLLECTION, JUDGED_FIELDS, LOGGED_AS, PREVIOUS_AS,
-    STATE_COLLECTION, STATE_ID, STRING_CEILING, STRING_TOP, as_written, batch_of, contribution, copy_of, counted,
+    STATE_COLLECTION, STATE_ID, STRING_CEILING, STRING_TOP, Contribution, Copies, as_written, contribution, copies,
     dates_within, max_skew,
 )
 from clara_common.metrics import COUNT_SCHEMA
@@ -55,6 +58,8 @@ UNREADABLE_TIMES = [
     {"$gte": STRING_CEILING, "$lte": STRING_TOP},
 ]
 UNFINISHED_BATCHES = ["claiming", "built"]
+# Tail documents are read as raw BSON: their bytes key the judgements (TailJudgements).
+RAW = CodecOptions(document_class=RawBSONDocument)
 # How far back each look for history days changed lately reaches before the previous look: the
 # logger's and the monitor's clocks may differ (NTP keeps them within milliseconds; one host in
 # Compose), and a day's write lands a moment after its updated_at. Every day changed within it is
@@ -82,6 +87,7 @@ class RangeCounts:
     from_history: bool
     attempts: int = 1
     days: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ledger: dict[str, Any] | None = None  # the state document the read was made against
 
 
 def read_state(database: Database) -> dict[str, Any] | None:
@@ -130,18 +136,62 @@ def unfinished_batches(database: Database) -> list[str]:
     return [r["_id"] for r in database[BATCHES_COLLECTION].find({"state": {"$in": UNFINISHED_BATCHES}}, {"_id": 1})]
 
 
-def tail_deltas(docs: Iterable[dict[str, Any]], held: Callable[[str, str | None], bool], first: str, last: str,
-                settings: Settings, now: datetime | None = None,
+@dataclass(frozen=True)
+class Judged:
+    """A tail document as the record contract judges it: what it counts now, what its copies count."""
+
+    current: Contribution | None
+    copies: Copies
+    unlogged: bool  # validated, not logged, not set aside by the logger
+    due_later: bool  # validated ahead of the clock: what it counts changes when it is due
+
+
+def judge(doc: Mapping[str, Any], settings: Settings, now: datetime) -> Judged:
+    """Return what the document counts at `now` and what its `logged_as` and previous copies count."""
+    written = as_written(doc)
+    return Judged(
+        current=contribution(written, settings.classes, settings.tz, now, max_skew(settings)),
+        copies=copies(doc, settings.classes, settings.tz),
+        unlogged=(doc.get("logged") is not True and doc.get("output_validated") is not None
+                  and "logged_error" not in doc),
+        due_later=is_early(written, settings.tz, now, max_skew(settings)),
+    )
+
+
+class TailJudgements:
+    """Each tail document judged once per version in this process: keyed by its bytes as read.
+
+    The tail is read again by every request, and between two requests most of it has not changed: the
+    same bytes are the same judgement, except for a review validated ahead of the clock, judged again
+    until it is due. At most LIMIT entries are kept (then all are dropped): memory stays bounded.
+    """
+
+    LIMIT = 50_000
+
+    def __init__(self) -> None:
+        self._judged: dict[bytes, Judged] = {}
+
+    def judge(self, raw: RawBSONDocument, settings: Settings, now: datetime,
+              codec_options: CodecOptions) -> Judged:
+        known = self._judged.get(raw.raw)
+        if known is not None and not known.due_later:
+            return known
+        judged = judge(bson.decode(raw.raw, codec_options), settings, now)
+        if len(self._judged) >= self.LIMIT:
+            self._judged = {}
+        self._judged[raw.raw] = judged
+        return judged
+
+
+def tail_deltas(tail: Iterable[Judged], held: Callable[[str, str | None], bool], first: str, last: str,
                 ) -> tuple[list[tuple[str, int, int, int]], dict[str, int]]:
     """Return (day, true, predicted, ±1) rows and invalid deltas per day: what each document counts now
-    (at `now`, by default the current time) less what the history holds of it, inside days `first` to `last`."""
+    less what the history holds of it, inside days `first` to `last`."""
     rows: list[tuple[str, int, int, int]] = []
     invalid: dict[str, int] = {}
-    now = now or datetime.now(UTC)
-    for doc in docs:
-        current = contribution(as_written(doc), settings.classes, settings.tz, now, max_skew(settings))
-        signed = [(current, 1)] if current is not None else []
-        signed += [(item, -1) for item in counted(doc, settings.classes, settings.tz, held)]
+    for judged in tail:
+        signed = [(judged.current, 1)] if judged.current is not None else []
+        signed += [(item, -1) for item in judged.copies.held(held)]
         for item, sign in signed:
             if not first <= item.day <= last:
                 continue
@@ -183,16 +233,27 @@ class HistoryCache:
                 self.generation = ledger.get("created_at")
             started = datetime.now(UTC)
             since = (self.polled_at or started) - POLL_MARGIN
-            for record in database[HISTORY_COLLECTION].find({"updated_at": {"$gte": since}}, self.FIELDS):
-                self.days[record["_id"]] = record
+            history = database[HISTORY_COLLECTION]
+            # Their versions first: after a tick that touched many days, every request finds them all
+            # changed lately for POLL_MARGIN, and only the days whose version moved are read again.
+            recent = history.find({"updated_at": {"$gte": since}}, {"version": 1, "updated_at": 1})
+            moved = [r["_id"] for r in recent if not self._holds(r)]
+            if moved:
+                for record in history.find({"_id": {"$in": moved}}, self.FIELDS):
+                    self.days[record["_id"]] = record
             self.polled_at = started if self.polled_at is None else max(self.polled_at, started)
             return since
+
+    def _holds(self, record: dict[str, Any]) -> bool:
+        held = self.days.get(record["_id"])
+        return (held is not None and held.get("version") == record.get("version")
+                and held.get("updated_at") == record.get("updated_at"))
 
     def unchanged_since(self, database: Database, since: datetime) -> bool:
         """Return whether every day changed since `since` is in the cache at the version it holds."""
         recent = database[HISTORY_COLLECTION].find({"updated_at": {"$gte": since}}, {"version": 1, "updated_at": 1})
         with self._lock:
-            return all(self.days.get(r["_id"], {}).get("updated_at") == r.get("updated_at") for r in recent)
+            return all(self._holds(r) for r in recent)
 
     def records(self, database: Database, first: date, last: date) -> dict[str, dict[str, Any]]:
         """Return the cached records of local days `first` to `last`, reading the days never read before."""
@@ -214,14 +275,10 @@ def fully_applied(database: Database, batch_ids: set[str]) -> set[str]:
     return {r["_id"] for r in database[BATCHES_COLLECTION].find(query, {"_id": 1})}
 
 
-def batches_of(docs: Iterable[dict[str, Any]]) -> set[str]:
+def batches_of(tail: Iterable[Judged]) -> set[str]:
     """Return the ids of the batches the documents' copies were claimed by."""
-    ids = set()
-    for doc in docs:
-        for copy in (copy_of(doc), doc.get(PREVIOUS_AS)):
-            if (batch := batch_of(copy)) is not None:
-                ids.add(batch)
-    return ids
+    return {batch for judged in tail for batch in (judged.copies.new_batch, judged.copies.old_batch)
+            if batch is not None}
 
 
 def day_batches(database: Database, days: set[str]) -> dict[str, dict[str, Any]]:
@@ -231,7 +288,7 @@ def day_batches(database: Database, days: set[str]) -> dict[str, dict[str, Any]]
 
 
 def range_counts(database: Database, predictions: Collection, first: date, last: date, settings: Settings,
-                 cache: HistoryCache | None = None) -> RangeCounts:
+                 cache: HistoryCache | None = None, judgements: TailJudgements | None = None) -> RangeCounts:
     """Return the exact counts of local days `first` to `last`: history plus tail, read consistently.
 
     The days changed lately are looked up before and after the tail; if one changed in between, a
@@ -243,14 +300,18 @@ def range_counts(database: Database, predictions: Collection, first: date, last:
     check_timezone(ledger, settings)
     start, end = range_bounds(first, last, settings.tz)
     cache = cache or HistoryCache()
+    judgements = judgements or TailJudgements()
+    raw_predictions = predictions.with_options(codec_options=RAW)
     applied: dict[str, set[str]] = {}
     for attempt in range(1, READ_ATTEMPTS + 1):
         since = cache.refresh(database, ledger) if ledger else None
         records = cache.records(database, first, last) if ledger else {}
         unfinished = unfinished_batches(database) if ledger else []
-        docs = find_once(predictions, tail_queries(start, end, ledger, unfinished), PROJECTION)
-        done = fully_applied(database, batches_of(docs)) if ledger else set()
-        in_flight = batches_of(docs) - done
+        now = datetime.now(UTC)
+        tail = [judgements.judge(doc, settings, now, predictions.codec_options)
+                for doc in find_once(raw_predictions, tail_queries(start, end, ledger, unfinished), PROJECTION)]
+        done = fully_applied(database, batches_of(tail)) if ledger else set()
+        in_flight = batches_of(tail) - done
         lists = day_batches(database, set(range_days(first, last))) if in_flight else {}
         stable = since is None or (cache.unchanged_since(database, since) and all(
             r.get("version") == records.get(d, {}).get("version") for d, r in lists.items()))
@@ -262,7 +323,7 @@ def range_counts(database: Database, predictions: Collection, first: date, last:
     def held(day: str, batch: str | None) -> bool:
         return batch is not None and (batch in done or batch in applied.get(day, ()))
 
-    deltas, invalid_deltas = tail_deltas(docs, held, first.isoformat(), last.isoformat(), settings)
+    deltas, invalid_deltas = tail_deltas(tail, held, first.isoformat(), last.isoformat())
     counts = (
         pl.DataFrame(history_rows(records.values()) + deltas, schema=COUNT_SCHEMA, orient="row")
         .group_by("day", "true", "predicted").agg(pl.col("n").sum())
@@ -272,9 +333,8 @@ def range_counts(database: Database, predictions: Collection, first: date, last:
     invalid = {day: r.get("invalid", 0) for day, r in records.items()}
     for day, n in invalid_deltas.items():
         invalid[day] = invalid.get(day, 0) + n
-    unlogged = sum(1 for d in docs if d.get("logged") is not True and d.get("output_validated") is not None
-                   and "logged_error" not in d)
-    return RangeCounts(counts, invalid, len(docs), unlogged, ledger is not None, attempt, records)
+    unlogged = sum(1 for judged in tail if judged.unlogged)
+    return RangeCounts(counts, invalid, len(tail), unlogged, ledger is not None, attempt, records, ledger)
 
 
 # -- status and bounds -----------------------------------------------------------------------------
@@ -293,15 +353,16 @@ def backlog(predictions: Collection) -> int:
     return total
 
 
-def status(database: Database, predictions: Collection, settings: Settings, waiting: int | None = None) -> dict:
+def status(database: Database, predictions: Collection, settings: Settings, read: RangeCounts | None = None) -> dict:
     """Return how far behind the history is: the logger's last tick and the validated predictions not logged yet.
 
-    `waiting`: the backlog when the caller knows it (a range's), else the whole collection's is counted.
+    Given a range's `read`, its state document and its backlog; else the state is read and the whole
+    collection's backlog counted.
     """
     now = datetime.now(UTC)
-    ledger = read_state(database)
-    where = "" if waiting is None else " in this range"
-    waiting = backlog(predictions) if waiting is None else waiting
+    ledger = read_state(database) if read is None else read.ledger
+    where = "" if read is None else " in this range"
+    waiting = backlog(predictions) if read is None else read.unlogged
     tick = (ledger or {}).get("last_tick") or {}
     last_tick_at = tick.get("finished_at")
     if ledger is None or last_tick_at is None:
