@@ -992,6 +992,14 @@
     });
     if (autoRefreshSelect.value !== "off") params.set("refresh", autoRefreshSelect.value);
     history.replaceState(null, "", `?${params}`);
+    updateExportLinks();
+  }
+
+  // The Metrics tab's CSV downloads: the range and average shown, as /api/metrics takes them.
+  function updateExportLinks() {
+    const params = new URLSearchParams({ start_date: applied.start, end_date: applied.end, average: averageSelect.value });
+    $("export-daily").href = `/api/metrics.csv?${params}`;
+    $("export-classes").href = `/api/class-metrics.csv?${params}`;
   }
 
   function currentTab() {

@@ -1,0 +1,59 @@
+"""CSV exports of /api/metrics: its daily metrics (one row per day) and its class metrics (one row per class).
+
+Both take /api/metrics' parameters and are cut from its answer (api.range_metrics), so a cell always
+equals the JSON's value: a number as Python writes it (the same shortest round-trip form as the JSON),
+an undefined value (null) as an empty cell. Bad input and a down database answer as the JSON route
+does (400 and 503 JSON), because the same function raises the same errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from flask import Blueprint, Response
+from flask.typing import ResponseReturnValue
+
+from clara_monitor import get_db
+from clara_monitor.api import range_metrics
+
+bp = Blueprint("export", __name__)
+
+DAILY_COLUMNS = ("day", "entries", "precision", "accuracy", "recall", "f1")
+CLASS_COLUMNS = ("class", "precision", "recall", "f1", "support")
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Return RFC 4180 CSV: the header, then one line per row; None is an empty cell."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def csv_response(text: str, filename: str) -> Response:
+    """Return `text` as a CSV download named `filename`."""
+    response = Response(text, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/api/metrics.csv")
+def daily_metrics_csv() -> ResponseReturnValue:
+    """Return /api/metrics' daily metrics as CSV: one row per day (day, entries, precision, accuracy, recall, f1)."""
+    answer = range_metrics(get_db())
+    rows = ([day, *(scores[c] for c in DAILY_COLUMNS[1:])] for day, scores in answer["daily_metrics"].items())
+    name = f"clara-metrics_{answer['start_date']}_{answer['end_date']}_{answer['average']}.csv"
+    return csv_response(csv_text(DAILY_COLUMNS, rows), name)
+
+
+@bp.get("/api/class-metrics.csv")
+def class_metrics_csv() -> ResponseReturnValue:
+    """Return /api/metrics' class metrics as CSV: one row per class, over the whole range."""
+    answer = range_metrics(get_db())
+    rows = ([name, *(scores[c] for c in CLASS_COLUMNS[1:])] for name, scores in answer["class_metrics"].items())
+    name = f"clara-class-metrics_{answer['start_date']}_{answer['end_date']}.csv"
+    return csv_response(csv_text(CLASS_COLUMNS, rows), name)

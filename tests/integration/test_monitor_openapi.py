@@ -1,0 +1,216 @@
+"""The OpenAPI description (/api/openapi.json): valid OpenAPI 3.1, every route in it, every answer true to it.
+
+schemathesis sends generated requests, valid and invalid, to a real clara-monitor (gunicorn) on the
+embedded database with sample predictions that the logger has logged once (so that drift results
+and alerts exist), and checks each answer against the document.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import schemathesis
+from schemathesis import GenerationMode
+from flask import Flask
+from hypothesis import HealthCheck, Phase, given, settings
+from openapi_spec_validator import validate
+from pymongo import MongoClient
+from schemathesis.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from clara_common.days import today
+from clara_common.db import ensure_indexes, make_client, predictions
+from clara_common.embedded import free_port
+from clara_common.settings import Settings
+from clara_logger.tick import Logger
+from clara_monitor import create_app, openapi
+from clara_seed.generator import SeedPlan, generate
+from tests.utils.monitor_process import MonitorProcess, running_monitor
+
+pytestmark = pytest.mark.integration
+
+# Not positive_data_acceptance: a valid date pair may still be refused (reversed, or over 366 days apart).
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          response_headers_conformance, negative_data_rejection]
+USER, PASSWORD = "ada", "lovelace"
+
+
+@pytest.fixture(scope="module")
+def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
+    """Return settings for a database with 30 days of sample predictions, logged once by the logger."""
+    settings = Settings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_openapi_{uuid.uuid4().hex[:8]}",
+                                 TIMEZONE="Europe/Madrid", LOGGER_INTERVAL_MINUTES=600)
+    ensure_indexes(mongo_client, settings)
+    plan = SeedPlan(end=today(settings.tz), days=30, per_day=80, seed=21)
+    predictions(mongo_client, settings).insert_many(list(generate(plan, settings.classes, settings.tz)))
+    with make_client(settings) as client:
+        Logger(settings, client).tick()
+    yield settings
+    mongo_client.drop_database(settings.MONGODB_DB)
+
+
+@pytest.fixture(scope="module")
+def app(seeded: Settings) -> Iterator[Flask]:
+    application = create_app({"TESTING": True, "SETTINGS": seeded})
+    yield application
+    application.extensions["clara_monitor"].client.close()
+
+
+@pytest.fixture(scope="module")
+def document(app: Flask) -> dict:
+    answer = app.test_client().get("/api/openapi.json")
+    assert answer.status_code == 200 and answer.is_json
+    return answer.get_json()
+
+
+@pytest.fixture(scope="module")
+def live(seeded: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MonitorProcess]:
+    env = {"MONGODB_URI": seeded.MONGODB_URI, "MONGODB_DB": seeded.MONGODB_DB, "TIMEZONE": seeded.TIMEZONE,
+           "LOGGER_INTERVAL_MINUTES": "600"}
+    with running_monitor(env, tmp_path_factory.mktemp("openapi") / "monitor.log", workers=2) as server:
+        yield server
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict) -> None:
+    assert document["openapi"] == "3.1.0"
+    validate(document)  # raises on an invalid document
+
+
+def api_rules(app: Flask) -> dict[str, set[str]]:
+    """Return path -> methods of every route of `app` but the dashboard's page and files."""
+    rules: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if not openapi.is_page(rule.endpoint):
+            rules.setdefault(rule.rule, set()).update(m.lower() for m in rule.methods - {"HEAD", "OPTIONS"})
+    return rules
+
+
+def test_every_route_of_the_app_is_described_with_its_answer_and_errors(app: Flask, document: dict) -> None:
+    rules = api_rules(app)
+    assert {"/api/metrics", "/api/metrics.csv", "/api/class-metrics.csv", "/api/openapi.json", "/data",
+            "/training-data", "/min-date", "/healthz", "/readyz"} <= set(rules)
+    assert {path: set(item) for path, item in document["paths"].items()} == rules
+    error_names = {name for name, response in document["components"]["responses"].items()
+                   if response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}}
+    assert error_names == {"BadRequest", "Unauthorized", "NotFound", "LedgerMismatch", "Unavailable"}
+    for path, item in document["paths"].items():
+        operation = item["get"]
+        assert path in openapi.OPERATIONS, f"{path} has no declaration in clara_monitor.openapi.OPERATIONS"
+        assert operation["summary"], path
+        (media_type,) = operation["responses"]["200"]["content"]
+        text = {"/api/metrics.csv": "text/csv", "/api/class-metrics.csv": "text/csv", "/metrics": "text/plain"}
+        assert media_type == text.get(path, "application/json"), path
+        for code, response in operation["responses"].items():
+            if code != "200":
+                assert response["$ref"].rsplit("/", 1)[1] in error_names, (path, code)
+        if path not in {"/healthz", "/readyz"}:
+            assert "401" in operation["responses"], path
+
+
+def test_the_range_routes_describe_their_parameters(document: dict) -> None:
+    for path in ("/api/metrics", "/api/metrics.csv", "/api/class-metrics.csv"):
+        parameters = [p["$ref"].rsplit("/", 1)[1] for p in document["paths"][path]["get"]["parameters"]]
+        assert parameters == ["start_date", "end_date", "average"], path
+    for path in ("/api/confusion", "/api/class-metrics/daily", "/api/drift", "/api/alerts", "/data"):
+        parameters = [p["$ref"].rsplit("/", 1)[1] for p in document["paths"][path]["get"]["parameters"]]
+        assert parameters == ["start_date", "end_date"], path
+    assert document["components"]["parameters"]["average"]["schema"]["enum"] == ["macro", "weighted", "micro", ""]
+
+
+def conforms(schema, path: str, answer) -> None:
+    """Check a Flask test answer for GET `path` against `schema` (its status declared, its body its schema)."""
+    case = schema[path]["GET"].Case()
+    case.validate_response(answer, checks=[status_code_conformance, content_type_conformance,
+                                           response_schema_conformance])
+
+
+def test_with_authentication_on_every_refusal_is_the_declared_401(seeded: Settings, document: dict) -> None:
+    locked = Settings.from_env({}, MONGODB_URI=seeded.MONGODB_URI, MONGODB_DB=seeded.MONGODB_DB,
+                               MONITOR_USERNAME=USER, MONITOR_PASSWORD=PASSWORD)
+    schema = schemathesis.openapi.from_dict(document)
+    app = create_app({"TESTING": True, "SETTINGS": locked})
+    try:
+        client = app.test_client()
+        for path, item in document["paths"].items():
+            answer = client.get(path)
+            assert answer.status_code == (401 if item["get"].get("security") != [] else 200), path
+            conforms(schema, path, answer)
+    finally:
+        app.extensions["clara_monitor"].client.close()
+
+
+def test_with_the_database_down_every_answer_is_declared(document: dict) -> None:
+    down = Settings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none",
+                             MONITOR_DB_TIMEOUT_MS=300)
+    schema = schemathesis.openapi.from_dict(document)
+    app = create_app({"TESTING": True, "SETTINGS": down})
+    try:
+        client = app.test_client()
+        statuses = {}
+        for path in document["paths"]:
+            answer = client.get(path)
+            statuses[path] = answer.status_code
+            conforms(schema, path, answer)
+        assert statuses["/api/metrics"] == statuses["/api/metrics.csv"] == statuses["/readyz"] == 503
+        assert statuses["/healthz"] == statuses["/api/openapi.json"] == 200
+    finally:
+        app.extensions["clara_monitor"].client.close()
+
+
+def test_a_history_of_another_time_zone_is_the_declared_409(seeded: Settings, document: dict) -> None:
+    elsewhere = Settings.from_env({}, MONGODB_URI=seeded.MONGODB_URI, MONGODB_DB=seeded.MONGODB_DB,
+                                  TIMEZONE="Asia/Tokyo")
+    schema = schemathesis.openapi.from_dict(document)
+    app = create_app({"TESTING": True, "SETTINGS": elsewhere})
+    try:
+        client = app.test_client()
+        current = today(elsewhere.tz)
+        for path in ("/api/metrics", "/api/metrics.csv", "/api/class-metrics.csv", "/api/drift", "/data"):
+            answer = client.get(f"{path}?start_date={current - timedelta(days=3)}")
+            assert answer.status_code == 409, path
+            conforms(schema, path, answer)
+    finally:
+        app.extensions["clara_monitor"].client.close()
+
+
+# Per operation and mode (valid requests, and invalid ones where there are parameters): about 1,000 requests.
+EXAMPLES = 50
+
+
+def test_no_generated_request_makes_a_5xx_and_every_answer_conforms(live: MonitorProcess) -> None:
+    # Driven through hypothesis directly: schemathesis' pytest loader (from_fixture) breaks on pytest 9.2.
+    schema = schemathesis.openapi.from_url(f"{live.base_url}/api/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    # schemathesis leaves out the operation that serves the document it was loaded from.
+    assert {o.path for o in operations} == set(schema.raw_schema["paths"]) - {"/api/openapi.json"}
+    failures: list[str] = []
+    sent: Counter = Counter()
+    for operation in operations:
+        takes_parameters = bool(schema.raw_schema["paths"][operation.path]["get"].get("parameters"))
+        # Invalid requests need a parameter to get wrong.
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)[:2 if takes_parameters else 1]:
+            @given(case=operation.as_strategy(generation_mode=mode))
+            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+                      suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+            def send(case) -> None:
+                response = case.call(timeout=30)
+                sent[response.status_code] += 1
+                case.validate_response(response, checks=CHECKS)
+
+            try:
+                send()
+            except Exception as exc:  # noqa: BLE001 - every operation runs; the failures are reported together
+                failures.append(f"{operation.method.upper()} {operation.path} ({mode}): {exc}")
+    print(f"statuses of {sum(sent.values())} requests: {dict(sorted(sent.items()))}")
+    assert not failures, "\n\n".join(failures) + f"\n\nmonitor log:\n{live.log_tail()}"
+    assert sent[200] > 0 and sent[400] > 0 and not any(status >= 500 for status in sent)
