@@ -20,10 +20,10 @@ E2E_COMPOSE = $(COMPOSE) -p $(E2E_PROJECT) -f compose.yaml -f compose.test.yaml
 PYTEST_ARGS ?=
 export WHYLOGS_NO_ANALYTICS := 1
 
-.PHONY: help install test e2e run demo up down logs clean
+.PHONY: help install test e2e run demo up down logs rotate-db-passwords clean
 
 help: ## Show this help
-	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements-*.txt services/*/requirements.txt
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or 3.12 is needed (whylogs has no wheels for other versions)"; exit 1; }
@@ -51,7 +51,7 @@ e2e: ## Run tests/e2e in Docker Compose against the whole stack on a throwaway d
 	if [ $$status -eq 0 ]; then $(E2E_COMPOSE) run --rm -T test-runner || status=$$?; fi; \
 	if [ $$status -ne 0 ]; then \
 	  echo "make e2e: failed ($$status); the services' last log lines:"; \
-	  $(E2E_COMPOSE) logs --no-color --tail=60 mongo mongo-seed logger monitor || true; \
+	  $(E2E_COMPOSE) logs --no-color --tail=60 mongo-secrets mongo mongo-users mongo-seed logger monitor || true; \
 	fi; \
 	$(E2E_COMPOSE) down -v --remove-orphans || true; \
 	docker image prune -f --filter label=com.docker.compose.project=$(E2E_PROJECT) >/dev/null || true; \
@@ -64,9 +64,23 @@ run: ## Run the stack: Docker Compose when a Docker engine answers, else without
 demo: $(STAMP) ## Run the stack without Docker: embedded database (data in .data/), seed, logger, monitor on :5004
 	$(BIN)/clara-demo
 
-up: ## Start the stack with Docker Compose, then open http://localhost:5004
-	$(COMPOSE) up --build -d
+# The database passwords missing from .env are generated into it first (never one that is set). When
+# any was added, every container is recreated: a stack started before (with passwords generated in its
+# volumes) gets the new ones applied by mongo-users, and its services must log in again with them.
+up: ## Start the stack with Docker Compose (database passwords missing from .env generated into it), then open http://localhost:5004
+	@added=$$(scripts/ensure-env-secrets.sh .env) || exit $$?; \
+	if [ -n "$$added" ]; then echo "make up: generated into .env (git-ignored):" $$added; fi; \
+	echo "$(COMPOSE) up --build -d$${added:+ --force-recreate}"; \
+	$(COMPOSE) up --build -d $${added:+--force-recreate}
 	@echo "CLARA Monitor: http://localhost:5004"
+
+# Drops the four passwords from .env; `make up` then generates new ones, mongo-users logs in as root with
+# the stored root password and sets the new ones, and every container starts again with them.
+rotate-db-passwords: ## Replace the database passwords in .env with new random ones and apply them to the running stack
+	@test -f .env || { echo "make rotate-db-passwords: no .env here (make up writes one)"; exit 1; }
+	@kept=$$(grep -Ev '^[[:space:]]*(export[[:space:]]+)?MONGO_(ROOT|MONITOR|LOGGER|SEED)_PASSWORD=' .env || true); \
+	if [ -n "$$kept" ]; then printf '%s\n' "$$kept" > .env; else : > .env; fi
+	@$(MAKE) --no-print-directory up
 
 down: ## Stop the Compose stack (keeps the database volume)
 	$(COMPOSE) down

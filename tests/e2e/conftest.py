@@ -30,10 +30,20 @@ def _required(name: str) -> str:
     return value
 
 
+def _password() -> str | None:
+    """Return the password in E2E_MONGODB_PASSWORD_FILE (a secret volume of the stack), None when unset."""
+    path = os.environ.get("E2E_MONGODB_PASSWORD_FILE", "").strip()
+    if not path:
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return handle.read().strip()
+
+
 @pytest.fixture(scope="session")
 def stack() -> Stack:
     return Stack(
         mongodb_uri=_required("E2E_MONGODB_URI"),
+        mongodb_password=_password(),
         database=_required("E2E_MONGODB_DB"),
         collection=_required("E2E_PREDICTIONS_COLLECTION"),
         monitor_url=_required("E2E_MONITOR_URL").rstrip("/"),
@@ -48,7 +58,8 @@ def mongo_db(stack: Stack) -> Iterator[Any]:
     """Return the stack's database, once MongoDB answers."""
     from pymongo import MongoClient
 
-    with MongoClient(stack.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000) as client:
+    with MongoClient(stack.mongodb_uri, password=stack.mongodb_password, tz_aware=True,
+                     serverSelectionTimeoutMS=5000) as client:
         wait_for(f"MongoDB at {stack.mongodb_uri}", lambda: client.admin.command("ping"), stack.wait_seconds)
         yield client[stack.database]
 

@@ -20,6 +20,8 @@ class Stack:
     """Where the running stack is, as compose.test.yaml tells the runner."""
 
     mongodb_uri: str
+    # The password of the user mongodb_uri names (the stack's MongoDB requires a login).
+    mongodb_password: str | None
     database: str
     collection: str
     monitor_url: str

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from clara_common.settings import Settings
+from clara_common.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,8 @@ PREDICTION_INDEXES = [
     IndexModel([("filename", ASCENDING)], name="filename"),
     # The logger's "validated but not logged yet" look-up.
     IndexModel([("logged", ASCENDING), ("timestamp_validated", ASCENDING)], name="logged_timestamp_validated"),
+    # The monitor's /metrics: predictions not reviewed yet (no validation time) by prediction time.
+    IndexModel([("timestamp_validated", ASCENDING), ("timestamp", ASCENDING)], name="timestamp_validated_timestamp"),
     # The logger's "documents bound to this batch" look-up, when it finishes a batch (sparse: only
     # documents the logger has claimed carry the field).
     IndexModel([("logger_batch", ASCENDING)], name="logger_batch", sparse=True),
@@ -58,14 +62,61 @@ def find_once(collection: Collection, queries: Iterable[dict[str, Any]],
     return list(found.values())
 
 
+# Authentication mechanisms that log in with a password (pymongo's default, SCRAM, is one of them).
+_PASSWORD_MECHANISMS = {"SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN", "DEFAULT"}
+
+
+def redact_uri(uri: str) -> str:
+    """Return `uri` with the password of its user information replaced by `***`, for log lines."""
+    scheme, sep, rest = uri.partition("://")
+    # The user information ends at the last "@" (RFC 3986 and pymongo want any "@" in it escaped);
+    # one in the query as well hides more than the password, never less.
+    userinfo, at, hosts = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return uri
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{hosts}"
+
+
+def mongodb_password(settings: Settings) -> str | None:
+    """Return the password to log in with when MONGODB_URI names a user but no password, else None.
+
+    It is MONGODB_PASSWORD or the content of MONGODB_PASSWORD_FILE. A URI with a password of its own,
+    or with no user, or with a mechanism that takes no password (X.509, AWS, ...) uses neither.
+    """
+    parts = urlsplit(settings.MONGODB_URI)
+    mechanism = parse_qs(parts.query).get("authMechanism", ["DEFAULT"])[-1].upper()
+    if not parts.username or parts.password is not None or mechanism not in _PASSWORD_MECHANISMS:
+        return None
+    password, password_file = settings.MONGODB_PASSWORD, settings.MONGODB_PASSWORD_FILE
+    if password and password_file:
+        raise SettingsError("MONGODB_PASSWORD and MONGODB_PASSWORD_FILE are both set: set one of them")
+    if password:
+        return password
+    if not password_file:
+        raise SettingsError(f"MONGODB_URI={redact_uri(settings.MONGODB_URI)} names a user but no password: "
+                            "set MONGODB_PASSWORD_FILE or MONGODB_PASSWORD")
+    try:
+        password = Path(password_file).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SettingsError(f"MONGODB_PASSWORD_FILE={password_file}: cannot read the password from it ({reason})"
+                            ) from None
+    if not password:
+        raise SettingsError(f"MONGODB_PASSWORD_FILE={password_file}: the file is empty")
+    return password
+
+
 def make_client(settings: Settings, **kwargs: object) -> MongoClient:
-    """Return a MongoClient for MONGODB_URI with the configured server-selection timeout."""
+    """Return a MongoClient for MONGODB_URI (and its password, see mongodb_password) with the configured timeouts."""
     options: dict[str, object] = {
         "serverSelectionTimeoutMS": settings.MONGODB_TIMEOUT_MS,
         "connectTimeoutMS": settings.MONGODB_TIMEOUT_MS,
         "tz_aware": True,
         "appname": "clara-monitor",
     }
+    if (password := mongodb_password(settings)) is not None:
+        # Given apart from the URI, it needs no percent-escaping and never shows in the URI.
+        options["password"] = password
     options.update(kwargs)
     return MongoClient(settings.MONGODB_URI, **options)
 

@@ -89,6 +89,10 @@ class Settings:
     MONGODB_DB: str = _setting("clara", _text)
     PREDICTIONS_COLLECTION: str = _setting("image_logs", _text)
     MONGODB_TIMEOUT_MS: int = _setting(5000, _positive_int)
+    # The password of the user MONGODB_URI names when the URI leaves it out, so that it stays out of the
+    # URI (and of `docker compose config`): given here, or in a file (a Docker secret; Compose's way).
+    MONGODB_PASSWORD: str | None = _setting(None, _optional_text, secret=True)
+    MONGODB_PASSWORD_FILE: str | None = _setting(None, _optional_text)
     # Classes and days
     CLASSES_FILE: str | None = _setting(None, _optional_text)
     TIMEZONE: str = _setting("UTC", _timezone)
@@ -104,6 +108,8 @@ class Settings:
     MONITOR_USERNAME: str | None = _setting(None, _optional_text)
     MONITOR_PASSWORD: str | None = _setting(None, _optional_text, secret=True)
     MONITOR_PASSWORD_FILE: str | None = _setting(None, _optional_text)
+    # A Bearer token that opens GET /metrics only (Prometheus' scrape), with or without Basic authentication.
+    METRICS_TOKEN: str | None = _setting(None, _optional_text, secret=True)
     # Logger
     LOGGER_INTERVAL_MINUTES: float = _setting(2.0, _positive_float)
     LOGGER_BATCH_SIZE: int = _setting(5000, _positive_int)
