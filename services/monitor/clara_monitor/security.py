@@ -23,7 +23,9 @@ REALM = "CLARA Monitor"
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 # JSON answers computed per request: never stored by a browser or a proxy.
 NO_STORE_PREFIXES = ("/api/",)
-NO_STORE_PATHS = frozenset({"/data", "/training-data", "/min-date", "/healthz", "/readyz"})
+NO_STORE_PATHS = frozenset({"/data", "/training-data", "/min-date", "/healthz", "/readyz", "/metrics"})
+# Open with METRICS_TOKEN as a Bearer token (a Prometheus scrape), besides Basic authentication.
+TOKEN_PATHS = frozenset({"/metrics"})
 # Everything from this origin and nothing inline: the page loads its script, style and vendored
 # Chart.js as files, and draws on canvases (Chart.js sets styles through the CSSOM, which the policy allows).
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -100,16 +102,34 @@ def needs_no_store(path: str) -> bool:
     return path in NO_STORE_PATHS or path.startswith(NO_STORE_PREFIXES)
 
 
-def register(app: Flask, required: Credentials | None) -> None:
-    """Ask for `required` on every route but OPEN_PATHS (when set); add the security headers to every response."""
-    if required is not None:
+def token_matches(given: str, token: str) -> bool:
+    """Return whether a Bearer token is `token`, in time that does not depend on where they differ."""
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def register(app: Flask, required: Credentials | None, metrics_token: str | None = None) -> None:
+    """Ask for `required` on every route but OPEN_PATHS (when set), and accept `metrics_token` as a Bearer token
+    on TOKEN_PATHS only (which ask for one of the two when it is set); add the security headers to every response."""
+    if required is not None or metrics_token is not None:
         challenge = WWWAuthenticate("basic", {"realm": REALM})
+        token_challenge = [*([challenge] if required is not None else []), WWWAuthenticate("bearer", {"realm": REALM})]
 
         @app.before_request
         def authenticate() -> None:
             if request.path in OPEN_PATHS:
                 return
             given = request.authorization
+            if metrics_token is not None and request.path in TOKEN_PATHS:
+                if given is not None and given.type == "bearer":
+                    if token_matches(given.token or "", metrics_token):
+                        return
+                    log.warning("wrong token for %s from %s", request.path, request.remote_addr)
+                    raise Unauthorized("wrong token", www_authenticate=token_challenge)
+                if required is None:
+                    raise Unauthorized("authentication required: send the METRICS_TOKEN as a Bearer token",
+                                       www_authenticate=token_challenge)
+            if required is None:
+                return
             if given is None or given.type != "basic":
                 raise Unauthorized("authentication required: sign in with the monitor's username and password",
                                    www_authenticate=challenge)
