@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from flask import Flask, current_app
@@ -15,6 +16,7 @@ from pymongo.database import Database
 from clara_common.db import get_database, make_client, predictions
 from clara_common.settings import Settings
 from clara_monitor import security
+from clara_monitor.reader import HistoryCache, RangeCounts, TailJudgements, range_counts
 from clara_monitor.training import TrainedCounts
 
 
@@ -23,11 +25,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class MonitorContext:
-    """What the views need: the settings, the one client of this process, the training counts it keeps."""
+    """What the views need: the settings, the one client of this process, and what it keeps between requests
+    (the training counts, the history's days, the tail's judgements)."""
 
     settings: Settings
     client: MongoClient
     trained: TrainedCounts
+    history: HistoryCache = field(default_factory=HistoryCache)
+    tail: TailJudgements = field(default_factory=TailJudgements)
 
     @property
     def predictions(self) -> Collection:
@@ -36,6 +41,10 @@ class MonitorContext:
     @property
     def database(self) -> Database:
         return get_database(self.client, self.settings)
+
+    def read_range(self, first: date, last: date) -> RangeCounts:
+        """Return the exact counts of local days `first` to `last` (reader.range_counts), with this process's caches."""
+        return range_counts(self.database, self.predictions, first, last, self.settings, self.history, self.tail)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

@@ -11,7 +11,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 import polars as pl
@@ -22,9 +22,7 @@ from clara_common.ledger import ALERTS_COLLECTION
 from clara_common.metrics import AVERAGES, class_scores, daily_summaries, label_table, summary, true_class_totals
 from clara_monitor import MonitorContext, get_db
 from clara_monitor.errors import BadRequest
-from clara_monitor.reader import (
-    HistoryCache, RangeCounts, TailJudgements, day_bounds, range_counts, range_days, status,
-)
+from clara_monitor.reader import RangeCounts, day_bounds, range_days, status
 
 
 bp = Blueprint("api", __name__)
@@ -81,11 +79,7 @@ def requested_average(args: Any) -> str:
 def counts_for(context: MonitorContext, args: Any = None) -> tuple[date, date, RangeCounts]:
     """Return the range requested in `args` (the request's query by default) and its counts."""
     start, end = requested_range(request.args if args is None else args, today(context.settings.tz))
-    # One of each per process.
-    cache = current_app.extensions.setdefault("clara_history", HistoryCache())
-    judgements = current_app.extensions.setdefault("clara_tail", TailJudgements())
-    return start, end, range_counts(context.database, context.predictions, start, end, context.settings, cache,
-                                    judgements)
+    return start, end, context.read_range(start, end)
 
 
 @bp.get("/api/metrics")

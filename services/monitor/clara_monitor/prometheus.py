@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -42,7 +42,7 @@ from clara_common.ledger import HISTORY_COLLECTION
 from clara_common.metrics import class_scores, summary
 from clara_common.settings import Settings
 from clara_monitor import get_db
-from clara_monitor.reader import HistoryCache, range_counts, status, time_queries
+from clara_monitor.reader import status, time_queries
 
 bp = Blueprint("prometheus", __name__)
 
@@ -212,8 +212,7 @@ def metrics() -> Response:
     current = today(settings.tz)
     starts = window_starts(current)
     first = date.fromisoformat(min(starts.values()))
-    cache = current_app.extensions.setdefault("clara_history", HistoryCache())  # /api/metrics' cache
-    read = range_counts(context.database, context.predictions, first, current, settings, cache)
+    read = context.read_range(first, current)
     unreviewed = unreviewed_by_day(context.predictions, first, current, settings)
     families = [
         *window_families(read.counts, read.invalid, unreviewed, starts,
