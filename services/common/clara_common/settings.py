@@ -139,6 +139,8 @@ class Settings:
     ALERT_MIN_ACCURACY: float = _setting(0.8, _unit_interval)
     ALERT_MIN_SAMPLES: int = _setting(50, _positive_int)
     ALERT_WEBHOOK_URL: str | None = _setting(None, _optional_text, secret=True)
+    # Estimated accuracy before review: the recent validation days its confidence calibration is fitted on.
+    ESTIMATE_CALIBRATION_DAYS: int = _setting(30, _positive_int)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

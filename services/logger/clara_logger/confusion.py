@@ -1,4 +1,4 @@
-"""Per-day tallies of validated predictions: confusion counts and confidence histograms (pure).
+"""Per-day tallies of validated predictions: confusion counts, confidence histograms and calibration tables (pure).
 
 A tally counts ledger contributions, each added (+1) or taken out (-1, a corrected review).
 
@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
 
+from clara_common import calibration
 from clara_common.contract import Prediction
 from clara_common.days import local_day
 from clara_common.ledger import Contribution
@@ -32,6 +33,8 @@ class DayTally:
     confidence_histogram: list[int] = field(default_factory=lambda: [0] * CONFIDENCE_BINS)
     confidence_missing: int = 0
     invalid: int = 0
+    # Per predicted class and confidence bin: count, correct, confidence sum (clara_common.calibration).
+    calibration: calibration.Table = field(default_factory=dict)
 
     def add(self, prediction: Prediction) -> None:
         """Count one validated prediction."""
@@ -50,11 +53,14 @@ class DayTally:
             self.confidence_missing += sign
         else:
             self.confidence_histogram[confidence_bin(item.confidence)] += sign
+            calibration.count_in(self.calibration, item.predicted, item.confidence,  # type: ignore[arg-type]
+                                 item.true == item.predicted, sign)
 
     def as_counts(self) -> dict:
         """Return the tally as a history day's count fields."""
         return {"count": self.count, "confusion": nonzero(self.confusion), "invalid": self.invalid,
-                "confidence_histogram": self.confidence_histogram, "confidence_missing": self.confidence_missing}
+                "confidence_histogram": self.confidence_histogram, "confidence_missing": self.confidence_missing,
+                "calibration": calibration.nonzero_table(self.calibration)}
 
     def merged(self, other: DayTally) -> DayTally:
         """Return the sum of two tallies of the same day."""
@@ -64,6 +70,7 @@ class DayTally:
             confidence_histogram=add_counts(self.confidence_histogram, other.confidence_histogram),
             confidence_missing=self.confidence_missing + other.confidence_missing,
             invalid=self.invalid + other.invalid,
+            calibration=calibration.add_tables(self.calibration, other.calibration),
         )
 
 

@@ -6,6 +6,10 @@
     invalid               reviewed documents validated that day that break the contract
     confidence_histogram  counts in CONFIDENCE_BINS equal bins over [0, 1]
     confidence_missing    predictions without a confidence
+    calibration           {predicted id: [[count, correct, confidence sum in millionths] per bin]} over the
+                          predictions with a confidence, in clara_common.calibration's 10 bins; null or
+                          absent on a day whose counts are not all in it (written before the field existed,
+                          or added to by a batch built without it) until a reconcile recounts the day
     metrics               accuracy, precision/recall/F1 per class and macro, from `confusion`
     profile               the merged whylogs profile of every prediction logged to the day (v0 bytes;
                           see profiles.py); a corrected review's old profile stays in it, since a
@@ -34,6 +38,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from clara_common import calibration as calibration_table
 from clara_common.ledger import HISTORY_COLLECTION
 from clara_common.metrics import COUNT_SCHEMA, class_scores, summary
 from clara_logger import profiles
@@ -60,12 +65,14 @@ class DayPart:
     confidence_missing: int
     profile: bytes
     invalid: int = 0
+    calibration: calibration_table.Table | None = None  # None: built without it (a batch of an older logger)
 
     def to_document(self) -> dict[str, Any]:
         return {
             "day": self.day, "count": self.count, "confusion": self.confusion, "invalid": self.invalid,
             "confidence_histogram": self.confidence_histogram,
             "confidence_missing": self.confidence_missing, "profile": Binary(self.profile),
+            "calibration": self.calibration,
         }
 
     @classmethod
@@ -74,6 +81,7 @@ class DayPart:
             day=doc["day"], count=doc["count"], confusion=doc["confusion"], invalid=doc.get("invalid", 0),
             confidence_histogram=list(doc["confidence_histogram"]),
             confidence_missing=doc["confidence_missing"], profile=bytes(doc.get("profile", b"")),
+            calibration=doc.get("calibration"),
         )
 
 
@@ -91,7 +99,7 @@ def day_metrics(day: str, confusion: dict[str, dict[str, int]]) -> dict[str, Any
 def merged_day(current: dict[str, Any] | None, part: DayPart) -> dict[str, Any]:
     """Return the day's fields once `part` is added to `current` (None: the day is new)."""
     base = current or {"confusion": {}, "confidence_histogram": [0] * len(part.confidence_histogram),
-                       "count": 0, "confidence_missing": 0, "invalid": 0}
+                       "count": 0, "confidence_missing": 0, "invalid": 0, "calibration": {}}
     profile = merged_profile(base.get("profile"), part.profile)
     counts = added_counts(base, part.to_document())
     return {
@@ -105,7 +113,7 @@ def merged_day(current: dict[str, Any] | None, part: DayPart) -> dict[str, Any]:
     }
 
 
-COUNT_FIELDS = ("count", "confusion", "invalid", "confidence_histogram", "confidence_missing")
+COUNT_FIELDS = ("count", "confusion", "invalid", "confidence_histogram", "confidence_missing", "calibration")
 
 
 def added_counts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
@@ -116,6 +124,9 @@ def added_counts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
         "invalid": left.get("invalid", 0) + right.get("invalid", 0),
         "confidence_histogram": add_counts(left["confidence_histogram"], right["confidence_histogram"]),
         "confidence_missing": left["confidence_missing"] + right["confidence_missing"],
+        # A day without a table (older than it) stays without one: partial bins would pass for complete.
+        "calibration": (None if left.get("calibration") is None or right.get("calibration") is None
+                        else calibration_table.add_tables(left["calibration"], right["calibration"])),
     }
 
 

@@ -142,16 +142,20 @@ class Repair:
     after: dict[str, Any]
 
     def line(self) -> str:
+        filled = not isinstance(self.before.get("calibration"), dict) and isinstance(self.after.get("calibration"), dict)
         return (f"{self.day}: validated {self.before['count']} -> {self.after['count']}, "
-                f"invalid {self.before['invalid']} -> {self.after['invalid']}")
+                f"invalid {self.before['invalid']} -> {self.after['invalid']}"
+                + (", calibration bins filled" if filled else ""))
 
     def to_document(self) -> dict[str, Any]:
         return {"day": self.day, "before": self.before, "after": self.after}
 
 
 def stored_counts(record: dict[str, Any] | None) -> dict[str, Any]:
-    """Return a history day's count fields (zeros for a day with no record)."""
-    return DayTally().as_counts() if record is None else {name: record.get(name, 0) for name in COUNT_FIELDS}
+    """Return a history day's count fields (zeros for a day with no record; no calibration table: None)."""
+    if record is None:
+        return DayTally().as_counts()
+    return {name: record.get(name, None if name == "calibration" else 0) for name in COUNT_FIELDS}
 
 
 def expected_counts(docs: Iterable[dict[str, Any]], day: str, applied: set[str], settings: Settings) -> dict[str, Any]:

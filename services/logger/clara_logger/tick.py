@@ -22,6 +22,7 @@ from pymongo import MongoClient
 
 from pymongo import IndexModel
 
+from clara_common import calibration
 from clara_common.contract import Prediction, Rejection, is_early, parse_prediction
 from clara_common.days import day_start, local_day
 from clara_common.db import create_prediction_indexes, ensure_index_models, get_database, predictions
@@ -117,6 +118,7 @@ class PartBuilder:
             DayPart(
                 day=day.isoformat(), count=tally.count, confusion=tally.confusion, invalid=tally.invalid,
                 confidence_histogram=tally.confidence_histogram, confidence_missing=tally.confidence_missing,
+                calibration=calibration.nonzero_table(tally.calibration),
                 profile=profiles.serialize(self.views[day]) if day in self.views else b"",
             )
             for day, tally in sorted(self.tallies.items())

@@ -31,7 +31,11 @@
     classDaily: "the per-class metrics",
     training: "the training-set counts",
     dateRange: "the days with data",
+    calibration: "the calibration",
+    estimate: "the estimated accuracy",
   };
+  // Loaded with every range too, but served from the history alone (as of the logger's last tick).
+  const HISTORY_KEYS = ["calibration", "estimate"];
   const RANGE_KEYS = ["metrics", "alerts", "drift", "confusion", "classDaily"];
   const AVERAGES = ["macro", "weighted", "micro"];
   const DEFAULT_DAYS = 7; // the API's default range
@@ -1043,8 +1047,11 @@
       classDaily: `/api/class-metrics/daily?${range}`,
       training: "/api/training-data",
       dateRange: "/api/date-range",
+      calibration: `/api/calibration?${range}`,
+      estimate: `/api/estimated-performance?${range}`,
     };
-    return Object.fromEntries(Object.entries(all).filter(([key]) => RANGE_KEYS.includes(key) || stale.has(key)));
+    return Object.fromEntries(Object.entries(all).filter(
+      ([key]) => RANGE_KEYS.includes(key) || HISTORY_KEYS.includes(key) || stale.has(key)));
   }
 
   function applyBounds(bounds) {
@@ -1070,6 +1077,75 @@
     if (loaded.includes("confusion")) renderConfusion();
     if (loaded.includes("classDaily")) renderClassDaily();
     if (loaded.includes("training")) renderTraining();
+    if (loaded.includes("calibration")) renderCalibration();
+    if (loaded.includes("estimate")) renderEstimate();
+  }
+
+  // The reliability diagram: accuracy against mean confidence per bin, beside the diagonal.
+  function renderCalibration() {
+    const c = state.calibration;
+    const filled = c.bins.filter((b) => b.count > 0);
+    $("calibration-ece").textContent = c.ece === null ? "–" : percent(c.ece);
+    const missing = c.days_without_bins.length;
+    $("calibration-note").textContent =
+      `${c.with_confidence.toLocaleString()} validated predictions with a confidence, ` +
+      `${c.without_confidence.toLocaleString()} without; as of the logger's last tick` +
+      (missing ? `; ${plural(missing, "day")} logged before the bins existed left out (clara-logger --reconcile fills them)` : "");
+    draw("chart-calibration", {
+      type: "scatter",
+      data: {
+        datasets: [
+          { label: "Accuracy", data: filled.map((b) => ({ x: b.mean_confidence, y: b.accuracy, n: b.count })),
+            borderColor: "#1f6f5c", backgroundColor: "#1f6f5c", showLine: true, pointRadius: 3 },
+          { label: "Perfect calibration", data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], borderColor: "#999",
+            borderDash: [4, 4], showLine: true, pointRadius: 0 },
+        ],
+      },
+      options: {
+        maintainAspectRatio: false,
+        scales: { x: { min: 0, max: 1, title: { display: true, text: "mean confidence" } }, y: unitAxis() },
+        plugins: { tooltip: { callbacks: { label: (ctx) => ctx.raw.n === undefined ? ctx.dataset.label :
+          `confidence ${percent(ctx.raw.x)}, accuracy ${percent(ctx.raw.y)} (${ctx.raw.n.toLocaleString()} predictions)` } } },
+      },
+    });
+  }
+
+  // Realised accuracy (days of validation) and the estimate for the predictions not reviewed yet (days of prediction).
+  function renderEstimate() {
+    const e = state.estimate;
+    const labels = e.days.map((d) => d.day);
+    const band = (key) => e.days.map((d) => d[key]);
+    const config = () => ({
+      type: "line",
+      data: {
+        labels,
+        datasets: [
+          { label: "Realised accuracy", data: band("realised_accuracy"), borderColor: METRIC_COLORS.accuracy,
+            backgroundColor: METRIC_COLORS.accuracy, borderWidth: 2, spanGaps: false },
+          { label: "Estimated, not reviewed yet", data: band("estimated_accuracy"), borderColor: "#7a4fb5",
+            backgroundColor: "#7a4fb5", borderDash: [6, 4], borderWidth: 2, spanGaps: false },
+          { label: "90% band (low)", data: band("lower"), borderColor: "rgba(122, 79, 181, 0.2)", pointRadius: 0,
+            borderWidth: 1, fill: false, spanGaps: false },
+          { label: "90% band", data: band("upper"), borderColor: "rgba(122, 79, 181, 0.2)", pointRadius: 0,
+            borderWidth: 1, backgroundColor: "rgba(122, 79, 181, 0.15)", fill: "-1", spanGaps: false },
+        ],
+      },
+      options: {
+        maintainAspectRatio: false,
+        scales: { y: unitAxis() },
+        plugins: { legend: { labels: { filter: (item) => item.text !== "90% band (low)" } },
+          tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${percent(ctx.parsed.y)}`,
+            afterBody: (items) => { const d = e.days[items[0].dataIndex];
+              return [`${d.unreviewed.toLocaleString()} not reviewed, ${d.validated.toLocaleString()} validated`]; } } } },
+      },
+    });
+    const window = e.calibration_window;
+    const note = `Estimate calibrated on the ${window.validated_with_confidence.toLocaleString()} validated predictions ` +
+      `with a confidence of ${window.start_date} to ${window.end_date}; as of the logger's last tick.`;
+    for (const where of ["main", "metrics"]) {
+      draw(`chart-estimate-${where}`, config());
+      $(`estimate-note-${where}`).textContent = note;
+    }
   }
 
   // "Could not load the drift results and the alerts: the database is unavailable", one sentence per reason.

@@ -1,0 +1,125 @@
+"""Time GET /api/calibration and GET /api/estimated-performance beside GET /api/metrics, 90 days each, in one run.
+
+Seeds sample predictions (clara-seed's generator) into the embedded database on disk, logs them with one
+logger tick, then runs a real `clara-monitor` (gunicorn) and times the three routes over the last 90
+days, one client, alternating (/api/metrics is the baseline). A second run with the same --data folder
+reuses its database. Every request goes to 127.0.0.1; the loops are bounded.
+
+    .venv/bin/python bench/estimate.py                                # 365 days, 275 a weekday: ~100,000
+    .venv/bin/python bench/estimate.py --per-day 2750 --data /tmp/clara-bench-estimate-1m   # ~1,000,000
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "1")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from pymongo import MongoClient  # noqa: E402
+
+from clara_common.db import ensure_indexes, make_client, predictions  # noqa: E402
+from clara_common.days import today  # noqa: E402
+from clara_common.embedded import EmbeddedMongo  # noqa: E402
+from clara_common.settings import Settings  # noqa: E402
+from clara_logger.tick import Logger  # noqa: E402
+from clara_seed.generator import SeedPlan, generate  # noqa: E402
+from tests.utils.monitor_process import running_monitor  # noqa: E402
+
+DATABASE = "bench_estimate"
+ROUTES: dict[str, str] = {}  # filled in main(): the last 90 days
+
+
+def seed(client: MongoClient, settings: Settings, days: int, per_day: int) -> None:
+    """Load the sample predictions and log them once, unless this database holds them already."""
+    collection = predictions(client, settings)
+    ensure_indexes(client, settings)
+    if collection.estimated_document_count():
+        print(f"reusing {collection.estimated_document_count():,} predictions in {settings.MONGODB_DB}")
+        return
+    started = time.monotonic()
+    docs = list(generate(SeedPlan(end=today(settings.tz), days=days, per_day=per_day, seed=5), settings.classes,
+                         settings.tz, datetime.now(UTC)))
+    for first in range(0, len(docs), 20_000):
+        collection.insert_many(docs[first:first + 20_000])
+    print(f"seeded {len(docs):,} predictions over {days} days in {time.monotonic() - started:.0f} s")
+    started = time.monotonic()
+    with make_client(settings) as logger_client:
+        Logger(settings, logger_client).tick()
+    print(f"logged them in one tick in {time.monotonic() - started:.0f} s")
+
+
+def timed(connection: http.client.HTTPConnection, path: str) -> float:
+    """Return the milliseconds one GET takes (status 200 required)."""
+    started = time.perf_counter()
+    connection.request("GET", path)
+    answer = connection.getresponse()
+    answer.read()
+    elapsed = (time.perf_counter() - started) * 1000
+    if answer.status != 200:
+        raise RuntimeError(f"{path}: HTTP {answer.status}")
+    return elapsed
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--per-day", type=int, default=275)
+    parser.add_argument("--requests", type=int, default=100, help="timed requests per route")
+    parser.add_argument("--warm-up", type=int, default=10)
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "clara-bench-estimate",
+                        help="the embedded database's folder (kept, and reused by the next run)")
+    args = parser.parse_args()
+    with EmbeddedMongo(storage_path=args.data) as server:
+        settings = Settings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=DATABASE, LOGGER_INTERVAL_MINUTES=600)
+        with MongoClient(server.uri, tz_aware=True) as client:
+            seed(client, settings, args.days, args.per_day)
+            total = predictions(client, settings).estimated_document_count()
+        last = today(settings.tz)
+        window = f"start_date={last - timedelta(days=89)}&end_date={last}"
+        ROUTES.update({"/api/metrics": f"/api/metrics?{window}", "/api/calibration": f"/api/calibration?{window}",
+                       "/api/estimated-performance": f"/api/estimated-performance?{window}"})
+        with MongoClient(server.uri, tz_aware=True) as client:
+            unreviewed = predictions(client, settings).count_documents({"timestamp_validated": None})
+        print(f"predictions without a review: {unreviewed:,}")
+        env = {"MONGODB_URI": server.uri, "MONGODB_DB": DATABASE, "LOGGER_INTERVAL_MINUTES": "600"}
+        log = Path(tempfile.gettempdir()) / "clara-bench-estimate-monitor.log"
+        with running_monitor(env, log, workers=1) as monitor:
+            connection = http.client.HTTPConnection(monitor.host, monitor.port, timeout=60)
+            figures: dict[str, list[float]] = {name: [] for name in ROUTES}
+            for _ in range(args.warm_up):
+                for path in ROUTES.values():
+                    timed(connection, path)
+            for _ in range(args.requests):  # alternating, so that both meet the same conditions
+                for name, path in ROUTES.items():
+                    figures[name].append(timed(connection, path))
+            connection.close()
+    print(f"\n{total:,} predictions; 90 days; {args.requests} requests each, one client")
+    print(f"{'route':<28} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
+    for name, values in figures.items():
+        print(f"{name:<28} {statistics.median(values):8.1f} {percentile(values, 0.95):8.1f} "
+              f"{statistics.fmean(values):8.1f}")
+    baseline = statistics.median(figures["/api/metrics"])
+    for name in ("/api/calibration", "/api/estimated-performance"):
+        p50 = statistics.median(figures[name])
+        print(f"{name} p50 / /api/metrics p50: {p50 / baseline:.2f}; target p50 <= 100 ms: "
+              f"{'met' if p50 <= 100 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

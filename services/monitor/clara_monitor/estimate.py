@@ -1,0 +1,174 @@
+"""Calibration and estimated accuracy before review: two routes served from the logger's history.
+
+    GET /api/calibration             reliability diagram and ECE of a range (history days of validation)
+    GET /api/estimated-performance   per day of prediction, the expected accuracy of the predictions not
+                                     reviewed yet, with a 90% band, beside the realised accuracy
+
+Both read the history's `calibration` tables (clara_common/calibration.py has the arithmetic): they
+answer as of the logger's last tick (`as_of`), without the not-yet-logged tail. A history day written
+before the tables existed has none until `clara-logger --reconcile` recounts it: such days are listed
+in `days_without_bins` and left out, never guessed. The unreviewed predictions are read from the
+predictions collection through the (timestamp_validated, timestamp) index and judged by the record
+contract (`parse_prediction`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from clara_common import calibration
+from clara_common.contract import Rejection, parse_prediction
+from clara_common.db import find_once
+from clara_common.days import days_between, local_day, range_bounds, today
+from clara_common.ledger import HISTORY_COLLECTION, JUDGED_FIELDS
+from clara_common.settings import Settings
+from clara_monitor import get_db
+from clara_monitor.api import requested_range
+from clara_monitor.reader import check_timezone, read_state, time_queries
+
+bp = Blueprint("estimate", __name__)
+
+HISTORY_FIELDS = {"count": 1, "confusion": 1, "confidence_missing": 1, "calibration": 1}
+SOURCE_NOTE = ("served from the logger's history as of its last tick (as_of): predictions validated since are "
+               "not included")
+
+
+def history_days(database: Database, first: date, last: date) -> list[dict[str, Any]]:
+    """Return the history's count fields of local days `first` to `last`, oldest first."""
+    query = {"_id": {"$gte": first.isoformat(), "$lte": last.isoformat()}}
+    return list(database[HISTORY_COLLECTION].find(query, HISTORY_FIELDS, sort=[("_id", 1)]))
+
+
+def has_bins(day: dict[str, Any]) -> bool:
+    return isinstance(day.get("calibration"), dict)
+
+
+def without_bins(days: Iterable[dict[str, Any]]) -> list[str]:
+    """Return the days with validated predictions but no calibration table (written before it existed)."""
+    return [day["_id"] for day in days if not has_bins(day) and day.get("count", 0)]
+
+
+def ledger_as_of(database: Database, settings: Settings) -> str | None:
+    """Return when the logger last finished a tick (None: never), refusing a history of another time zone."""
+    ledger = read_state(database)
+    check_timezone(ledger, settings)
+    finished = ((ledger or {}).get("last_tick") or {}).get("finished_at")
+    return finished.isoformat() if isinstance(finished, datetime) else None
+
+
+@bp.get("/api/calibration")
+def calibration_curve() -> ResponseReturnValue:
+    """Return the reliability diagram of a range: per confidence bin its count, mean confidence and accuracy, and the ECE."""
+    context = get_db()
+    settings = context.settings
+    start, end = requested_range(request.args, today(settings.tz))
+    as_of = ledger_as_of(context.database, settings)
+    days = history_days(context.database, start, end)
+    binned = [day for day in days if has_bins(day)]
+    bins = calibration.pooled(calibration.sum_tables(day["calibration"] for day in binned))
+    missing = without_bins(days)
+    return jsonify(
+        start_date=start.isoformat(), end_date=end.isoformat(), timezone=settings.TIMEZONE,
+        bins=calibration.reliability(bins),
+        ece=calibration.expected_calibration_error(bins),
+        with_confidence=sum(cell[0] for cell in bins),
+        without_confidence=sum(day.get("confidence_missing", 0) for day in binned),
+        days_without_bins=missing,
+        validated_without_bins=sum(day.get("count", 0) for day in days if day["_id"] in missing),
+        as_of=as_of, source=SOURCE_NOTE,
+    )
+
+
+def calibration_map(days: Iterable[dict[str, Any]]) -> calibration.CalibrationMap:
+    """Return the calibration map fitted on history days (their tables, and their confusion for class precision)."""
+    days = list(days)
+    confusion: dict[str, dict[str, int]] = {}
+    for day in days:
+        for true, row in (day.get("confusion") or {}).items():
+            target = confusion.setdefault(true, {})
+            for predicted, count in row.items():
+                target[predicted] = target.get(predicted, 0) + count
+    table = calibration.sum_tables(day["calibration"] for day in days if has_bins(day))
+    return calibration.CalibrationMap(table, calibration.precision_counts(confusion))
+
+
+def unreviewed_cells(predictions: Collection, first: date, last: date,
+                     settings: Settings) -> tuple[dict[str, Counter], int]:
+    """Return, per local day of prediction time, the unreviewed predictions counted by (predicted class, bin).
+
+    The confidence (to a thousandth) is None for a prediction without one. Found through the (timestamp_validated,
+    timestamp) index: no validation time, prediction time in the range (BSON dates exactly, ISO strings
+    widened by a day, then read as the contract reads them). Also returns how many broke the contract.
+    """
+    start, end = range_bounds(first, last, settings.tz)
+    queries = time_queries("timestamp", start, end, {"timestamp_validated": None})
+    cells: dict[str, Counter] = {}
+    invalid = 0
+    for doc in find_once(predictions, queries, {name: 1 for name in JUDGED_FIELDS}):
+        parsed = parse_prediction(doc, settings.classes, settings.tz)
+        if isinstance(parsed, Rejection):
+            invalid += 1
+            continue
+        if parsed.is_validated:
+            continue
+        day = local_day(parsed.timestamp, settings.tz)
+        if first <= day <= last:
+            # A thousandth of confidence is finer than the map can tell apart, and keeps the groups few.
+            key = (parsed.predicted_class, None if parsed.confidence is None else round(parsed.confidence, 3))
+            cells.setdefault(day.isoformat(), Counter())[key] += 1
+    return cells, invalid
+
+
+def realised(day: dict[str, Any] | None) -> tuple[float | None, int]:
+    """Return a history day's accuracy (None without validated predictions) and its validated count."""
+    if not day or not day.get("count"):
+        return None, 0
+    confusion = day.get("confusion") or {}
+    correct = sum(row.get(true, 0) for true, row in confusion.items())
+    return correct / day["count"], day["count"]
+
+
+@bp.get("/api/estimated-performance")
+def estimated_performance() -> ResponseReturnValue:
+    """Return, per day of prediction, the expected accuracy of the predictions not reviewed yet, with a 90% band."""
+    context = get_db()
+    settings = context.settings
+    current = today(settings.tz)
+    start, end = requested_range(request.args, current)
+    as_of = ledger_as_of(context.database, settings)
+    window_first = current - timedelta(days=settings.ESTIMATE_CALIBRATION_DAYS - 1)
+    window = history_days(context.database, window_first, current)
+    fitted = calibration_map(window)
+    cells, invalid = unreviewed_cells(context.predictions, start, end, settings)
+    history = {day["_id"]: day for day in history_days(context.database, start, end)}
+    answer_days = []
+    for day in days_between(start, end):
+        name = day.isoformat()
+        counts = cells.get(name, Counter())
+        band = calibration.accuracy_band(
+            (fitted.probability(predicted, confidence), n) for (predicted, confidence), n in counts.items())
+        accuracy, validated = realised(history.get(name))
+        answer_days.append({
+            "day": name, "unreviewed": sum(counts.values()),
+            "estimated_accuracy": band.estimate if band else None,
+            "lower": band.lower if band else None, "upper": band.upper if band else None,
+            "realised_accuracy": accuracy, "validated": validated,
+        })
+    return jsonify(
+        start_date=start.isoformat(), end_date=end.isoformat(), timezone=settings.TIMEZONE,
+        days=answer_days,
+        calibration_window={
+            "start_date": window_first.isoformat(), "end_date": current.isoformat(),
+            "days": settings.ESTIMATE_CALIBRATION_DAYS, "validated_with_confidence": fitted.validated,
+            "days_without_bins": without_bins(window),
+        },
+        band_level=calibration.BAND_LEVEL, invalid_unreviewed=invalid, as_of=as_of, source=SOURCE_NOTE,
+    )
