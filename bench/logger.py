@@ -36,7 +36,7 @@ os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "1")
 from clara_common.classes import load_catalog  # noqa: E402
 from clara_common.db import ensure_indexes, make_client  # noqa: E402
 from clara_common.embedded import EmbeddedMongo  # noqa: E402
-from clara_common.settings import Settings  # noqa: E402
+from clara_logger.settings import LoggerSettings  # noqa: E402
 from clara_seed.generator import SeedPlan, generate  # noqa: E402
 from clara_seed.loader import insert_missing  # noqa: E402
 
@@ -44,7 +44,7 @@ DAYS = 60
 UNLOGGED_VALIDATED = {"logged": {"$in": [False, None]}, "output_validated": {"$ne": None}}
 
 
-def load_backlog(settings: Settings, size: int) -> int:
+def load_backlog(settings: LoggerSettings, size: int) -> int:
     """Insert about `size` validated, unlogged predictions over DAYS days; return how many."""
     # Weekends carry 0.6 of a weekday: 5 + 2 * 0.6 = 6.2 weekday-equivalents a week.
     per_day = max(1, round(size / (DAYS * 6.2 / 7)))
@@ -58,12 +58,12 @@ def load_backlog(settings: Settings, size: int) -> int:
         return collection.count_documents(UNLOGGED_VALIDATED)
 
 
-def run_original(settings: Settings) -> int:
+def run_original(settings: LoggerSettings) -> int:
     """Log the backlog as the original logger did, marking by id; return how many predictions it logged."""
     return run_baseline(settings, mark_by_ids=True)
 
 
-def run_baseline(settings: Settings, mark_by_ids: bool = False) -> int:
+def run_baseline(settings: LoggerSettings, mark_by_ids: bool = False) -> int:
     """Log the backlog the original way, marking by filter; return how many predictions it logged."""
     import pandas as pd
     import whylogs as why
@@ -86,7 +86,7 @@ def run_baseline(settings: Settings, mark_by_ids: bool = False) -> int:
         return len(entries)
 
 
-def run_logger(settings: Settings) -> int:
+def run_logger(settings: LoggerSettings) -> int:
     """Log the backlog with one clara-logger tick; return how many predictions it logged."""
     from clara_logger.tick import Logger
 
@@ -96,7 +96,7 @@ def run_logger(settings: Settings) -> int:
 
 def child(approach: str, uri: str, database: str, batch_size: int, claim_size: int) -> None:
     """Run one approach and print its figures as JSON (the subprocess side)."""
-    settings = Settings.from_env({}, MONGODB_URI=uri, MONGODB_DB=database, LOGGER_BATCH_SIZE=batch_size,
+    settings = LoggerSettings.from_env({}, MONGODB_URI=uri, MONGODB_DB=database, LOGGER_BATCH_SIZE=batch_size,
                                  LOGGER_CLAIM_SIZE=claim_size)
     # Import before the clock starts: start-up is not throughput.
     import pandas  # noqa: F401
@@ -122,7 +122,7 @@ def measure(approach: str, uri: str, database: str, batch_size: int, claim_size:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000], help="backlog sizes")
-    defaults = Settings.from_env({})
+    defaults = LoggerSettings.from_env({})
     parser.add_argument("--batch-size", type=int, default=defaults.LOGGER_BATCH_SIZE,
                         help=f"LOGGER_BATCH_SIZE (default {defaults.LOGGER_BATCH_SIZE})")
     parser.add_argument("--claim-size", type=int, default=defaults.LOGGER_CLAIM_SIZE,
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             approaches = ("original", "baseline", "logger") if size <= args.original_max else ("baseline", "logger")
             for approach in approaches:
                 database = f"bench_{approach}_{size}"
-                settings = Settings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=database)
+                settings = LoggerSettings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=database)
                 backlog = load_backlog(settings, size)
                 result = measure(approach, server.uri, database, args.batch_size, args.claim_size)
                 with make_client(settings) as client:

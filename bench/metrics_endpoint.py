@@ -31,7 +31,7 @@ from pymongo import MongoClient  # noqa: E402
 from clara_common.db import ensure_indexes, make_client, predictions  # noqa: E402
 from clara_common.days import today  # noqa: E402
 from clara_common.embedded import EmbeddedMongo  # noqa: E402
-from clara_common.settings import Settings  # noqa: E402
+from clara_logger.settings import LoggerSettings  # noqa: E402
 from clara_logger.tick import Logger  # noqa: E402
 from clara_seed.generator import SeedPlan, generate  # noqa: E402
 from tests.utils.monitor_process import running_monitor  # noqa: E402
@@ -40,7 +40,7 @@ DATABASE = "bench_metrics_endpoint"
 ROUTES = {"/metrics": "/metrics", "/api/metrics (7 days)": "/api/metrics"}
 
 
-def seed(client: MongoClient, settings: Settings, days: int, per_day: int) -> None:
+def seed(client: MongoClient, settings: LoggerSettings, days: int, per_day: int) -> None:
     """Load the sample predictions and log them once, unless this database holds them already."""
     collection = predictions(client, settings)
     ensure_indexes(client, settings)
@@ -86,7 +86,7 @@ def main() -> int:
                         help="the embedded database's folder (kept, and reused by the next run)")
     args = parser.parse_args()
     with EmbeddedMongo(storage_path=args.data) as server:
-        settings = Settings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=DATABASE, LOGGER_INTERVAL_MINUTES=600)
+        settings = LoggerSettings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=DATABASE, LOGGER_INTERVAL_MINUTES=600)
         with MongoClient(server.uri, tz_aware=True) as client:
             seed(client, settings, args.days, args.per_day)
             unreviewed = predictions(client, settings).count_documents({"timestamp_validated": None})

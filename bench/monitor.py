@@ -70,7 +70,7 @@ from clara_common.db import ensure_indexes, predictions  # noqa: E402
 from clara_common.days import day_start, local_day, range_bounds, today  # noqa: E402
 from clara_common.embedded import EmbeddedMongo, free_port  # noqa: E402
 from clara_common.ledger import CONTRACT_FIELDS  # noqa: E402
-from clara_common.settings import Settings  # noqa: E402
+from clara_monitor.settings import MonitorSettings  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 OLD_COMMIT = "5429b76"
@@ -186,8 +186,8 @@ def run_writer(uri: str, database: str, collection_name: str, rate: float, limit
 class Writer:
     """The writer subprocess: started, then stopped with SIGTERM; its figures read from its last line."""
 
-    def __init__(self, settings: Settings, rate: float, limit: int | None = None, seed: int = 7) -> None:
-        command = [sys.executable, __file__, "--writer", "--uri", settings.MONGODB_URI, "--db", settings.MONGODB_DB,
+    def __init__(self, settings: MonitorSettings, rate: float, limit: int | None = None, seed: int = 7) -> None:
+        command = [sys.executable, __file__, "--writer", "--uri", settings.MONGODB_URI.get_secret_value(), "--db", settings.MONGODB_DB,
                    "--rate", str(rate), "--seed", str(seed)]
         if limit is not None:
             command += ["--limit", str(limit)]
@@ -212,8 +212,8 @@ class Writer:
 
 # -- processes: logger and monitors --------------------------------------------------------------
 
-def service_env(settings: Settings, pythonpath: str | None = None, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB,
+def service_env(settings: MonitorSettings, pythonpath: str | None = None, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB,
            "LOG_LEVEL": "INFO", "WHYLOGS_NO_ANALYTICS": "1", **extra}
     for name in ("WHYLABS_API_KEY", "WHYLABS_DEFAULT_ORG_ID", "WHYLABS_DEFAULT_DATASET_ID", "ALERT_WEBHOOK_URL"):
         env.pop(name, None)  # no traffic off this machine
@@ -222,7 +222,7 @@ def service_env(settings: Settings, pythonpath: str | None = None, **extra: str)
     return env
 
 
-def logger_once(settings: Settings) -> dict[str, float]:
+def logger_once(settings: MonitorSettings) -> dict[str, float]:
     """Run `clara-logger --once`; return its tick's figures (found, logged, corrected, tick seconds, wall seconds)."""
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "clara_logger.cli", "--once"], env=service_env(settings),
@@ -237,7 +237,7 @@ def logger_once(settings: Settings) -> dict[str, float]:
     return {"found": int(found), "logged": int(logged), "corrected": int(corrected), "tick": float(tick), "wall": wall}
 
 
-def log_backlog(collection: Any, settings: Settings, label: str, server: EmbeddedMongo | None = None,
+def log_backlog(collection: Any, settings: MonitorSettings, label: str, server: EmbeddedMongo | None = None,
                 max_ticks: int = 10) -> dict[str, float]:
     """Tick `clara-logger --once` until no validated prediction is left unlogged; print and return the figures.
 
@@ -301,7 +301,7 @@ class Service:
 class Monitor(Service):
     """A `clara-monitor` under gunicorn, new or old design; ready when /healthz answers."""
 
-    def __init__(self, design: str, settings: Settings, workers: int, pythonpath: str | None) -> None:
+    def __init__(self, design: str, settings: MonitorSettings, workers: int, pythonpath: str | None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "clara_monitor.cli", "--host", "127.0.0.1", "--port", str(self.port),
@@ -426,7 +426,7 @@ def concurrent(url: str, health_url: str, clients: int, requests: int, time_limi
 
 # -- exactness ------------------------------------------------------------------------------------
 
-def direct_counts(collection: Any, first: date, last: date, settings: Settings) -> dict[str, Any]:
+def direct_counts(collection: Any, first: date, last: date, settings: MonitorSettings) -> dict[str, Any]:
     """Count local days `first` to `last` straight from the documents, with the record contract."""
     tz, classes = settings.tz, settings.classes
     start, end = range_bounds(first, last, tz)
@@ -472,7 +472,7 @@ def compare(monitor: Monitor, current: date, days: int, expected: dict[str, Any]
 
 # -- the reader, query by query -------------------------------------------------------------------
 
-def reader_breakdown(client: MongoClient, settings: Settings, first: date, last: date) -> None:
+def reader_breakdown(client: MongoClient, settings: MonitorSettings, first: date, last: date) -> None:
     """Time each query of one range read (as clara_monitor.reader makes them) and print the slowest one's plan."""
     try:
         from clara_monitor import reader
@@ -594,7 +594,7 @@ def extract_old(commit: str) -> Path:
     return folder
 
 
-def old_rebuild(settings: Settings, pythonpath: str) -> None:
+def old_rebuild(settings: MonitorSettings, pythonpath: str) -> None:
     subprocess.run([sys.executable, "-m", "clara_monitor.cli", "--rebuild-cache"], check=True, timeout=600,
                    env=service_env(settings, pythonpath), capture_output=True)
 
@@ -649,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.writer:
-        return run_writer(args.uri, args.db, Settings.from_env({}).PREDICTIONS_COLLECTION, args.rate, args.limit,
+        return run_writer(args.uri, args.db, MonitorSettings.from_env({}).PREDICTIONS_COLLECTION, args.rate, args.limit,
                           args.seed)
     quick = args.quick
     count = args.count or (50_000 if quick else 1_000_000)
@@ -666,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     # the in-memory store's cache (WT_CACHE_FULL).
     data = tempfile.mkdtemp(prefix="clara-bench-data-")
     server = EmbeddedMongo(storage_path=data).start()
-    settings = Settings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=f"bench_monitor_{int(time.time())}")
+    settings = MonitorSettings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=f"bench_monitor_{int(time.time())}")
     client = MongoClient(server.uri, tz_aware=True)
     collection = predictions(client, settings)
     ensure_indexes(client, settings)

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: the throwaway database, a database per test, settings."""
+"""Fixtures shared by every test: the throwaway database, a database per test, settings, the HTTP stand-in."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pymongo.database import Database
 
 os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "1")
 
-from clara_common.settings import Settings  # noqa: E402
+from clara_common.settings import CommonSettings  # noqa: E402
 from tests.utils.database import DatabaseBackend, choose_backend  # noqa: E402
 
 
@@ -25,6 +25,13 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 _BACKEND = pytest.StashKey[DatabaseBackend]()
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """Have pytest-httpserver's `httpserver` listen on IPv4 loopback at a free port: "localhost" may
+    bind ::1 alone, which a client (or a logger subprocess) that resolves to 127.0.0.1 cannot reach."""
+    return ("127.0.0.1", 0)
 
 
 @pytest.fixture(scope="session")
@@ -41,13 +48,14 @@ def mongo_client(mongo_uri: str) -> Iterator[MongoClient]:
 
 
 @pytest.fixture
-def settings(mongo_uri: str) -> Settings:
-    """Return settings that point at a database of this test's own."""
-    return Settings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_{uuid.uuid4().hex[:12]}")
+def settings(mongo_uri: str) -> CommonSettings:
+    """Return the common settings, pointing at a database of this test's own (tests.utils.settings makes
+    each service's settings from them)."""
+    return CommonSettings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture
-def db(mongo_client: MongoClient, settings: Settings) -> Iterator[Database]:
+def db(mongo_client: MongoClient, settings: CommonSettings) -> Iterator[Database]:
     """Return this test's own database, dropped afterwards."""
     yield mongo_client[settings.MONGODB_DB]
     mongo_client.drop_database(settings.MONGODB_DB)

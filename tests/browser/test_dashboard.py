@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -31,23 +29,14 @@ from pymongo import MongoClient
 from clara_common.db import ensure_indexes, make_client, predictions
 from clara_common.days import day_bounds, today
 from clara_common.embedded import free_port
-from clara_common.settings import Settings
 from clara_logger.tick import Logger
+from clara_monitor.settings import MonitorSettings
 from clara_seed.generator import SeedPlan, generate
+from tests.utils.monitor_process import running_monitor
+from tests.utils.settings import logger_settings
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DOC_SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -77,40 +66,18 @@ def get_json(url: str) -> dict:
         return json.load(answer)
 
 
-def serve(settings: Settings) -> Iterator[str]:
-    """Run clara-monitor against `settings`' database; yield its base URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "MONGODB_URI": settings.MONGODB_URI,
+def monitor_env(settings: MonitorSettings) -> dict[str, str]:
+    """Return the environment that points clara-monitor at `settings`' database."""
+    return {
+        "MONGODB_URI": settings.MONGODB_URI.get_secret_value(),
         "MONGODB_DB": settings.MONGODB_DB,
         "TIMEZONE": settings.TIMEZONE,
         "MONITOR_DB_TIMEOUT_MS": str(settings.MONITOR_DB_TIMEOUT_MS),
         "LOGGER_INTERVAL_MINUTES": str(settings.LOGGER_INTERVAL_MINUTES),
     }
-    command = [sys.executable, "-m", "clara_monitor.cli", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                get_json(f"{base}/healthz")
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"clara-monitor did not start: {server.stderr.read().decode()[-2000:]}"
-                    ) from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(20)
-        server.stderr.close()
 
 
-def seed(mongo_client: MongoClient, settings: Settings, days: int, per_day: int) -> None:
+def seed(mongo_client: MongoClient, settings: MonitorSettings, days: int, per_day: int) -> None:
     """Insert the sample predictions of the last `days` days."""
     ensure_indexes(mongo_client, settings)
     plan = SeedPlan(end=today(settings.tz), days=days, per_day=per_day, seed=5)
@@ -118,9 +85,9 @@ def seed(mongo_client: MongoClient, settings: Settings, days: int, per_day: int)
 
 
 @pytest.fixture(scope="module")
-def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
+def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     # A long logger interval: the history stays "current" however long the module runs.
-    settings = Settings.from_env(
+    settings = MonitorSettings.from_env(
         {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_browser_{uuid.uuid4().hex[:8]}", TIMEZONE="Europe/Madrid",
         LOGGER_INTERVAL_MINUTES=600,
     )
@@ -134,26 +101,16 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
     low_day = collection.find({"timestamp_validated": {"$gte": start, "$lt": end}}, {"_id": 1}, sort=[("_id", 1)])
     collection.delete_many({"_id": {"$in": [doc["_id"] for doc in low_day][LOW_KEEP:]}})
     with make_client(settings) as client:
-        Logger(settings, client).tick()
+        Logger(logger_settings(settings), client).tick()
     yield settings
     mongo_client.drop_database(settings.MONGODB_DB)
 
 
 @pytest.fixture(scope="module")
-def base_url(seeded: Settings) -> Iterator[str]:
-    yield from serve(seeded)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def base_url(seeded: MonitorSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log_path = tmp_path_factory.mktemp("dashboard") / "monitor.log"
+    with running_monitor(monitor_env(seeded), log_path, workers=1) as server:
+        yield server.base_url
 
 
 @pytest.fixture
@@ -274,7 +231,7 @@ def test_date_pickers_are_bounded_by_the_date_range(page, base_url: str) -> None
     assert page.input_value("#end-date") == bounds["max_date"]
 
 
-def test_changing_the_range_redraws_every_chart(page, base_url: str, seeded: Settings) -> None:
+def test_changing_the_range_redraws_every_chart(page, base_url: str, seeded: MonitorSettings) -> None:
     page.goto(base_url)
     wait_for_load(page, 1)
     page.get_by_role("tab", name="Metrics", exact=True).click()
@@ -291,7 +248,7 @@ def test_changing_the_range_redraws_every_chart(page, base_url: str, seeded: Set
     assert_charts_carry(page, api_metrics(base_url, page), get_json(f"{base_url}/api/training-data"))
 
 
-def test_days_without_validations_are_gaps_in_the_line_charts(page, base_url: str, seeded: Settings) -> None:
+def test_days_without_validations_are_gaps_in_the_line_charts(page, base_url: str, seeded: MonitorSettings) -> None:
     current = today(seeded.tz)
     page.goto(f"{base_url}/?start_date={current - timedelta(days=16)}&end_date={current - timedelta(days=6)}")
     wait_for_load(page, 1)
@@ -303,7 +260,7 @@ def test_days_without_validations_are_gaps_in_the_line_charts(page, base_url: st
     assert page.evaluate("window.claraCharts['chart-daily'].data.datasets.every(d => d.spanGaps === false)")
 
 
-def test_an_empty_range_says_so_instead_of_drawing(page, base_url: str, seeded: Settings) -> None:
+def test_an_empty_range_says_so_instead_of_drawing(page, base_url: str, seeded: MonitorSettings) -> None:
     current = today(seeded.tz)
     page.goto(f"{base_url}/?start_date={current - timedelta(days=GAP[0])}&end_date={current - timedelta(days=GAP[1])}")
     wait_for_load(page, 1)
@@ -314,14 +271,14 @@ def test_an_empty_range_says_so_instead_of_drawing(page, base_url: str, seeded: 
         assert not page.is_visible(f"#panel-{tab} .with-data")
 
 
-def test_api_errors_are_shown_on_the_page(browser, seeded: Settings) -> None:
-    down = Settings.from_env(
+def test_api_errors_are_shown_on_the_page(browser, seeded: MonitorSettings, tmp_path) -> None:
+    down = MonitorSettings.from_env(
         {}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none", MONITOR_DB_TIMEOUT_MS=300
     )
-    for base in serve(down):
+    with running_monitor(monitor_env(down), tmp_path / "monitor.log", workers=1) as server:
         context = browser.new_context()
         page = context.new_page()
-        page.goto(base)
+        page.goto(server.base_url)
         wait_for_load(page, 1)
         assert page.is_visible("#error")
         assert "database is unavailable" in page.text_content("#error")
@@ -351,7 +308,7 @@ def test_the_page_fits_a_phone(browser, base_url: str) -> None:
 # -- drift, alerts, confusion matrix, per-class metrics over time, low-sample days ----------------
 
 
-def open_range(page, base_url: str, settings: Settings, days: int = 30, tab: str = "main") -> str:
+def open_range(page, base_url: str, settings: MonitorSettings, days: int = 30, tab: str = "main") -> str:
     """Open the dashboard on the last `days` days at `tab`; return the range's query string."""
     end = today(settings.tz)
     query = f"start_date={end - timedelta(days=days - 1)}&end_date={end}"
@@ -389,7 +346,7 @@ def drift_value(result: dict | None) -> float | None:
     return result["statistic"] if result["algorithm"] == "hellinger" else result["p_value"]
 
 
-def test_drift_tab_draws_the_drift_api_and_lists_its_alerts(page, base_url: str, seeded: Settings) -> None:
+def test_drift_tab_draws_the_drift_api_and_lists_its_alerts(page, base_url: str, seeded: MonitorSettings) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
     query = open_range(page, base_url, seeded, tab="drift")
     drift = get_json(f"{base_url}/api/drift?{query}")
@@ -443,7 +400,7 @@ def test_drift_tab_draws_the_drift_api_and_lists_its_alerts(page, base_url: str,
     save_screenshot(page, "drift-alerts.png", full_page=True)
 
 
-def test_alert_days_are_marked_on_the_main_and_metrics_charts(page, base_url: str, seeded: Settings) -> None:
+def test_alert_days_are_marked_on_the_main_and_metrics_charts(page, base_url: str, seeded: MonitorSettings) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
     query = open_range(page, base_url, seeded, tab="main")
     alerts = get_json(f"{base_url}/api/alerts?{query}")["alerts"]
@@ -474,7 +431,7 @@ def confusion_cells(page) -> list[list[dict]]:
     )
 
 
-def test_confusion_matrix_table_equals_the_api_in_counts_and_row_shares(page, base_url: str, seeded: Settings) -> None:
+def test_confusion_matrix_table_equals_the_api_in_counts_and_row_shares(page, base_url: str, seeded: MonitorSettings) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
     query = open_range(page, base_url, seeded, tab="class-metrics")
     api = get_json(f"{base_url}/api/confusion?{query}")
@@ -514,7 +471,7 @@ def test_confusion_matrix_table_equals_the_api_in_counts_and_row_shares(page, ba
 
 
 def test_per_class_chart_draws_the_daily_class_metrics_of_the_chosen_metric(
-    page, base_url: str, seeded: Settings
+    page, base_url: str, seeded: MonitorSettings
 ) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
     query = open_range(page, base_url, seeded, tab="class-metrics")
@@ -560,7 +517,7 @@ def test_per_class_chart_draws_the_daily_class_metrics_of_the_chosen_metric(
     assert all(color.startswith("#") and len(color) == 9 for i, color in enumerate(lines) if i != green), lines
 
 
-def test_low_count_days_are_drawn_hollow_and_dashed(page, base_url: str, seeded: Settings) -> None:
+def test_low_count_days_are_drawn_hollow_and_dashed(page, base_url: str, seeded: MonitorSettings) -> None:
     query = open_range(page, base_url, seeded, tab="main")
     api = get_json(f"{base_url}/api/metrics?{query}")
     threshold = api["low_sample_threshold"]
@@ -596,7 +553,7 @@ def test_low_count_days_are_drawn_hollow_and_dashed(page, base_url: str, seeded:
     assert title.startswith(f"{LOW_KEEP} validated predictions") and "low confidence" in title
 
 
-def test_no_ledger_banner_while_the_logger_is_current(page, base_url: str, seeded: Settings) -> None:
+def test_no_ledger_banner_while_the_logger_is_current(page, base_url: str, seeded: MonitorSettings) -> None:
     open_range(page, base_url, seeded)
     assert get_json(f"{base_url}/api/status")["state"] == "current"
     assert page.is_hidden("#ledger")
@@ -605,10 +562,10 @@ def test_no_ledger_banner_while_the_logger_is_current(page, base_url: str, seede
 
 @pytest.mark.parametrize("ran_logger", [True, False], ids=["behind", "absent"])
 def test_a_lagging_ledger_is_shown_in_a_banner(
-    browser, mongo_uri: str, mongo_client: MongoClient, ran_logger: bool
+    browser, mongo_uri: str, mongo_client: MongoClient, ran_logger: bool, tmp_path
 ) -> None:
     # A tick that is late after a few milliseconds ("behind"), or no tick at all ("absent").
-    settings = Settings.from_env(
+    settings = MonitorSettings.from_env(
         {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_browser_{uuid.uuid4().hex[:8]}", TIMEZONE="Europe/Madrid",
         LOGGER_INTERVAL_MINUTES=0.0001,
     )
@@ -616,9 +573,10 @@ def test_a_lagging_ledger_is_shown_in_a_banner(
         seed(mongo_client, settings, days=3, per_day=20)
         if ran_logger:
             with make_client(settings) as client:
-                Logger(settings, client).tick()
+                Logger(logger_settings(settings), client).tick()
             time.sleep(0.1)
-        for base in serve(settings):
+        with running_monitor(monitor_env(settings), tmp_path / "monitor.log", workers=1) as server:
+            base = server.base_url
             status = get_json(f"{base}/api/status")
             assert status["state"] == ("behind" if ran_logger else "absent")
             context = browser.new_context()
@@ -653,7 +611,7 @@ def bounds(base_url: str) -> dict:
     return get_json(f"{base_url}/api/date-range")
 
 
-def test_a_date_typed_on_the_keyboard_is_applied_once_when_complete(page, base_url: str, seeded: Settings) -> None:
+def test_a_date_typed_on_the_keyboard_is_applied_once_when_complete(page, base_url: str, seeded: MonitorSettings) -> None:
     current = today(seeded.tz)
     start = current - timedelta(days=29)
     open_range(page, base_url, seeded, days=30)
@@ -717,7 +675,7 @@ def test_a_range_outside_the_data_stays_as_asked_and_says_it_is_empty(page, base
         assert page.is_hidden("#notice") and page.is_hidden("#error")
 
 
-def test_a_reversed_range_is_swapped_with_a_notice(page, base_url: str, seeded: Settings) -> None:
+def test_a_reversed_range_is_swapped_with_a_notice(page, base_url: str, seeded: MonitorSettings) -> None:
     current = today(seeded.tz)
     early, late = current - timedelta(days=10), current - timedelta(days=3)
     page.goto(f"{base_url}/?start_date={late}&end_date={early}")
@@ -739,7 +697,7 @@ def test_a_reversed_range_is_swapped_with_a_notice(page, base_url: str, seeded: 
     assert page.is_hidden("#notice")
 
 
-def test_a_range_over_366_days_is_cut_with_a_notice(page, base_url: str, seeded: Settings) -> None:
+def test_a_range_over_366_days_is_cut_with_a_notice(page, base_url: str, seeded: MonitorSettings) -> None:
     end = today(seeded.tz)
     page.goto(f"{base_url}/?start_date={end - timedelta(days=399)}&end_date={end}")
     wait_for_load(page, 1)
@@ -779,7 +737,7 @@ def test_a_bad_address_shows_the_api_error_and_falls_back_to_the_default(
 
 
 def test_class_counts_add_up_to_the_validated_total_and_pie_slices_give_their_share(
-    page, base_url: str, seeded: Settings
+    page, base_url: str, seeded: MonitorSettings
 ) -> None:
     query = open_range(page, base_url, seeded, days=30)
     api = get_json(f"{base_url}/api/metrics?{query}")
@@ -818,7 +776,7 @@ def test_class_counts_add_up_to_the_validated_total_and_pie_slices_give_their_sh
 
 
 def test_an_outage_is_named_retried_with_backoff_and_recovered_without_a_reload(
-    page, base_url: str, seeded: Settings
+    page, base_url: str, seeded: MonitorSettings
 ) -> None:
     down = {"on": True}
     metrics_at: list[float] = []
@@ -859,7 +817,7 @@ def test_an_outage_is_named_retried_with_backoff_and_recovered_without_a_reload(
     assert page.text_content("#status").startswith("Updated ")
 
 
-def test_an_outage_names_only_what_failed(page, base_url: str, seeded: Settings) -> None:
+def test_an_outage_names_only_what_failed(page, base_url: str, seeded: MonitorSettings) -> None:
     def answer(route) -> None:
         if "/api/drift" in route.request.url:
             body = json.dumps({"error": "the database is unavailable; try again shortly"})
@@ -874,7 +832,7 @@ def test_an_outage_names_only_what_failed(page, base_url: str, seeded: Settings)
     assert page.text_content("#kpi-total") != "–"  # what did load is drawn
 
 
-def test_auto_refresh_is_kept_in_the_address_and_reloads_the_data(page, base_url: str, seeded: Settings) -> None:
+def test_auto_refresh_is_kept_in_the_address_and_reloads_the_data(page, base_url: str, seeded: MonitorSettings) -> None:
     page.clock.install()
     query = open_range(page, base_url, seeded, days=7)
     assert page.input_value("#auto-refresh") == "off" and "refresh=" not in page.url
@@ -943,7 +901,7 @@ def test_the_page_loads_without_a_404_or_a_console_error(page, base_url: str) ->
         assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml"), path
 
 
-def test_low_count_days_are_named_under_the_kpis(page, base_url: str, seeded: Settings) -> None:
+def test_low_count_days_are_named_under_the_kpis(page, base_url: str, seeded: MonitorSettings) -> None:
     query = open_range(page, base_url, seeded, days=30)
     api = get_json(f"{base_url}/api/metrics?{query}")
     threshold = api["low_sample_threshold"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import time
 import urllib.request
 import uuid
@@ -22,23 +21,20 @@ from pymongo import MongoClient
 
 from clara_common.days import today
 from clara_common.db import ensure_indexes, predictions
-from clara_common.settings import Settings
+from clara_monitor.settings import MonitorSettings
 from clara_seed.generator import SeedPlan, generate
 from tests.utils.monitor_process import running_monitor
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 SEED_DAYS = 20
 RANGE_DAYS = 26  # reaches before the seed: days without data, whose metrics are empty cells
 
 
 @pytest.fixture(scope="module")
-def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
-    settings = Settings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_export_page_{uuid.uuid4().hex[:8]}",
+def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
+    settings = MonitorSettings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_export_page_{uuid.uuid4().hex[:8]}",
                                  TIMEZONE="Europe/Madrid")
     ensure_indexes(mongo_client, settings)
     plan = SeedPlan(end=today(settings.tz), days=SEED_DAYS, per_day=60, seed=8)
@@ -48,22 +44,10 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
 
 
 @pytest.fixture(scope="module")
-def base_url(seeded: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {"MONGODB_URI": seeded.MONGODB_URI, "MONGODB_DB": seeded.MONGODB_DB, "TIMEZONE": seeded.TIMEZONE}
+def base_url(seeded: MonitorSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    env = {"MONGODB_URI": seeded.MONGODB_URI.get_secret_value(), "MONGODB_DB": seeded.MONGODB_DB, "TIMEZONE": seeded.TIMEZONE}
     with running_monitor(env, tmp_path_factory.mktemp("export") / "monitor.log", workers=1) as server:
         yield server.base_url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -108,7 +92,7 @@ def cell(value: float | int | None) -> str:
 
 
 def test_the_metrics_tab_downloads_the_csv_of_the_range_and_average_shown(
-        page, base_url: str, seeded: Settings, tmp_path: Path) -> None:
+        page, base_url: str, seeded: MonitorSettings, tmp_path: Path) -> None:
     end = today(seeded.tz)
     start = end - timedelta(days=RANGE_DAYS - 1)
     page.goto(f"{base_url}/?start_date={start}&end_date={end}&average=weighted&tab=metrics")
@@ -133,7 +117,7 @@ def test_the_metrics_tab_downloads_the_csv_of_the_range_and_average_shown(
         for name, scores in expected.items()]
 
 
-def test_the_downloads_follow_a_new_range_and_average(page, base_url: str, seeded: Settings, tmp_path: Path) -> None:
+def test_the_downloads_follow_a_new_range_and_average(page, base_url: str, seeded: MonitorSettings, tmp_path: Path) -> None:
     page.goto(f"{base_url}/?tab=metrics")
     wait_for_load(page, 1)
     page.click('.presets button[data-days="30"]')

@@ -12,7 +12,6 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -24,11 +23,13 @@ from sklearn.calibration import calibration_curve
 
 from clara_common.days import day_start, today
 from clara_common.db import make_client
-from clara_common.settings import Settings
+from clara_common.settings import CommonSettings
 from clara_logger import history
 from clara_logger.tick import Logger
+from clara_monitor.settings import MonitorSettings
 from tests.utils.monitor_app import monitor
 from tests.utils.reference import source_records
+from tests.utils.settings import logger_settings, monitor_settings
 
 pytestmark = pytest.mark.integration
 
@@ -36,23 +37,23 @@ DAYS = 4
 
 
 @pytest.fixture
-def logger(settings: Settings) -> Iterator[Logger]:
+def logger(settings: CommonSettings) -> Iterator[Logger]:
     with make_client(settings) as client:
-        yield Logger(settings, client)
+        yield Logger(logger_settings(settings), client)
 
 
-def window(settings: Settings) -> tuple[date, date]:
+def window(settings: CommonSettings) -> tuple[date, date]:
     last = today(settings.tz)
     return last - timedelta(days=DAYS - 1), last
 
 
-def validation_time(settings: Settings, rng: random.Random, day_offset: int) -> datetime:
+def validation_time(settings: CommonSettings, rng: random.Random, day_offset: int) -> datetime:
     first, _ = window(settings)
     when = day_start(first + timedelta(days=day_offset), settings.tz) + timedelta(seconds=rng.randrange(86_400))
     return min(when, datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0)
 
 
-def reviewed(settings: Settings, rng: random.Random, day_offset: int) -> dict:
+def reviewed(settings: CommonSettings, rng: random.Random, day_offset: int) -> dict:
     predicted = rng.randrange(7)
     confidence = None if rng.random() < 0.1 else rng.random()
     right = rng.random() < (confidence if confidence is not None else 0.7)
@@ -64,7 +65,7 @@ def reviewed(settings: Settings, rng: random.Random, day_offset: int) -> dict:
             "timestamp_validated": when, "logged": False}
 
 
-def expected(collection: Collection, settings: Settings, first: date, last: date) -> dict:
+def expected(collection: Collection, settings: CommonSettings, first: date, last: date) -> dict:
     """Return the reliability diagram by scikit-learn and the ECE by numpy, from the documents themselves."""
     records, _ = source_records(collection, settings, first, last)
     scored = [r for r in records if r.confidence is not None]
@@ -87,12 +88,12 @@ def assert_matches(body: dict, want: dict) -> None:
     assert body["without_confidence"] == want["without"]
 
 
-def seed(collection: Collection, settings: Settings, count: int = 800) -> None:
+def seed(collection: Collection, settings: CommonSettings, count: int = 800) -> None:
     rng = random.Random(41)
     collection.insert_many([reviewed(settings, rng, rng.randrange(DAYS - 1)) for _ in range(count)])
 
 
-def test_calibration_equals_scikit_learn_after_corrections(db: Database, settings: Settings, logger: Logger) -> None:
+def test_calibration_equals_scikit_learn_after_corrections(db: Database, settings: CommonSettings, logger: Logger) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     seed(collection, settings)
     logger.tick()
@@ -104,7 +105,7 @@ def test_calibration_equals_scikit_learn_after_corrections(db: Database, setting
             "timestamp_validated": datetime.now(UTC)}})
     logger.tick()
     first, last = window(settings)
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         body = client.get(f"/api/calibration?start_date={first}&end_date={last}").get_json()
         assert_matches(body, expected(collection, settings, first, last))
         assert body["days_without_bins"] == []
@@ -116,13 +117,13 @@ def test_calibration_equals_scikit_learn_after_corrections(db: Database, setting
         assert one["with_confidence"] < body["with_confidence"]
 
 
-def test_the_tail_is_not_included_until_the_logger_ticks(db: Database, settings: Settings, logger: Logger) -> None:
+def test_the_tail_is_not_included_until_the_logger_ticks(db: Database, settings: CommonSettings, logger: Logger) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     seed(collection, settings, 200)
     logger.tick()
     first, last = window(settings)
     url = f"/api/calibration?start_date={first}&end_date={last}"
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         before = client.get(url).get_json()
         rng = random.Random(9)
         collection.insert_many([{**reviewed(settings, rng, DAYS - 1), "output_confidence": 0.95} for _ in range(30)])
@@ -135,7 +136,7 @@ def test_the_tail_is_not_included_until_the_logger_ticks(db: Database, settings:
 
 
 def test_days_written_before_the_bins_are_reported_and_a_reconcile_fills_them(
-        db: Database, settings: Settings, logger: Logger) -> None:
+        db: Database, settings: CommonSettings, logger: Logger) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     seed(collection, settings)
     logger.tick()
@@ -150,13 +151,13 @@ def test_days_written_before_the_bins_are_reported_and_a_reconcile_fills_them(
     logger.tick()
     assert days.find_one({"_id": old[0]}).get("calibration") is None
     url = f"/api/calibration?start_date={first}&end_date={last}"
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         partial = client.get(url).get_json()
         assert partial["days_without_bins"] == old
         assert partial["validated_without_bins"] == sum(days.find_one({"_id": d})["count"] for d in old)
         later = first + timedelta(days=2)
         assert_matches(partial, expected(collection, settings, later, last))
-        env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB}
+        env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB}
         done = subprocess.run([sys.executable, "-m", "clara_logger.cli", "--reconcile", "--days", str(DAYS + 1)],
                               env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
@@ -166,17 +167,17 @@ def test_days_written_before_the_bins_are_reported_and_a_reconcile_fills_them(
         assert_matches(filled, expected(collection, settings, first, last))
 
 
-def test_bad_dates_are_400_and_another_timezone_is_409(db: Database, settings: Settings, logger: Logger) -> None:
+def test_bad_dates_are_400_and_another_timezone_is_409(db: Database, settings: CommonSettings, logger: Logger) -> None:
     seed(db[settings.PREDICTIONS_COLLECTION], settings, 20)
     logger.tick()
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         for query in ("start_date=2026-13-01", "start_date=2026-05-02&end_date=2026-05-01",
                       "start_date=2020-01-01&end_date=2022-01-01", "end_date=yesterday"):
             for route in ("/api/calibration", "/api/estimated-performance"):
                 answer = client.get(f"{route}?{query}")
                 assert answer.status_code == 400, (route, query)
                 assert "error" in answer.get_json()
-    with monitor(replace(settings, TIMEZONE="Europe/Madrid")) as client:
+    with monitor(monitor_settings(settings, TIMEZONE="Europe/Madrid")) as client:
         for route in ("/api/calibration", "/api/estimated-performance"):
             refused = client.get(route)
             assert refused.status_code == 409
@@ -186,7 +187,7 @@ def test_bad_dates_are_400_and_another_timezone_is_409(db: Database, settings: S
 def test_a_down_database_is_a_503_json() -> None:
     from clara_common.embedded import free_port
 
-    settings = Settings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONITOR_DB_TIMEOUT_MS=300)
+    settings = MonitorSettings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONITOR_DB_TIMEOUT_MS=300)
     with monitor(settings) as client:
         for route in ("/api/calibration", "/api/estimated-performance"):
             answer = client.get(route)

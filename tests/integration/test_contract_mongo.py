@@ -21,7 +21,7 @@ from clara_common.contract import (
     parse_timestamp,
 )
 from clara_common.days import local_day
-from tests.unit.test_contract import CLASSES, MALFORMED, document
+from tests.utils.contract_documents import CLASSES, MALFORMED, document
 
 pytestmark = pytest.mark.integration
 

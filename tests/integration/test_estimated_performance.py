@@ -19,9 +19,10 @@ from pymongo.database import Database
 
 from clara_common.days import day_start, today
 from clara_common.db import make_client
-from clara_common.settings import Settings
+from clara_common.settings import CommonSettings
 from clara_logger.tick import Logger
 from tests.utils.monitor_app import monitor
+from tests.utils.settings import logger_settings, monitor_settings
 
 pytestmark = pytest.mark.integration
 
@@ -31,9 +32,9 @@ UNREVIEWED_DAYS = 10
 
 
 @pytest.fixture
-def logger(settings: Settings) -> Iterator[Logger]:
+def logger(settings: CommonSettings) -> Iterator[Logger]:
     with make_client(settings) as client:
-        yield Logger(settings, client)
+        yield Logger(logger_settings(settings), client)
 
 
 def chance_right(predicted: np.ndarray, confidence: np.ndarray) -> np.ndarray:
@@ -51,7 +52,7 @@ def day_of_predictions(rng: np.random.Generator, shift: float) -> tuple[np.ndarr
     return predicted, confidence, correct
 
 
-def documents(settings: Settings, rng: np.random.Generator, day: date, shift: float,
+def documents(settings: CommonSettings, rng: np.random.Generator, day: date, shift: float,
               reviewed: bool) -> tuple[list[dict], float]:
     predicted, confidence, correct = day_of_predictions(rng, shift)
     start = day_start(day, settings.tz)
@@ -68,7 +69,7 @@ def documents(settings: Settings, rng: np.random.Generator, day: date, shift: fl
     return docs, float(correct.mean())
 
 
-def test_the_estimate_follows_a_shift_the_naive_guess_misses(db: Database, settings: Settings, logger: Logger) -> None:
+def test_the_estimate_follows_a_shift_the_naive_guess_misses(db: Database, settings: CommonSettings, logger: Logger) -> None:
     rng = np.random.default_rng(2026)
     current = today(settings.tz)
     first_unreviewed = current - timedelta(days=UNREVIEWED_DAYS)
@@ -85,7 +86,7 @@ def test_the_estimate_follows_a_shift_the_naive_guess_misses(db: Database, setti
     logger.tick()
 
     last_reviewed = first_unreviewed - timedelta(days=1)
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         # The naive guess: the accuracy of the last reviewed week, from the monitor's own metrics.
         week = client.get(f"/api/metrics?start_date={last_reviewed - timedelta(days=6)}&end_date={last_reviewed}")
         naive = week.get_json()["metrics"]["accuracy"]
@@ -117,18 +118,18 @@ def test_the_estimate_follows_a_shift_the_naive_guess_misses(db: Database, setti
         realised_by_metrics[last_reviewed.isoformat()])
     assert days[current.isoformat()]["realised_accuracy"] is None
     window = body["calibration_window"]
-    assert window["days"] == settings.ESTIMATE_CALIBRATION_DAYS == 30
+    assert window["days"] == monitor_settings(settings).ESTIMATE_CALIBRATION_DAYS == 30
     assert window["end_date"] == current.isoformat()
     assert window["validated_with_confidence"] > 20 * PER_DAY * 0.9
 
 
-def test_without_a_history_the_estimate_leans_on_calibrated_priors(db: Database, settings: Settings) -> None:
+def test_without_a_history_the_estimate_leans_on_calibrated_priors(db: Database, settings: CommonSettings) -> None:
     """No logger has run: no bin is fitted, and the estimate is the confidences' mean (the prior), with a wide band."""
     rng = np.random.default_rng(1)
     current = today(settings.tz)
     docs, _ = documents(settings, rng, current - timedelta(days=1), 0.0, reviewed=False)
     db[settings.PREDICTIONS_COLLECTION].insert_many(docs)
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         body = client.get("/api/estimated-performance").get_json()
     day = {d["day"]: d for d in body["days"]}[(current - timedelta(days=1)).isoformat()]
     assert day["unreviewed"] == PER_DAY

@@ -13,9 +13,8 @@ from clara_common.days import local_day
 from clara_common.db import make_client
 from clara_logger import history, profiles
 from clara_logger.tick import Logger
-from tests.integration.test_logger_whylabs import whylabs_settings
-from tests.integration.test_logger_tick import prediction
-from tests.utils.whylabs_server import WhyLabsServer
+from tests.utils.predictions import prediction
+from tests.utils.whylabs_endpoint import WhyLabsEndpoint, whylabs_settings
 
 pytestmark = pytest.mark.integration
 
@@ -42,10 +41,10 @@ def history_cells(db, settings) -> Counter:
     return cells
 
 
-def uploaded_cells(server: WhyLabsServer) -> Counter:
-    """Return the same cells, read from the classification metrics of the profiles the server received."""
+def uploaded_cells(whylabs: WhyLabsEndpoint) -> Counter:
+    """Return the same cells, read from the classification metrics of the profiles the endpoint received."""
     cells: Counter = Counter()
-    for upload in server.uploads:
+    for upload in whylabs.uploads:
         view = profiles.deserialize(upload.body)
         matrix = view.model_performance_metrics.confusion_matrix
         day = view.dataset_timestamp.date().isoformat()
@@ -55,19 +54,18 @@ def uploaded_cells(server: WhyLabsServer) -> Counter:
     return cells
 
 
-def test_each_logged_prediction_is_once_in_the_history_and_once_in_the_uploaded_metrics(db, settings):
+def test_each_logged_prediction_is_once_in_the_history_and_once_in_the_uploaded_metrics(db, settings, whylabs):
     rng = random.Random(21)
     docs = [prediction(rng, i, legacy=i % 9 == 0) for i in range(120)]
     for doc in docs[::4]:
         del doc["output_confidence"]  # no confidence: still one prediction in every count
     db[settings.PREDICTIONS_COLLECTION].insert_many(docs)
-    with WhyLabsServer() as server:
-        configured = whylabs_settings(settings, server.url)
-        with make_client(configured) as client:
-            Logger(configured, client).tick()
+    configured = whylabs_settings(settings, whylabs.url)
+    with make_client(configured) as client:
+        Logger(configured, client).tick()
 
-        want = source_cells(db, settings)
-        assert sum(want.values()) == len(docs)
-        assert any(true == "rejected" for _, true, _ in want)
-        assert history_cells(db, settings) == want
-        assert uploaded_cells(server) == want
+    want = source_cells(db, settings)
+    assert sum(want.values()) == len(docs)
+    assert any(true == "rejected" for _, true, _ in want)
+    assert history_cells(db, settings) == want
+    assert uploaded_cells(whylabs) == want

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from clara_common.settings import Settings
+from clara_common.settings import CommonSettings
 from tests.utils.monitor_app import monitor
 from clara_monitor.api import FIRST_YEAR, LAST_YEAR
+from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
 
@@ -17,8 +18,8 @@ ROUTES = ["/api/metrics", "/data", "/api/drift", "/api/alerts", "/api/confusion"
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[FlaskClient]:
-    with monitor(settings) as test_client:
+def client(settings: CommonSettings) -> Iterator[FlaskClient]:
+    with monitor(monitor_settings(settings)) as test_client:
         yield test_client
 
 

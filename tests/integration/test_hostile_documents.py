@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 import time
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -15,10 +14,11 @@ from flask.testing import FlaskClient
 
 from clara_common.days import day_start, local_day, today
 from clara_common.db import make_client
-from clara_common.settings import Settings
+from clara_common.settings import CommonSettings
 from clara_logger import batches, history
 from clara_logger.tick import Logger
 from tests.utils.monitor_app import monitor
+from tests.utils.settings import logger_settings, monitor_settings
 
 pytestmark = pytest.mark.integration
 
@@ -26,29 +26,29 @@ DAYS = 4
 
 
 @contextmanager
-def logger_for(settings: Settings) -> Iterator[Logger]:
+def logger_for(settings: CommonSettings) -> Iterator[Logger]:
     with make_client(settings) as client:
-        yield Logger(settings, client)
+        yield Logger(logger_settings(settings), client)
 
 
 @pytest.fixture
-def new_york(settings: Settings) -> Settings:
+def new_york(settings: CommonSettings) -> CommonSettings:
     """Settings west of UTC, where a year-1 date has no local day."""
-    return replace(settings, TIMEZONE="America/New_York")
+    return settings.replace(TIMEZONE="America/New_York")
 
 
-def window(settings: Settings) -> tuple[date, date]:
+def window(settings: CommonSettings) -> tuple[date, date]:
     last = today(settings.tz)
     return last - timedelta(days=DAYS - 1), last
 
 
-def noon(settings: Settings, days_ago: int) -> datetime:
+def noon(settings: CommonSettings, days_ago: int) -> datetime:
     """Return local noon `days_ago` days ago (or an hour ago, if that is earlier), as a UTC instant."""
     when = day_start(today(settings.tz) - timedelta(days=days_ago), settings.tz) + timedelta(hours=12)
     return min(when, datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
 
 
-def reviewed(settings: Settings, index: int, **changes: object) -> dict:
+def reviewed(settings: CommonSettings, index: int, **changes: object) -> dict:
     """Return a valid reviewed prediction, predicted and validated inside the window, with `changes` applied."""
     when = noon(settings, index % DAYS)
     doc = {"_id": ObjectId(), "filename": f"img-{index}.jpg", "output_prediction": index % 7,
@@ -62,7 +62,7 @@ def reviewed(settings: Settings, index: int, **changes: object) -> dict:
     return doc
 
 
-def hostile_shapes(settings: Settings) -> dict[str, dict]:
+def hostile_shapes(settings: CommonSettings) -> dict[str, dict]:
     """Return one reviewed document per hostile shape, each predicted inside the window."""
     today_text = today(settings.tz).isoformat()
     shapes = {
@@ -94,7 +94,7 @@ def test_every_hostile_shape_is_left_out_and_counted_by_the_logger_and_the_monit
     collection.insert_many(good + list(hostile.values()))
     first, last = window(settings)
 
-    with monitor(settings) as client, logger_for(settings) as logger:
+    with monitor(monitor_settings(settings)) as client, logger_for(settings) as logger:
         before = metrics(client, first, last)  # no logger yet: all from the source
         report = logger.tick()
         after = metrics(client, first, last)
@@ -120,7 +120,7 @@ def test_a_review_without_a_validation_time_is_counted_on_its_prediction_day_onc
     doc = reviewed(settings, 2, timestamp_validated=...)
     collection.insert_one(doc)
     day = local_day(doc["timestamp"], settings.tz)
-    with monitor(settings) as client, logger_for(settings) as logger:
+    with monitor(monitor_settings(settings)) as client, logger_for(settings) as logger:
         report = logger.tick()
         body = metrics(client, day, day)
         assert logger.reconcile(day, day) == []
@@ -133,7 +133,7 @@ def test_a_logged_flag_that_is_a_string_is_claimed_and_counted_even_after_the_co
                                                                                                    settings) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     first, last = window(settings)
-    with monitor(settings) as client, logger_for(settings) as logger:
+    with monitor(monitor_settings(settings)) as client, logger_for(settings) as logger:
         logger.tick()  # the ledger exists: the monitor reads the history plus the tail from now on
         collection.insert_one(reviewed(settings, 3, logged="no"))  # validated days ago, before the watermark
         logger.tick()
@@ -152,7 +152,7 @@ def test_a_review_validated_in_the_future_waits_unclaimed_until_due(db, settings
     collection.insert_many([early, early_text, within_skew, far])
     first, last = today(settings.tz) - timedelta(days=1), today(settings.tz) + timedelta(days=3)
 
-    with monitor(settings) as client, logger_for(settings) as logger:
+    with monitor(monitor_settings(settings)) as client, logger_for(settings) as logger:
         report = logger.tick()
         waiting = metrics(client, first, last)
         bounds = client.get("/api/date-range").get_json()
@@ -163,8 +163,8 @@ def test_a_review_validated_in_the_future_waits_unclaimed_until_due(db, settings
     assert (waiting["total_validated"], waiting["invalid_records"]) == (1, 3)  # invalid for now
     assert bounds["max_date"] <= bounds["today"]
 
-    later = replace(settings, MAX_CLOCK_SKEW_MINUTES=60.0)  # as if half an hour had passed
-    with monitor(later) as client, logger_for(later) as logger:
+    later = settings.replace(MAX_CLOCK_SKEW_MINUTES=60.0)  # as if half an hour had passed
+    with monitor(monitor_settings(later)) as client, logger_for(later) as logger:
         report = logger.tick()
         due = metrics(client, first, last)
     assert (report.logged, report.quarantined) == (2, 0)
@@ -186,12 +186,12 @@ def test_a_correction_into_the_future_waits_and_then_moves_once(db, settings) ->
         report = logger.tick()
     assert report.corrected == 0
     assert collection.find_one({"_id": doc["_id"]})["logger_batch"] == bound
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         waiting = metrics(client, first, last)
     assert (waiting["total_validated"], waiting["invalid_records"]) == (0, 1)
 
-    later = replace(settings, MAX_CLOCK_SKEW_MINUTES=60.0)
-    with monitor(later) as client, logger_for(later) as logger:
+    later = settings.replace(MAX_CLOCK_SKEW_MINUTES=60.0)
+    with monitor(monitor_settings(later)) as client, logger_for(later) as logger:
         report = logger.tick()
         again = logger.tick()
         due = metrics(client, first, last)
@@ -243,7 +243,7 @@ def test_a_logged_flag_no_claim_selects_is_claimed_by_the_reconcile_and_counted(
     odd = [reviewed(settings, 1, logged={"by": "someone"}), reviewed(settings, 2, logged=[True])]
     collection.insert_many(odd)
     first, last = window(settings)
-    with monitor(settings) as client, logger_for(settings) as logger:
+    with monitor(monitor_settings(settings)) as client, logger_for(settings) as logger:
         logger.tick()
         logger.reconcile(first, last)
         body = metrics(client, first, last)
@@ -257,12 +257,12 @@ def test_one_monitor_process_counts_a_review_when_it_comes_due_and_sees_an_edit_
     # The monitor judges each tail document once per version (its bytes); a review ahead of the clock
     # is the exception, judged again by every request until due, and an edit is a new version.
     collection = db[settings.PREDICTIONS_COLLECTION]
-    exact = replace(settings, MAX_CLOCK_SKEW_MINUTES=0.0)
+    exact = settings.model_copy(update={"MAX_CLOCK_SKEW_MINUTES": 0.0})  # below what the environment may set
     soon = datetime.now(UTC) + timedelta(seconds=2)
     doc = reviewed(exact, 1, timestamp_validated=soon, output_prediction=3, output_validated=3)
     collection.insert_one(doc)
     first, last = today(exact.tz) - timedelta(days=1), today(exact.tz) + timedelta(days=1)
-    with monitor(exact) as client, logger_for(exact) as logger:
+    with monitor(monitor_settings(exact)) as client, logger_for(exact) as logger:
         logger.tick()  # a ledger, so that the monitor reads the history and its tail
         early = metrics(client, first, last)
         while datetime.now(UTC) <= soon:

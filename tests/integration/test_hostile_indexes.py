@@ -13,8 +13,9 @@ import pytest
 from pymongo import ASCENDING, DESCENDING
 
 from clara_common.db import ensure_indexes
-from clara_common.settings import Settings
+from clara_common.settings import CommonSettings
 from clara_monitor import create_app
+from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
 
@@ -25,21 +26,21 @@ DEFAULT_NAMES = {
 }
 
 
-def run_logger_once(settings: Settings) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB,
+def run_logger_once(settings: CommonSettings) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB,
            "WHYLOGS_NO_ANALYTICS": "1", "LOG_LEVEL": "INFO"}
     return subprocess.run([sys.executable, "-m", "clara_logger.cli", "--once"], env=env, capture_output=True,
                           text=True, timeout=120)
 
 
-def one_review(db, settings: Settings) -> None:
+def one_review(db, settings: CommonSettings) -> None:
     when = datetime.now(UTC) - timedelta(hours=1)
     db[settings.PREDICTIONS_COLLECTION].insert_one({
         "filename": "a.jpg", "output_prediction": 1, "output_validated": 1, "timestamp": when,
         "timestamp_validated": when, "logged": False})
 
 
-def keys_held_twice(db, settings: Settings) -> list:
+def keys_held_twice(db, settings: CommonSettings) -> list:
     info = db[settings.PREDICTIONS_COLLECTION].index_information()
     return [key for key, n in Counter(tuple(i["key"]) for i in info.values()).items() if n > 1]
 
@@ -80,7 +81,7 @@ def test_an_index_that_cannot_be_created_is_logged_and_the_logger_runs_without_i
 def test_the_monitor_creates_no_index(db, settings) -> None:
     one_review(db, settings)
     before = db[settings.PREDICTIONS_COLLECTION].index_information()
-    app = create_app({"TESTING": True, "SETTINGS": settings})
+    app = create_app({"TESTING": True, "SETTINGS": monitor_settings(settings)})
     try:
         client = app.test_client()
         for route in ("/api/metrics", "/api/status", "/api/date-range", "/api/training-data", "/readyz"):

@@ -6,17 +6,18 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from clara_common.db import make_client
 from clara_common.logs import QUIET_LOGGERS, configure_logging
-from clara_common.settings import Settings
+from clara_common.settings import CommonSettings
 from clara_logger import batches, tick
+from clara_logger.settings import LoggerSettings
 from clara_logger.tick import Logger
-from tests.integration.test_logger_tick import prediction
+from tests.utils.predictions import prediction
+from tests.utils.settings import logger_settings
 
 pytestmark = pytest.mark.integration
 
@@ -32,13 +33,13 @@ def restored_levels() -> Iterator[None]:
 
 
 @pytest.fixture
-def small_batches(settings: Settings) -> Settings:
-    return replace(settings, LOGGER_BATCH_SIZE=5, LOGGER_CLAIM_SIZE=20)
+def small_batches(settings: CommonSettings) -> LoggerSettings:
+    return logger_settings(settings, LOGGER_BATCH_SIZE=5, LOGGER_CLAIM_SIZE=20)
 
 
-def run_tick(settings: Settings, owner: str | None = None) -> tick.TickReport:
+def run_tick(settings: CommonSettings, owner: str | None = None) -> tick.TickReport:
     with make_client(settings) as client:
-        return Logger(settings, client, owner=owner).tick()
+        return Logger(logger_settings(settings), client, owner=owner).tick()
 
 
 def test_a_tick_writes_no_third_party_info_lines(db, small_batches, caplog, restored_levels) -> None:

@@ -11,8 +11,9 @@ import pytest
 from bson import ObjectId
 
 from clara_common.db import make_client
-from clara_common.settings import Settings
+from clara_common.settings import CommonSettings
 from clara_logger.tick import Logger
+from tests.utils.settings import logger_settings
 
 pytestmark = pytest.mark.integration
 
@@ -21,9 +22,9 @@ ABSENT = object()
 
 
 @pytest.fixture
-def logger(settings: Settings) -> Iterator[Logger]:
+def logger(settings: CommonSettings) -> Iterator[Logger]:
     with make_client(settings) as client:
-        yield Logger(settings, client)
+        yield Logger(logger_settings(settings), client)
 
 
 def review(index: int, validated: object, logged: object) -> dict:

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -23,11 +22,12 @@ from pymongo.collection import Collection
 
 from clara_common.db import make_client
 from clara_common.days import day_start, today
-from clara_common.settings import Settings
+from clara_common.settings import CommonSettings
 from clara_logger import batches, history
 from clara_logger.tick import Logger
 from tests.utils.monitor_app import monitor
 from tests.utils.reference import assert_metrics_equal, expected_confusion, expected_metrics, source_records
+from tests.utils.settings import logger_settings, monitor_settings
 
 pytestmark = pytest.mark.integration
 
@@ -35,24 +35,24 @@ DAYS = 6
 
 
 @pytest.fixture
-def logger(settings: Settings) -> Iterator[Logger]:
+def logger(settings: CommonSettings) -> Iterator[Logger]:
     with make_client(settings) as client:
-        yield Logger(settings, client)
+        yield Logger(logger_settings(settings), client)
 
 
-def window(settings: Settings) -> tuple[date, date]:
+def window(settings: CommonSettings) -> tuple[date, date]:
     last = today(settings.tz)
     return last - timedelta(days=DAYS - 1), last
 
 
-def at(settings: Settings, rng: random.Random) -> datetime:
+def at(settings: CommonSettings, rng: random.Random) -> datetime:
     """Return a validation time on one of the window's days, before now."""
     first, _ = window(settings)
     when = day_start(first + timedelta(days=rng.randrange(DAYS)), settings.tz) + timedelta(seconds=rng.randrange(86_400))
     return min(when, datetime.now(UTC) - timedelta(seconds=rng.randrange(1, 3600))).replace(microsecond=0)
 
 
-def new_prediction(settings: Settings, rng: random.Random, reviewed: bool) -> dict:
+def new_prediction(settings: CommonSettings, rng: random.Random, reviewed: bool) -> dict:
     predicted = rng.randrange(7)
     validated = at(settings, rng)
     doc = {"_id": ObjectId(), "filename": f"img-{rng.randrange(10**9)}.jpg", "output_prediction": predicted,
@@ -72,7 +72,7 @@ def verdict(rng: random.Random, predicted: int) -> int | bool:
     return predicted if roll < 0.75 else rng.randrange(7)
 
 
-def live_change(collection: Collection, settings: Settings, rng: random.Random) -> str:
+def live_change(collection: Collection, settings: CommonSettings, rng: random.Random) -> str:
     """Make one change of the kinds production makes while people read, and return its name."""
     ids = [d["_id"] for d in collection.find({}, {"_id": 1})]
     kind = rng.choice(["insert", "insert", "insert reviewed", "review", "review again", "malformed"])
@@ -96,7 +96,7 @@ def live_change(collection: Collection, settings: Settings, rng: random.Random) 
     return kind
 
 
-def quiet_change(collection: Collection, settings: Settings, rng: random.Random) -> str:
+def quiet_change(collection: Collection, settings: CommonSettings, rng: random.Random) -> str:
     """Make one change that no new validation time reveals: only a reconcile finds it."""
     ids = [d["_id"] for d in collection.find({"output_validated": {"$ne": None}}, {"_id": 1})]
     if not ids:
@@ -117,14 +117,14 @@ def quiet_change(collection: Collection, settings: Settings, rng: random.Random)
     return kind
 
 
-def insert_correct_reviews(collection: Collection, settings: Settings, day: date, count: int) -> None:
+def insert_correct_reviews(collection: Collection, settings: CommonSettings, day: date, count: int) -> None:
     """Insert `count` predictions of class 1, reviewed as right at 10:00 on local `day`, named 0.jpg, 1.jpg, …"""
     when = day_start(day, settings.tz) + timedelta(hours=10)
     collection.insert_many([{"filename": f"{i}.jpg", "output_prediction": 1, "output_validated": 1, "timestamp": when,
                              "timestamp_validated": when, "logged": False} for i in range(count)])
 
 
-def assert_answers_equal_the_source(client: FlaskClient, collection: Collection, settings: Settings) -> None:
+def assert_answers_equal_the_source(client: FlaskClient, collection: Collection, settings: CommonSettings) -> None:
     first, last = window(settings)
     records, invalid = source_records(collection, settings, first, last)
     query = f"start_date={first}&end_date={last}"
@@ -145,7 +145,7 @@ def test_answers_stay_exact_while_predictions_and_reviews_arrive(db, settings, l
     rng = random.Random(seed)
     collection = db[settings.PREDICTIONS_COLLECTION]
     collection.insert_many([new_prediction(settings, rng, reviewed=rng.random() < 0.7) for _ in range(120)])
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         assert_answers_equal_the_source(client, collection, settings)  # no logger yet: all from the source
         for step in range(40):
             live_change(collection, settings, rng)
@@ -175,7 +175,7 @@ def test_after_any_changes_one_tick_and_a_reconcile_make_the_history_equal_the_s
     for day in (first + timedelta(days=i) for i in range(DAYS)):
         on_day = [r for r in records if r.timestamp_validated.astimezone(settings.tz).date() == day]
         assert stored.get(day.isoformat(), {}).get("count", 0) == len(on_day), day
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         assert_answers_equal_the_source(client, collection, settings)
         body = client.get(f"/api/metrics?start_date={first}&end_date={last}").get_json()
         assert body["ledger"]["backlog"] == 0
@@ -211,7 +211,7 @@ def test_an_edit_that_keeps_its_time_waits_for_a_reconcile_which_reports_the_day
     collection.delete_one({"filename": "2.jpg"})
     logger.tick()
     url = f"/api/metrics?start_date={first}&end_date={first}"
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         assert client.get(url).get_json()["total_validated"] == 3  # not seen yet: the documented limit
 
         repairs = logger.reconcile(first, last)
@@ -227,7 +227,7 @@ def test_the_reconcile_command_prints_each_changed_day(db, settings, logger) -> 
     insert_correct_reviews(collection, settings, first, 2)
     logger.tick()
     collection.delete_one({"filename": "0.jpg"})
-    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB}
+    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB}
     done = subprocess.run([sys.executable, "-m", "clara_logger.cli", "--reconcile", "--days", str(DAYS)],
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -241,12 +241,12 @@ def test_a_history_in_another_time_zone_is_refused_until_rebuilt(db, settings, l
     collection.insert_one({"filename": "a.jpg", "output_prediction": 1, "output_validated": 1,
                            "timestamp": late_evening, "timestamp_validated": late_evening, "logged": False})
     logger.tick()  # in UTC
-    madrid = replace(settings, TIMEZONE="Europe/Madrid")
+    madrid = monitor_settings(settings, TIMEZONE="Europe/Madrid")
     with monitor(madrid) as client:
         refused = client.get("/api/metrics")
         assert refused.status_code == 409
         assert "clara-logger --reconcile --all" in refused.get_json()["error"]
-    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB,
+    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB,
            "TIMEZONE": "Europe/Madrid"}
     done = subprocess.run([sys.executable, "-m", "clara_logger.cli", "--reconcile", "--all"],
                           env=env, capture_output=True, text=True, timeout=120)
@@ -263,7 +263,7 @@ def test_status_says_absent_current_or_behind_with_the_backlog(db, settings, log
     collection = db[settings.PREDICTIONS_COLLECTION]
     rng = random.Random(5)
     collection.insert_many([new_prediction(settings, rng, reviewed=True) for _ in range(4)])
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         absent = client.get("/api/status").get_json()
         logger.tick()
         collection.insert_one(new_prediction(settings, rng, reviewed=True))
@@ -271,7 +271,7 @@ def test_status_says_absent_current_or_behind_with_the_backlog(db, settings, log
     assert (absent["state"], absent["backlog"]) == ("absent", 4)
     assert (current["state"], current["backlog"]) == ("current", 1)
     assert current["last_tick_at"] is not None
-    slow = replace(settings, LOGGER_INTERVAL_MINUTES=0.0001)  # behind after three intervals: 18 ms
+    slow = monitor_settings(settings, LOGGER_INTERVAL_MINUTES=0.0001)  # behind after three intervals: 18 ms
     time.sleep(0.1)
     with monitor(slow) as client:
         assert client.get("/api/status").get_json()["state"] == "behind"
@@ -289,7 +289,7 @@ def test_the_monitor_writes_nothing_to_the_database(db, settings, logger) -> Non
 
     before = snapshot()
     first, last = window(settings)
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         for route in ("/api/metrics", "/api/confusion", "/api/class-metrics/daily", "/api/drift", "/api/alerts",
                       "/api/status", "/api/date-range", "/api/training-data", "/data", "/min-date", "/"):
             assert client.get(f"{route}?start_date={first}&end_date={last}").status_code == 200, route
@@ -303,7 +303,7 @@ def test_an_array_where_a_class_id_belongs_is_left_out_and_counted_everywhere(db
     bad = {**new_prediction(settings, rng, reviewed=True), "output_validated": [1, 2], "trained": True}
     collection.insert_many(good + [bad])
     first, last = window(settings)
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         for route in ("/api/metrics", "/api/date-range", "/api/training-data"):
             assert client.get(f"{route}?start_date={first}&end_date={last}").status_code == 200, route
         before_logging = client.get(f"/api/metrics?start_date={first}&end_date={last}").get_json()

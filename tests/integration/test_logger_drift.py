@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from clara_common.db import make_client
 from clara_logger import alerts, history
@@ -13,18 +13,12 @@ from clara_logger.drift import DRIFT, IN_REFERENCE
 from clara_logger.tick import Logger
 from clara_seed.generator import SeedPlan, generate
 from clara_seed.loader import insert_missing
-from tests.utils.webhook_server import WebhookServer
+from tests.utils.settings import logger_settings
 
 pytestmark = pytest.mark.integration
 
 END = date(2026, 5, 31)
 PLAN = SeedPlan(end=END, days=40, per_day=200, seed=42)
-
-
-@pytest.fixture
-def webhook():
-    with WebhookServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -34,10 +28,13 @@ def seeded(db, settings):
     return db
 
 
-def test_the_planted_event_is_found_as_drift_and_low_accuracy_and_alerted_once(seeded, settings, webhook):
-    settings = replace(settings, ALERT_WEBHOOK_URL=webhook.url, ALERT_MIN_ACCURACY=0.8,
+def test_the_planted_event_is_found_as_drift_and_low_accuracy_and_alerted_once(seeded, settings,
+                                                                              httpserver: HTTPServer):
+    settings = logger_settings(settings, ALERT_WEBHOOK_URL=httpserver.url_for("/hook"), ALERT_MIN_ACCURACY=0.8,
                        LOGGER_RETRY_MIN_SECONDS=0.05, LOGGER_RETRY_MAX_SECONDS=0.05)
-    webhook.fail_next = 2  # the first deliveries fail: they must be retried, not lost nor doubled
+    for _ in range(2):  # the first deliveries fail: they must be retried, not lost nor doubled
+        httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data(status=500)
+    httpserver.expect_request("/hook", method="POST").respond_with_data()
     with make_client(settings) as client:
         logger = Logger(settings, client)
         logger.tick()
@@ -62,7 +59,10 @@ def test_the_planted_event_is_found_as_drift_and_low_accuracy_and_alerted_once(s
     assert {a["_id"] for a in stored if a["kind"] == "drift"} == {f"drift:{d}" for d in drifting}
     assert {a["_id"] for a in stored if a["kind"] == "accuracy"} == {f"accuracy:{d}" for d in low_accuracy}
     assert all(a["webhook"]["state"] == alerts.SENT for a in stored)
-    keys = [body["key"] for body in webhook.received]
+    httpserver.check()  # every delivery found its handler
+    statuses = [response.status_code for _, response in httpserver.log]
+    received = [request.get_json() for request, response in httpserver.log if response.status_code == 200]
+    keys = [body["key"] for body in received]
     assert sorted(keys) == sorted(a["_id"] for a in stored)  # each alert delivered exactly once
-    assert webhook.attempts == len(keys) + 2
-    assert all(body["text"].startswith(":") and "CLARA" in body["text"] for body in webhook.received)
+    assert statuses == [500, 500] + [200] * len(keys)
+    assert all(body["text"].startswith(":") and "CLARA" in body["text"] for body in received)

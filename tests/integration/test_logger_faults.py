@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from clara_logger import batches, history
-from tests.integration.test_logger_tick import expected_confusion, prediction, stored_confusion
+from tests.utils.predictions import expected_confusion, prediction, stored_confusion
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -30,7 +30,7 @@ START_MARK = "WhyLabs upload off"
 def logger_env(settings, lease_seconds: float) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WHYLABS_", "ALERT_", "LOGGER_", "DRIFT_"))}
     env.update({
-        "MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB,
+        "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB,
         "LOGGER_BATCH_SIZE": "10", "LOGGER_CLAIM_SIZE": "15", "LOGGER_LEASE_SECONDS": str(lease_seconds),
         "WHYLOGS_NO_ANALYTICS": "1", "LOG_LEVEL": "INFO",
     })

@@ -1,4 +1,4 @@
-"""The WhyLabs sink against a local server speaking the writer's protocol, failures included."""
+"""The WhyLabs sink against a local endpoint speaking the writer's protocol, failures included."""
 
 from __future__ import annotations
 
@@ -7,34 +7,16 @@ import random
 import signal
 import time
 from collections import Counter
-from dataclasses import replace
 
 import pytest
 
 from clara_common.db import make_client
 from clara_logger import batches, history, profiles
 from clara_logger.tick import Logger
-from tests.integration.test_logger_tick import prediction
-from tests.utils.whylabs_server import WhyLabsServer
+from tests.utils.predictions import prediction
+from tests.utils.whylabs_endpoint import API_KEY, WhyLabsEndpoint, whylabs_settings
 
 pytestmark = pytest.mark.integration
-
-API_KEY = "abcdefghij.test-key-not-a-secret"
-
-
-@pytest.fixture
-def server():
-    with WhyLabsServer() as running:
-        yield running
-
-
-def whylabs_settings(settings, endpoint: str):
-    return replace(
-        settings, WHYLABS_API_KEY=API_KEY, WHYLABS_DEFAULT_ORG_ID="org-test",
-        WHYLABS_DEFAULT_DATASET_ID="model-7", WHYLABS_API_ENDPOINT=endpoint,
-        LOGGER_HTTP_TIMEOUT_SECONDS=1.0, LOGGER_RETRY_MIN_SECONDS=0.05, LOGGER_RETRY_MAX_SECONDS=0.05,
-        LOGGER_BATCH_SIZE=10, LOGGER_CLAIM_SIZE=20,
-    )
 
 
 def insert(db, settings, count: int, seed: int) -> list[dict]:
@@ -44,10 +26,10 @@ def insert(db, settings, count: int, seed: int) -> list[dict]:
     return docs
 
 
-def uploaded_counts(server: WhyLabsServer) -> Counter:
-    """Return dataset day -> predictions, read back from the profiles the server received."""
+def uploaded_counts(whylabs: WhyLabsEndpoint) -> Counter:
+    """Return dataset day -> predictions, read back from the profiles the endpoint received."""
     counts: Counter = Counter()
-    for upload in server.uploads:
+    for upload in whylabs.uploads:
         view = profiles.deserialize(upload.body)
         day = view.dataset_timestamp.date().isoformat()
         counts[day] += view.get_column("predicted_class").get_metric("counts").n.value
@@ -58,16 +40,16 @@ def history_counts(db) -> Counter:
     return Counter({r["_id"]: r["count"] for r in history.history(db).find()})
 
 
-def test_each_batch_day_is_uploaded_once_with_its_profile(db, settings, server):
-    settings = whylabs_settings(settings, server.url)
+def test_each_batch_day_is_uploaded_once_with_its_profile(db, settings, whylabs):
+    settings = whylabs_settings(settings, whylabs.url)
     insert(db, settings, 50, seed=1)
     with make_client(settings) as client:
         report = Logger(settings, client).tick()
 
-    assert report.uploaded == len(server.uploads) > 0
-    assert uploaded_counts(server) == history_counts(db)
-    assert {(u.dataset_id, u.api_key) for u in server.uploads} == {("model-7", API_KEY)}
-    view = profiles.deserialize(server.uploads[0].body)
+    assert report.uploaded == len(whylabs.uploads) > 0
+    assert uploaded_counts(whylabs) == history_counts(db)
+    assert {(u.dataset_id, u.api_key) for u in whylabs.uploads} == {("model-7", API_KEY)}
+    view = profiles.deserialize(whylabs.uploads[0].body)
     assert view.model_performance_metrics is not None  # the classification metrics travel too
     assert batches.batches(db).count_documents({"upload.state": batches.UPLOAD_DONE}) == report.batches
     assert batches.batches(db).count_documents({"days.profile": {"$exists": True}}) == 0
@@ -75,13 +57,13 @@ def test_each_batch_day_is_uploaded_once_with_its_profile(db, settings, server):
 
 @pytest.mark.parametrize("failure", ["error", "put_error", "timeout", "refused"])
 def test_a_failing_endpoint_leaves_batches_pending_until_it_recovers_then_uploads_each_once(
-        db, settings, server, failure):
-    settings = whylabs_settings(settings, server.url)
+        db, settings, whylabs, failure):
+    settings = whylabs_settings(settings, whylabs.url)
     insert(db, settings, 45, seed=2)
     if failure == "refused":
-        server.stop()
+        whylabs.server.stop()
     else:
-        server.set_failure(failure, delay=3.0)
+        whylabs.fail_with(failure, delay=3.0)
     with make_client(settings) as client:
         logger = Logger(settings, client)
         first = logger.tick()
@@ -97,8 +79,8 @@ def test_a_failing_endpoint_leaves_batches_pending_until_it_recovers_then_upload
         assert still_failing.uploaded == 0 and still_failing.upload_failures == 1
 
         if failure == "refused":
-            server.start()
-        server.set_failure("none")
+            whylabs.server.start()
+        whylabs.fail_with("none")
         insert(db, settings, 10, seed=3)  # new work arrives while the old uploads wait
         time.sleep(0.1)
         recovered = logger.tick()
@@ -107,8 +89,8 @@ def test_a_failing_endpoint_leaves_batches_pending_until_it_recovers_then_upload
     assert recovered.upload_failures == 0
     assert idle.uploaded == 0
     days_per_batch = [len(b["days"]) for b in batches.batches(db).find()]
-    assert len(server.uploads) == sum(days_per_batch)  # every (batch, day) exactly once
-    assert uploaded_counts(server) == history_counts(db)
+    assert len(whylabs.uploads) == sum(days_per_batch)  # every (batch, day) exactly once
+    assert uploaded_counts(whylabs) == history_counts(db)
     assert batches.batches(db).count_documents({"upload.state": {"$ne": batches.UPLOAD_DONE}}) == 0
 
 
@@ -116,7 +98,7 @@ def test_without_credentials_the_logger_runs_fully_and_says_so_once(db, settings
     from clara_logger import cli
 
     insert(db, settings, 20, seed=4)
-    env = {"MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB}
+    env = {"MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB}
     with pytest.MonkeyPatch.context() as patch:
         for name in ("WHYLABS_API_KEY", "WHYLABS_DEFAULT_ORG_ID", "WHYLABS_DEFAULT_DATASET_ID"):
             patch.delenv(name, raising=False)
@@ -136,19 +118,19 @@ def test_without_credentials_the_logger_runs_fully_and_says_so_once(db, settings
     assert records.count_documents({}) == records.count_documents({"upload.state": batches.UPLOAD_OFF}) > 0
 
 
-def test_two_loggers_retrying_uploads_at_once_upload_each_batch_day_once(db, settings, server):
+def test_two_loggers_retrying_uploads_at_once_upload_each_batch_day_once(db, settings, whylabs):
     import threading
 
     from clara_logger.tick import TickReport
 
-    settings = whylabs_settings(settings, server.url)
+    settings = whylabs_settings(settings, whylabs.url)
     insert(db, settings, 60, seed=5)
-    server.set_failure("error")
+    whylabs.fail_with("error")
     with make_client(settings) as client_a, make_client(settings) as client_b:
         first = Logger(settings, client_a, owner="a")
         second = Logger(settings, client_b, owner="b")
         first.tick()
-        server.set_failure("none")
+        whylabs.fail_with("none")
         time.sleep(0.1)
         workers = [threading.Thread(target=logger.upload_due, args=(TickReport(),)) for logger in (first, second)]
         for worker in workers:
@@ -157,5 +139,5 @@ def test_two_loggers_retrying_uploads_at_once_upload_each_batch_day_once(db, set
             worker.join(timeout=60)
 
     days_per_batch = [len(b["days"]) for b in batches.batches(db).find()]
-    assert len(server.uploads) == sum(days_per_batch) > 1
-    assert uploaded_counts(server) == history_counts(db)
+    assert len(whylabs.uploads) == sum(days_per_batch) > 1
+    assert uploaded_counts(whylabs) == history_counts(db)

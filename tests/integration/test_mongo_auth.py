@@ -27,7 +27,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 
 from clara_common.db import make_client, mongodb_password, redact_uri
 from clara_common.embedded import free_port
-from clara_common.settings import Settings, SettingsError
+from clara_common.settings import CommonSettings, SettingsError
 from tests.utils.monitor_process import get, running_monitor
 
 pytestmark = pytest.mark.integration
@@ -122,8 +122,8 @@ class AuthStack:
                 "MONGODB_PASSWORD_FILE": str(self.secrets_dir / service / "password"),
                 "WHYLOGS_NO_ANALYTICS": "1", "LOG_LEVEL": "INFO"}
 
-    def settings(self, service: str, **overrides: str) -> Settings:
-        return Settings.from_env({**self.service_env(service), **overrides})
+    def settings(self, service: str, **overrides: str) -> CommonSettings:
+        return CommonSettings.from_env({**self.service_env(service), **overrides})
 
     def root(self) -> MongoClient:
         return MongoClient(self.server.uri, username=ROOT_USER, password=secret(self.secrets_dir, "mongo"),
@@ -332,7 +332,7 @@ def test_mongodb_password_reads_the_file_only_for_a_uri_with_a_user_and_no_passw
     password_file.write_text("s3cret\n")
 
     def password(uri: str, **env: str) -> str | None:
-        return mongodb_password(Settings.from_env({"MONGODB_URI": uri, **env}))
+        return mongodb_password(CommonSettings.from_env({"MONGODB_URI": uri, **env}))
 
     assert password("mongodb://clara-monitor@mongo:27017/?authSource=admin",
                     MONGODB_PASSWORD_FILE=str(password_file)) == "s3cret"
@@ -419,7 +419,7 @@ def test_a_database_from_before_authentication_keeps_its_data_and_gets_the_users
     try:
         result = run_init("users", secrets_dir, env_file, server.uri)
         assert result.returncode == 0, result.stdout + result.stderr
-        settings = Settings.from_env({"MONGODB_URI": f"mongodb://clara-monitor@127.0.0.1:{server.port}/?authSource=admin",
+        settings = CommonSettings.from_env({"MONGODB_URI": f"mongodb://clara-monitor@127.0.0.1:{server.port}/?authSource=admin",
                                       "MONGODB_PASSWORD_FILE": str(secrets_dir / "monitor" / "password")})
         with make_client(settings) as client:
             assert client[DATABASE]["image_logs"].find_one({})["filename"] == "from-before.jpg"

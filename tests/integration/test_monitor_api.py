@@ -18,7 +18,8 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 from clara_common.contract import REJECTED_TRUE_CLASS, Prediction, parse_prediction
 from clara_common.days import day_start, local_day, today
 from clara_common.db import ensure_indexes, predictions
-from clara_common.settings import Settings
+from clara_common.settings import CommonSettings
+from clara_monitor.settings import MonitorSettings
 from clara_seed.generator import SeedPlan, generate
 from tests.utils.monitor_app import monitor
 from tests.utils.reference import source_records
@@ -30,7 +31,7 @@ TZ_NAME = "Europe/Madrid"
 SEED_DAYS = 20
 
 
-def malformed_documents(settings: Settings) -> list[dict]:
+def malformed_documents(settings: MonitorSettings) -> list[dict]:
     """Return contract-breaking documents validated inside the seeded range, and two valid string-dated ones."""
     when = day_start(today(settings.tz) - timedelta(days=3), settings.tz) + timedelta(hours=12)
     base = {
@@ -59,9 +60,9 @@ def malformed_documents(settings: Settings) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
+def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     """Return settings for a database seeded once for this module."""
-    settings = Settings.from_env(
+    settings = MonitorSettings.from_env(
         {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_monitor_{uuid.uuid4().hex[:8]}", TIMEZONE=TZ_NAME
     )
     ensure_indexes(mongo_client, settings)
@@ -73,22 +74,22 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
 
 
 @pytest.fixture
-def client(seeded: Settings) -> Iterator[FlaskClient]:
+def client(seeded: MonitorSettings) -> Iterator[FlaskClient]:
     with monitor(seeded) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def fresh(settings: Settings, mongo_client: MongoClient) -> Iterator[tuple[FlaskClient, Collection, Settings]]:
+def fresh(settings: CommonSettings, mongo_client: MongoClient) -> Iterator[tuple[FlaskClient, Collection, MonitorSettings]]:
     """Return a client over this test's own (empty) database, for tests that write."""
-    settings = Settings.from_env({}, MONGODB_URI=settings.MONGODB_URI, MONGODB_DB=settings.MONGODB_DB, TIMEZONE=TZ_NAME)
+    settings = MonitorSettings.from_env({}, MONGODB_URI=settings.MONGODB_URI, MONGODB_DB=settings.MONGODB_DB, TIMEZONE=TZ_NAME)
     ensure_indexes(mongo_client, settings)
     with monitor(settings) as test_client:
         yield test_client, predictions(mongo_client, settings), settings
     mongo_client.drop_database(settings.MONGODB_DB)
 
 
-def reference(collection: Collection, settings: Settings, first: date, last: date, average: str) -> dict:
+def reference(collection: Collection, settings: MonitorSettings, first: date, last: date, average: str) -> dict:
     """Return the expected answer: every document parsed in Python, metrics by scikit-learn."""
     records, invalid = [], 0
     for doc in collection.find():
@@ -126,7 +127,7 @@ def reference(collection: Collection, settings: Settings, first: date, last: dat
 
 @pytest.mark.parametrize("average", ["macro", "weighted", "micro"])
 def test_metrics_equal_the_reference_over_a_range(
-    client: FlaskClient, seeded: Settings, mongo_client: MongoClient, average: str
+    client: FlaskClient, seeded: MonitorSettings, mongo_client: MongoClient, average: str
 ) -> None:
     last = today(seeded.tz)
     first = last - timedelta(days=9)
@@ -151,7 +152,7 @@ def test_metrics_equal_the_reference_over_a_range(
     assert set(body["class_metrics"]) == set(seeded.classes.names)
 
 
-def test_default_range_is_the_last_seven_days_and_macro(client: FlaskClient, seeded: Settings) -> None:
+def test_default_range_is_the_last_seven_days_and_macro(client: FlaskClient, seeded: MonitorSettings) -> None:
     body = client.get("/api/metrics").get_json()
     assert body["end_date"] == today(seeded.tz).isoformat()
     assert body["start_date"] == (today(seeded.tz) - timedelta(days=6)).isoformat()
@@ -191,7 +192,7 @@ def test_a_range_of_exactly_366_days_is_allowed(client: FlaskClient) -> None:
 
 
 def test_date_range_spans_the_first_and_last_validated_day(
-    client: FlaskClient, seeded: Settings, mongo_client: MongoClient
+    client: FlaskClient, seeded: MonitorSettings, mongo_client: MongoClient
 ) -> None:
     days = sorted(
         local_day(r.timestamp_validated, seeded.tz).isoformat()
@@ -203,7 +204,7 @@ def test_date_range_spans_the_first_and_last_validated_day(
 
 
 def test_training_data_adds_trained_predictions_to_the_configured_counts(
-    client: FlaskClient, seeded: Settings, mongo_client: MongoClient
+    client: FlaskClient, seeded: MonitorSettings, mongo_client: MongoClient
 ) -> None:
     trained = {c.name: 0 for c in seeded.classes.classes}
     for doc in predictions(mongo_client, seeded).find({"trained": True}):
@@ -219,7 +220,7 @@ def test_training_data_adds_trained_predictions_to_the_configured_counts(
 # -- the original CLARA dashboard's routes ------------------------------------------------------------
 
 
-def original_expected(records: list[Prediction], settings: Settings) -> dict:
+def original_expected(records: list[Prediction], settings: MonitorSettings) -> dict:
     """Return what the original /data computed for these records: weighted precision and F1, micro recall and
     one-vs-rest scores per class, all with zero_division=1 (legacy rejections are wrong, never a label)."""
     y_true = [r.true_class for r in records]
@@ -244,7 +245,7 @@ def original_expected(records: list[Prediction], settings: Settings) -> dict:
 
 
 def test_original_data_route_answers_the_originals_shape_and_averaging(
-    client: FlaskClient, seeded: Settings, mongo_client: MongoClient
+    client: FlaskClient, seeded: MonitorSettings, mongo_client: MongoClient
 ) -> None:
     last = today(seeded.tz)
     first = last - timedelta(days=9)
@@ -271,7 +272,7 @@ def test_original_data_route_answers_the_originals_shape_and_averaging(
         f"/api/metrics?start_date={first}&end_date={last}").get_json()["metrics"]["precision"]
 
 
-def test_original_data_route_defaults_to_the_week_before_today_inclusive(client: FlaskClient, seeded: Settings) -> None:
+def test_original_data_route_defaults_to_the_week_before_today_inclusive(client: FlaskClient, seeded: MonitorSettings) -> None:
     body = client.get("/data").get_json()
     current = today(seeded.tz)
     assert list(body["daily_metrics"]) == [(current - timedelta(days=7 - i)).isoformat() for i in range(8)]
@@ -292,7 +293,7 @@ def test_original_data_route_refuses_a_bad_date_with_a_400(client: FlaskClient) 
 
 
 def test_original_training_data_and_min_date_routes_answer_the_originals_shape(
-    client: FlaskClient, seeded: Settings
+    client: FlaskClient, seeded: MonitorSettings
 ) -> None:
     assert client.get("/training-data").get_json() == {
         "class_counts": seeded.classes.training_counts(), "color_dict": seeded.classes.color_dict()}
@@ -319,7 +320,7 @@ def test_unknown_route_is_a_json_404(client: FlaskClient) -> None:
 def test_database_down_is_a_503_with_a_json_error() -> None:
     from clara_common.embedded import free_port
 
-    settings = Settings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONITOR_DB_TIMEOUT_MS=300)
+    settings = MonitorSettings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONITOR_DB_TIMEOUT_MS=300)
     with monitor(settings) as client:
         assert_all_503(client)
 
@@ -336,7 +337,7 @@ def assert_all_503(client: FlaskClient) -> None:
 # -- the cache -------------------------------------------------------------------------------------
 
 
-def validated_doc(settings: Settings, day: date, predicted: int, true: int, hour: int = 12) -> dict:
+def validated_doc(settings: MonitorSettings, day: date, predicted: int, true: int, hour: int = 12) -> dict:
     at = day_start(day, settings.tz) + timedelta(hours=hour)
     return {
         "filename": f"{uuid.uuid4().hex}.jpg",

@@ -15,7 +15,7 @@ from pymongo import MongoClient
 from clara_common.days import day_start, today
 from clara_common.db import ensure_indexes, predictions
 from clara_common.embedded import free_port
-from clara_common.settings import Settings
+from clara_monitor.settings import MonitorSettings
 from clara_seed.generator import SeedPlan, generate
 from tests.utils.monitor_app import monitor
 
@@ -28,7 +28,7 @@ DAILY_HEADER = ["day", "entries", "precision", "accuracy", "recall", "f1"]
 CLASS_HEADER = ["class", "precision", "recall", "f1", "support"]
 
 
-def lone_day_documents(settings: Settings, day: date) -> list[dict]:
+def lone_day_documents(settings: MonitorSettings, day: date) -> list[dict]:
     """Return validated predictions of one day: blue right, brown taken for green twice, yellow right."""
     at = day_start(day, settings.tz) + timedelta(hours=12)
     base = {"filename": "lone.jpg", "output_confidence": 0.9, "timestamp": at, "timestamp_validated": at}
@@ -38,9 +38,9 @@ def lone_day_documents(settings: Settings, day: date) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
+def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     """Return settings for a database with the sample predictions of the last SEED_DAYS days and one lone day."""
-    settings = Settings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_export_{uuid.uuid4().hex[:8]}",
+    settings = MonitorSettings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_export_{uuid.uuid4().hex[:8]}",
                                  TIMEZONE="Europe/Madrid")
     ensure_indexes(mongo_client, settings)
     current = today(settings.tz)
@@ -52,7 +52,7 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
 
 
 @pytest.fixture
-def client(seeded: Settings) -> Iterator[FlaskClient]:
+def client(seeded: MonitorSettings) -> Iterator[FlaskClient]:
     with monitor(seeded) as test_client:
         yield test_client
 
@@ -69,14 +69,14 @@ def cell_value(cell: str, kind: type) -> int | float | None:
     return None if cell == "" else kind(cell)
 
 
-def query(seeded: Settings, days_back: int, span: int, average: str) -> str:
+def query(seeded: MonitorSettings, days_back: int, span: int, average: str) -> str:
     end = today(seeded.tz) - timedelta(days=days_back)
     return f"start_date={end - timedelta(days=span - 1)}&end_date={end}&average={average}"
 
 
 @pytest.mark.parametrize("average", ["macro", "weighted", "micro"])
 def test_metrics_csv_has_one_row_per_day_equal_to_the_json_cell_by_cell(
-        client: FlaskClient, seeded: Settings, average: str) -> None:
+        client: FlaskClient, seeded: MonitorSettings, average: str) -> None:
     # From before the lone day to today: empty days (null metrics), the lone day and the seeded days.
     asked = query(seeded, 0, LONE_DAY + 5, average)
     expected = client.get(f"/api/metrics?{asked}").get_json()["daily_metrics"]
@@ -95,7 +95,7 @@ def test_metrics_csv_has_one_row_per_day_equal_to_the_json_cell_by_cell(
 
 
 def test_class_metrics_csv_has_one_row_per_class_equal_to_the_json_cell_by_cell(
-        client: FlaskClient, seeded: Settings) -> None:
+        client: FlaskClient, seeded: MonitorSettings) -> None:
     for asked in (query(seeded, 0, 14, "macro"), query(seeded, LONE_DAY, 1, "macro")):
         expected = client.get(f"/api/metrics?{asked}").get_json()["class_metrics"]
         header, *rows = rows_of(client.get(f"/api/class-metrics.csv?{asked}"))
@@ -114,7 +114,7 @@ def test_class_metrics_csv_has_one_row_per_class_equal_to_the_json_cell_by_cell(
     assert lone["grey"] == ["", "", "", "0"]
 
 
-def test_the_export_is_a_csv_download_named_after_the_range(client: FlaskClient, seeded: Settings) -> None:
+def test_the_export_is_a_csv_download_named_after_the_range(client: FlaskClient, seeded: MonitorSettings) -> None:
     current = today(seeded.tz)
     default_start = current - timedelta(days=6)
     answer = client.get("/api/metrics.csv")
@@ -148,7 +148,7 @@ def test_bad_input_is_the_json_routes_400(client: FlaskClient, route: str, asked
 
 
 def test_a_down_database_is_a_503_json() -> None:
-    down = Settings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONITOR_DB_TIMEOUT_MS=300)
+    down = MonitorSettings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONITOR_DB_TIMEOUT_MS=300)
     with monitor(down) as client:
         for route in ("/api/metrics.csv", "/api/class-metrics.csv"):
             answer = client.get(route)

@@ -24,7 +24,7 @@ from pymongo import MongoClient
 from clara_common.days import today
 from clara_common.db import ensure_indexes, predictions
 from clara_common.embedded import free_port
-from clara_common.settings import Settings
+from clara_monitor.settings import MonitorSettings
 from clara_seed.generator import SeedPlan, generate
 from tests.utils.monitor_process import MonitorProcess, get, running_monitor
 
@@ -101,8 +101,8 @@ def assert_quick(latencies: list[float], load: Load, server: MonitorProcess) -> 
 
 
 @pytest.fixture(scope="module")
-def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
-    settings = Settings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_liveness_{uuid.uuid4().hex[:8]}")
+def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
+    settings = MonitorSettings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_liveness_{uuid.uuid4().hex[:8]}")
     ensure_indexes(mongo_client, settings)
     plan = SeedPlan(end=today(settings.tz), days=SEED_DAYS, per_day=PER_DAY, seed=11)
     predictions(mongo_client, settings).insert_many(list(generate(plan, settings.classes, settings.tz)))
@@ -110,8 +110,8 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
     mongo_client.drop_database(settings.MONGODB_DB)
 
 
-def test_healthz_answers_quickly_while_every_thread_counts_a_year(seeded: Settings, tmp_path: Path) -> None:
-    env = {"MONGODB_URI": seeded.MONGODB_URI, "MONGODB_DB": seeded.MONGODB_DB}
+def test_healthz_answers_quickly_while_every_thread_counts_a_year(seeded: MonitorSettings, tmp_path: Path) -> None:
+    env = {"MONGODB_URI": seeded.MONGODB_URI.get_secret_value(), "MONGODB_DB": seeded.MONGODB_DB}
     end = today(seeded.tz)
     year = f"/api/metrics?start_date={end - timedelta(days=365)}&end_date={end}"
     with running_monitor(env, tmp_path / "monitor.log", workers=2) as server:

@@ -31,11 +31,12 @@ from schemathesis.checks import (
 from clara_common.days import today
 from clara_common.db import ensure_indexes, make_client, predictions
 from clara_common.embedded import free_port
-from clara_common.settings import Settings
 from clara_logger.tick import Logger
 from clara_monitor import create_app, openapi
+from clara_monitor.settings import MonitorSettings
 from clara_seed.generator import SeedPlan, generate
 from tests.utils.monitor_process import MonitorProcess, running_monitor
+from tests.utils.settings import logger_settings
 
 pytestmark = pytest.mark.integration
 
@@ -46,21 +47,21 @@ USER, PASSWORD = "ada", "lovelace"
 
 
 @pytest.fixture(scope="module")
-def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
+def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     """Return settings for a database with 30 days of sample predictions, logged once by the logger."""
-    settings = Settings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_openapi_{uuid.uuid4().hex[:8]}",
+    settings = MonitorSettings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_openapi_{uuid.uuid4().hex[:8]}",
                                  TIMEZONE="Europe/Madrid", LOGGER_INTERVAL_MINUTES=600)
     ensure_indexes(mongo_client, settings)
     plan = SeedPlan(end=today(settings.tz), days=30, per_day=80, seed=21)
     predictions(mongo_client, settings).insert_many(list(generate(plan, settings.classes, settings.tz)))
     with make_client(settings) as client:
-        Logger(settings, client).tick()
+        Logger(logger_settings(settings), client).tick()
     yield settings
     mongo_client.drop_database(settings.MONGODB_DB)
 
 
 @pytest.fixture(scope="module")
-def app(seeded: Settings) -> Iterator[Flask]:
+def app(seeded: MonitorSettings) -> Iterator[Flask]:
     application = create_app({"TESTING": True, "SETTINGS": seeded})
     yield application
     application.extensions["clara_monitor"].client.close()
@@ -74,8 +75,8 @@ def document(app: Flask) -> dict:
 
 
 @pytest.fixture(scope="module")
-def live(seeded: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MonitorProcess]:
-    env = {"MONGODB_URI": seeded.MONGODB_URI, "MONGODB_DB": seeded.MONGODB_DB, "TIMEZONE": seeded.TIMEZONE,
+def live(seeded: MonitorSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MonitorProcess]:
+    env = {"MONGODB_URI": seeded.MONGODB_URI.get_secret_value(), "MONGODB_DB": seeded.MONGODB_DB, "TIMEZONE": seeded.TIMEZONE,
            "LOGGER_INTERVAL_MINUTES": "600"}
     with running_monitor(env, tmp_path_factory.mktemp("openapi") / "monitor.log", workers=2) as server:
         yield server
@@ -134,8 +135,8 @@ def conforms(schema, path: str, answer) -> None:
                                            response_schema_conformance])
 
 
-def test_with_authentication_on_every_refusal_is_the_declared_401(seeded: Settings, document: dict) -> None:
-    locked = Settings.from_env({}, MONGODB_URI=seeded.MONGODB_URI, MONGODB_DB=seeded.MONGODB_DB,
+def test_with_authentication_on_every_refusal_is_the_declared_401(seeded: MonitorSettings, document: dict) -> None:
+    locked = MonitorSettings.from_env({}, MONGODB_URI=seeded.MONGODB_URI, MONGODB_DB=seeded.MONGODB_DB,
                                MONITOR_USERNAME=USER, MONITOR_PASSWORD=PASSWORD)
     schema = schemathesis.openapi.from_dict(document)
     app = create_app({"TESTING": True, "SETTINGS": locked})
@@ -150,7 +151,7 @@ def test_with_authentication_on_every_refusal_is_the_declared_401(seeded: Settin
 
 
 def test_with_the_database_down_every_answer_is_declared(document: dict) -> None:
-    down = Settings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none",
+    down = MonitorSettings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none",
                              MONITOR_DB_TIMEOUT_MS=300)
     schema = schemathesis.openapi.from_dict(document)
     app = create_app({"TESTING": True, "SETTINGS": down})
@@ -167,8 +168,8 @@ def test_with_the_database_down_every_answer_is_declared(document: dict) -> None
         app.extensions["clara_monitor"].client.close()
 
 
-def test_a_history_of_another_time_zone_is_the_declared_409(seeded: Settings, document: dict) -> None:
-    elsewhere = Settings.from_env({}, MONGODB_URI=seeded.MONGODB_URI, MONGODB_DB=seeded.MONGODB_DB,
+def test_a_history_of_another_time_zone_is_the_declared_409(seeded: MonitorSettings, document: dict) -> None:
+    elsewhere = MonitorSettings.from_env({}, MONGODB_URI=seeded.MONGODB_URI, MONGODB_DB=seeded.MONGODB_DB,
                                   TIMEZONE="Asia/Tokyo")
     schema = schemathesis.openapi.from_dict(document)
     app = create_app({"TESTING": True, "SETTINGS": elsewhere})

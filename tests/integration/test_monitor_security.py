@@ -28,11 +28,13 @@ from pymongo import MongoClient
 from clara_common.days import today
 from clara_common.db import ensure_indexes, make_client, predictions
 from clara_common.embedded import free_port
-from clara_common.settings import Settings, SettingsError
+from clara_common.settings import CommonSettings, SettingsError
 from clara_logger.tick import Logger
 from clara_monitor import create_app, security
+from clara_monitor.settings import MonitorSettings
 from clara_seed.generator import SeedPlan, generate
 from tests.utils.monitor_process import MonitorProcess, get, rss_kib, running_monitor
+from tests.utils.settings import logger_settings, monitor_settings
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +55,7 @@ def basic(user: str, password: str) -> dict[str, str]:
 
 
 @contextmanager
-def monitor(settings: Settings) -> Iterator[Flask]:
+def monitor(settings: MonitorSettings) -> Iterator[Flask]:
     """Yield a monitor built from `settings`; close its database client afterwards."""
     app = create_app({"TESTING": True, "SETTINGS": settings})
     try:
@@ -62,8 +64,8 @@ def monitor(settings: Settings) -> Iterator[Flask]:
         app.extensions["clara_monitor"].client.close()
 
 
-def with_auth(settings: Settings, **auth: str) -> Settings:
-    return Settings.from_env({}, MONGODB_URI=settings.MONGODB_URI, MONGODB_DB=settings.MONGODB_DB, **auth)
+def with_auth(settings: CommonSettings, **auth: str) -> MonitorSettings:
+    return MonitorSettings.from_env({}, MONGODB_URI=settings.MONGODB_URI, MONGODB_DB=settings.MONGODB_DB, **auth)
 
 
 def fetch(client: FlaskClient, path: str, method: str = "GET", **kwargs):
@@ -87,16 +89,16 @@ def route_paths(app: Flask) -> list[str]:
 
 
 @pytest.fixture
-def locked(settings: Settings) -> Iterator[Flask]:
+def locked(settings: CommonSettings) -> Iterator[Flask]:
     """Return a monitor that asks for USER and PASSWORD."""
     with monitor(with_auth(settings, MONITOR_USERNAME=USER, MONITOR_PASSWORD=PASSWORD)) as app:
         yield app
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[FlaskClient]:
+def client(settings: CommonSettings) -> Iterator[FlaskClient]:
     """Return a client of a monitor without authentication."""
-    with monitor(settings) as app:
+    with monitor(monitor_settings(settings)) as app:
         yield app.test_client()
 
 
@@ -163,7 +165,7 @@ def test_both_username_and_password_are_compared_in_constant_time(locked: Flask,
     assert compared == [(USER.encode(), USER.encode()), (PASSWORD.encode(), PASSWORD.encode())]
 
 
-def test_the_password_file_is_read_once_when_the_app_is_built(settings: Settings, tmp_path: Path) -> None:
+def test_the_password_file_is_read_once_when_the_app_is_built(settings: CommonSettings, tmp_path: Path) -> None:
     secret = tmp_path / "monitor_password"
     secret.write_text(PASSWORD + "\n")  # as `echo` writes a Docker secret
     with monitor(with_auth(settings, MONITOR_USERNAME=USER, MONITOR_PASSWORD_FILE=str(secret))) as app:
@@ -182,13 +184,13 @@ def test_the_password_file_is_read_once_when_the_app_is_built(settings: Settings
     ({"MONITOR_USERNAME": USER, "MONITOR_PASSWORD": PASSWORD, "MONITOR_PASSWORD_FILE": "/x"}, "MONITOR_PASSWORD_FILE"),
     ({"MONITOR_USERNAME": USER, "MONITOR_PASSWORD_FILE": "/no/such/file"}, "MONITOR_PASSWORD_FILE=/no/such/file"),
 ], ids=["username-only", "password-only", "file-only", "password-and-file", "missing-file"])
-def test_half_set_credentials_stop_the_app_naming_the_variable(settings: Settings, auth: dict, named: str) -> None:
+def test_half_set_credentials_stop_the_app_naming_the_variable(settings: CommonSettings, auth: dict, named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         create_app({"TESTING": True, "SETTINGS": with_auth(settings, **auth)})
 
 
 @pytest.mark.parametrize("content", ["", "\n  \n"], ids=["empty", "blank"])
-def test_an_empty_password_file_stops_the_app(settings: Settings, tmp_path: Path, content: str) -> None:
+def test_an_empty_password_file_stops_the_app(settings: CommonSettings, tmp_path: Path, content: str) -> None:
     secret = tmp_path / "monitor_password"
     secret.write_text(content)
     with pytest.raises(SettingsError, match="MONITOR_PASSWORD_FILE=.*empty"):
@@ -207,10 +209,10 @@ def test_clara_monitor_refuses_to_start_with_an_unreadable_password_file(tmp_pat
     assert "Booting worker" not in done.stdout + done.stderr  # stopped before gunicorn started
 
 
-def test_a_running_clara_monitor_asks_for_the_password_of_its_file(settings: Settings, tmp_path: Path) -> None:
+def test_a_running_clara_monitor_asks_for_the_password_of_its_file(settings: CommonSettings, tmp_path: Path) -> None:
     secret = tmp_path / "monitor_password"
     secret.write_text(PASSWORD + "\n")
-    env = {"MONGODB_URI": settings.MONGODB_URI, "MONGODB_DB": settings.MONGODB_DB, "MONITOR_USERNAME": USER,
+    env = {"MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB, "MONITOR_USERNAME": USER,
            "MONITOR_PASSWORD_FILE": str(secret)}
     with running_monitor(env, tmp_path / "monitor.log", workers=1) as server:
         assert get(server.host, server.port, "/")[0] == 401
@@ -280,8 +282,8 @@ def test_a_refusal_carries_the_security_headers(locked: Flask) -> None:
         assert_security_headers(answer, path)
 
 
-def test_database_errors_and_unexpected_errors_carry_the_security_headers(settings: Settings) -> None:
-    down = Settings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none",
+def test_database_errors_and_unexpected_errors_carry_the_security_headers(settings: CommonSettings) -> None:
+    down = MonitorSettings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none",
                              MONITOR_DB_TIMEOUT_MS=300)
     with monitor(down) as app:
         client = app.test_client()
@@ -289,7 +291,7 @@ def test_database_errors_and_unexpected_errors_carry_the_security_headers(settin
             answer = fetch(client, path)
             assert answer.status_code == 503, path
             assert_security_headers(answer, path)
-    with monitor(settings) as app:
+    with monitor(monitor_settings(settings)) as app:
         def broken():
             raise RuntimeError("a bug")
 
@@ -383,20 +385,20 @@ def send_requests(server: MonitorProcess, paths: list[str], connections: int = 4
 
 
 @pytest.fixture(scope="module")
-def logged(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
+def logged(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     """Return settings for a small database on which the logger has run once (the usual read path)."""
-    settings = Settings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_bounded_{uuid.uuid4().hex[:8]}",
+    settings = MonitorSettings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_bounded_{uuid.uuid4().hex[:8]}",
                                  LOGGER_INTERVAL_MINUTES=600)
     ensure_indexes(mongo_client, settings)
     plan = SeedPlan(end=today(settings.tz), days=90, per_day=40, seed=13)
     predictions(mongo_client, settings).insert_many(list(generate(plan, settings.classes, settings.tz)))
     with make_client(settings) as client:
-        Logger(settings, client).tick()
+        Logger(logger_settings(settings), client).tick()
     yield settings
     mongo_client.drop_database(settings.MONGODB_DB)
 
 
-def database_snapshot(mongo_client: MongoClient, settings: Settings) -> dict:
+def database_snapshot(mongo_client: MongoClient, settings: MonitorSettings) -> dict:
     """Return every database's name, and each collection of the monitor's database with its documents."""
     database = mongo_client[settings.MONGODB_DB]
     return {"databases": sorted(mongo_client.list_database_names()),
@@ -406,11 +408,11 @@ def database_snapshot(mongo_client: MongoClient, settings: Settings) -> dict:
 
 @pytest.mark.slow
 def test_random_ranges_write_nothing_and_keep_memory_flat(
-        logged: Settings, mongo_client: MongoClient, tmp_path: Path) -> None:
+        logged: MonitorSettings, mongo_client: MongoClient, tmp_path: Path) -> None:
     rng = random.Random(18)
     current = today(logged.tz)
     before = database_snapshot(mongo_client, logged)
-    env = {"MONGODB_URI": logged.MONGODB_URI, "MONGODB_DB": logged.MONGODB_DB, "LOGGER_INTERVAL_MINUTES": "600"}
+    env = {"MONGODB_URI": logged.MONGODB_URI.get_secret_value(), "MONGODB_DB": logged.MONGODB_DB, "LOGGER_INTERVAL_MINUTES": "600"}
     with running_monitor(env, tmp_path / "monitor.log", workers=1) as server:
         (worker,) = server.worker_pids()
         started = time.monotonic()

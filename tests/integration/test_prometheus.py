@@ -31,12 +31,14 @@ from clara_common.days import day_start, local_day, today
 from clara_common.db import ensure_indexes, make_client, predictions
 from clara_common.embedded import free_port
 from clara_common.ledger import STATE_COLLECTION, STATE_ID
-from clara_common.settings import Settings
+from clara_common.settings import CommonSettings
 from clara_logger.tick import Logger
 from clara_monitor import prometheus, security
+from clara_monitor.settings import MonitorSettings
 from clara_seed.generator import SeedPlan, generate
 from tests.utils.monitor_app import monitor
 from tests.utils.monitor_process import get, running_monitor
+from tests.utils.settings import logger_settings, monitor_settings
 
 pytestmark = pytest.mark.integration
 
@@ -95,15 +97,16 @@ def prediction(n: int, predicted: int, validated: Any, at: Any, validated_at: An
 
 
 @pytest.fixture(scope="module")
-def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
+def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     """Return settings of a database whose state sets off every shipped alert.
 
     35 days of sample predictions logged by one logger tick, with a drift event yesterday (150 SIGRE
-    predictions); then, not logged, 80 wrong predictions validated just now (today's accuracy under
-    0.8), a review with an unknown class (an invalid record), unreviewed predictions with ISO-string
-    times; and the logger's last tick moved two hours back (a stalled logger).
+    predictions) and unreviewed predictions with ISO-string times (in the logger's unreviewed summary);
+    then, not logged, 80 wrong predictions validated just now (today's accuracy under 0.8) and a review
+    with an unknown class (an invalid record); and the logger's last tick moved two hours back (a
+    stalled logger).
     """
-    settings = Settings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_prom_{uuid.uuid4().hex[:8]}",
+    settings = MonitorSettings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_prom_{uuid.uuid4().hex[:8]}",
                                  LOGGER_INTERVAL_MINUTES=600)
     ensure_indexes(mongo_client, settings)
     collection = predictions(mongo_client, settings)
@@ -114,17 +117,21 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
     yesterday_noon = day_start(current - timedelta(days=1), settings.tz) + timedelta(hours=12)
     collection.insert_many([prediction(i, 0, 0, yesterday_noon - timedelta(hours=2), yesterday_noon)
                             for i in range(150)])
-    with make_client(settings) as client:
-        Logger(settings, client).tick()
-    just_now = max(now - timedelta(minutes=1), day_start(current, settings.tz))
-    blue, grey = settings.classes.id_of("blue"), settings.classes.id_of("grey")
     local_noon = datetime.combine(current, datetime.min.time()).replace(hour=12)
     collection.insert_many(
+        [prediction(3000 + i, settings.classes.id_of("blue"), None, local_noon.isoformat())
+         for i in range(3)]  # local time, no offset
+        + [prediction(3100, settings.classes.id_of("blue"), None,
+                      (current - timedelta(days=3)).isoformat() + "T08:00:00+00:00"),
+           prediction(3101, settings.classes.id_of("blue"), None,
+                      (current - timedelta(days=40)).isoformat() + "T08:00:00Z")])
+    with make_client(settings) as client:
+        Logger(logger_settings(settings), client).tick()
+    just_now = max(now - timedelta(minutes=1), day_start(current, settings.tz))
+    blue, grey = settings.classes.id_of("blue"), settings.classes.id_of("grey")
+    collection.insert_many(
         [prediction(1000 + i, grey, blue, just_now - timedelta(minutes=5), just_now) for i in range(80)]
-        + [prediction(2000, blue, 99, just_now, just_now)]  # an unknown class: invalid
-        + [prediction(3000 + i, blue, None, local_noon.isoformat()) for i in range(3)]  # local time, no offset
-        + [prediction(3100, blue, None, (current - timedelta(days=3)).isoformat() + "T08:00:00+00:00"),
-           prediction(3101, blue, None, (current - timedelta(days=40)).isoformat() + "T08:00:00Z")])
+        + [prediction(2000, blue, 99, just_now, just_now)])  # an unknown class: invalid
     mongo_client[settings.MONGODB_DB][STATE_COLLECTION].update_one(
         {"_id": STATE_ID}, {"$set": {"last_tick.finished_at": now - STALLED_FOR}})
     yield settings
@@ -134,7 +141,7 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[Settings]:
 # -- the figures --------------------------------------------------------------------------------------
 
 
-def test_every_window_equals_api_metrics_for_the_same_range(seeded: Settings) -> None:
+def test_every_window_equals_api_metrics_for_the_same_range(seeded: MonitorSettings) -> None:
     current = today(seeded.tz)
     with monitor(seeded) as client:
         found = scrape(client)
@@ -156,7 +163,7 @@ def test_every_window_equals_api_metrics_for_the_same_range(seeded: Settings) ->
 
 
 def test_unreviewed_predictions_are_those_made_in_the_window_without_a_review(
-        seeded: Settings, mongo_client: MongoClient) -> None:
+        seeded: MonitorSettings, mongo_client: MongoClient) -> None:
     current = today(seeded.tz)
     made_on: list[date] = []
     for doc in predictions(mongo_client, seeded).find({}, {"timestamp": 1, "output_validated": 1,
@@ -175,7 +182,34 @@ def test_unreviewed_predictions_are_those_made_in_the_window_without_a_review(
     assert value(found, "clara_unreviewed_predictions", window="1d") >= 3  # the ISO strings without an offset
 
 
-def test_drift_is_the_latest_day_before_today_with_results(seeded: Settings) -> None:
+def test_estimated_accuracy_is_todays_estimate_of_api_estimated_performance(seeded: MonitorSettings) -> None:
+    current = today(seeded.tz)
+    with monitor(seeded) as client:
+        found = scrape(client)
+        body = client.get(f"/api/estimated-performance?start_date={current}&end_date={current}").get_json()
+    assert body["unreviewed_source"] == "summary" and body["days"][0]["unreviewed"] > 0
+    assert value(found, "clara_estimated_accuracy", window="1d") == body["days"][0]["estimated_accuracy"]
+    assert {dict(labels)["window"] for name, labels in found if name == "clara_estimated_accuracy"} == {"1d"}
+
+
+def test_unreviewed_figures_are_the_loggers_summary_as_of_its_tick(settings: CommonSettings, db) -> None:
+    ensure_indexes(db.client, settings)
+    blue = settings.classes.id_of("blue")
+    now = datetime.now(UTC)
+    collection = predictions(db.client, settings)
+    collection.insert_many([prediction(i, blue, None, now - timedelta(minutes=2)) for i in range(5)])
+    with make_client(settings) as client:
+        Logger(logger_settings(settings), client).tick()
+    collection.insert_one(prediction(9, blue, None, now - timedelta(minutes=1)))  # after the tick
+    with monitor(monitor_settings(settings)) as client:
+        found = scrape(client)
+        body = client.get("/api/estimated-performance").get_json()
+    assert value(found, "clara_unreviewed_predictions", window="1d") == 5
+    assert value(found, "clara_estimated_accuracy", window="1d") == body["days"][-1]["estimated_accuracy"]
+    assert 0 < value(found, "clara_estimated_accuracy", window="1d") < 1
+
+
+def test_drift_is_the_latest_day_before_today_with_results(seeded: MonitorSettings) -> None:
     current = today(seeded.tz)
     yesterday = current - timedelta(days=1)
     with monitor(seeded) as client:
@@ -195,14 +229,14 @@ def test_drift_is_the_latest_day_before_today_with_results(seeded: Settings) -> 
 
 
 def test_drift_older_than_the_windows_is_looked_up_in_the_whole_history(
-        seeded: Settings, mongo_client: MongoClient) -> None:
+        seeded: MonitorSettings, mongo_client: MongoClient) -> None:
     current = today(seeded.tz)
     found = prometheus.latest_drift(mongo_client[seeded.MONGODB_DB], current, {})
     assert found is not None and found[0] == (current - timedelta(days=1)).isoformat()
     assert found[1]["predicted_class"]["category"] == "drift"
 
 
-def test_logger_gauges_are_the_status_backlog_and_last_tick(seeded: Settings) -> None:
+def test_logger_gauges_are_the_status_backlog_and_last_tick(seeded: MonitorSettings) -> None:
     with monitor(seeded) as client:
         found = scrape(client)
         status = client.get("/api/status").get_json()
@@ -212,9 +246,9 @@ def test_logger_gauges_are_the_status_backlog_and_last_tick(seeded: Settings) ->
     assert time.time() - last_tick > STALLED_FOR.total_seconds() - 60
 
 
-def test_undefined_values_are_absent_never_zero(settings: Settings, db) -> None:
+def test_undefined_values_are_absent_never_zero(settings: CommonSettings, db) -> None:
     ensure_indexes(db.client, settings)
-    with monitor(settings) as client:
+    with monitor(monitor_settings(settings)) as client:
         empty = scrape(client)
         blue = settings.classes.id_of("blue")
         now = datetime.now(UTC)
@@ -225,7 +259,7 @@ def test_undefined_values_are_absent_never_zero(settings: Settings, db) -> None:
     assert not names & {"clara_accuracy", "clara_precision", "clara_recall", "clara_f1", "clara_class_precision",
                         "clara_class_recall", "clara_class_f1", "clara_drift_p_value", "clara_drift_statistic",
                         "clara_drift_detected", "clara_drift_day_timestamp_seconds",
-                        "clara_logger_last_tick_timestamp_seconds"}
+                        "clara_logger_last_tick_timestamp_seconds", "clara_estimated_accuracy"}
     assert all(value(empty, "clara_validated_predictions", window=w) == 0 for w in WINDOWS)
     assert value(empty, "clara_logger_backlog") == 0
     # One correct blue prediction: blue's scores and accuracy are 1; every other class is undefined.
@@ -237,7 +271,7 @@ def test_undefined_values_are_absent_never_zero(settings: Settings, db) -> None:
     assert ("clara_logger_last_tick_timestamp_seconds", frozenset()) not in one
 
 
-def test_a_hellinger_result_has_a_statistic_and_no_p_value(settings: Settings) -> None:
+def test_a_hellinger_result_has_a_statistic_and_no_p_value(settings: CommonSettings) -> None:
     drift = {"predicted_class": {"algorithm": "hellinger", "statistic": 0.31, "p_value": None, "category": "drift"},
              "true_class": {"algorithm": "hellinger", "statistic": None, "p_value": None,
                             "category": "insufficient_data"}}
@@ -251,7 +285,7 @@ def test_a_hellinger_result_has_a_statistic_and_no_p_value(settings: Settings) -
     assert not [k for k in found if dict(k[1]).get("feature") == "true_class"]
 
 
-def test_the_exposition_is_prometheus_text_with_the_security_headers(seeded: Settings) -> None:
+def test_the_exposition_is_prometheus_text_with_the_security_headers(seeded: MonitorSettings) -> None:
     with monitor(seeded) as client:
         answer = client.get("/metrics")
         again = client.get("/metrics")
@@ -264,17 +298,17 @@ def test_the_exposition_is_prometheus_text_with_the_security_headers(seeded: Set
     text = again.get_data(as_text=True)
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert len(lines) == len(set(line.rsplit(" ", 1)[0] for line in lines))
-    assert "clara_estimated_accuracy" not in text  # a later work item: never a made-up value
+    assert text.count("\nclara_estimated_accuracy{") == 1  # today's only, once
 
 
 # -- authentication -----------------------------------------------------------------------------------
 
 
-def with_auth(settings: Settings, **auth: str) -> Settings:
-    return Settings.from_env({}, MONGODB_URI=settings.MONGODB_URI, MONGODB_DB=settings.MONGODB_DB, **auth)
+def with_auth(settings: CommonSettings, **auth: str) -> MonitorSettings:
+    return MonitorSettings.from_env({}, MONGODB_URI=settings.MONGODB_URI, MONGODB_DB=settings.MONGODB_DB, **auth)
 
 
-def test_metrics_asks_for_basic_credentials_when_authentication_is_on(settings: Settings) -> None:
+def test_metrics_asks_for_basic_credentials_when_authentication_is_on(settings: CommonSettings) -> None:
     with monitor(with_auth(settings, MONITOR_USERNAME=USER, MONITOR_PASSWORD=PASSWORD)) as client:
         refused = client.get("/metrics")
         assert refused.status_code == 401
@@ -283,7 +317,7 @@ def test_metrics_asks_for_basic_credentials_when_authentication_is_on(settings: 
         assert client.get("/metrics", headers=bearer(TOKEN)).status_code == 401  # no token configured
 
 
-def test_the_metrics_token_opens_metrics_and_nothing_else(settings: Settings) -> None:
+def test_the_metrics_token_opens_metrics_and_nothing_else(settings: CommonSettings) -> None:
     locked = with_auth(settings, MONITOR_USERNAME=USER, MONITOR_PASSWORD=PASSWORD, METRICS_TOKEN=TOKEN)
     with monitor(locked) as client:
         assert client.get("/metrics").status_code == 401
@@ -298,7 +332,7 @@ def test_the_metrics_token_opens_metrics_and_nothing_else(settings: Settings) ->
             assert client.get(path, headers=basic(USER, PASSWORD)).status_code == 200, path
 
 
-def test_the_metrics_token_alone_guards_metrics_and_leaves_the_rest_open(settings: Settings) -> None:
+def test_the_metrics_token_alone_guards_metrics_and_leaves_the_rest_open(settings: CommonSettings) -> None:
     with monitor(with_auth(settings, METRICS_TOKEN=TOKEN)) as client:
         refused = client.get("/metrics")
         assert refused.status_code == 401
@@ -309,7 +343,7 @@ def test_the_metrics_token_alone_guards_metrics_and_leaves_the_rest_open(setting
         assert client.get("/healthz").status_code == 200
 
 
-def test_the_token_is_compared_in_constant_time(settings: Settings, monkeypatch) -> None:
+def test_the_token_is_compared_in_constant_time(settings: CommonSettings, monkeypatch) -> None:
     compared: list[tuple[bytes, bytes]] = []
     real = security.hmac.compare_digest
 
@@ -324,7 +358,7 @@ def test_the_token_is_compared_in_constant_time(settings: Settings, monkeypatch)
 
 
 def test_the_metrics_token_stays_out_of_the_settings_repr() -> None:
-    assert TOKEN not in repr(Settings.from_env({"METRICS_TOKEN": TOKEN}))
+    assert TOKEN not in repr(MonitorSettings.from_env({"METRICS_TOKEN": TOKEN}))
 
 
 # -- a real Prometheus --------------------------------------------------------------------------------
@@ -387,9 +421,9 @@ def test_the_shipped_rules_and_config_pass_promtool() -> None:
 
 
 def test_a_real_prometheus_scrapes_metrics_and_every_dashboard_query_and_alert_has_data(
-        seeded: Settings, tmp_path: Path) -> None:
+        seeded: MonitorSettings, tmp_path: Path) -> None:
     binary = tool("prometheus")
-    env = {"MONGODB_URI": seeded.MONGODB_URI, "MONGODB_DB": seeded.MONGODB_DB, "LOGGER_INTERVAL_MINUTES": "600",
+    env = {"MONGODB_URI": seeded.MONGODB_URI.get_secret_value(), "MONGODB_DB": seeded.MONGODB_DB, "LOGGER_INTERVAL_MINUTES": "600",
            "MONITOR_USERNAME": USER, "MONITOR_PASSWORD": PASSWORD, "METRICS_TOKEN": TOKEN}
     with running_monitor(env, tmp_path / "monitor.log", workers=1) as server:
         assert get(server.host, server.port, "/metrics")[0] == 401

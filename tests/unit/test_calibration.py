@@ -169,3 +169,40 @@ def test_the_band_holds_simulated_accuracies_at_its_level() -> None:
         band = accuracy_band((fitted.probability(p, (k + 0.5) / 10), n) for (p, k), n in cells.items())
         hits += band.lower <= day_correct.mean() <= band.upper
     assert 0.82 <= hits / trials <= 0.98
+
+
+def test_the_map_is_linear_within_each_bin_and_stays_within_0_and_1() -> None:
+    rng = np.random.default_rng(29)
+    predicted, confidence, correct = sample(rng, 5_000)
+    correct[confidence > 0.95] = True  # a bin whose accuracy is 1: the line must flatten, not leave [0, 1]
+    fitted = CalibrationMap(table_of(predicted, confidence, correct))
+    for cls in range(7):
+        for k in range(CALIBRATION_BINS):
+            lower, upper = calibration.EDGES[k], calibration.EDGES[k + 1]
+            grid = np.linspace(lower, upper - 1e-9 if k < CALIBRATION_BINS - 1 else upper, 7)
+            values = np.array([fitted.probability(cls, float(c)).mean for c in grid])
+            assert ((values >= -1e-12) & (values <= 1 + 1e-12)).all(), (cls, k)
+            line = fitted.line(cls, k)
+            np.testing.assert_allclose(values, line.intercept + line.slope * grid, rtol=0, atol=1e-12)
+
+
+def test_bin_sums_equal_the_sums_over_the_predictions() -> None:
+    rng = np.random.default_rng(31)
+    fitted = CalibrationMap(table_of(*sample(rng, 3_000)))
+    for cls, k in ((0, 9), (3, 7), (6, 5), (2, 0)):
+        lower, upper = calibration.EDGES[k], calibration.EDGES[k + 1]
+        confidences = rng.uniform(lower, upper, 50)
+        p = np.array([fitted.probability(cls, float(c)).mean for c in confidences])
+        sums = fitted.bin_sums(cls, k, 50, float(confidences.sum()), float((confidences ** 2).sum()))
+        assert sums.total == pytest.approx(p.sum(), rel=1e-12)
+        assert sums.squares == pytest.approx((p * p).sum(), rel=1e-12)
+
+
+def test_the_band_does_not_depend_on_the_order_of_the_predictions() -> None:
+    rng = np.random.default_rng(37)
+    fitted = CalibrationMap(table_of(*sample(rng, 3_000)))
+    predicted, confidence, _ = sample(rng, 400)
+    pairs = [(fitted.probability(int(p), float(c)), 1) for p, c in zip(predicted, confidence)]
+    forward, backward = accuracy_band(pairs), accuracy_band(pairs[::-1])
+    for name in ("estimate", "lower", "upper", "sampling_sd", "calibration_sd"):
+        assert getattr(forward, name) == pytest.approx(getattr(backward, name), rel=1e-12)

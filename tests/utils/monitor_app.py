@@ -7,12 +7,12 @@ from contextlib import contextmanager
 
 from flask.testing import FlaskClient
 
-from clara_common.settings import Settings
 from clara_monitor import create_app
+from clara_monitor.settings import MonitorSettings
 
 
 @contextmanager
-def monitor(settings: Settings) -> Iterator[FlaskClient]:
+def monitor(settings: MonitorSettings) -> Iterator[FlaskClient]:
     """Yield a test client of a monitor built from `settings`; close its database client afterwards."""
     app = create_app({"TESTING": True, "SETTINGS": settings})
     try:

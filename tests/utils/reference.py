@@ -14,10 +14,10 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 
 from clara_common.contract import REJECTED_TRUE_CLASS, ContractError, Prediction, parse_prediction, parse_timestamp
 from clara_common.days import local_day
-from clara_common.settings import Settings
+from clara_common.settings import CommonSettings
 
 
-def source_records(collection: Collection, settings: Settings, first: date, last: date) -> tuple[list[Prediction], int]:
+def source_records(collection: Collection, settings: CommonSettings, first: date, last: date) -> tuple[list[Prediction], int]:
     """Return the validated predictions of local days `first` to `last`, and the reviewed documents that break the
     contract on those days."""
     records, invalid = [], 0
@@ -39,7 +39,7 @@ def _none_if_nan(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-def expected_metrics(records: list[Prediction], settings: Settings, average: str = "macro") -> dict[str, Any]:
+def expected_metrics(records: list[Prediction], settings: CommonSettings, average: str = "macro") -> dict[str, Any]:
     """Return /api/metrics' totals and metrics for these records, by scikit-learn."""
     y_true = [r.true_class for r in records]
     y_pred = [r.predicted_class for r in records]
@@ -57,7 +57,7 @@ def expected_metrics(records: list[Prediction], settings: Settings, average: str
     }
 
 
-def expected_confusion(records: list[Prediction], settings: Settings) -> list[list[int]]:
+def expected_confusion(records: list[Prediction], settings: CommonSettings) -> list[list[int]]:
     """Return scikit-learn's confusion matrix over the catalogue's labels (legacy rejections left out)."""
     kept = [r for r in records if r.true_class != REJECTED_TRUE_CLASS]
     labels = list(settings.classes.ids)

@@ -162,6 +162,29 @@ class Probability:
     shared: tuple[tuple[Any, float, float], ...] = ()
 
 
+@dataclass(frozen=True)
+class Line:
+    """The map on one (class, bin): p(c) = intercept + slope·c, and the uncertainty its predictions share."""
+
+    intercept: float
+    slope: float
+    own: tuple[str, int]
+    own_variance: float
+    shared: tuple[tuple[Any, float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Sums:
+    """A group of predictions under the map: how many, Σp, Σp², and the posteriors they lean on (as Probability)."""
+
+    count: int
+    total: float
+    squares: float
+    own: tuple[str, int]
+    own_variance: float
+    shared: tuple[tuple[Any, float, float], ...] = ()
+
+
 @dataclass
 class CalibrationMap:
     """Histogram binning of confidence per predicted class, shrunk towards the pooled bins (see the module doc)."""
@@ -183,6 +206,15 @@ class CalibrationMap:
             residual = sum(cell[1] - cell[0] * shared.mean for cell, shared in zip(row, self.pooled_bins))
             self.class_counts[key] = sum(cell[0] for cell in row)
             self.class_offsets[key] = residual / (self.class_counts[key] + OFFSET_SHRINKAGE)
+        # The offset's own uncertainty, one per class (the spread of a mean residual over the class's predictions).
+        pooled_count = sum(self.class_counts.values())
+        pooled_correct = sum(cell[1] for row in self.table.values() for cell in row)
+        self.pooled_accuracy = (pooled_correct + 1.0) / (pooled_count + 2.0)
+        self.offset_variances: dict[str, float] = {}
+        for key, row in self.table.items():
+            accuracy = (sum(cell[1] for cell in row) + 1.0) / (self.class_counts[key] + 2.0)
+            self.offset_variances[key] = accuracy * (1 - accuracy) / (self.class_counts[key] + OFFSET_SHRINKAGE)
+        self._lines: dict[tuple[str, int], Line] = {}
         # The pooled accuracy as a function of confidence, through the bins' (mean confidence, accuracy)
         # points: it moves a prediction's probability within its bin, as the confidences' mix within a bin
         # shifts from the one the bin was fitted on.
@@ -214,30 +246,75 @@ class CalibrationMap:
                 return y0 + (y1 - y0) * (confidence - x0) / (x1 - x0) if x1 > x0 else y1
         return points[-1][1]
 
-    def probability(self, predicted: int, confidence: float | None) -> Probability:
-        """Return the probability that a prediction of class `predicted` at `confidence` is right."""
+    def line(self, predicted: int, k: int) -> Line:
+        """Return the map of class `predicted` on bin `k`: linear in confidence over the bin's edges.
+
+        The class's bin accuracy (shrunk towards the pooled bin moved by the class's offset) holds at the
+        mean confidence the cell was fitted at; the map moves along the pooled curve's chord over the bin
+        from there, less steeply where it would leave [0, 1] within the bin. It is linear within the bin,
+        so that the sum of a bin's probabilities is intercept·n + slope·Σc.
+        """
         key = str(predicted)
-        if confidence is None:
-            total, correct = self.precision.get(key, (0, 0))
-            prior = self.pooled_precision.mean
-            own = Beta(correct + NO_CONFIDENCE_PRIOR_WEIGHT * prior,
-                       total - correct + NO_CONFIDENCE_PRIOR_WEIGHT * (1 - prior))
-            return Probability(own.mean, (key, -1), own.variance)
-        k = confidence_bin(confidence)
+        cached = self._lines.get((key, k))
+        if cached is not None:
+            return cached
         shared = self.pooled_bins[k]
-        count, correct, _ = self.table.get(key, empty_row())[k]
+        count, correct, confidence_sum = self.table.get(key, empty_row())[k]
         prior = min(max(shared.mean + self.class_offsets.get(key, 0.0), 0.001), 0.999)
         mean = (correct + CLASS_SHRINKAGE * prior) / (count + CLASS_SHRINKAGE)
-        # Within the bin: the curve's change from the confidence the cell was fitted at to this one.
-        fitted_at = (self.table.get(key, empty_row())[k][2] / CONFIDENCE_SCALE / count if count
-                     else (pooled_cell[2] / CONFIDENCE_SCALE / pooled_cell[0] if (pooled_cell := self.pooled_sums[k])[0]
-                           else confidence))
-        mean = min(max(mean + self.along_curve(confidence) - self.along_curve(fitted_at), 0.0), 1.0)
+        pooled_cell = self.pooled_sums[k]
+        fitted_at = (confidence_sum / CONFIDENCE_SCALE / count if count
+                     else pooled_cell[2] / CONFIDENCE_SCALE / pooled_cell[0] if pooled_cell[0] else None)
+        lower, upper = EDGES[k], EDGES[k + 1]
+        if fitted_at is None:  # nothing reviewed in the bin: no point to move from
+            slope, intercept = 0.0, mean
+        else:
+            slope = (self.along_curve(upper) - self.along_curve(lower)) / (upper - lower)
+            # Flattened where it would leave [0, 1] inside the bin: the line keeps its point (fitted_at, mean).
+            # `rising`: how far the line runs towards the side where it rises; `falling`: towards where it falls.
+            rising, falling = (upper - fitted_at, fitted_at - lower) if slope > 0 else (fitted_at - lower,
+                                                                                      upper - fitted_at)
+            limit = min([abs(slope)] + ([(1.0 - mean) / rising] if rising > 0 else [])
+                        + ([mean / falling] if falling > 0 else []))
+            slope = math.copysign(limit, slope)
+            intercept = mean - slope * fitted_at
         weight = CLASS_SHRINKAGE / (count + CLASS_SHRINKAGE)
+        # The class bin's own posterior, one variance per bin: predictions in it share it whatever their order.
         own_variance = mean * (1 - mean) / (count + CLASS_SHRINKAGE + 1) * (1 - weight)
-        offset_variance = prior * (1 - prior) / (self.class_counts.get(key, 0) + OFFSET_SHRINKAGE)
-        return Probability(mean, (key, k), own_variance,
-                           ((k, weight, shared.variance), (("offset", key), weight, offset_variance)))
+        line = Line(intercept, slope, (key, k), own_variance,
+                    ((k, weight, shared.variance), (("offset", key), weight, self.offset_variances.get(
+                        key, self.pooled_accuracy * (1 - self.pooled_accuracy) / OFFSET_SHRINKAGE))))
+        self._lines[(key, k)] = line
+        return line
+
+    def without_confidence(self, predicted: int) -> Probability:
+        """Return the probability that a prediction of class `predicted` without a confidence is right: its precision."""
+        key = str(predicted)
+        total, correct = self.precision.get(key, (0, 0))
+        prior = self.pooled_precision.mean
+        own = Beta(correct + NO_CONFIDENCE_PRIOR_WEIGHT * prior,
+                   total - correct + NO_CONFIDENCE_PRIOR_WEIGHT * (1 - prior))
+        return Probability(own.mean, (key, -1), own.variance)
+
+    def probability(self, predicted: int, confidence: float | None) -> Probability:
+        """Return the probability that a prediction of class `predicted` at `confidence` is right."""
+        if confidence is None:
+            return self.without_confidence(predicted)
+        line = self.line(predicted, confidence_bin(confidence))
+        return Probability(line.intercept + line.slope * confidence, line.own, line.own_variance, line.shared)
+
+    def bin_sums(self, predicted: int, k: int, count: int, confidence_sum: float,
+                 square_sum: float) -> Sums:
+        """Return Σp and Σp² of `count` predictions of class `predicted` in bin `k` from Σc and Σc².
+
+        Exact (up to floating-point rounding) because the map is linear within a bin (`line`):
+        Σ(a + b·c) = a·n + b·Σc and Σ(a + b·c)² = a²·n + 2ab·Σc + b²·Σc².
+        """
+        line = self.line(predicted, k)
+        a, b = line.intercept, line.slope
+        return Sums(count, a * count + b * confidence_sum,
+                    a * a * count + 2 * a * b * confidence_sum + b * b * square_sum,
+                    line.own, line.own_variance, line.shared)
 
 
 @dataclass(frozen=True)
@@ -252,29 +329,39 @@ class Band:
 
 
 def accuracy_band(probabilities: Iterable[tuple[Probability, int]], level: float = BAND_LEVEL) -> Band | None:
-    """Return the expected accuracy of predictions and its central `level` band, from (probability, how many) pairs.
+    """Return the expected accuracy of predictions and its central `level` band, from (probability, how many) pairs."""
+    return band_of_sums((Sums(count, count * p.mean, count * p.mean * p.mean, p.own, p.own_variance, p.shared)
+                         for p, count in probabilities), level)
+
+
+def band_of_sums(groups: Iterable[Sums], level: float = BAND_LEVEL) -> Band | None:
+    """Return the expected accuracy of groups of predictions (their Σp and Σp²) and its central `level` band.
 
     The realised accuracy is (1/n) Σ Bernoulli(p_i): a Poisson-binomial count over n, of variance
-    Σ p_i (1 − p_i) / n². The map's own uncertainty adds the variance of (1/n) Σ p_i: per posterior,
-    (number of predictions that use it)² × its variance, the pooled bins' share weighted. Normal
-    approximation, clipped to [0, 1]. None for no predictions.
+    Σ p_i (1 − p_i) / n² = (Σp − Σp²) / n². The map's own uncertainty adds the variance of (1/n) Σ p_i:
+    per posterior, (number of predictions that use it)² × its variance, the pooled bins' share
+    weighted. Normal approximation, clipped to [0, 1]. None for no predictions.
     """
     n = 0
-    total = sampling = 0.0
+    totals: list[float] = []
+    squares: list[float] = []
     own: dict[tuple[str, int], list[float]] = {}
     shared: dict[Any, list[float]] = {}
-    for p, count in probabilities:
-        if count <= 0:
+    for group in groups:
+        if group.count <= 0:
             continue
-        n += count
-        total += count * p.mean
-        sampling += count * p.mean * (1 - p.mean)
-        own.setdefault(p.own, [0.0, p.own_variance])[0] += count
-        for key, weight, variance in p.shared:
-            shared.setdefault(key, [0.0, variance])[0] += count * weight
+        n += group.count
+        totals.append(group.total)
+        squares.append(group.squares)
+        own.setdefault(group.own, [0.0, group.own_variance])[0] += group.count
+        for key, weight, variance in group.shared:
+            shared.setdefault(key, [0.0, variance])[0] += group.count * weight
     if n == 0:
         return None
+    total = math.fsum(totals)
     mean = total / n
+    # Σp − Σp² is Σp(1 − p) ≥ 0; rounding may take it a hair below.
+    sampling = max(total - math.fsum(squares), 0.0)
     calibration = (math.fsum(users * users * variance for users, variance in own.values())
                    + math.fsum(weight * weight * variance for weight, variance in shared.values()))
     sampling_sd, calibration_sd = math.sqrt(sampling) / n, math.sqrt(calibration) / n

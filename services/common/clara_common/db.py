@@ -16,7 +16,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from clara_common.settings import Settings, SettingsError
+from clara_common.settings import CommonSettings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,14 @@ def redact_uri(uri: str) -> str:
     return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{hosts}"
 
 
-def mongodb_password(settings: Settings) -> str | None:
+def mongodb_password(settings: CommonSettings) -> str | None:
     """Return the password to log in with when MONGODB_URI names a user but no password, else None.
 
     It is MONGODB_PASSWORD or the content of MONGODB_PASSWORD_FILE. A URI with a password of its own,
     or with no user, or with a mechanism that takes no password (X.509, AWS, ...) uses neither.
     """
-    parts = urlsplit(settings.MONGODB_URI)
+    uri = settings.MONGODB_URI.get_secret_value()
+    parts = urlsplit(uri)
     mechanism = parse_qs(parts.query).get("authMechanism", ["DEFAULT"])[-1].upper()
     if not parts.username or parts.password is not None or mechanism not in _PASSWORD_MECHANISMS:
         return None
@@ -91,9 +92,9 @@ def mongodb_password(settings: Settings) -> str | None:
     if password and password_file:
         raise SettingsError("MONGODB_PASSWORD and MONGODB_PASSWORD_FILE are both set: set one of them")
     if password:
-        return password
+        return password.get_secret_value()
     if not password_file:
-        raise SettingsError(f"MONGODB_URI={redact_uri(settings.MONGODB_URI)} names a user but no password: "
+        raise SettingsError(f"MONGODB_URI={redact_uri(uri)} names a user but no password: "
                             "set MONGODB_PASSWORD_FILE or MONGODB_PASSWORD")
     try:
         password = Path(password_file).read_text(encoding="utf-8").strip()
@@ -106,7 +107,7 @@ def mongodb_password(settings: Settings) -> str | None:
     return password
 
 
-def make_client(settings: Settings, **kwargs: object) -> MongoClient:
+def make_client(settings: CommonSettings, **kwargs: object) -> MongoClient:
     """Return a MongoClient for MONGODB_URI (and its password, see mongodb_password) with the configured timeouts."""
     options: dict[str, object] = {
         "serverSelectionTimeoutMS": settings.MONGODB_TIMEOUT_MS,
@@ -118,15 +119,15 @@ def make_client(settings: Settings, **kwargs: object) -> MongoClient:
         # Given apart from the URI, it needs no percent-escaping and never shows in the URI.
         options["password"] = password
     options.update(kwargs)
-    return MongoClient(settings.MONGODB_URI, **options)
+    return MongoClient(settings.MONGODB_URI.get_secret_value(), **options)
 
 
-def get_database(client: MongoClient, settings: Settings) -> Database:
+def get_database(client: MongoClient, settings: CommonSettings) -> Database:
     """Return the configured database (MONGODB_DB)."""
     return client[settings.MONGODB_DB]
 
 
-def predictions(client: MongoClient, settings: Settings) -> Collection:
+def predictions(client: MongoClient, settings: CommonSettings) -> Collection:
     """Return the collection the classifier writes its predictions to (PREDICTIONS_COLLECTION)."""
     return get_database(client, settings)[settings.PREDICTIONS_COLLECTION]
 
@@ -175,6 +176,6 @@ def create_prediction_indexes(collection: Collection) -> list[str]:
     return ensure_index_models(collection, PREDICTION_INDEXES)
 
 
-def ensure_indexes(client: MongoClient, settings: Settings) -> list[str]:
+def ensure_indexes(client: MongoClient, settings: CommonSettings) -> list[str]:
     """Create the indexes the services need on the configured predictions collection; return their names."""
     return create_prediction_indexes(predictions(client, settings))

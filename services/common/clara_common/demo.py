@@ -18,7 +18,6 @@ from pathlib import Path
 
 from clara_common.embedded import EmbeddedMongo, free_port
 from clara_common.logs import configure_logging
-from clara_common.settings import Settings
 from clara_common.signals import stop_requested_on_signals
 
 log = logging.getLogger("clara_demo")
@@ -82,8 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         for name in available_services():
             # Own process groups, so the Ctrl-C meant for the demo reaches them only through _stop_all.
             processes[name] = subprocess.Popen(_command(name), env=env, start_new_session=True)
-        monitor_port = Settings.from_env(env).MONITOR_PORT
         if "clara-monitor" in processes:
+            # Installed, since it runs: the port is the one the monitor reads from the same environment.
+            from clara_monitor.settings import MonitorSettings
+
+            monitor_port = MonitorSettings.from_env(env).MONITOR_PORT
             log.info("CLARA Monitor: http://localhost:%d (Ctrl-C stops everything)", monitor_port)
         else:
             log.info("the monitor is not installed yet; Ctrl-C stops the database")

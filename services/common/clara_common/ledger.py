@@ -30,12 +30,14 @@ from clara_common.contract import ContractError, Rejection, is_flag, parse_predi
 from clara_common.days import local_day
 
 if TYPE_CHECKING:
-    from clara_common.settings import Settings
+    from clara_common.settings import CommonSettings
 
 HISTORY_COLLECTION = "logger_history"
 BATCHES_COLLECTION = "logger_batches"
 ALERTS_COLLECTION = "logger_alerts"
 STATE_COLLECTION = "logger_state"
+# Per local day of prediction, the predictions not reviewed yet (clara_common/unreviewed.py).
+UNREVIEWED_COLLECTION = "logger_unreviewed"
 # The one state document: the ledger's time zone and classes, the logger's last tick, its watermark.
 STATE_ID = "ledger"
 
@@ -93,7 +95,7 @@ def _is_reviewed(fields: Mapping[str, Any]) -> bool:
     return fields.get("output_validated") is not None
 
 
-def max_skew(settings: Settings) -> timedelta:
+def max_skew(settings: CommonSettings) -> timedelta:
     """Return how far ahead of the clock a validation time may be and still count (MAX_CLOCK_SKEW_MINUTES)."""
     return timedelta(minutes=settings.MAX_CLOCK_SKEW_MINUTES)
 

@@ -1,163 +1,170 @@
-"""Every setting of every service, in one typed object read from the environment.
+"""The settings every service shares, read from the environment into one typed model.
 
-Each field's name is its environment variable; the README's configuration table lists them.
+Each service has a model of its own that adds what only it reads (`clara_logger.settings.LoggerSettings`,
+`clara_monitor.settings.MonitorSettings`); the seed needs nothing more than `CommonSettings`. Each
+field's name is its environment variable, and the README's configuration table lists them all (a test
+checks the table against the models). A variable two services read is declared in both models with one
+default, the constant here, and the same type.
+
+Secrets are `SecretStr`: hidden in repr and in errors, and read with `.get_secret_value()` where they are
+used. MONGODB_URI is one, because a URI may carry a password (`mongodb+srv://user:password@...`).
 """
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import cached_property
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from clara_common.classes import ClassCatalog, load_catalog
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-PUBLIC_WHYLABS_ENDPOINT = "https://api.whylabsapp.com"
+from clara_common.classes import ClassCatalog, load_catalog
 
 
 class SettingsError(ValueError):
     """Raised when an environment variable has a value that cannot be used."""
 
 
-def _text(raw: str) -> str:
-    return raw.strip()
-
-
-def _optional_text(raw: str) -> str | None:
-    return raw.strip() or None
-
-
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value <= 0:
-        raise ValueError("must be a positive integer")
-    return value
-
-
-def _port(raw: str) -> int:
-    value = int(raw)
-    if not 0 < value < 65536:
-        raise ValueError("must be a TCP port, 1 to 65535")
-    return value
-
-
-def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError("must be a positive number")
-    return value
-
-
-def _unit_interval(raw: str) -> float:
-    value = float(raw)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError("must be a number from 0 to 1")
-    return value
-
-
-def _timezone(raw: str) -> str:
+def _timezone(name: str) -> str:
     try:
-        ZoneInfo(raw.strip())
+        ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {raw!r}") from exc
-    return raw.strip()
+        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+    return name
 
 
-def _choice(*options: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        value = raw.strip().lower()
-        if value not in options:
-            raise ValueError(f"must be one of {', '.join(options)}")
-        return value
-
-    return parse
+def _lowercase(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
 
 
-def _setting(default: Any, parse: Callable[[str], Any], *, secret: bool = False) -> Any:
-    return field(default=default, metadata={"parse": parse, "secret": secret}, repr=not secret)
+# The value types of the settings, each with the check the old hand parser made.
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+UnitInterval = Annotated[float, Field(ge=0, le=1)]
+Port = Annotated[int, Field(gt=0, lt=65536)]
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
+DriftAlgorithm = Annotated[Literal["chi-square", "hellinger"], BeforeValidator(_lowercase)]
+ClassReference = Annotated[Literal["window", "training"], BeforeValidator(_lowercase)]
+
+# Defaults of the variables that both the logger and the monitor read: each model declares the field,
+# with this default, so that the two services agree when the variable is unset.
+LOGGER_INTERVAL_MINUTES = 2.0
+DRIFT_ALGORITHM = "chi-square"
+DRIFT_P_VALUE = 0.05
+DRIFT_HELLINGER_THRESHOLD = 0.15
+DRIFT_MIN_SAMPLES = 50
+ALERT_MIN_SAMPLES = 50
+
+# The environment `from_env` reads, when it is given one; None: os.environ.
+_ENVIRONMENT: ContextVar[Mapping[str, str] | None] = ContextVar("clara_settings_environment", default=None)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The configuration of CLARA Monitor; build it with `Settings.from_env()`."""
+class _Environment(EnvSettingsSource):
+    """The process environment, or the mapping given to `from_env`; a blank value counts as unset.
+
+    Compose passes `VAR=` for a variable left out of .env, and that must mean the default, as
+    `env_ignore_empty` does for exactly empty values; a value of spaces is taken as empty too.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], environment: Mapping[str, str] | None) -> None:
+        self._environment = os.environ if environment is None else environment
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {name: value for name, value in self._environment.items() if value is not None and value.strip()}
+
+
+def _is_secret(field: FieldInfo) -> bool:
+    return field.annotation is SecretStr or SecretStr in get_args(field.annotation)
+
+
+def describe(error: ValidationError, model: type[BaseSettings]) -> str:
+    """Return the errors of `error` as `VARIABLE=value: reason`, with the values of secrets hidden."""
+    lines = []
+    for item in error.errors(include_url=False):
+        name = str(item["loc"][0]) if item["loc"] else model.__name__
+        field = model.model_fields.get(name)
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{name}: not a setting of {model.__name__}")
+            continue
+        shown = "<hidden>" if field is None or _is_secret(field) else repr(item.get("input"))
+        lines.append(f"{name}={shown}: {item['msg'].removeprefix('Value error, ')}")
+    return "; ".join(lines)
+
+
+class CommonSettings(BaseSettings):
+    """What every service reads: the database, the classes and the days. Build it with `from_env()`."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=True,
+        env_ignore_empty=True,
+        str_strip_whitespace=True,
+        frozen=True,
+        extra="forbid",  # an override that names no field of this model is an error, not ignored
+        hide_input_in_errors=True,  # a secret's value never reaches a message or a traceback
+    )
 
     # Database
-    MONGODB_URI: str = _setting("mongodb://localhost:27017", _text, secret=True)
-    MONGODB_DB: str = _setting("clara", _text)
-    PREDICTIONS_COLLECTION: str = _setting("image_logs", _text)
-    MONGODB_TIMEOUT_MS: int = _setting(5000, _positive_int)
+    MONGODB_URI: SecretStr = SecretStr("mongodb://localhost:27017")
+    MONGODB_DB: str = "clara"
+    PREDICTIONS_COLLECTION: str = "image_logs"
+    MONGODB_TIMEOUT_MS: PositiveInt = 5000
     # The password of the user MONGODB_URI names when the URI leaves it out, so that it stays out of the
     # URI (and of `docker compose config`): given here, or in a file (a Docker secret; Compose's way).
-    MONGODB_PASSWORD: str | None = _setting(None, _optional_text, secret=True)
-    MONGODB_PASSWORD_FILE: str | None = _setting(None, _optional_text)
+    MONGODB_PASSWORD: SecretStr | None = None
+    MONGODB_PASSWORD_FILE: str | None = None
     # Classes and days
-    CLASSES_FILE: str | None = _setting(None, _optional_text)
-    TIMEZONE: str = _setting("UTC", _timezone)
+    CLASSES_FILE: str | None = None
+    TIMEZONE: TimeZoneName = "UTC"
     # A validation time further in the future than this is reported and not counted until it is due.
-    MAX_CLOCK_SKEW_MINUTES: float = _setting(10.0, _positive_float)
-    # Monitor
-    MONITOR_PORT: int = _setting(5004, _port)
-    MONITOR_WORKERS: int = _setting(2, _positive_int)
-    MONITOR_DB_TIMEOUT_MS: int = _setting(2000, _positive_int)  # short, so a down database is a quick 503
-    MONITOR_TRAINING_CACHE_SECONDS: float = _setting(300.0, _positive_float)
-    # HTTP Basic authentication for every route but /healthz and /readyz: on when a username and a
-    # password (or a file holding it, for Docker secrets) are set.
-    MONITOR_USERNAME: str | None = _setting(None, _optional_text)
-    MONITOR_PASSWORD: str | None = _setting(None, _optional_text, secret=True)
-    MONITOR_PASSWORD_FILE: str | None = _setting(None, _optional_text)
-    # A Bearer token that opens GET /metrics only (Prometheus' scrape), with or without Basic authentication.
-    METRICS_TOKEN: str | None = _setting(None, _optional_text, secret=True)
-    # Logger
-    LOGGER_INTERVAL_MINUTES: float = _setting(2.0, _positive_float)
-    LOGGER_BATCH_SIZE: int = _setting(5000, _positive_int)
-    # Predictions one claim (one logger batch) takes. Large, because each claim costs a pass over
-    # the collection on the embedded database; memory is bounded by LOGGER_BATCH_SIZE instead.
-    LOGGER_CLAIM_SIZE: int = _setting(50000, _positive_int)
-    WHYLABS_API_KEY: str | None = _setting(None, _optional_text, secret=True)
-    WHYLABS_DEFAULT_ORG_ID: str | None = _setting(None, _optional_text)
-    WHYLABS_DEFAULT_DATASET_ID: str | None = _setting(None, _optional_text)
-    WHYLABS_API_ENDPOINT: str = _setting(PUBLIC_WHYLABS_ENDPOINT, _text)
-    LOGGER_HTTP_TIMEOUT_SECONDS: float = _setting(30.0, _positive_float)
-    LOGGER_HEARTBEAT_FILE: str | None = _setting(None, _optional_text)
-    LOGGER_LEASE_SECONDS: float = _setting(300.0, _positive_float)
-    LOGGER_RETRY_MIN_SECONDS: float = _setting(30.0, _positive_float)
-    LOGGER_RETRY_MAX_SECONDS: float = _setting(900.0, _positive_float)
-    # How many recent days the running logger reconciles with the predictions, once a day.
-    LOGGER_RECONCILE_DAYS: int = _setting(7, _positive_int)
-    # Drift and alerts
-    DRIFT_ALGORITHM: str = _setting("chi-square", _choice("chi-square", "hellinger"))
-    DRIFT_P_VALUE: float = _setting(0.05, _unit_interval)
-    DRIFT_HELLINGER_THRESHOLD: float = _setting(0.15, _unit_interval)
-    DRIFT_REFERENCE_DAYS: int = _setting(14, _positive_int)
-    # "window" by default: the seed's class shares differ from the training set's, and with hundreds of
-    # predictions a day chi-square against the training shares flags most ordinary days.
-    DRIFT_CLASS_REFERENCE: str = _setting("window", _choice("window", "training"))
-    DRIFT_MIN_SAMPLES: int = _setting(50, _positive_int)
-    ALERT_MIN_ACCURACY: float = _setting(0.8, _unit_interval)
-    ALERT_MIN_SAMPLES: int = _setting(50, _positive_int)
-    ALERT_WEBHOOK_URL: str | None = _setting(None, _optional_text, secret=True)
-    # Estimated accuracy before review: the recent validation days its confidence calibration is fitted on.
-    ESTIMATE_CALIBRATION_DAYS: int = _setting(30, _positive_int)
+    MAX_CLOCK_SKEW_MINUTES: PositiveFloat = 10.0
+
+    # Cached properties stored on the instance, which `model_copy` must not carry to a copy.
+    _CACHED: ClassVar[tuple[str, ...]] = ("classes",)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read every setting from `env` (default: os.environ); `overrides` win over both."""
-        env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = env.get(f.name)
-            if raw is None or raw.strip() == "" and f.default is not None:
-                continue
-            try:
-                values[f.name] = f.metadata["parse"](raw)
-            except ValueError as exc:
-                shown = "<hidden>" if f.metadata["secret"] else repr(raw)
-                raise SettingsError(f"{f.name}={shown}: {exc}") from exc
-        values.update(overrides)
-        return cls(**values)
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Keyword arguments, then the environment; no .env file (Compose reads that one).
+        return init_settings, _Environment(settings_cls, _ENVIRONMENT.get())
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+        """Read every setting from `env` (default: os.environ); `overrides` win over both.
+
+        Raises SettingsError naming each variable whose value cannot be used.
+        """
+        token = _ENVIRONMENT.set(env)
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            raise SettingsError(describe(exc, cls)) from None
+        finally:
+            _ENVIRONMENT.reset(token)
+
+    def replace(self, **changes: Any) -> Self:
+        """Return a copy with `changes`, checked as the environment's values are (the environment is not read)."""
+        try:
+            return self.model_validate({**self.model_dump(), **changes})
+        except ValidationError as exc:
+            raise SettingsError(describe(exc, type(self))) from None
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copied = super().model_copy(update=update, deep=deep)
+        for name in self._CACHED:
+            copied.__dict__.pop(name, None)  # the copy's CLASSES_FILE may differ: read it again when asked
+        return copied
 
     @cached_property
     def classes(self) -> ClassCatalog:
@@ -167,8 +174,3 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.TIMEZONE)
-
-    @property
-    def whylabs_enabled(self) -> bool:
-        """Return True when all three WhyLabs credentials are set."""
-        return bool(self.WHYLABS_API_KEY and self.WHYLABS_DEFAULT_ORG_ID and self.WHYLABS_DEFAULT_DATASET_ID)

@@ -17,7 +17,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from clara_common.ledger import ALERTS_COLLECTION
-from clara_common.settings import Settings
+from clara_logger.settings import LoggerSettings
 from clara_logger.drift import drifting_features
 from clara_logger.retry import next_attempt
 
@@ -81,7 +81,7 @@ def payload(alert: dict[str, Any]) -> dict[str, Any]:
     return {"text": alert["text"], "key": alert["_id"], **fields}
 
 
-def send_due(collection: Collection, settings: Settings, session: requests.Session | None = None) -> int:
+def send_due(collection: Collection, settings: LoggerSettings, session: requests.Session | None = None) -> int:
     """POST every pending alert that is due to ALERT_WEBHOOK_URL; return how many were delivered."""
     if not settings.ALERT_WEBHOOK_URL:
         return 0
@@ -89,7 +89,7 @@ def send_due(collection: Collection, settings: Settings, session: requests.Sessi
     sent = 0
     while (alert := _take_due(collection, settings.LOGGER_LEASE_SECONDS)) is not None:
         try:
-            response = http.post(settings.ALERT_WEBHOOK_URL, json=payload(alert),
+            response = http.post(settings.ALERT_WEBHOOK_URL.get_secret_value(), json=payload(alert),
                                  timeout=settings.LOGGER_HTTP_TIMEOUT_SECONDS)
             response.raise_for_status()
         except requests.RequestException as exc:

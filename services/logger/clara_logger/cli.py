@@ -16,7 +16,8 @@ from pymongo.errors import PyMongoError
 
 from clara_common.db import make_client
 from clara_common.logs import configure_logging
-from clara_common.settings import Settings, SettingsError
+from clara_common.settings import SettingsError
+from clara_logger.settings import LoggerSettings
 from clara_common.days import local_day
 from clara_logger.retry import retry_delay
 from clara_logger.state import LedgerMismatch
@@ -67,7 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def run_reconcile(settings: Settings, days: int | None, everything: bool) -> int:
+def run_reconcile(settings: LoggerSettings, days: int | None, everything: bool) -> int:
     """Reconcile the history with the predictions collection; print what changed; return the exit code."""
     with make_client(settings, appname="clara-logger") as client:
         logger = Logger(settings, client)
@@ -82,6 +83,9 @@ def run_reconcile(settings: Settings, days: int | None, everything: bool) -> int
             first = last - timedelta(days=(days or settings.LOGGER_RECONCILE_DAYS) - 1)
         logger.tick()  # log what is waiting first: a reconcile compares what is logged
         repairs = logger.reconcile(first, last)
+        if everything:
+            # Unreviewed predictions may be older than any validation: recount the whole summary.
+            print(f"recounted the unreviewed summary: {logger.recount_unreviewed()} day(s)")
         for repair in repairs:
             print(f"repaired {repair.line()}")
         print(f"reconciled {first} to {last}: {len(repairs)} day(s) changed")
@@ -91,7 +95,7 @@ def run_reconcile(settings: Settings, days: int | None, everything: bool) -> int
 class GuardedJob:
     """A scheduled job whose exceptions are logged and backed off, so that the loop goes on."""
 
-    def __init__(self, job: Callable[[], None], settings: Settings) -> None:
+    def __init__(self, job: Callable[[], None], settings: LoggerSettings) -> None:
         self.job = job
         self.settings = settings
         self.failures = 0
@@ -120,7 +124,7 @@ class GuardedJob:
         self.failures = 0
 
 
-def run(settings: Settings, once: bool) -> int:
+def run(settings: LoggerSettings, once: bool) -> int:
     """Run the logger; return the process exit code."""
     stop = StopFlag()
     signal.signal(signal.SIGTERM, stop.request)
@@ -177,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     args = parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = LoggerSettings.from_env()
     except SettingsError as exc:
         log.error("bad configuration: %s", exc)
         return 2

@@ -20,7 +20,7 @@ from clara_common.days import days_between, local_day, range_bounds
 from clara_common.ledger import (
     JUDGED_FIELDS, LOGGED_AS, PREVIOUS_AS, STRING_CEILING, STRING_TOP, copy_differs, counted, dates_within,
 )
-from clara_common.settings import Settings
+from clara_common.settings import CommonSettings
 from clara_logger import batches, history
 from clara_logger.history import COUNT_FIELDS
 from clara_logger.confusion import DayTally
@@ -158,7 +158,7 @@ def stored_counts(record: dict[str, Any] | None) -> dict[str, Any]:
     return {name: record.get(name, None if name == "calibration" else 0) for name in COUNT_FIELDS}
 
 
-def expected_counts(docs: Iterable[dict[str, Any]], day: str, applied: set[str], settings: Settings) -> dict[str, Any]:
+def expected_counts(docs: Iterable[dict[str, Any]], day: str, applied: set[str], settings: CommonSettings) -> dict[str, Any]:
     """Return what a history day holding the batches `applied` must count, from the documents' copies."""
     tally = DayTally()
     for doc in docs:
@@ -173,7 +173,7 @@ def _same(stored: dict[str, Any], expected: dict[str, Any]) -> bool:
 
 
 def repair_days(predictions: Collection, days_collection: Collection, records: Collection, first: date, last: date,
-                settings: Settings, attempts: int = 10) -> list[Repair]:
+                settings: CommonSettings, attempts: int = 10) -> list[Repair]:
     """Recount local days `first` to `last` from the predictions' copies; repair and return the days that differ."""
     repairs = []
     for day in days_between(first, last):

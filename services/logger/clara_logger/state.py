@@ -15,7 +15,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from clara_common.ledger import STATE_COLLECTION, STATE_ID
-from clara_common.settings import Settings
+from clara_common.settings import CommonSettings
 
 # How often the running logger reconciles its recent days.
 RECONCILE_EVERY = timedelta(days=1)
@@ -30,7 +30,7 @@ def state(database: Database) -> Collection:
     return database[STATE_COLLECTION]
 
 
-def open_ledger(collection: Collection, settings: Settings) -> dict[str, Any]:
+def open_ledger(collection: Collection, settings: CommonSettings) -> dict[str, Any]:
     """Return the state document, created for this time zone if there is none; refuse another time zone."""
     now = datetime.now(timezone.utc)
     try:
@@ -46,7 +46,7 @@ def open_ledger(collection: Collection, settings: Settings) -> dict[str, Any]:
     return ledger
 
 
-def reset(collection: Collection, settings: Settings) -> None:
+def reset(collection: Collection, settings: CommonSettings) -> None:
     """Start the state afresh for a history rebuilt in this time zone."""
     collection.delete_one({"_id": STATE_ID})
     open_ledger(collection, settings)

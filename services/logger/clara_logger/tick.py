@@ -24,15 +24,16 @@ from pymongo import IndexModel
 
 from clara_common import calibration
 from clara_common.contract import Prediction, Rejection, is_early, parse_prediction
-from clara_common.days import day_start, local_day
+from clara_common.days import day_start, days_between, local_day
 from clara_common.db import create_prediction_indexes, ensure_index_models, get_database, predictions
 from clara_common.ledger import CORRECTION_LOOKBACK, PREVIOUS_AS, Contribution, contribution, copy_of, max_skew
-from clara_common.settings import Settings
-from clara_logger import alerts, batches, history, profiles, reconcile, state
+from clara_common.settings import CommonSettings
+from clara_logger import alerts, batches, history, profiles, reconcile, state, unreviewed
 from clara_logger.confusion import DayTally, predicted_class_counts, tally_by_day, true_class_counts
 from clara_logger.drift import IN_REFERENCE, DriftSettings, compare_classes, compare_confidence
 from clara_logger.history import DayPart
 from clara_logger.retry import next_attempt
+from clara_logger.settings import LoggerSettings
 from clara_logger.whylabs import WhyLabsSink
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class TickReport:
     alerts: int = 0
     alerts_sent: int = 0
     days: set[str] = field(default_factory=set)
+    unreviewed_days: int = 0  # days of the unreviewed summary recounted
+    unreviewed_seconds: float = 0.0
     duration: float = 0.0
 
     def line(self) -> str:
@@ -63,7 +66,8 @@ class TickReport:
                 f"corrected={self.corrected} batches={self.batches} recovered={self.recovered} "
                 f"uploaded={self.uploaded} "
                 f"upload_failures={self.upload_failures} alerts={self.alerts} alerts_sent={self.alerts_sent} "
-                f"days={len(self.days)} duration={self.duration:.2f}s")
+                f"days={len(self.days)} unreviewed_days={self.unreviewed_days} "
+                f"unreviewed_seconds={self.unreviewed_seconds:.2f} duration={self.duration:.2f}s")
 
 
 class Progress:
@@ -90,7 +94,7 @@ class Progress:
 class PartBuilder:
     """Accumulate a batch's per-day counts and whylogs profiles, one chunk of predictions at a time."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: CommonSettings) -> None:
         self.settings = settings
         self.tallies: dict[date, DayTally] = {}
         self.views: dict[date, profiles.DatasetProfileView] = {}
@@ -125,14 +129,14 @@ class PartBuilder:
         ]
 
 
-def build_parts(records: Sequence[Prediction], settings: Settings) -> list[DayPart]:
+def build_parts(records: Sequence[Prediction], settings: CommonSettings) -> list[DayPart]:
     """Return the per-day parts (counts and whylogs profile) of valid predictions."""
     builder = PartBuilder(settings)
     builder.add(records)
     return builder.parts()
 
 
-def history_day(record: Prediction, settings: Settings) -> date:
+def history_day(record: Prediction, settings: CommonSettings) -> date:
     """Return the local day (TIMEZONE) on which a prediction was validated: its day in the history."""
     return local_day(record.timestamp_validated, settings.tz)  # type: ignore[arg-type]
 
@@ -148,7 +152,7 @@ class BatchChanges:
     early: list[Any] = field(default_factory=list)  # ids of documents validated in the future: released
 
 
-def batch_changes(documents: Sequence[dict[str, Any]], settings: Settings,
+def batch_changes(documents: Sequence[dict[str, Any]], settings: CommonSettings,
                   now: datetime | None = None) -> BatchChanges:
     """Return what a batch's documents change: each adds its `logged_as` copy and takes out its `previous_as`.
 
@@ -174,7 +178,7 @@ def batch_changes(documents: Sequence[dict[str, Any]], settings: Settings,
     return changes
 
 
-def split(documents: Sequence[dict[str, Any]], settings: Settings) -> tuple[list[Prediction], dict[Any, str]]:
+def split(documents: Sequence[dict[str, Any]], settings: CommonSettings) -> tuple[list[Prediction], dict[Any, str]]:
     """Return the predictions a batch's documents add, and the reason each malformed one is set aside."""
     changes = batch_changes(documents, settings)
     return changes.added, changes.rejected
@@ -183,7 +187,7 @@ def split(documents: Sequence[dict[str, Any]], settings: Settings) -> tuple[list
 class Logger:
     """The logger's state between ticks: settings, collections, sinks, its identity."""
 
-    def __init__(self, settings: Settings, client: MongoClient, owner: str | None = None) -> None:
+    def __init__(self, settings: LoggerSettings, client: MongoClient, owner: str | None = None) -> None:
         self.settings = settings
         database = get_database(client, settings)
         self.predictions = predictions(client, settings)
@@ -191,6 +195,7 @@ class Logger:
         self.history = history.history(database)
         self.alerts = alerts.alerts(database)
         self.state = state.state(database)
+        self.unreviewed = unreviewed.summaries(database)
         self.owner = owner or batches.logger_identity()
         self._indexed = False
         self.progress = Progress()
@@ -244,6 +249,9 @@ class Logger:
         # Days whose counts changed, this tick or before a logger died: drift and alerts, even when
         # stopping (a second or so), so that a stop never leaves a day unevaluated.
         self.evaluate_days(history.stale_days(self.history), report)
+        if not should_stop():
+            # After the claims and corrections: a prediction reviewed this tick is out of its day.
+            self.refresh_unreviewed(report)
         if not should_stop():
             self.upload_due(report)
             report.alerts_sent += alerts.send_due(self.alerts, self.settings)
@@ -343,8 +351,21 @@ class Logger:
         for repair in repairs:
             log.warning("reconcile: %s", repair.line())
             report.days.add(repair.day)
+        # The same days as days of prediction: what a delete or an edit in place changed in the summary.
+        unreviewed.recount_days(self.predictions, self.unreviewed, days_between(first, last), self.settings,
+                                datetime.now(timezone.utc))
         state.record_reconcile(self.state, first, last, len(repairs))
         return repairs
+
+    def refresh_unreviewed(self, report: TickReport) -> None:
+        """Recount the days of the unreviewed summary that can have changed since the previous refresh."""
+        done = unreviewed.refresh(self.predictions, self.unreviewed, self.state, self.settings)
+        report.unreviewed_days += done.days
+        report.unreviewed_seconds += done.seconds
+
+    def recount_unreviewed(self) -> int:
+        """Recount the whole unreviewed summary from the predictions (`--reconcile --all`); return how many days."""
+        return unreviewed.recount_all(self.predictions, self.unreviewed, self.settings, datetime.now(timezone.utc))
 
     def _claim_and_process(self, claim: Callable[[str], int], report: TickReport, kind: str = "claim") -> int:
         """Open a batch, claim predictions into it with `claim`, and process them; return how many."""

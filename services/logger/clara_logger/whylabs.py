@@ -20,7 +20,7 @@ from whylogs.api.whylabs.session.whylabs_client_cache import StaticKeyRefresher 
 from whylogs.api.writer import whylabs_client as writer_client  # noqa: E402
 from whylogs.api.writer.whylabs import WhyLabsWriter  # noqa: E402
 
-from clara_common.settings import Settings  # noqa: E402
+from clara_logger.settings import LoggerSettings  # noqa: E402
 from clara_logger import profiles  # noqa: E402
 
 
@@ -33,14 +33,14 @@ class UploadResult:
 class WhyLabsSink:
     """Upload profiles to a WhyLabs-compatible endpoint; every failure is returned, never raised."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: LoggerSettings) -> None:
         if not settings.whylabs_enabled:
             raise ValueError("WHYLABS_API_KEY, WHYLABS_DEFAULT_ORG_ID and WHYLABS_DEFAULT_DATASET_ID must all be set")
         self.endpoint = settings.WHYLABS_API_ENDPOINT.rstrip("/")
         self.timeout = settings.LOGGER_HTTP_TIMEOUT_SECONDS
         self._org_id = settings.WHYLABS_DEFAULT_ORG_ID
         self._dataset_id = settings.WHYLABS_DEFAULT_DATASET_ID
-        self._api_key = settings.WHYLABS_API_KEY
+        self._api_key = settings.WHYLABS_API_KEY.get_secret_value()
         # Checks the key's shape ("<10-character key id>.<secret>") now rather than at the first upload.
         self._key_refresher = StaticKeyRefresher(self._api_key)
         # The writer retries a failed PUT for up to a minute inside one call; the batch outbox
@@ -50,7 +50,7 @@ class WhyLabsSink:
         self._api_client = self._make_api_client()
 
     def _make_api_client(self) -> ApiClient:
-        # Our own client so that the endpoint and the key come from Settings, not from whylogs'
+        # Our own client so that the endpoint and the key come from LoggerSettings, not from whylogs'
         # session, and so that the upload-slot request has a timeout (the generated client has none).
         config = Configuration(host=self.endpoint)
         config.api_key = {"ApiKeyAuth": self._api_key}

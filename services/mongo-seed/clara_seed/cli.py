@@ -13,7 +13,7 @@ from tqdm import tqdm
 from clara_common.db import ensure_indexes, get_database, make_client, predictions
 from clara_common.days import today
 from clara_common.logs import configure_logging
-from clara_common.settings import Settings, SettingsError
+from clara_common.settings import CommonSettings, SettingsError
 from clara_seed.generator import SeedPlan, generate
 from clara_seed.loader import (
     PLAN_KEYS, delete_seeded, insert_missing, plan_record, previous_run, record_complete, record_run, seeded_count,
@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: CommonSettings) -> int:
     """Seed the database; return the process exit code."""
     with make_client(settings) as client:
         database = get_database(client, settings)
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     args = parse_args(argv)
     try:
-        return run(args, Settings.from_env())
+        return run(args, CommonSettings.from_env())
     except SettingsError as exc:
         log.error("bad configuration: %s", exc)
         return 2

@@ -14,7 +14,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 
 from clara_common.db import get_database, make_client, predictions
-from clara_common.settings import Settings
+from clara_monitor.settings import MonitorSettings
 from clara_monitor import security
 from clara_monitor.reader import HistoryCache, RangeCounts, TailJudgements, range_counts
 from clara_monitor.training import TrainedCounts
@@ -28,7 +28,7 @@ class MonitorContext:
     """What the views need: the settings, the one client of this process, and what it keeps between requests
     (the training counts, the history's days, the tail's judgements)."""
 
-    settings: Settings
+    settings: MonitorSettings
     client: MongoClient
     trained: TrainedCounts
     history: HistoryCache = field(default_factory=HistoryCache)
@@ -50,7 +50,7 @@ class MonitorContext:
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the monitor: defaults, then the environment's settings, then `test_config`.
 
-    `test_config` may hold Flask keys and a "SETTINGS" entry (a Settings object) that replaces the
+    `test_config` may hold Flask keys and a "SETTINGS" entry (a MonitorSettings object) that replaces the
     environment's settings.
     """
     app = Flask(__name__)
@@ -62,7 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             bridged.handlers = gunicorn_log.handlers
             bridged.setLevel(gunicorn_log.level)
             bridged.propagate = False  # the root logger's handler would print each line twice
-    settings = Settings.from_env()
+    settings = MonitorSettings.from_env()
     if test_config is not None:
         settings = test_config.get("SETTINGS", settings)
         app.config.from_mapping({k: v for k, v in test_config.items() if k != "SETTINGS"})

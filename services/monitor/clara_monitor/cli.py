@@ -16,7 +16,8 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
 
 from clara_common.logs import configure_logging
-from clara_common.settings import Settings, SettingsError
+from clara_common.settings import SettingsError
+from clara_monitor.settings import MonitorSettings
 
 log = logging.getLogger("clara_monitor")
 
@@ -123,7 +124,7 @@ class MonitorServer(BaseApplication):
         return create_app()
 
 
-def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
+def parse_args(argv: list[str] | None, settings: MonitorSettings) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="clara-monitor", description="Serve the CLARA Monitor dashboard and API.")
     parser.add_argument(
         "--host", default="0.0.0.0",
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the monitor under gunicorn until stopped."""
     configure_logging()
     try:
-        settings = Settings.from_env()
+        settings = MonitorSettings.from_env()
         # Checked here too (each worker checks again in create_app): a mistake stops the command with
         # one line, instead of every worker failing to boot.
         from clara_monitor.security import credentials

@@ -195,7 +195,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                    "days_without_bins": {"type": "array", "items": DAY}}),
         "band_level": {"type": "number"},
         "invalid_unreviewed": COUNT,
-        "as_of": nullable(INSTANT),
+        "as_of": {**nullable(INSTANT), "description": "the logger's last tick: the history's validated days"},
+        "unreviewed_as_of": {**nullable(INSTANT),
+                             "description": "when the logger's summary of unreviewed predictions was refreshed: "
+                                            "predictions made or reviewed since are not included; null when "
+                                            "read from the predictions at the request"},
+        "unreviewed_source": {"type": "string", "enum": ["summary", "predictions"],
+                              "description": "summary: the logger's; predictions: no logger has written one yet"},
         "source": {"type": "string"},
     }),
     "Health": obj({"status": {"const": "ok"}}),

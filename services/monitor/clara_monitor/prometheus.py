@@ -8,6 +8,8 @@ One read of the 30 days serves the three windows: its counts are per day, so a w
     clara_class_precision, clara_class_recall, clara_class_f1 {class, window}
     clara_validated_predictions {window}     /api/metrics' total_validated (days of validation)
     clara_unreviewed_predictions {window}    predictions made in the window with no review (below)
+    clara_estimated_accuracy {window="1d"}   expected accuracy of today's unreviewed predictions, as
+                                             /api/estimated-performance's estimate for today
     clara_invalid_records {window}           /api/metrics' invalid_records
     clara_drift_p_value, clara_drift_statistic, clara_drift_detected {feature, algorithm}
     clara_drift_day_timestamp_seconds        start of the day those drift results are of
@@ -17,6 +19,11 @@ One read of the 30 days serves the three windows: its counts are per day, so a w
 An undefined value (null in the JSON: a metric of a window without the predictions it needs, a drift
 result under DRIFT_MIN_SAMPLES, no tick yet) is left out of the exposition, never written as 0.
 Each request builds its own registry: nothing is kept between requests.
+
+The unreviewed predictions and their estimate come from the logger's summary (clara_common/unreviewed.py)
+as of its last refresh, as /api/estimated-performance's do: at 888,000 predictions a scrape takes 56 ms
+so, and 277 ms counting them from the predictions (bench/estimate.py). Without a logger's summary they
+are counted from the predictions (`unreviewed_by_day`).
 """
 
 from __future__ import annotations
@@ -40,9 +47,10 @@ from clara_common.days import day_start, local_day, range_bounds, today
 from clara_common.db import find_once
 from clara_common.ledger import HISTORY_COLLECTION
 from clara_common.metrics import class_scores, summary
-from clara_common.settings import Settings
-from clara_monitor import get_db
-from clara_monitor.reader import status, time_queries
+from clara_common.settings import CommonSettings
+from clara_common import unreviewed as unreviewed_summary
+from clara_monitor import estimate, get_db
+from clara_monitor.reader import read_state, status, time_queries
 
 bp = Blueprint("prometheus", __name__)
 
@@ -89,6 +97,10 @@ VALIDATED = Gauge("clara_validated_predictions", "Predictions validated in the w
 UNREVIEWED = Gauge("clara_unreviewed_predictions",
                    "Predictions made in the window (local day of timestamp) with neither a verdict nor a "
                    "validation time", ("window",))
+ESTIMATED_ACCURACY = Gauge("clara_estimated_accuracy",
+                           "Expected accuracy of the predictions made today and not reviewed yet (the logger's "
+                           "summary as of its last tick, calibrated on ESTIMATE_CALIBRATION_DAYS days of reviews)",
+                           ("window",))
 INVALID = Gauge("clara_invalid_records", "Documents of the window that break the record contract", ("window",))
 DRIFT_P_VALUE = Gauge("clara_drift_p_value", "Drift p-value of the latest day before today with drift results "
                       "(chi-square, ks; none for hellinger)", ("feature", "algorithm"))
@@ -142,7 +154,7 @@ def window_families(counts: pl.DataFrame, invalid: dict[str, int], unreviewed: d
     ]
 
 
-def unreviewed_by_day(predictions: Collection, first: date, last: date, settings: Settings) -> dict[str, int]:
+def unreviewed_by_day(predictions: Collection, first: date, last: date, settings: CommonSettings) -> dict[str, int]:
     """Return, per local day of prediction time, the predictions with neither a verdict nor a validation time.
 
     Found through the (timestamp_validated, timestamp) index: null validation time, prediction time in
@@ -164,6 +176,24 @@ def unreviewed_by_day(predictions: Collection, first: date, last: date, settings
     return dict(found)
 
 
+def unreviewed_counts(context: Any, first: date, last: date, settings: CommonSettings,
+                      ledger: dict[str, Any] | None) -> dict[str, int]:
+    """Return, per local day of prediction, the unreviewed predictions: the logger's summary, else the predictions."""
+    if unreviewed_summary.summary_as_of(ledger) is None:
+        return unreviewed_by_day(context.predictions, first, last, settings)
+    return {day: doc.get("unreviewed", 0) for day, doc in unreviewed_summary.summary_days(context.database, first, last).items()}
+
+
+def estimated_today(context: Any, current: date, settings: CommonSettings,
+                    ledger: dict[str, Any] | None) -> float | None:
+    """Return the expected accuracy of today's unreviewed predictions (None: none), as /api/estimated-performance."""
+    fitted, _, _ = estimate.fitted_map(context.database, settings, current)
+    found = estimate.unreviewed_estimates(context.database, context.predictions, fitted, current, current, settings,
+                                          ledger)
+    band = found.days.get(current.isoformat(), (0, None))[1]
+    return band.estimate if band is not None else None
+
+
 def latest_drift(database: Database, current: date,
                  days: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
     """Return the latest day before `current` that has stored drift results, with them (None: no such day).
@@ -179,7 +209,7 @@ def latest_drift(database: Database, current: date,
     return (record["_id"], record["drift"]) if record is not None else None
 
 
-def drift_families(latest: tuple[str, dict[str, Any]] | None, settings: Settings) -> list[Metric]:
+def drift_families(latest: tuple[str, dict[str, Any]] | None, settings: CommonSettings) -> list[Metric]:
     """Return the drift families of the latest day with drift results (empty families when there is none)."""
     p_values, statistics, detected, day = [], [], [], []
     if latest is not None:
@@ -213,8 +243,10 @@ def metrics() -> Response:
     starts = window_starts(current)
     first = date.fromisoformat(min(starts.values()))
     read = context.read_range(first, current)
-    unreviewed = unreviewed_by_day(context.predictions, first, current, settings)
+    ledger = read_state(context.database)
+    unreviewed = unreviewed_counts(context, first, current, settings, ledger)
     families = [
+        ESTIMATED_ACCURACY.family([(("1d",), estimated_today(context, current, settings, ledger))]),
         *window_families(read.counts, read.invalid, unreviewed, starts,
                          {c.id: c.name for c in settings.classes.classes}),
         *drift_families(latest_drift(context.database, current, read.days), settings),

@@ -45,7 +45,7 @@ from clara_common.ledger import (
     dates_within, max_skew,
 )
 from clara_common.metrics import COUNT_SCHEMA
-from clara_common.settings import Settings
+from clara_monitor.settings import MonitorSettings
 
 PROJECTION = {name: 1 for name in (*JUDGED_FIELDS, "logged_error", "logger_batch", LOGGED_AS, PREVIOUS_AS)}
 # Validation times no day can be read from, each range through the index: dates outside the contract's
@@ -95,7 +95,7 @@ def read_state(database: Database) -> dict[str, Any] | None:
     return database[STATE_COLLECTION].find_one({"_id": STATE_ID})
 
 
-def check_timezone(ledger: dict[str, Any] | None, settings: Settings) -> None:
+def check_timezone(ledger: dict[str, Any] | None, settings: MonitorSettings) -> None:
     """Refuse a history built in another time zone: its days would not be this monitor's days."""
     if ledger is not None and ledger.get("timezone") != settings.TIMEZONE:
         raise LedgerMismatch(
@@ -146,7 +146,7 @@ class Judged:
     due_later: bool  # validated ahead of the clock: what it counts changes when it is due
 
 
-def judge(doc: Mapping[str, Any], settings: Settings, now: datetime) -> Judged:
+def judge(doc: Mapping[str, Any], settings: MonitorSettings, now: datetime) -> Judged:
     """Return what the document counts at `now` and what its `logged_as` and previous copies count."""
     written = as_written(doc)
     return Judged(
@@ -171,7 +171,7 @@ class TailJudgements:
     def __init__(self) -> None:
         self._judged: dict[bytes, Judged] = {}
 
-    def judge(self, raw: RawBSONDocument, settings: Settings, now: datetime,
+    def judge(self, raw: RawBSONDocument, settings: MonitorSettings, now: datetime,
               codec_options: CodecOptions) -> Judged:
         known = self._judged.get(raw.raw)
         if known is not None and not known.due_later:
@@ -260,7 +260,8 @@ class HistoryCache:
         wanted = range_days(first, last)
         with self._lock:
             if not self.known.issuperset(wanted):
-                query = {"_id": {"$gte": first.isoformat(), "$lte": last.isoformat()}}
+                # By name: a range over _id is a collection scan on the embedded database.
+                query = {"_id": {"$in": wanted}}
                 for record in database[HISTORY_COLLECTION].find(query, self.FIELDS):
                     self.days.setdefault(record["_id"], record)
                 self.known.update(wanted)
@@ -289,7 +290,7 @@ def day_batches(database: Database, days: set[str]) -> dict[str, dict[str, Any]]
     return {r["_id"]: r for r in database[HISTORY_COLLECTION].find(query, {"applied_batches": 1, "version": 1})}
 
 
-def range_counts(database: Database, predictions: Collection, first: date, last: date, settings: Settings,
+def range_counts(database: Database, predictions: Collection, first: date, last: date, settings: MonitorSettings,
                  cache: HistoryCache | None = None, judgements: TailJudgements | None = None) -> RangeCounts:
     """Return the exact counts of local days `first` to `last`: history plus tail, read consistently.
 
@@ -355,7 +356,7 @@ def backlog(predictions: Collection) -> int:
     return total
 
 
-def status(database: Database, predictions: Collection, settings: Settings, read: RangeCounts | None = None) -> dict:
+def status(database: Database, predictions: Collection, settings: MonitorSettings, read: RangeCounts | None = None) -> dict:
     """Return how far behind the history is: the logger's last tick and the validated predictions not logged yet.
 
     Given a range's `read`, its state document and its backlog; else the state is read and the whole
@@ -398,7 +399,7 @@ def _iso_fields(document: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in document.items()}
 
 
-def day_bounds(database: Database, predictions: Collection, settings: Settings, earliest: date,
+def day_bounds(database: Database, predictions: Collection, settings: MonitorSettings, earliest: date,
                latest: date) -> tuple[str | None, str | None]:
     """Return the first and last local day with validated predictions within `earliest` to `latest`.
 

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask, Response, request
+from pydantic import SecretStr
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
-from clara_common.settings import Settings, SettingsError
+from clara_common.settings import SettingsError
+from clara_monitor.settings import MonitorSettings
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ def read_password_file(path: str) -> str:
     return password
 
 
-def credentials(settings: Settings) -> Credentials | None:
+def credentials(settings: MonitorSettings) -> Credentials | None:
     """Return the credentials the settings ask for, None when authentication is off.
 
     Raises SettingsError, naming the variables, when only half of them are set or the password file
@@ -94,7 +96,8 @@ def credentials(settings: Settings) -> Credentials | None:
         raise SettingsError(
             "MONITOR_USERNAME is set but neither MONITOR_PASSWORD nor MONITOR_PASSWORD_FILE is: "
             "authentication needs both")
-    return Credentials(username, password if password is not None else read_password_file(password_file))
+    return Credentials(
+        username, password.get_secret_value() if password is not None else read_password_file(password_file))
 
 
 def needs_no_store(path: str) -> bool:
@@ -107,7 +110,7 @@ def token_matches(given: str, token: str) -> bool:
     return hmac.compare_digest(given.encode(), token.encode())
 
 
-def register(app: Flask, required: Credentials | None, metrics_token: str | None = None) -> None:
+def register(app: Flask, required: Credentials | None, metrics_token: SecretStr | None = None) -> None:
     """Ask for `required` on every route but OPEN_PATHS (when set), and accept `metrics_token` as a Bearer token
     on TOKEN_PATHS only (which ask for one of the two when it is set); add the security headers to every response."""
     if required is not None or metrics_token is not None:
@@ -121,7 +124,7 @@ def register(app: Flask, required: Credentials | None, metrics_token: str | None
             given = request.authorization
             if metrics_token is not None and request.path in TOKEN_PATHS:
                 if given is not None and given.type == "bearer":
-                    if token_matches(given.token or "", metrics_token):
+                    if token_matches(given.token or "", metrics_token.get_secret_value()):
                         return
                     log.warning("wrong token for %s from %s", request.path, request.remote_addr)
                     raise Unauthorized("wrong token", www_authenticate=token_challenge)

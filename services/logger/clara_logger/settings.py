@@ -1,0 +1,51 @@
+"""The logger's settings: the common ones, plus its schedule, WhyLabs, drift and alerts."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from clara_common import settings as common
+from clara_common.settings import ClassReference, CommonSettings, DriftAlgorithm, PositiveFloat, PositiveInt, UnitInterval
+
+PUBLIC_WHYLABS_ENDPOINT = "https://api.whylabsapp.com"
+
+
+class LoggerSettings(CommonSettings):
+    """The configuration of clara-logger; build it with `LoggerSettings.from_env()`."""
+
+    # Schedule and batches. The monitor reads LOGGER_INTERVAL_MINUTES too, to tell when the logger is behind.
+    LOGGER_INTERVAL_MINUTES: PositiveFloat = common.LOGGER_INTERVAL_MINUTES
+    LOGGER_BATCH_SIZE: PositiveInt = 5000
+    # Predictions one claim (one logger batch) takes. Large, because each claim costs a pass over
+    # the collection on the embedded database; memory is bounded by LOGGER_BATCH_SIZE instead.
+    LOGGER_CLAIM_SIZE: PositiveInt = 50000
+    LOGGER_HTTP_TIMEOUT_SECONDS: PositiveFloat = 30.0
+    LOGGER_HEARTBEAT_FILE: str | None = None
+    LOGGER_LEASE_SECONDS: PositiveFloat = 300.0
+    LOGGER_RETRY_MIN_SECONDS: PositiveFloat = 30.0
+    LOGGER_RETRY_MAX_SECONDS: PositiveFloat = 900.0
+    # How many recent days the running logger reconciles with the predictions, once a day.
+    LOGGER_RECONCILE_DAYS: PositiveInt = 7
+    # WhyLabs
+    WHYLABS_API_KEY: SecretStr | None = None
+    WHYLABS_DEFAULT_ORG_ID: str | None = None
+    WHYLABS_DEFAULT_DATASET_ID: str | None = None
+    WHYLABS_API_ENDPOINT: str = PUBLIC_WHYLABS_ENDPOINT
+    # Drift and alerts. The monitor reads the algorithm, thresholds and minimum samples too (it shows them).
+    DRIFT_ALGORITHM: DriftAlgorithm = common.DRIFT_ALGORITHM
+    DRIFT_P_VALUE: UnitInterval = common.DRIFT_P_VALUE
+    DRIFT_HELLINGER_THRESHOLD: UnitInterval = common.DRIFT_HELLINGER_THRESHOLD
+    DRIFT_REFERENCE_DAYS: PositiveInt = 14
+    # "window" by default: the seed's class shares differ from the training set's, and with hundreds of
+    # predictions a day chi-square against the training shares flags most ordinary days.
+    DRIFT_CLASS_REFERENCE: ClassReference = "window"
+    DRIFT_MIN_SAMPLES: PositiveInt = common.DRIFT_MIN_SAMPLES
+    ALERT_MIN_ACCURACY: UnitInterval = 0.8
+    ALERT_MIN_SAMPLES: PositiveInt = common.ALERT_MIN_SAMPLES
+    # A Slack-style webhook URL carries its own credential.
+    ALERT_WEBHOOK_URL: SecretStr | None = None
+
+    @property
+    def whylabs_enabled(self) -> bool:
+        """Return True when all three WhyLabs credentials are set."""
+        return bool(self.WHYLABS_API_KEY and self.WHYLABS_DEFAULT_ORG_ID and self.WHYLABS_DEFAULT_DATASET_ID)

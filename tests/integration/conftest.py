@@ -1,0 +1,22 @@
+"""Fixtures for the integration tests: stand-ins for the services the logger talks to over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.utils.whylabs_endpoint import WhyLabsEndpoint
+
+
+@pytest.fixture
+def whylabs() -> Iterator[WhyLabsEndpoint]:
+    """Serve a WhyLabs-compatible upload endpoint on 127.0.0.1 for this test alone.
+
+    Its own server, not the shared `httpserver`: it answers several uploads at once (threaded), a test
+    may stop and restart it, and a slow answer left over from one test must not reach the next.
+    """
+    with HTTPServer(host="127.0.0.1", port=0, threaded=True) as server:
+        yield WhyLabsEndpoint(server)
+        server.check()  # no request went unanswered for want of a handler, and no handler raised
