@@ -917,3 +917,40 @@ def test_low_count_days_are_named_under_the_kpis(page, base_url: str, seeded: Mo
     page.goto(f"{base_url}/?start_date={current - timedelta(days=6)}&end_date={current - timedelta(days=1)}")
     wait_for_load(page, 1)
     assert page.is_hidden("#kpi-note")
+
+
+def test_reliability_diagram_draws_the_calibration_api(page, base_url: str, seeded: MonitorSettings) -> None:
+    query = open_range(page, base_url, seeded, days=SEED_DAYS, tab="metrics")
+    wait_until(page, "window.claraCharts['chart-calibration'] !== undefined")
+    api = get_json(f"{base_url}/api/calibration?{query}")
+    filled = [b for b in api["bins"] if b["count"]]
+    assert filled and api["ece"] is not None
+    drawn = page.evaluate("window.claraCharts['chart-calibration'].data.datasets[0].data")
+    assert drawn == [{"x": b["mean_confidence"], "y": b["accuracy"], "n": b["count"]} for b in filled]
+    assert page.text_content("#calibration-ece") == f"{api['ece'] * 100:.1f}%"
+    show_tab(page, "metrics")
+    save_screenshot(page.locator("#chart-calibration").locator("xpath=../.."), "reliability-diagram.png")
+
+
+def test_estimate_is_drawn_dashed_with_its_band_beside_the_realised_accuracy(
+    page, base_url: str, seeded: MonitorSettings
+) -> None:
+    query = open_range(page, base_url, seeded, days=SEED_DAYS, tab="main")
+    wait_until(page, "window.claraCharts['chart-estimate-main'] !== undefined")
+    api = get_json(f"{base_url}/api/estimated-performance?{query}")
+    assert any(d["unreviewed"] for d in api["days"])  # the sample data has predictions waiting for review
+    for where in ("main", "metrics"):
+        chart = chart_data(page, f"chart-estimate-{where}")
+        assert chart["labels"] == [d["day"] for d in api["days"]]
+        series = {d["label"]: d["data"] for d in chart["datasets"]}
+        assert series["Realised accuracy"] == [d["realised_accuracy"] for d in api["days"]]
+        assert series["Estimated, not reviewed yet"] == [d["estimated_accuracy"] for d in api["days"]]
+        assert series["90% band (low)"] == [d["lower"] for d in api["days"]]
+        assert series["90% band"] == [d["upper"] for d in api["days"]]
+    dash = page.evaluate("window.claraCharts['chart-estimate-main'].data.datasets[1].borderDash")
+    assert dash and dash[0] > 0  # the estimate is dashed, the realised accuracy is not
+    assert not page.evaluate("window.claraCharts['chart-estimate-main'].data.datasets[0].borderDash")
+    show_tab(page, "main")
+    save_screenshot(page.locator("#chart-estimate-main").locator("xpath=../.."), "estimated-accuracy.png")
+    show_tab(page, "metrics")
+    save_screenshot(page.locator(".export"), "export-links.png")
