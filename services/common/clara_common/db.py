@@ -107,13 +107,16 @@ def mongodb_password(settings: CommonSettings) -> str | None:
     return password
 
 
-def make_client(settings: CommonSettings, **kwargs: object) -> MongoClient:
-    """Return a MongoClient for MONGODB_URI (and its password, see mongodb_password) with the configured timeouts."""
+def make_client(settings: CommonSettings, appname: str = "clara", **kwargs: object) -> MongoClient:
+    """Return a MongoClient for MONGODB_URI (and its password, see mongodb_password) with the configured timeouts.
+
+    `appname` names the connection in the server's logs and currentOp: each service passes its own.
+    """
     options: dict[str, object] = {
         "serverSelectionTimeoutMS": settings.MONGODB_TIMEOUT_MS,
         "connectTimeoutMS": settings.MONGODB_TIMEOUT_MS,
         "tz_aware": True,
-        "appname": "clara-monitor",
+        "appname": appname,
     }
     if (password := mongodb_password(settings)) is not None:
         # Given apart from the URI, it needs no percent-escaping and never shows in the URI.

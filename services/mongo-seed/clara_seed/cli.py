@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace, settings: CommonSettings) -> int:
     """Seed the database; return the process exit code."""
-    with make_client(settings) as client:
+    with make_client(settings, appname="clara-seed") as client:
         database = get_database(client, settings)
         collection = predictions(client, settings)
         ensure_indexes(client, settings)

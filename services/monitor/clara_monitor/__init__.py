@@ -72,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # One client per process: made here (after gunicorn forks its workers), never at import time.
     client = make_client(
         settings,
+        appname="clara-monitor",
         serverSelectionTimeoutMS=settings.MONITOR_DB_TIMEOUT_MS,
         # Not short: the driver's heartbeats use it, and a database busy with a long count must not
         # be taken for a down one (the server-selection timeout above gives the quick 503).
