@@ -20,7 +20,7 @@ E2E_COMPOSE = $(COMPOSE) -p $(E2E_PROJECT) -f compose.yaml -f compose.test.yaml
 PYTEST_ARGS ?=
 export WHYLOGS_NO_ANALYTICS := 1
 
-.PHONY: help install test e2e run demo up down logs rotate-db-passwords clean
+.PHONY: help install lint typecheck test test-fast coverage e2e run demo up down logs rotate-db-passwords clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
@@ -37,8 +37,23 @@ $(STAMP): pyproject.toml requirements-*.txt services/*/requirements.txt
 
 install: $(STAMP) ## Create .venv and install the services, their console commands and the test tools
 
+lint: $(STAMP) ## Lint and check the formatting of every Python file with ruff (rules in pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## Type-check with mypy --strict the modules listed in pyproject.toml [tool.mypy]
+	$(BIN)/mypy
+
 test: $(STAMP) ## Run the whole test suite against a throwaway MongoDB
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## Run the unit tests only (no database, no browser): seconds
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+# Only what runs in the pytest process is measured: code in the subprocesses that some tests start (a
+# monitor, clara-logger --once) is not. Narrow it with PYTEST_ARGS, e.g. PYTEST_ARGS=tests/unit.
+coverage: $(STAMP) ## Run the test suite with line and branch coverage of the services and print the total
+	$(BIN)/python -m pytest --cov --cov-branch --cov-report=term $(PYTEST_ARGS)
 
 # `run` starts the stack's services (waiting for a healthy mongo, the seed's success, a healthy logger
 # and monitor) and then the runner, and exits with the runner's status. Not `up --abort-on-container-exit`:
@@ -89,4 +104,4 @@ logs: ## Follow the Compose stack's logs
 	$(COMPOSE) logs -f
 
 clean: ## Remove the virtual environment, caches and demo data
-	rm -rf $(VENV) .pytest_cache .data artifacts build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov .data artifacts build *.egg-info

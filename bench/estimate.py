@@ -25,9 +25,9 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bson import ObjectId
-from pathlib import Path
 
 os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "1")
 REPO = Path(__file__).resolve().parent.parent
@@ -35,13 +35,13 @@ sys.path.insert(0, str(REPO))
 
 from pymongo import MongoClient  # noqa: E402
 
-from clara_common.db import ensure_indexes, make_client, predictions  # noqa: E402
 from clara_common.days import day_start, today  # noqa: E402
+from clara_common.db import ensure_indexes, make_client, predictions  # noqa: E402
 from clara_common.embedded import EmbeddedMongo  # noqa: E402
-from clara_logger.settings import LoggerSettings  # noqa: E402
 from clara_common.ledger import CORRECTION_LOOKBACK, STATE_COLLECTION, STATE_ID  # noqa: E402
 from clara_common.unreviewed import STATE_FIELD  # noqa: E402
 from clara_logger import unreviewed  # noqa: E402
+from clara_logger.settings import LoggerSettings  # noqa: E402
 from clara_logger.tick import Logger  # noqa: E402
 from clara_seed.generator import SeedPlan, generate  # noqa: E402
 from tests.utils.monitor_process import running_monitor  # noqa: E402
@@ -58,10 +58,16 @@ def seed(client: MongoClient, settings: LoggerSettings, days: int, per_day: int)
         print(f"reusing {collection.estimated_document_count():,} predictions in {settings.MONGODB_DB}")
         return
     started = time.monotonic()
-    docs = list(generate(SeedPlan(end=today(settings.tz), days=days, per_day=per_day, seed=5), settings.classes,
-                         settings.tz, datetime.now(UTC)))
+    docs = list(
+        generate(
+            SeedPlan(end=today(settings.tz), days=days, per_day=per_day, seed=5),
+            settings.classes,
+            settings.tz,
+            datetime.now(UTC),
+        )
+    )
     for first in range(0, len(docs), 20_000):
-        collection.insert_many(docs[first:first + 20_000])
+        collection.insert_many(docs[first : first + 20_000])
     print(f"seeded {len(docs):,} predictions over {days} days in {time.monotonic() - started:.0f} s")
     started = time.monotonic()
     with make_client(settings) as logger_client:
@@ -73,8 +79,10 @@ def tick(settings: LoggerSettings, what: str) -> None:
     """Run one logger tick and print its duration and the unreviewed summary's share of it."""
     with make_client(settings) as client:
         report = Logger(settings, client).tick()
-    print(f"tick ({what}): {report.duration * 1000:,.0f} ms, of which the unreviewed summary "
-          f"{report.unreviewed_seconds * 1000:,.0f} ms ({report.unreviewed_days} day(s) recounted)")
+    print(
+        f"tick ({what}): {report.duration * 1000:,.0f} ms, of which the unreviewed summary "
+        f"{report.unreviewed_seconds * 1000:,.0f} ms ({report.unreviewed_days} day(s) recounted)"
+    )
 
 
 def summary_costs(client: MongoClient, settings: LoggerSettings, new: int, reviews: int) -> None:
@@ -82,23 +90,51 @@ def summary_costs(client: MongoClient, settings: LoggerSettings, new: int, revie
     tick(settings, "catching up: everything is recounted when there is no summary yet")
     database = client[settings.MONGODB_DB]
     started = time.monotonic()
-    days = unreviewed.recount_all(predictions(client, settings), database["logger_unreviewed"], settings,
-                                  datetime.now(UTC))
-    print(f"recount of every day (the alternative to recounting the days that can change): "
-          f"{(time.monotonic() - started) * 1000:,.0f} ms, {days} day(s)")
+    days = unreviewed.recount_all(
+        predictions(client, settings), database["logger_unreviewed"], settings, datetime.now(UTC)
+    )
+    print(
+        f"recount of every day (the alternative to recounting the days that can change): "
+        f"{(time.monotonic() - started) * 1000:,.0f} ms, {days} day(s)"
+    )
     collection = predictions(client, settings)
     rng = random.Random(7)
     now = datetime.now(UTC)
-    recent = list(collection.find({"timestamp_validated": None, "timestamp": {
-        "$gte": day_start(today(settings.tz) - timedelta(days=29), settings.tz)}}, {"output_prediction": 1}))
+    recent = list(
+        collection.find(
+            {
+                "timestamp_validated": None,
+                "timestamp": {"$gte": day_start(today(settings.tz) - timedelta(days=29), settings.tz)},
+            },
+            {"output_prediction": 1},
+        )
+    )
     picked = rng.sample(recent, min(reviews, len(recent)))
     for doc in picked:
-        collection.update_one({"_id": doc["_id"]}, {"$set": {
-            "output_validated": doc.get("output_prediction"), "timestamp_validated": now - timedelta(seconds=5)}})
-    collection.insert_many([{
-        "_id": ObjectId(), "filename": f"bench-new-{i}.jpg", "output_prediction": rng.randrange(7),
-        "output_confidence": rng.random(), "output_validated": None, "timestamp_validated": None,
-        "timestamp": now - timedelta(seconds=rng.randrange(60)), "logged": False} for i in range(new)])
+        collection.update_one(
+            {"_id": doc["_id"]},
+            {
+                "$set": {
+                    "output_validated": doc.get("output_prediction"),
+                    "timestamp_validated": now - timedelta(seconds=5),
+                }
+            },
+        )
+    collection.insert_many(
+        [
+            {
+                "_id": ObjectId(),
+                "filename": f"bench-new-{i}.jpg",
+                "output_prediction": rng.randrange(7),
+                "output_confidence": rng.random(),
+                "output_validated": None,
+                "timestamp_validated": None,
+                "timestamp": now - timedelta(seconds=rng.randrange(60)),
+                "logged": False,
+            }
+            for i in range(new)
+        ]
+    )
     # A review is looked at again by a tick that starts within CORRECTION_LOOKBACK of it: wait that out,
     # so that the next tick is idle (between ticks minutes apart, that is what most reviews see).
     time.sleep(CORRECTION_LOOKBACK.total_seconds() + 1)
@@ -131,8 +167,12 @@ def main() -> int:
     parser.add_argument("--warm-up", type=int, default=10)
     parser.add_argument("--new", type=int, default=100, help="predictions made between two ticks")
     parser.add_argument("--reviews", type=int, default=300, help="reviews between two ticks")
-    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "clara-bench-estimate",
-                        help="the embedded database's folder (kept, and reused by the next run)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "clara-bench-estimate",
+        help="the embedded database's folder (kept, and reused by the next run)",
+    )
     args = parser.parse_args()
     with EmbeddedMongo(storage_path=args.data) as server:
         settings = LoggerSettings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=DATABASE, LOGGER_INTERVAL_MINUTES=600)
@@ -142,17 +182,23 @@ def main() -> int:
             total = predictions(client, settings).estimated_document_count()
         last = today(settings.tz)
         window = f"start_date={last - timedelta(days=89)}&end_date={last}"
-        ROUTES.update({"/api/metrics": f"/api/metrics?{window}", "/api/calibration": f"/api/calibration?{window}",
-                       "/api/estimated-performance": f"/api/estimated-performance?{window}",
-                       "/metrics": "/metrics"})
+        ROUTES.update(
+            {
+                "/api/metrics": f"/api/metrics?{window}",
+                "/api/calibration": f"/api/calibration?{window}",
+                "/api/estimated-performance": f"/api/estimated-performance?{window}",
+                "/metrics": "/metrics",
+            }
+        )
         with MongoClient(server.uri, tz_aware=True) as client:
             unreviewed = predictions(client, settings).count_documents({"timestamp_validated": None})
         print(f"predictions without a review: {unreviewed:,}")
         env = {"MONGODB_URI": server.uri, "MONGODB_DB": DATABASE, "LOGGER_INTERVAL_MINUTES": "600"}
         log = Path(tempfile.gettempdir()) / "clara-bench-estimate-monitor.log"
         figures: dict[str, list[float]] = {name: [] for name in ROUTES}
-        hidden: dict[str, list[float]] = {name: [] for name in ("/api/metrics", "/api/estimated-performance",
-                                                                "/metrics")}
+        hidden: dict[str, list[float]] = {
+            name: [] for name in ("/api/metrics", "/api/estimated-performance", "/metrics")
+        }
         with running_monitor(env, log, workers=1) as monitor, MongoClient(server.uri, tz_aware=True) as client:
             connection = http.client.HTTPConnection(monitor.host, monitor.port, timeout=120)
             state = client[DATABASE][STATE_COLLECTION]
@@ -174,16 +220,22 @@ def main() -> int:
     for title, found in (("served from the summary", figures), ("summary hidden (previous design)", hidden)):
         print(f"\n{title}\n{'route':<28} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
         for name, values in found.items():
-            print(f"{name:<28} {statistics.median(values):8.1f} {percentile(values, 0.95):8.1f} "
-                  f"{statistics.fmean(values):8.1f}")
+            print(
+                f"{name:<28} {statistics.median(values):8.1f} {percentile(values, 0.95):8.1f} "
+                f"{statistics.fmean(values):8.1f}"
+            )
     baseline = statistics.median(figures["/api/metrics"])
     for name in ("/api/calibration", "/api/estimated-performance"):
         p50 = statistics.median(figures[name])
-        print(f"{name} p50 / /api/metrics p50: {p50 / baseline:.2f}; target p50 <= 100 ms: "
-              f"{'met' if p50 <= 100 else 'MISSED'}")
+        print(
+            f"{name} p50 / /api/metrics p50: {p50 / baseline:.2f}; target p50 <= 100 ms: "
+            f"{'met' if p50 <= 100 else 'MISSED'}"
+        )
     previous = statistics.median(hidden["/api/estimated-performance"])
-    print(f"/api/estimated-performance p50, summary / previous design: "
-          f"{statistics.median(figures['/api/estimated-performance']) / previous:.3f}")
+    print(
+        f"/api/estimated-performance p50, summary / previous design: "
+        f"{statistics.median(figures['/api/estimated-performance']) / previous:.3f}"
+    )
     return 0
 
 

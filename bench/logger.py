@@ -29,7 +29,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "1")
 
@@ -50,7 +50,7 @@ def load_backlog(settings: LoggerSettings, size: int) -> int:
     per_day = max(1, round(size / (DAYS * 6.2 / 7)))
     plan = SeedPlan(end=date(2026, 6, 30), days=DAYS, per_day=per_day, never_reviewed_share=0.0)
     # Far enough ahead that every review has happened: the whole backlog is validated.
-    now = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2027, 1, 1, tzinfo=UTC)
     with make_client(settings) as client:
         ensure_indexes(client, settings)
         collection = client[settings.MONGODB_DB][settings.PREDICTIONS_COLLECTION]
@@ -74,13 +74,22 @@ def run_baseline(settings: LoggerSettings, mark_by_ids: bool = False) -> int:
         entries = list(collection.find(UNLOGGED_VALIDATED))
         frame = pd.DataFrame(entries)
         # The reviewer's class id (bool verdicts: the legacy shape) and the prediction, as names.
-        truth = frame.apply(lambda row: row["output_prediction"] if row["output_validated"] is True
-                            else (-1 if row["output_validated"] is False else row["output_validated"]), axis=1)
+        truth = frame.apply(
+            lambda row: (
+                row["output_prediction"]
+                if row["output_validated"] is True
+                else (-1 if row["output_validated"] is False else row["output_validated"])
+            ),
+            axis=1,
+        )
         frame["true_class"] = [classes.name_of(int(t)) if t != -1 else "rejected" for t in truth]
         frame["predicted_class"] = [classes.name_of(int(p)) for p in frame["output_prediction"]]
-        why.log_classification_metrics(frame[["true_class", "predicted_class", "output_confidence"]],
-                                       target_column="true_class", prediction_column="predicted_class",
-                                       score_column="output_confidence")
+        why.log_classification_metrics(
+            frame[["true_class", "predicted_class", "output_confidence"]],
+            target_column="true_class",
+            prediction_column="predicted_class",
+            score_column="output_confidence",
+        )
         marked = {"_id": {"$in": list(frame["_id"])}} if mark_by_ids else UNLOGGED_VALIDATED
         collection.update_many(marked, {"$set": {"logged": True}})
         return len(entries)
@@ -96,13 +105,15 @@ def run_logger(settings: LoggerSettings) -> int:
 
 def child(approach: str, uri: str, database: str, batch_size: int, claim_size: int) -> None:
     """Run one approach and print its figures as JSON (the subprocess side)."""
-    settings = LoggerSettings.from_env({}, MONGODB_URI=uri, MONGODB_DB=database, LOGGER_BATCH_SIZE=batch_size,
-                                 LOGGER_CLAIM_SIZE=claim_size)
+    settings = LoggerSettings.from_env(
+        {}, MONGODB_URI=uri, MONGODB_DB=database, LOGGER_BATCH_SIZE=batch_size, LOGGER_CLAIM_SIZE=claim_size
+    )
     # Import before the clock starts: start-up is not throughput.
     import pandas  # noqa: F401
     import whylogs  # noqa: F401
 
     import clara_logger.tick  # noqa: F401
+
     started = time.perf_counter()
     logged = {"original": run_original, "baseline": run_baseline, "logger": run_logger}[approach](settings)
     seconds = time.perf_counter() - started
@@ -112,9 +123,23 @@ def child(approach: str, uri: str, database: str, batch_size: int, claim_size: i
 
 def measure(approach: str, uri: str, database: str, batch_size: int, claim_size: int) -> dict:
     output = subprocess.run(
-        [sys.executable, __file__, "--child", approach, "--uri", uri, "--db", database,
-         "--batch-size", str(batch_size), "--claim-size", str(claim_size)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            approach,
+            "--uri",
+            uri,
+            "--db",
+            database,
+            "--batch-size",
+            str(batch_size),
+            "--claim-size",
+            str(claim_size),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -123,12 +148,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000], help="backlog sizes")
     defaults = LoggerSettings.from_env({})
-    parser.add_argument("--batch-size", type=int, default=defaults.LOGGER_BATCH_SIZE,
-                        help=f"LOGGER_BATCH_SIZE (default {defaults.LOGGER_BATCH_SIZE})")
-    parser.add_argument("--claim-size", type=int, default=defaults.LOGGER_CLAIM_SIZE,
-                        help=f"LOGGER_CLAIM_SIZE (default {defaults.LOGGER_CLAIM_SIZE})")
-    parser.add_argument("--original-max", type=int, default=20_000,
-                        help="largest backlog the original (quadratic here) runs on (default 20,000)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.LOGGER_BATCH_SIZE,
+        help=f"LOGGER_BATCH_SIZE (default {defaults.LOGGER_BATCH_SIZE})",
+    )
+    parser.add_argument(
+        "--claim-size",
+        type=int,
+        default=defaults.LOGGER_CLAIM_SIZE,
+        help=f"LOGGER_CLAIM_SIZE (default {defaults.LOGGER_CLAIM_SIZE})",
+    )
+    parser.add_argument(
+        "--original-max",
+        type=int,
+        default=20_000,
+        help="largest backlog the original (quadratic here) runs on (default 20,000)",
+    )
     parser.add_argument("--child", choices=["original", "baseline", "logger"], help=argparse.SUPPRESS)
     parser.add_argument("--uri", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -150,24 +187,31 @@ def main(argv: list[str] | None = None) -> int:
                     left = client[database][settings.PREDICTIONS_COLLECTION].count_documents(UNLOGGED_VALIDATED)
                     client.drop_database(database)
                 rows.append({**result, "backlog": backlog, "left_unlogged": left})
-                print(f"{approach:8} backlog {backlog:>8,}: {result['logged'] / result['seconds']:8.0f} predictions/s, "
-                      f"peak RSS {result['peak_rss_mb']:6.0f} MB, {result['seconds']:7.1f} s, "
-                      f"{left} left unlogged", flush=True)
+                print(
+                    f"{approach:8} backlog {backlog:>8,}: {result['logged'] / result['seconds']:8.0f} predictions/s, "
+                    f"peak RSS {result['peak_rss_mb']:6.0f} MB, {result['seconds']:7.1f} s, "
+                    f"{left} left unlogged",
+                    flush=True,
+                )
 
     print()
     print(f"{'approach':10}{'backlog':>10}{'logged':>10}{'seconds':>10}{'pred/s':>10}{'peak MB':>10}")
     for row in rows:
-        print(f"{row['approach']:10}{row['backlog']:>10,}{row['logged']:>10,}{row['seconds']:>10.1f}"
-              f"{row['logged'] / row['seconds']:>10.0f}{row['peak_rss_mb']:>10.0f}")
+        print(
+            f"{row['approach']:10}{row['backlog']:>10,}{row['logged']:>10,}{row['seconds']:>10.1f}"
+            f"{row['logged'] / row['seconds']:>10.0f}{row['peak_rss_mb']:>10.0f}"
+        )
     by = {(r["approach"], r["backlog"]): r for r in rows}
     sizes = sorted({r["backlog"] for r in rows})
     rate = {key: row["logged"] / row["seconds"] for key, row in by.items()}
     for size in sizes:
         for reference in ("original", "baseline"):
             if (reference, size) in by:
-                print(f"backlog {size:,}: logger throughput = {rate[('logger', size)] / rate[(reference, size)]:.2f} x "
-                      f"{reference}; peak RSS {by[('logger', size)]['peak_rss_mb']:.0f} MB vs "
-                      f"{by[(reference, size)]['peak_rss_mb']:.0f} MB")
+                print(
+                    f"backlog {size:,}: logger throughput = {rate[('logger', size)] / rate[(reference, size)]:.2f} x "
+                    f"{reference}; peak RSS {by[('logger', size)]['peak_rss_mb']:.0f} MB vs "
+                    f"{by[(reference, size)]['peak_rss_mb']:.0f} MB"
+                )
     if len(sizes) > 1:
         small, large = sizes[0], sizes[-1]
         for approach in ("baseline", "logger"):

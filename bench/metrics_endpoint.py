@@ -28,8 +28,8 @@ sys.path.insert(0, str(REPO))
 
 from pymongo import MongoClient  # noqa: E402
 
-from clara_common.db import ensure_indexes, make_client, predictions  # noqa: E402
 from clara_common.days import today  # noqa: E402
+from clara_common.db import ensure_indexes, make_client, predictions  # noqa: E402
 from clara_common.embedded import EmbeddedMongo  # noqa: E402
 from clara_logger.settings import LoggerSettings  # noqa: E402
 from clara_logger.tick import Logger  # noqa: E402
@@ -48,10 +48,16 @@ def seed(client: MongoClient, settings: LoggerSettings, days: int, per_day: int)
         print(f"reusing {collection.estimated_document_count():,} predictions in {settings.MONGODB_DB}")
         return
     started = time.monotonic()
-    docs = list(generate(SeedPlan(end=today(settings.tz), days=days, per_day=per_day, seed=5), settings.classes,
-                         settings.tz, datetime.now(UTC)))
+    docs = list(
+        generate(
+            SeedPlan(end=today(settings.tz), days=days, per_day=per_day, seed=5),
+            settings.classes,
+            settings.tz,
+            datetime.now(UTC),
+        )
+    )
     for first in range(0, len(docs), 20_000):
-        collection.insert_many(docs[first:first + 20_000])
+        collection.insert_many(docs[first : first + 20_000])
     print(f"seeded {len(docs):,} predictions over {days} days in {time.monotonic() - started:.0f} s")
     started = time.monotonic()
     with make_client(settings) as logger_client:
@@ -82,8 +88,12 @@ def main() -> int:
     parser.add_argument("--per-day", type=int, default=300)
     parser.add_argument("--requests", type=int, default=100, help="timed requests per route")
     parser.add_argument("--warm-up", type=int, default=10)
-    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "clara-bench-metrics-endpoint",
-                        help="the embedded database's folder (kept, and reused by the next run)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "clara-bench-metrics-endpoint",
+        help="the embedded database's folder (kept, and reused by the next run)",
+    )
     args = parser.parse_args()
     with EmbeddedMongo(storage_path=args.data) as server:
         settings = LoggerSettings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=DATABASE, LOGGER_INTERVAL_MINUTES=600)
@@ -105,8 +115,10 @@ def main() -> int:
             connection.close()
     print(f"\n{'route':<24} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}   ({args.requests} requests each, one client)")
     for name, values in figures.items():
-        print(f"{name:<24} {statistics.median(values):8.1f} {percentile(values, 0.95):8.1f} "
-              f"{statistics.fmean(values):8.1f}")
+        print(
+            f"{name:<24} {statistics.median(values):8.1f} {percentile(values, 0.95):8.1f} "
+            f"{statistics.fmean(values):8.1f}"
+        )
     ratio = statistics.median(figures["/metrics"]) / statistics.median(figures["/api/metrics (7 days)"])
     target = statistics.median(figures["/metrics"]) <= 100
     print(f"/metrics p50 / baseline p50: {ratio:.2f}; target p50 <= 100 ms: {'met' if target else 'MISSED'}")

@@ -40,13 +40,14 @@ fixed commit while the working tree changes, put its extracted services first on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
-import shutil
 import sys
 import tempfile
 import threading
@@ -66,8 +67,8 @@ from bson import ObjectId  # noqa: E402
 from pymongo import DESCENDING, MongoClient  # noqa: E402
 
 from clara_common.contract import REJECTED_TRUE_CLASS, Rejection, parse_prediction  # noqa: E402
-from clara_common.db import ensure_indexes, predictions  # noqa: E402
 from clara_common.days import day_start, local_day, range_bounds, today  # noqa: E402
+from clara_common.db import ensure_indexes, predictions  # noqa: E402
 from clara_common.embedded import EmbeddedMongo, free_port  # noqa: E402
 from clara_common.ledger import CONTRACT_FIELDS  # noqa: E402
 from clara_monitor.settings import MonitorSettings  # noqa: E402
@@ -83,6 +84,7 @@ UNLOGGED_VALIDATED = {"logged": {"$in": [False, None]}, "output_validated": {"$n
 
 
 # -- data -----------------------------------------------------------------------------------------
+
 
 def generate(
     first: date, days: int, count: int, classes: int, rng: random.Random, now: datetime
@@ -138,6 +140,7 @@ def load(collection: Any, docs: Iterator[dict[str, Any]], batch: int = 20_000) -
 
 # -- the writer (a process of its own, so its work does not share the clients' GIL) ---------------
 
+
 def run_writer(uri: str, database: str, collection_name: str, rate: float, limit: int | None, seed: int) -> int:
     """Insert pending predictions and validate pending ones at `rate` a second until SIGTERM or `limit` validations.
 
@@ -155,9 +158,15 @@ def run_writer(uri: str, database: str, collection_name: str, rate: float, limit
     def insert_pending() -> tuple[ObjectId, int]:
         nonlocal made
         made += 1
-        doc = {"filename": f"live-{seed}-{made}.jpg", "output_confidence": round(rng.random(), 4),
-               "output_prediction": rng.randrange(7), "output_validated": None, "timestamp": datetime.now(UTC),
-               "logged": False, "timestamp_validated": None}
+        doc = {
+            "filename": f"live-{seed}-{made}.jpg",
+            "output_confidence": round(rng.random(), 4),
+            "output_prediction": rng.randrange(7),
+            "output_validated": None,
+            "timestamp": datetime.now(UTC),
+            "logged": False,
+            "timestamp_validated": None,
+        }
         return collection.insert_one(doc).inserted_id, doc["output_prediction"]
 
     queue = [insert_pending() for _ in range(max(10, int(rate * 3)))]
@@ -169,8 +178,9 @@ def run_writer(uri: str, database: str, collection_name: str, rate: float, limit
         inserted += 1
         doc_id, predicted = queue.pop(0)
         verdict = predicted if rng.random() < 0.85 else rng.randrange(7)
-        collection.update_one({"_id": doc_id}, {"$set": {"output_validated": verdict,
-                                                         "timestamp_validated": datetime.now(UTC)}})
+        collection.update_one(
+            {"_id": doc_id}, {"$set": {"output_validated": verdict, "timestamp_validated": datetime.now(UTC)}}
+        )
         validated += 1
         next_at += 1 / rate
         pause = next_at - time.monotonic()
@@ -178,8 +188,17 @@ def run_writer(uri: str, database: str, collection_name: str, rate: float, limit
             stop.wait(pause)
     seconds = time.monotonic() - started
     client.close()
-    print(json.dumps({"inserted": inserted, "validated": validated, "seconds": seconds,
-                      "validated_per_s": validated / seconds if seconds else 0.0}), flush=True)
+    print(
+        json.dumps(
+            {
+                "inserted": inserted,
+                "validated": validated,
+                "seconds": seconds,
+                "validated_per_s": validated / seconds if seconds else 0.0,
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 
@@ -187,8 +206,19 @@ class Writer:
     """The writer subprocess: started, then stopped with SIGTERM; its figures read from its last line."""
 
     def __init__(self, settings: MonitorSettings, rate: float, limit: int | None = None, seed: int = 7) -> None:
-        command = [sys.executable, __file__, "--writer", "--uri", settings.MONGODB_URI.get_secret_value(), "--db", settings.MONGODB_DB,
-                   "--rate", str(rate), "--seed", str(seed)]
+        command = [
+            sys.executable,
+            __file__,
+            "--writer",
+            "--uri",
+            settings.MONGODB_URI.get_secret_value(),
+            "--db",
+            settings.MONGODB_DB,
+            "--rate",
+            str(rate),
+            "--seed",
+            str(seed),
+        ]
         if limit is not None:
             command += ["--limit", str(limit)]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
@@ -203,18 +233,23 @@ class Writer:
         return self.figures
 
     def wait(self, timeout: float) -> dict[str, Any]:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
         return self.stop()
 
 
 # -- processes: logger and monitors --------------------------------------------------------------
 
+
 def service_env(settings: MonitorSettings, pythonpath: str | None = None, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB,
-           "LOG_LEVEL": "INFO", "WHYLOGS_NO_ANALYTICS": "1", **extra}
+    env = {
+        **os.environ,
+        "MONGODB_URI": settings.MONGODB_URI.get_secret_value(),
+        "MONGODB_DB": settings.MONGODB_DB,
+        "LOG_LEVEL": "INFO",
+        "WHYLOGS_NO_ANALYTICS": "1",
+        **extra,
+    }
     for name in ("WHYLABS_API_KEY", "WHYLABS_DEFAULT_ORG_ID", "WHYLABS_DEFAULT_DATASET_ID", "ALERT_WEBHOOK_URL"):
         env.pop(name, None)  # no traffic off this machine
     if pythonpath is not None:
@@ -225,8 +260,13 @@ def service_env(settings: MonitorSettings, pythonpath: str | None = None, **extr
 def logger_once(settings: MonitorSettings) -> dict[str, float]:
     """Run `clara-logger --once`; return its tick's figures (found, logged, corrected, tick seconds, wall seconds)."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "clara_logger.cli", "--once"], env=service_env(settings),
-                          capture_output=True, text=True, timeout=7200)
+    done = subprocess.run(
+        [sys.executable, "-m", "clara_logger.cli", "--once"],
+        env=service_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=7200,
+    )
     wall = time.perf_counter() - started
     with open(LOG_DIR / "clara-bench-logger.log", "a") as log:
         log.write(done.stderr)
@@ -237,8 +277,9 @@ def logger_once(settings: MonitorSettings) -> dict[str, float]:
     return {"found": int(found), "logged": int(logged), "corrected": int(corrected), "tick": float(tick), "wall": wall}
 
 
-def log_backlog(collection: Any, settings: MonitorSettings, label: str, server: EmbeddedMongo | None = None,
-                max_ticks: int = 10) -> dict[str, float]:
+def log_backlog(
+    collection: Any, settings: MonitorSettings, label: str, server: EmbeddedMongo | None = None, max_ticks: int = 10
+) -> dict[str, float]:
     """Tick `clara-logger --once` until no validated prediction is left unlogged; print and return the figures.
 
     A failed tick is reported and followed by another (a batch it left unfinished is finished by a
@@ -268,9 +309,11 @@ def log_backlog(collection: Any, settings: MonitorSettings, label: str, server: 
             break
     total["backlog"] = backlog
     total["rate"] = total["logged"] / total["tick"] if total["tick"] else 0.0
-    print(f"  clara-logger --once ({label}): backlog {backlog:,}, logged {total['logged']:,} in {total['ticks']} "
-          f"tick(s), {total['tick']:.0f} s of ticks ({total['wall']:.0f} s wall with start-up): "
-          f"{total['rate']:,.0f} predictions/s" + (f"; {total['failures']} tick(s) failed" if total["failures"] else ""))
+    print(
+        f"  clara-logger --once ({label}): backlog {backlog:,}, logged {total['logged']:,} in {total['ticks']} "
+        f"tick(s), {total['tick']:.0f} s of ticks ({total['wall']:.0f} s wall with start-up): "
+        f"{total['rate']:,.0f} predictions/s" + (f"; {total['failures']} tick(s) failed" if total["failures"] else "")
+    )
     return total
 
 
@@ -304,8 +347,17 @@ class Monitor(Service):
     def __init__(self, design: str, settings: MonitorSettings, workers: int, pythonpath: str | None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "clara_monitor.cli", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--workers", str(workers)]
+        command = [
+            sys.executable,
+            "-m",
+            "clara_monitor.cli",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+        ]
         super().__init__(f"monitor-{design}", command, service_env(settings, pythonpath))
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -325,6 +377,7 @@ class Monitor(Service):
 
 
 # -- HTTP measurements ----------------------------------------------------------------------------
+
 
 def get_json(url: str, timeout: float = 600) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=timeout) as answer:
@@ -366,8 +419,7 @@ class Sample:
     def line(self) -> str:
         if not self.times:
             return f"no answer ({len(self.errors)} errors: {self.errors[:1]})"
-        text = (f"n={len(self.times)}, p50 {self.p50:,.1f} ms, p95 {self.p95:,.1f} ms, "
-                f"max {max(self.times):,.0f} ms")
+        text = f"n={len(self.times)}, p50 {self.p50:,.1f} ms, p95 {self.p95:,.1f} ms, max {max(self.times):,.0f} ms"
         return text + (f", {len(self.errors)} errors (first: {self.errors[0][:160]})" if self.errors else "")
 
 
@@ -383,8 +435,15 @@ def sequential(url: str, requests: int, time_limit: float, timeout: float) -> Sa
     return sample
 
 
-def concurrent(url: str, health_url: str, clients: int, requests: int, time_limit: float, timeout: float,
-               health_every: float = 0.25) -> tuple[Sample, Sample, float]:
+def concurrent(
+    url: str,
+    health_url: str,
+    clients: int,
+    requests: int,
+    time_limit: float,
+    timeout: float,
+    health_every: float = 0.25,
+) -> tuple[Sample, Sample, float]:
     """Send `requests` GETs from `clients` threads (at most `time_limit` s) while one thread samples /healthz.
 
     Returns the request sample, the /healthz sample and the wall time.
@@ -426,6 +485,7 @@ def concurrent(url: str, health_url: str, clients: int, requests: int, time_limi
 
 # -- exactness ------------------------------------------------------------------------------------
 
+
 def direct_counts(collection: Any, first: date, last: date, settings: MonitorSettings) -> dict[str, Any]:
     """Count local days `first` to `last` straight from the documents, with the record contract."""
     tz, classes = settings.tz, settings.classes
@@ -439,8 +499,11 @@ def direct_counts(collection: Any, first: date, last: date, settings: MonitorSet
         parsed = parse_prediction(doc, classes, tz)
         if isinstance(parsed, Rejection):
             validated_at = doc.get("timestamp_validated")
-            if doc.get("output_validated") is not None and isinstance(validated_at, datetime) \
-                    and first <= local_day(validated_at, tz) <= last:
+            if (
+                doc.get("output_validated") is not None
+                and isinstance(validated_at, datetime)
+                and first <= local_day(validated_at, tz) <= last
+            ):
                 invalid += 1
             continue
         if not parsed.is_validated or not first <= local_day(parsed.timestamp_validated, tz) <= last:
@@ -462,8 +525,12 @@ def compare(monitor: Monitor, current: date, days: int, expected: dict[str, Any]
             differences.append(f"{key}: monitor {answer.get(key)} != documents {expected[key]}")
     if with_matrix:
         confusion = get_json(monitor.url(days, current, "/api/confusion"), timeout=900)
-        cells = {(t, p): n for t, row in zip(confusion["labels"], confusion["matrix"]) for p, n in
-                 zip(confusion["labels"], row) if n}
+        cells = {
+            (t, p): n
+            for t, row in zip(confusion["labels"], confusion["matrix"])
+            for p, n in zip(confusion["labels"], row)
+            if n
+        }
         wanted = {cell: n for cell, n in expected["matrix"].items() if cell[0] != REJECTED_TRUE_CLASS}
         if cells != wanted:
             differences.append(f"confusion matrix differs in {len(set(cells.items()) ^ set(wanted.items()))} cells")
@@ -471,6 +538,7 @@ def compare(monitor: Monitor, current: date, days: int, expected: dict[str, Any]
 
 
 # -- the reader, query by query -------------------------------------------------------------------
+
 
 def reader_breakdown(client: MongoClient, settings: MonitorSettings, first: date, last: date) -> None:
     """Time each query of one range read (as clara_monitor.reader makes them) and print the slowest one's plan."""
@@ -489,8 +557,14 @@ def reader_breakdown(client: MongoClient, settings: MonitorSettings, first: date
     def step(name: str, call: Callable[[], Any], plan: Any = None) -> Any:
         started = time.perf_counter()
         result = call()
-        steps.append((name, (time.perf_counter() - started) * 1000,
-                      len(result) if hasattr(result, "__len__") else int(result), plan))
+        steps.append(
+            (
+                name,
+                (time.perf_counter() - started) * 1000,
+                len(result) if hasattr(result, "__len__") else int(result),
+                plan,
+            )
+        )
         return result
 
     cache = reader.HistoryCache()
@@ -524,10 +598,12 @@ def explain_find(database: Any, collection: str, query: dict[str, Any], indent: 
         plan = database.command("explain", {"find": collection, "filter": query}, verbosity="executionStats")
         winning = (plan.get("queryPlanner") or {}).get("winningPlan", plan)
         stats = plan.get("executionStats") or {}
-        lines = [f"{indent}plan of {query}: {json.dumps(winning, default=str)[:500]}",
-                 f"{indent}  nReturned={stats.get('nReturned')} totalDocsExamined={stats.get('totalDocsExamined')} "
-                 f"totalKeysExamined={stats.get('totalKeysExamined')} executionTimeMillis="
-                 f"{stats.get('executionTimeMillis')}"]
+        lines = [
+            f"{indent}plan of {query}: {json.dumps(winning, default=str)[:500]}",
+            f"{indent}  nReturned={stats.get('nReturned')} totalDocsExamined={stats.get('totalDocsExamined')} "
+            f"totalKeysExamined={stats.get('totalKeysExamined')} executionTimeMillis="
+            f"{stats.get('executionTimeMillis')}",
+        ]
     except Exception as exc:  # noqa: BLE001
         lines = [f"{indent}explain of {query} failed: {exc}"]
     if print_now:
@@ -537,6 +613,7 @@ def explain_find(database: Any, collection: str, query: dict[str, Any], indent: 
 
 
 # -- one design under load ------------------------------------------------------------------------
+
 
 @dataclass
 class Figures:
@@ -561,7 +638,9 @@ def first_answer(monitor: Monitor, current: date, timeout: float, label: str) ->
     return ms if answer else float("nan")
 
 
-def quiet_p50s(monitor: Monitor, current: date, requests: int, timeout: float, time_limit: float) -> dict[int, float | None]:
+def quiet_p50s(
+    monitor: Monitor, current: date, requests: int, timeout: float, time_limit: float
+) -> dict[int, float | None]:
     """Single-client p50 of each window, after one warm-up request; print them."""
     result = {}
     for days in WINDOWS:
@@ -572,11 +651,13 @@ def quiet_p50s(monitor: Monitor, current: date, requests: int, timeout: float, t
     return result
 
 
-def live_figures(monitor: Monitor, current: date, figures: Figures, requests: int, clients: int,
-                 time_limit: float, timeout: float) -> None:
+def live_figures(
+    monitor: Monitor, current: date, figures: Figures, requests: int, clients: int, time_limit: float, timeout: float
+) -> None:
     """Measure 4 clients on 90 days with /healthz sampled, then single-client 7/30 days; print them."""
     figures.live, figures.health, figures.live_seconds = concurrent(
-        monitor.url(90, current), f"{monitor.base}/healthz", clients, requests, time_limit, timeout)
+        monitor.url(90, current), f"{monitor.base}/healthz", clients, requests, time_limit, timeout
+    )
     print(f"    /api/metrics 90 days, {clients} clients, {figures.live_seconds:.0f} s: {figures.live.line()}")
     print(f"    /healthz meanwhile: {figures.health.line()}")
     for days in (7, 30):
@@ -585,6 +666,7 @@ def live_figures(monitor: Monitor, current: date, figures: Figures, requests: in
 
 
 # -- the old design -------------------------------------------------------------------------------
+
 
 def extract_old(commit: str) -> Path:
     """Extract the services of `commit` into a temporary folder; return it."""
@@ -595,8 +677,13 @@ def extract_old(commit: str) -> Path:
 
 
 def old_rebuild(settings: MonitorSettings, pythonpath: str) -> None:
-    subprocess.run([sys.executable, "-m", "clara_monitor.cli", "--rebuild-cache"], check=True, timeout=600,
-                   env=service_env(settings, pythonpath), capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "clara_monitor.cli", "--rebuild-cache"],
+        check=True,
+        timeout=600,
+        env=service_env(settings, pythonpath),
+        capture_output=True,
+    )
 
 
 def old_index(collection: Any, present: bool) -> None:
@@ -609,6 +696,7 @@ def old_index(collection: Any, present: bool) -> None:
 
 
 # -- the run --------------------------------------------------------------------------------------
+
 
 def fmt(value: float | None, unit: str = "ms") -> str:
     if value is None or value != value:
@@ -630,15 +718,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=None, help="predictions in the history (default 1,000,000)")
     parser.add_argument("--days", type=int, default=None, help="days of history (default 365)")
-    parser.add_argument("--requests", type=int, default=None,
-                        help="new design: 90-day requests from the 4 clients, and per window single-client (default 120)")
-    parser.add_argument("--old-requests", type=int, default=None,
-                        help="old design: 90-day requests from the 4 clients (default 16; each may take seconds)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a small run: 50,000 predictions over 60 days, 40 requests, 8 old ones")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=None,
+        help="new design: 90-day requests from the 4 clients, and per window single-client (default 120)",
+    )
+    parser.add_argument(
+        "--old-requests",
+        type=int,
+        default=None,
+        help="old design: 90-day requests from the 4 clients (default 16; each may take seconds)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a small run: 50,000 predictions over 60 days, 40 requests, 8 old ones"
+    )
     parser.add_argument("--rate", type=float, default=10.0, help="validations (and inserts) a second (default 10)")
-    parser.add_argument("--backlog-rate", type=float, default=100.0,
-                        help="validations a second while the logger is stopped (default 100: a day's worth quicker)")
+    parser.add_argument(
+        "--backlog-rate",
+        type=float,
+        default=100.0,
+        help="validations a second while the logger is stopped (default 100: a day's worth quicker)",
+    )
     parser.add_argument("--clients", type=int, default=4, help="concurrent /api/metrics clients (default 4)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--old-commit", default=OLD_COMMIT, help=f"the old design's commit (default {OLD_COMMIT})")
@@ -649,8 +750,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.writer:
-        return run_writer(args.uri, args.db, MonitorSettings.from_env({}).PREDICTIONS_COLLECTION, args.rate, args.limit,
-                          args.seed)
+        return run_writer(
+            args.uri, args.db, MonitorSettings.from_env({}).PREDICTIONS_COLLECTION, args.rate, args.limit, args.seed
+        )
     quick = args.quick
     count = args.count or (50_000 if quick else 1_000_000)
     days = args.days or (60 if quick else 365)
@@ -681,9 +783,11 @@ def main(argv: list[str] | None = None) -> int:
     background: list[Service] = []
     writer: Writer | None = None
     run_started = time.perf_counter()
-    print(f"CLARA Monitor benchmark: {count:,} predictions over {days} days on the embedded database; "
-          f"writer {args.rate:g} validations/s; {args.clients} clients; {args.workers} gunicorn workers; "
-          f"old design from {args.old_commit} ({old_root}); logs in {LOG_DIR}/clara-bench-*.log")
+    print(
+        f"CLARA Monitor benchmark: {count:,} predictions over {days} days on the embedded database; "
+        f"writer {args.rate:g} validations/s; {args.clients} clients; {args.workers} gunicorn workers; "
+        f"old design from {args.old_commit} ({old_root}); logs in {LOG_DIR}/clara-bench-*.log"
+    )
     try:
         # 1. History, logged, quiet figures at a tenth and at the whole.
         for phase, first, span, n in (
@@ -719,8 +823,13 @@ def main(argv: list[str] | None = None) -> int:
 
         # 2. Live load: the logger running, the writer writing; each design in turn.
         print(f"live load: clara-logger every 0.5 min, writer at {args.rate:g} validations/s")
-        background.append(Service("logger", [sys.executable, "-m", "clara_logger.cli"],
-                                  service_env(settings, LOGGER_INTERVAL_MINUTES="0.5")))
+        background.append(
+            Service(
+                "logger",
+                [sys.executable, "-m", "clara_logger.cli"],
+                service_env(settings, LOGGER_INTERVAL_MINUTES="0.5"),
+            )
+        )
         writer = Writer(settings, args.rate)
         time.sleep(5)
         print("  new design:")
@@ -744,8 +853,10 @@ def main(argv: list[str] | None = None) -> int:
             monitor.stop()
         live_writer = writer.stop()
         writer = None
-        print(f"  writer: {live_writer.get('validated', 0):,} validated, {live_writer.get('inserted', 0):,} inserted "
-              f"in {live_writer.get('seconds', 0):.0f} s ({live_writer.get('validated_per_s', 0):.1f} validated/s)")
+        print(
+            f"  writer: {live_writer.get('validated', 0):,} validated, {live_writer.get('inserted', 0):,} inserted "
+            f"in {live_writer.get('seconds', 0):.0f} s ({live_writer.get('validated_per_s', 0):.1f} validated/s)"
+        )
         for service in background:
             service.stop()
         background.clear()
@@ -757,8 +868,10 @@ def main(argv: list[str] | None = None) -> int:
         window_first = current - timedelta(days=89)
         started = time.perf_counter()
         expected = direct_counts(collection, window_first, current, settings)
-        print(f"  counted from the documents in {time.perf_counter() - started:.0f} s: "
-              f"{expected['total_validated']:,} validated over 90 days")
+        print(
+            f"  counted from the documents in {time.perf_counter() - started:.0f} s: "
+            f"{expected['total_validated']:,} validated over 90 days"
+        )
         monitor = Monitor("new", settings, args.workers, None)
         try:
             new.exact = compare(monitor, current, 90, expected, with_matrix=True)
@@ -776,25 +889,33 @@ def main(argv: list[str] | None = None) -> int:
         old_index(collection, False)
 
         # 4. The logger stopped for a day's worth of validations.
-        print(f"logger stopped: the writer validates a day's worth ({count:,}/{days} = {daily:,}) "
-              f"at {args.backlog_rate:g}/s ...")
+        print(
+            f"logger stopped: the writer validates a day's worth ({count:,}/{days} = {daily:,}) "
+            f"at {args.backlog_rate:g}/s ..."
+        )
         writer = Writer(settings, args.backlog_rate, limit=daily, seed=11)
         backlog_writer = writer.wait(timeout=max(600, 3 * daily / args.backlog_rate))
         writer = None
-        print(f"  validated {backlog_writer.get('validated', 0):,} in {backlog_writer.get('seconds', 0):.0f} s; "
-              f"{collection.count_documents(UNLOGGED_VALIDATED):,} validated predictions not logged")
+        print(
+            f"  validated {backlog_writer.get('validated', 0):,} in {backlog_writer.get('seconds', 0):.0f} s; "
+            f"{collection.count_documents(UNLOGGED_VALIDATED):,} validated predictions not logged"
+        )
         monitor = Monitor("new", settings, args.workers, None)
         try:
             new.first_90["stopped"] = first_answer(monitor, current, timeout, "new design, fresh monitor")
             stopped = sequential(monitor.url(90, current), max(5, requests // 4), 180, timeout)
             print(f"    /api/metrics 90 days, one client: {stopped.line()}")
-            stopped_4, stopped_health, _ = concurrent(monitor.url(90, current), f"{monitor.base}/healthz",
-                                                      args.clients, max(8, requests // 2), 180, timeout)
+            stopped_4, stopped_health, _ = concurrent(
+                monitor.url(90, current), f"{monitor.base}/healthz", args.clients, max(8, requests // 2), 180, timeout
+            )
             print(f"    /api/metrics 90 days, {args.clients} clients: {stopped_4.line()}")
             print(f"    /healthz meanwhile: {stopped_health.line()}")
             expected = direct_counts(collection, window_first, current, settings)
             new.extra["stopped_exact"] = compare(monitor, current, 90, expected, with_matrix=True)
-            print(f"  exact with the logger stopped: {'yes' if not new.extra['stopped_exact'] else new.extra['stopped_exact']}")
+            print(
+                "  exact with the logger stopped: "
+                f"{'yes' if not new.extra['stopped_exact'] else new.extra['stopped_exact']}"
+            )
             new.extra.update(stopped=stopped, stopped_4=stopped_4, stopped_health=stopped_health)
             reader_breakdown(client, settings, window_first, current)
         finally:
@@ -813,9 +934,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def report(new: Figures, old: Figures, logger_runs: dict[str, dict[str, float]], count: int, days: int, daily: int,
-           args: argparse.Namespace, requests: int, old_requests: int) -> None:
+def report(
+    new: Figures,
+    old: Figures,
+    logger_runs: dict[str, dict[str, float]],
+    count: int,
+    days: int,
+    daily: int,
+    args: argparse.Namespace,
+    requests: int,
+    old_requests: int,
+) -> None:
     """Print the final table."""
+
     def verdict(ok: bool | None) -> str:
         return "-" if ok is None else ("OK" if ok else "MISSED")
 
@@ -825,53 +956,116 @@ def report(new: Figures, old: Figures, logger_runs: dict[str, dict[str, float]],
 
     rows: list[tuple[str, str, str, str, str, str]] = []
 
-    def row(metric: str, new_value: float | None, old_value: float | None, target: str, ok: bool | None,
-            unit: str = "ms") -> None:
-        rows.append((metric, fmt(new_value, unit), fmt(old_value, unit), ratio(new_value, old_value), target,
-                     verdict(ok)))
+    def row(
+        metric: str, new_value: float | None, old_value: float | None, target: str, ok: bool | None, unit: str = "ms"
+    ) -> None:
+        rows.append(
+            (metric, fmt(new_value, unit), fmt(old_value, unit), ratio(new_value, old_value), target, verdict(ok))
+        )
 
     live, old_live = new.live or Sample(), old.live or Sample()
     health, old_health = new.health or Sample(), old.health or Sample()
     live_ok = not live.errors
-    row(f"/api/metrics 90 d, {args.clients} clients, p50", live.p50, old_live.p50, "<= 50 ms",
-        live_ok and live.p50 is not None and live.p50 <= 50)
-    row(f"/api/metrics 90 d, {args.clients} clients, p95", live.p95, old_live.p95, "<= 150 ms",
-        live_ok and live.p95 is not None and live.p95 <= 150)
-    row("/healthz p50 at the same time", health.p50, old_health.p50, "<= 20 ms",
-        health.p50 is not None and health.p50 <= 20)
+    row(
+        f"/api/metrics 90 d, {args.clients} clients, p50",
+        live.p50,
+        old_live.p50,
+        "<= 50 ms",
+        live_ok and live.p50 is not None and live.p50 <= 50,
+    )
+    row(
+        f"/api/metrics 90 d, {args.clients} clients, p95",
+        live.p95,
+        old_live.p95,
+        "<= 150 ms",
+        live_ok and live.p95 is not None and live.p95 <= 150,
+    )
+    row(
+        "/healthz p50 at the same time",
+        health.p50,
+        old_health.p50,
+        "<= 20 ms",
+        health.p50 is not None and health.p50 <= 20,
+    )
     row("/healthz p95 at the same time", health.p95, old_health.p95, "", None)
     for days_ in (7, 30):
-        row(f"/api/metrics {days_} d, one client, p50, live", new.live_single.get(days_, Sample()).p50,
-            old.live_single.get(days_, Sample()).p50, "", None)
+        row(
+            f"/api/metrics {days_} d, one client, p50, live",
+            new.live_single.get(days_, Sample()).p50,
+            old.live_single.get(days_, Sample()).p50,
+            "",
+            None,
+        )
     first_new, first_old = new.first_90.get("live"), old.first_90.get("live")
-    row("first 90-d answer, fresh monitor (old: after rebuild)", first_new, first_old, "<= 1 s",
-        first_new is not None and first_new <= 1000)
+    row(
+        "first 90-d answer, fresh monitor (old: after rebuild)",
+        first_new,
+        first_old,
+        "<= 1 s",
+        first_new is not None and first_new <= 1000,
+    )
     for phase in ("history/10", "history"):
-        row(f"/api/metrics 90 d, one client, quiet, p50, {phase}", new.quiet_p50.get(phase, {}).get(90),
-            old.quiet_p50.get(phase, {}).get(90), "", None)
+        row(
+            f"/api/metrics 90 d, one client, quiet, p50, {phase}",
+            new.quiet_p50.get(phase, {}).get(90),
+            old.quiet_p50.get(phase, {}).get(90),
+            "",
+            None,
+        )
     g_new, g_old = growth(new), growth(old)
     row("p50 growth for 10x the history (90 d, quiet)", g_new, g_old, "< 1.5x", g_new is not None and g_new < 1.5, "x")
     stopped = new.extra.get("stopped", Sample())
     stopped_4 = new.extra.get("stopped_4", Sample())
     exact_stopped = new.extra.get("stopped_exact")
-    row(f"logger stopped, {daily:,} unlogged: 90 d p50, one client", stopped.p50, None,
-        "exact; time stated", exact_stopped == [] if exact_stopped is not None else None)
+    row(
+        f"logger stopped, {daily:,} unlogged: 90 d p50, one client",
+        stopped.p50,
+        None,
+        "exact; time stated",
+        exact_stopped == [] if exact_stopped is not None else None,
+    )
     row(f"logger stopped: 90 d p50, {args.clients} clients", stopped_4.p50, None, "", None)
     row(f"logger stopped: 90 d p95, {args.clients} clients", stopped_4.p95, None, "", None)
-    rows.append(("90 d totals = documents (after final tick)",
-                 "exact" if new.exact == [] else ("differs" if new.exact else "-"),
-                 "exact" if old.exact == [] else ("differs" if old.exact else "-"), "-", "exact",
-                 verdict(new.exact == [] if new.exact is not None else None)))
-    rows.append(("logger, first load (with adoption scan)", fmt(logger_runs.get("history/10", {}).get("rate"), "pred/s"),
-                 "-", "-", "", "-"))
-    rows.append(("logger, the rest of the history", fmt(logger_runs.get("history", {}).get("rate"), "pred/s"),
-                 "-", "-", "", "-"))
-    widths = [max(len(r[i]) for r in rows + [("metric", "new design", "old design", "new/old", "target", "")])
-              for i in range(6)]
+    rows.append(
+        (
+            "90 d totals = documents (after final tick)",
+            "exact" if new.exact == [] else ("differs" if new.exact else "-"),
+            "exact" if old.exact == [] else ("differs" if old.exact else "-"),
+            "-",
+            "exact",
+            verdict(new.exact == [] if new.exact is not None else None),
+        )
+    )
+    rows.append(
+        (
+            "logger, first load (with adoption scan)",
+            fmt(logger_runs.get("history/10", {}).get("rate"), "pred/s"),
+            "-",
+            "-",
+            "",
+            "-",
+        )
+    )
+    rows.append(
+        (
+            "logger, the rest of the history",
+            fmt(logger_runs.get("history", {}).get("rate"), "pred/s"),
+            "-",
+            "-",
+            "",
+            "-",
+        )
+    )
+    widths = [
+        max(len(r[i]) for r in rows + [("metric", "new design", "old design", "new/old", "target", "")])
+        for i in range(6)
+    ]
     header = ("metric", "new design", "old design", "new/old", "target", "")
-    print(f"\n{count:,} predictions over {days} days; writer {args.rate:g} validations/s; "
-          f"{requests} new / {old_requests} old 90-day requests from {args.clients} clients; "
-          f"a day's worth = {count:,}/{days} = {daily:,} validations")
+    print(
+        f"\n{count:,} predictions over {days} days; writer {args.rate:g} validations/s; "
+        f"{requests} new / {old_requests} old 90-day requests from {args.clients} clients; "
+        f"a day's worth = {count:,}/{days} = {daily:,} validations"
+    )
     print(" | ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
     print("-+-".join("-" * w for w in widths))
     for r in rows:

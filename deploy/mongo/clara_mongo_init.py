@@ -79,8 +79,9 @@ def read_env_file(path: Path) -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         # Never fall back to generated passwords: they would silently differ from the ones in .env.
-        raise InitError(f"{path}: cannot read it ({exc.strerror}); on an SELinux host mount the project "
-                        "folder with the :z option") from None
+        raise InitError(
+            f"{path}: cannot read it ({exc.strerror}); on an SELinux host mount the project folder with the :z option"
+        ) from None
     values: dict[str, str] = {}
     for line in text.splitlines():
         line = line.strip()
@@ -145,8 +146,14 @@ def ensure_root_secret(secrets_dir: Path, env_file: dict[str, str]) -> None:
 
 def _client(uri: str, timeout_ms: int, username: str | None = None, password: str | None = None) -> MongoClient:
     credentials = {"username": username, "password": password, "authSource": "admin"} if username else {}
-    return MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
-                       directConnection=True, appname="clara-mongo-init", **credentials)
+    return MongoClient(
+        uri,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        directConnection=True,
+        appname="clara-mongo-init",
+        **credentials,
+    )
 
 
 def _user_exists(client: MongoClient, username: str) -> bool:
@@ -167,8 +174,9 @@ def wait_until_up(uri: str, seconds: float) -> None:
             time.sleep(1)
 
 
-def root_login(uri: str, root_user: str, candidates: list[str], wanted: str,
-               timeout_ms: int) -> tuple[MongoClient, str]:
+def root_login(
+    uri: str, root_user: str, candidates: list[str], wanted: str, timeout_ms: int
+) -> tuple[MongoClient, str]:
     """Return a client logged in as root, and the password of the first candidate the server accepts.
 
     When none is accepted and the server has no user at all (a volume from before authentication,
@@ -191,14 +199,15 @@ def root_login(uri: str, root_user: str, candidates: list[str], wanted: str,
             raise InitError(
                 f"cannot log in to MongoDB as {root_user}: it accepts neither the stored root password nor "
                 f"{ROOT_ENV_NAME} from .env. If the password was changed by hand, put the current one in .env "
-                f"as {ROOT_ENV_NAME} and run `docker compose up` again.") from None
-    log.info("created the root user %s: the database had no user yet (a volume from before authentication)",
-             root_user)
+                f"as {ROOT_ENV_NAME} and run `docker compose up` again."
+            ) from None
+    log.info("created the root user %s: the database had no user yet (a volume from before authentication)", root_user)
     return _client(uri, timeout_ms, root_user, wanted), wanted
 
 
-def ensure_users(uri: str, secrets_dir: Path, env_file: dict[str, str], root_user: str, database: str,
-                 timeout_ms: int = 5000) -> None:
+def ensure_users(
+    uri: str, secrets_dir: Path, env_file: dict[str, str], root_user: str, database: str, timeout_ms: int = 5000
+) -> None:
     """Log in as root, apply a changed root password, create or update each service user, store their passwords."""
     root_dir = secrets_dir / "mongo"
     stored_root = read_secret(root_dir)
@@ -221,21 +230,36 @@ def ensure_users(uri: str, secrets_dir: Path, env_file: dict[str, str], root_use
             command = "updateUser" if verb == "updated" else "createUser"
             root.admin.command(command, user.username, pwd=password, roles=roles)
             write_secret(directory, password, CLARA_UID)
-            log.info("%s user %s: %s on %s (password %s)", verb, user.username, user.role, database,
-                     "from .env" if given else "stored" if verb == "updated" else "generated")
+            log.info(
+                "%s user %s: %s on %s (password %s)",
+                verb,
+                user.username,
+                user.role,
+                database,
+                "from .env" if given else "stored" if verb == "updated" else "generated",
+            )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="clara-mongo-init", description=__doc__.splitlines()[0])
     parser.add_argument("step", choices=["secrets", "users"])
-    parser.add_argument("--secrets-dir", type=Path, default=Path(os.environ.get("CLARA_SECRETS_DIR",
-                                                                                 "/run/clara/secrets")),
-                        help="one folder per principal: mongo (root), monitor, logger, seed")
-    parser.add_argument("--env-file", type=Path, default=Path(os.environ.get("CLARA_ENV_FILE",
-                                                                              "/run/clara/project/.env")),
-                        help="the project's .env, read when it exists")
-    parser.add_argument("--uri", default=os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017"),
-                        help="the server, without credentials")
+    parser.add_argument(
+        "--secrets-dir",
+        type=Path,
+        default=Path(os.environ.get("CLARA_SECRETS_DIR", "/run/clara/secrets")),
+        help="one folder per principal: mongo (root), monitor, logger, seed",
+    )
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=Path(os.environ.get("CLARA_ENV_FILE", "/run/clara/project/.env")),
+        help="the project's .env, read when it exists",
+    )
+    parser.add_argument(
+        "--uri",
+        default=os.environ.get("MONGO_URI", "mongodb://127.0.0.1:27017"),
+        help="the server, without credentials",
+    )
     parser.add_argument("--root-user", default=os.environ.get("MONGO_ROOT_USERNAME") or "clara-admin")
     parser.add_argument("--db", default=os.environ.get("MONGODB_DB") or "clara", help="the CLARA database")
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the server (users)")

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
-from clara_common.db import ensure_indexes, make_client, predictions
 from clara_common.days import day_bounds, today
+from clara_common.db import ensure_indexes, make_client, predictions
 from clara_common.embedded import free_port
 from clara_logger.tick import Logger
 from clara_monitor.settings import MonitorSettings
@@ -88,7 +88,10 @@ def seed(mongo_client: MongoClient, settings: MonitorSettings, days: int, per_da
 def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     # A long logger interval: the history stays "current" however long the module runs.
     settings = MonitorSettings.from_env(
-        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_browser_{uuid.uuid4().hex[:8]}", TIMEZONE="Europe/Madrid",
+        {},
+        MONGODB_URI=mongo_uri,
+        MONGODB_DB=f"test_browser_{uuid.uuid4().hex[:8]}",
+        TIMEZONE="Europe/Madrid",
         LOGGER_INTERVAL_MINUTES=600,
     )
     seed(mongo_client, settings, SEED_DAYS, PER_DAY)
@@ -431,7 +434,9 @@ def confusion_cells(page) -> list[list[dict]]:
     )
 
 
-def test_confusion_matrix_table_equals_the_api_in_counts_and_row_shares(page, base_url: str, seeded: MonitorSettings) -> None:
+def test_confusion_matrix_table_equals_the_api_in_counts_and_row_shares(
+    page, base_url: str, seeded: MonitorSettings
+) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
     query = open_range(page, base_url, seeded, tab="class-metrics")
     api = get_json(f"{base_url}/api/confusion?{query}")
@@ -566,7 +571,10 @@ def test_a_lagging_ledger_is_shown_in_a_banner(
 ) -> None:
     # A tick that is late after a few milliseconds ("behind"), or no tick at all ("absent").
     settings = MonitorSettings.from_env(
-        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_browser_{uuid.uuid4().hex[:8]}", TIMEZONE="Europe/Madrid",
+        {},
+        MONGODB_URI=mongo_uri,
+        MONGODB_DB=f"test_browser_{uuid.uuid4().hex[:8]}",
+        TIMEZONE="Europe/Madrid",
         LOGGER_INTERVAL_MINUTES=0.0001,
     )
     try:
@@ -611,7 +619,9 @@ def bounds(base_url: str) -> dict:
     return get_json(f"{base_url}/api/date-range")
 
 
-def test_a_date_typed_on_the_keyboard_is_applied_once_when_complete(page, base_url: str, seeded: MonitorSettings) -> None:
+def test_a_date_typed_on_the_keyboard_is_applied_once_when_complete(
+    page, base_url: str, seeded: MonitorSettings
+) -> None:
     current = today(seeded.tz)
     start = current - timedelta(days=29)
     open_range(page, base_url, seeded, days=30)
@@ -667,7 +677,10 @@ def test_a_range_outside_the_data_stays_as_asked_and_says_it_is_empty(page, base
         wait_for_load(page, 1)
         assert (page.input_value("#start-date"), page.input_value("#end-date")) == (start, end)
         assert f"start_date={start}&end_date={end}" in page.url
-        assert page.evaluate("[window.claraState.metrics.start_date, window.claraState.metrics.end_date]") == [start, end]
+        assert page.evaluate("[window.claraState.metrics.start_date, window.claraState.metrics.end_date]") == [
+            start,
+            end,
+        ]
         assert page.is_visible("#panel-main .empty")
         text = page.text_content("#panel-main .empty")
         assert "No validated predictions in this range" in text
@@ -689,7 +702,10 @@ def test_a_reversed_range_is_swapped_with_a_notice(page, base_url: str, seeded: 
     # Set on the page: From after To.
     page.fill("#start-date", str(current - timedelta(days=1)))
     wait_for_load(page, 2)
-    assert (page.input_value("#start-date"), page.input_value("#end-date")) == (str(late), str(current - timedelta(days=1)))
+    assert (page.input_value("#start-date"), page.input_value("#end-date")) == (
+        str(late),
+        str(current - timedelta(days=1)),
+    )
     assert "swapped" in page.text_content("#notice")
     # A range that needs nothing changed takes the notice away.
     page.fill("#start-date", str(current - timedelta(days=5)))
@@ -701,7 +717,10 @@ def test_a_range_over_366_days_is_cut_with_a_notice(page, base_url: str, seeded:
     end = today(seeded.tz)
     page.goto(f"{base_url}/?start_date={end - timedelta(days=399)}&end_date={end}")
     wait_for_load(page, 1)
-    assert (page.input_value("#start-date"), page.input_value("#end-date")) == (str(end - timedelta(days=365)), str(end))
+    assert (page.input_value("#start-date"), page.input_value("#end-date")) == (
+        str(end - timedelta(days=365)),
+        str(end),
+    )
     notice = page.text_content("#notice")
     assert page.is_visible("#notice") and "400 days" in notice and "366" in notice and "From moved" in notice
     assert page.is_hidden("#error")
@@ -711,8 +730,11 @@ def test_a_range_over_366_days_is_cut_with_a_notice(page, base_url: str, seeded:
 
 @pytest.mark.parametrize(
     "query, api_path",
-    [("start_date=2026-13-01", "/api/alerts?start_date=2026-13-01"), ("end_date=yesterday", "/api/alerts?end_date=yesterday"),
-     ("average=median", "/api/metrics?average=median")],
+    [
+        ("start_date=2026-13-01", "/api/alerts?start_date=2026-13-01"),
+        ("end_date=yesterday", "/api/alerts?end_date=yesterday"),
+        ("average=median", "/api/metrics?average=median"),
+    ],
     ids=["impossible-month", "not-a-date", "unknown-average"],
 )
 def test_a_bad_address_shows_the_api_error_and_falls_back_to_the_default(
@@ -767,7 +789,8 @@ def test_class_counts_add_up_to_the_validated_total_and_pie_slices_give_their_sh
         assert text.endswith(f"{100 * value / api['total_validated']:.1f}%"), text
     tooltip = page.evaluate(
         "() => { const c = window.claraCharts['chart-samples-pie'];"
-        " return c.options.plugins.tooltip.callbacks.label({label: c.data.labels[0], parsed: c.data.datasets[0].data[0]}); }"
+        " return c.options.plugins.tooltip.callbacks.label("
+        "{label: c.data.labels[0], parsed: c.data.datasets[0].data[0]}); }"
     )
     name, first = next(iter(api["class_counts"].items()))
     assert tooltip == f"{name}: {first:,} ({100 * first / api['total_validated']:.1f}%)"
@@ -794,8 +817,10 @@ def test_an_outage_is_named_retried_with_backoff_and_recovered_without_a_reload(
     open_range(page, base_url, seeded, days=30)
     page.evaluate("window.loadedOnce = true")  # gone if the page were reloaded
     banner = page.text_content("#error")
-    assert re.fullmatch(r"Could not load the dashboard's data: the database is unavailable; retrying in \d s\.\s*Retry now",
-                        banner.strip()), banner
+    assert re.fullmatch(
+        r"Could not load the dashboard's data: the database is unavailable; retrying in \d s\.\s*Retry now",
+        banner.strip(),
+    ), banner
     assert "/api/" not in banner
     assert page.is_visible("#retry-now")
     assert page.text_content("#status") == "Nothing loaded yet."
@@ -854,7 +879,11 @@ def test_auto_refresh_is_kept_in_the_address_and_reloads_the_data(page, base_url
 def test_on_a_phone_every_tab_is_on_screen_and_the_header_is_compact(browser, base_url: str) -> None:
     width, height = 390, 844
     context = browser.new_context(
-        viewport={"width": width, "height": height}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en-US"
+        viewport={"width": width, "height": height},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="en-US",
     )
     page = context.new_page()
     page.goto(base_url)
@@ -863,9 +892,10 @@ def test_on_a_phone_every_tab_is_on_screen_and_the_header_is_compact(browser, ba
     for tab in TABS:
         box = page.locator(f"#tab-{tab}").bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width, (tab, box)
-        assert 0 <= box["y"] and box["y"] + box["height"] <= height, (tab, box)
-        assert page.evaluate("(id) => { const b = document.getElementById(id); return b.scrollWidth <= b.clientWidth; }",
-                             f"tab-{tab}"), tab  # the label is not cut
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, (tab, box)
+        assert page.evaluate(
+            "(id) => { const b = document.getElementById(id); return b.scrollWidth <= b.clientWidth; }", f"tab-{tab}"
+        ), tab  # the label is not cut
     header = page.locator("header.top").bounding_box()["height"]
     assert header < 0.2 * height, header
     for control in ("#start-date", "#end-date", "#average", ".presets"):
@@ -887,7 +917,10 @@ def test_on_a_phone_every_tab_is_on_screen_and_the_header_is_compact(browser, ba
 def test_the_page_loads_without_a_404_or_a_console_error(page, base_url: str) -> None:
     failures: list[str] = []
     console_errors: list[str] = []
-    page.on("response", lambda response: failures.append(f"{response.status} {response.url}") if response.status >= 400 else None)
+    page.on(
+        "response",
+        lambda response: failures.append(f"{response.status} {response.url}") if response.status >= 400 else None,
+    )
     page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
     page.goto(base_url)
     wait_for_load(page, 1)

@@ -34,8 +34,9 @@ RANGE_DAYS = 26  # reaches before the seed: days without data, whose metrics are
 
 @pytest.fixture(scope="module")
 def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
-    settings = MonitorSettings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_export_page_{uuid.uuid4().hex[:8]}",
-                                 TIMEZONE="Europe/Madrid")
+    settings = MonitorSettings.from_env(
+        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_export_page_{uuid.uuid4().hex[:8]}", TIMEZONE="Europe/Madrid"
+    )
     ensure_indexes(mongo_client, settings)
     plan = SeedPlan(end=today(settings.tz), days=SEED_DAYS, per_day=60, seed=8)
     predictions(mongo_client, settings).insert_many(list(generate(plan, settings.classes, settings.tz)))
@@ -45,7 +46,11 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
 
 @pytest.fixture(scope="module")
 def base_url(seeded: MonitorSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {"MONGODB_URI": seeded.MONGODB_URI.get_secret_value(), "MONGODB_DB": seeded.MONGODB_DB, "TIMEZONE": seeded.TIMEZONE}
+    env = {
+        "MONGODB_URI": seeded.MONGODB_URI.get_secret_value(),
+        "MONGODB_DB": seeded.MONGODB_DB,
+        "TIMEZONE": seeded.TIMEZONE,
+    }
     with running_monitor(env, tmp_path_factory.mktemp("export") / "monitor.log", workers=1) as server:
         yield server.base_url
 
@@ -92,7 +97,8 @@ def cell(value: float | int | None) -> str:
 
 
 def test_the_metrics_tab_downloads_the_csv_of_the_range_and_average_shown(
-        page, base_url: str, seeded: MonitorSettings, tmp_path: Path) -> None:
+    page, base_url: str, seeded: MonitorSettings, tmp_path: Path
+) -> None:
     end = today(seeded.tz)
     start = end - timedelta(days=RANGE_DAYS - 1)
     page.goto(f"{base_url}/?start_date={start}&end_date={end}&average=weighted&tab=metrics")
@@ -105,8 +111,10 @@ def test_the_metrics_tab_downloads_the_csv_of_the_range_and_average_shown(
     assert name == f"clara-metrics_{start}_{end}_weighted.csv"
     expected = api_metrics(base_url, str(start), str(end), "weighted")["daily_metrics"]
     assert rows[0] == ["day", "entries", "precision", "accuracy", "recall", "f1"]
-    assert rows[1:] == [[day, *(cell(scores[c]) for c in ("entries", "precision", "accuracy", "recall", "f1"))]
-                        for day, scores in expected.items()]
+    assert rows[1:] == [
+        [day, *(cell(scores[c]) for c in ("entries", "precision", "accuracy", "recall", "f1"))]
+        for day, scores in expected.items()
+    ]
     assert len(rows) == 1 + RANGE_DAYS and any(row[2] == "" for row in rows[1:])  # days without data: empty
 
     name, rows = download(page, "#export-classes", tmp_path)
@@ -114,10 +122,13 @@ def test_the_metrics_tab_downloads_the_csv_of_the_range_and_average_shown(
     expected = api_metrics(base_url, str(start), str(end), "weighted")["class_metrics"]
     assert rows == [["class", "precision", "recall", "f1", "support"]] + [
         [name, *(cell(scores[c]) for c in ("precision", "recall", "f1", "support"))]
-        for name, scores in expected.items()]
+        for name, scores in expected.items()
+    ]
 
 
-def test_the_downloads_follow_a_new_range_and_average(page, base_url: str, seeded: MonitorSettings, tmp_path: Path) -> None:
+def test_the_downloads_follow_a_new_range_and_average(
+    page, base_url: str, seeded: MonitorSettings, tmp_path: Path
+) -> None:
     page.goto(f"{base_url}/?tab=metrics")
     wait_for_load(page, 1)
     page.click('.presets button[data-days="30"]')
@@ -131,8 +142,10 @@ def test_the_downloads_follow_a_new_range_and_average(page, base_url: str, seede
     assert name == f"clara-metrics_{start}_{end}_micro.csv"
     expected = api_metrics(base_url, start, end, "micro")["daily_metrics"]
     assert [row[0] for row in rows[1:]] == list(expected)
-    assert rows[1:] == [[day, *(cell(scores[c]) for c in ("entries", "precision", "accuracy", "recall", "f1"))]
-                        for day, scores in expected.items()]
+    assert rows[1:] == [
+        [day, *(cell(scores[c]) for c in ("entries", "precision", "accuracy", "recall", "f1"))]
+        for day, scores in expected.items()
+    ]
 
     name, rows = download(page, "#export-classes", tmp_path)
     assert name == f"clara-class-metrics_{start}_{end}.csv"

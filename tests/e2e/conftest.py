@@ -58,8 +58,9 @@ def mongo_db(stack: Stack) -> Iterator[Any]:
     """Return the stack's database, once MongoDB answers."""
     from pymongo import MongoClient
 
-    with MongoClient(stack.mongodb_uri, password=stack.mongodb_password, tz_aware=True,
-                     serverSelectionTimeoutMS=5000) as client:
+    with MongoClient(
+        stack.mongodb_uri, password=stack.mongodb_password, tz_aware=True, serverSelectionTimeoutMS=5000
+    ) as client:
         wait_for(f"MongoDB at {stack.mongodb_uri}", lambda: client.admin.command("ping"), stack.wait_seconds)
         yield client[stack.database]
 

@@ -180,9 +180,11 @@ def test_the_monitors_database_user_reads_but_cannot_write(predictions: Any, mon
     from pymongo.errors import OperationFailure
 
     assert predictions.find_one({}) is not None, "the monitor's user cannot read the predictions"
-    for write in (lambda: predictions.insert_one({"filename": "e2e-must-not-land.jpg"}),
-                  lambda: predictions.update_one({}, {"$set": {"logged": False}}),
-                  lambda: mongo_db["logger_history"].delete_many({})):
+    for write in (
+        lambda: predictions.insert_one({"filename": "e2e-must-not-land.jpg"}),
+        lambda: predictions.update_one({}, {"$set": {"logged": False}}),
+        lambda: mongo_db["logger_history"].delete_many({}),
+    ):
         with pytest.raises(OperationFailure) as refused:
             write()
         assert refused.value.code == 13, refused.value.details  # Unauthorized
@@ -194,9 +196,11 @@ def test_the_database_refuses_a_client_that_does_not_log_in(stack: Stack) -> Non
     from pymongo.errors import OperationFailure
 
     anonymous_uri = stack.mongodb_uri.split("://", 1)[0] + "://" + stack.mongodb_uri.split("@", 1)[-1]
-    with MongoClient(anonymous_uri, serverSelectionTimeoutMS=5000) as client:
-        with pytest.raises(OperationFailure) as refused:
-            client[stack.database][stack.collection].find_one({})
+    with (
+        MongoClient(anonymous_uri, serverSelectionTimeoutMS=5000) as client,
+        pytest.raises(OperationFailure) as refused,
+    ):
+        client[stack.database][stack.collection].find_one({})
     assert refused.value.code == 13, refused.value.details
 
 

@@ -58,11 +58,18 @@ def reviewed(settings: CommonSettings, rng: random.Random, day_offset: int) -> d
     confidence = None if rng.random() < 0.1 else rng.random()
     right = rng.random() < (confidence if confidence is not None else 0.7)
     roll = rng.random()
-    verdict: int | bool = (True if right else False) if roll < 0.08 else (predicted if right else (predicted + 1) % 7)
+    verdict: int | bool = right if roll < 0.08 else (predicted if right else (predicted + 1) % 7)
     when = validation_time(settings, rng, day_offset)
-    return {"_id": ObjectId(), "filename": f"img-{rng.randrange(10**9)}.jpg", "output_prediction": predicted,
-            "output_confidence": confidence, "output_validated": verdict, "timestamp": when - timedelta(hours=2),
-            "timestamp_validated": when, "logged": False}
+    return {
+        "_id": ObjectId(),
+        "filename": f"img-{rng.randrange(10**9)}.jpg",
+        "output_prediction": predicted,
+        "output_confidence": confidence,
+        "output_validated": verdict,
+        "timestamp": when - timedelta(hours=2),
+        "timestamp_validated": when,
+        "logged": False,
+    }
 
 
 def expected(collection: Collection, settings: CommonSettings, first: date, last: date) -> dict:
@@ -74,8 +81,13 @@ def expected(collection: Collection, settings: CommonSettings, first: date, last
     prob_true, prob_pred = calibration_curve(correct, confidence, n_bins=10, strategy="uniform")
     counts = np.histogram(confidence, bins=np.linspace(0, 1, 11))[0]
     ece = float(np.sum(counts[counts > 0] / len(scored) * np.abs(prob_true - prob_pred)))
-    return {"counts": counts.tolist(), "accuracy": prob_true, "mean_confidence": prob_pred, "ece": ece,
-            "without": len(records) - len(scored)}
+    return {
+        "counts": counts.tolist(),
+        "accuracy": prob_true,
+        "mean_confidence": prob_pred,
+        "ece": ece,
+        "without": len(records) - len(scored),
+    }
 
 
 def assert_matches(body: dict, want: dict) -> None:
@@ -93,16 +105,26 @@ def seed(collection: Collection, settings: CommonSettings, count: int = 800) -> 
     collection.insert_many([reviewed(settings, rng, rng.randrange(DAYS - 1)) for _ in range(count)])
 
 
-def test_calibration_equals_scikit_learn_after_corrections(db: Database, settings: CommonSettings, logger: Logger) -> None:
+def test_calibration_equals_scikit_learn_after_corrections(
+    db: Database, settings: CommonSettings, logger: Logger
+) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     seed(collection, settings)
     logger.tick()
     # Corrections: re-reviewed today (moved out of their old day and bin's correct count), confidences unchanged.
     rng = random.Random(5)
     for doc in collection.find().limit(150):
-        collection.update_one({"_id": doc["_id"]}, {"$set": {
-            "output_validated": rng.choice([doc["output_prediction"], (doc["output_prediction"] + 3) % 7, False]),
-            "timestamp_validated": datetime.now(UTC)}})
+        collection.update_one(
+            {"_id": doc["_id"]},
+            {
+                "$set": {
+                    "output_validated": rng.choice(
+                        [doc["output_prediction"], (doc["output_prediction"] + 3) % 7, False]
+                    ),
+                    "timestamp_validated": datetime.now(UTC),
+                }
+            },
+        )
     logger.tick()
     first, last = window(settings)
     with monitor(monitor_settings(settings)) as client:
@@ -117,7 +139,9 @@ def test_calibration_equals_scikit_learn_after_corrections(db: Database, setting
         assert one["with_confidence"] < body["with_confidence"]
 
 
-def test_the_tail_is_not_included_until_the_logger_ticks(db: Database, settings: CommonSettings, logger: Logger) -> None:
+def test_the_tail_is_not_included_until_the_logger_ticks(
+    db: Database, settings: CommonSettings, logger: Logger
+) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     seed(collection, settings, 200)
     logger.tick()
@@ -136,7 +160,8 @@ def test_the_tail_is_not_included_until_the_logger_ticks(db: Database, settings:
 
 
 def test_days_written_before_the_bins_are_reported_and_a_reconcile_fills_them(
-        db: Database, settings: CommonSettings, logger: Logger) -> None:
+    db: Database, settings: CommonSettings, logger: Logger
+) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     seed(collection, settings)
     logger.tick()
@@ -158,8 +183,13 @@ def test_days_written_before_the_bins_are_reported_and_a_reconcile_fills_them(
         later = first + timedelta(days=2)
         assert_matches(partial, expected(collection, settings, later, last))
         env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB}
-        done = subprocess.run([sys.executable, "-m", "clara_logger.cli", "--reconcile", "--days", str(DAYS + 1)],
-                              env=env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "clara_logger.cli", "--reconcile", "--days", str(DAYS + 1)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         assert "calibration bins filled" in done.stdout + done.stderr
         filled = client.get(url).get_json()
@@ -171,8 +201,12 @@ def test_bad_dates_are_400_and_another_timezone_is_409(db: Database, settings: C
     seed(db[settings.PREDICTIONS_COLLECTION], settings, 20)
     logger.tick()
     with monitor(monitor_settings(settings)) as client:
-        for query in ("start_date=2026-13-01", "start_date=2026-05-02&end_date=2026-05-01",
-                      "start_date=2020-01-01&end_date=2022-01-01", "end_date=yesterday"):
+        for query in (
+            "start_date=2026-13-01",
+            "start_date=2026-05-02&end_date=2026-05-01",
+            "start_date=2020-01-01&end_date=2022-01-01",
+            "end_date=yesterday",
+        ):
             for route in ("/api/calibration", "/api/estimated-performance"):
                 answer = client.get(f"{route}?{query}")
                 assert answer.status_code == 400, (route, query)

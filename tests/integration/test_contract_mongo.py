@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import datetime, timedelta, timezone
-
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -105,38 +104,48 @@ EXTRA_SHAPES = {
     "validation time an object id": document(timestamp_validated=ObjectId()),
     "logged a number": document(logged=0),
     "trained a string": document(trained="no"),
-    "validation time at the first instant": document(timestamp_validated=datetime(2, 1, 1, tzinfo=timezone.utc)),
+    "validation time at the first instant": document(timestamp_validated=datetime(2, 1, 1, tzinfo=UTC)),
     "validation time at the last millisecond": document(
-        timestamp_validated=datetime(9998, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc)),
-    "validation time in year 9999": document(timestamp_validated=datetime(9999, 1, 1, tzinfo=timezone.utc)),
+        timestamp_validated=datetime(9998, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+    ),
+    "validation time in year 9999": document(timestamp_validated=datetime(9999, 1, 1, tzinfo=UTC)),
     "validation time the last BSON-decodable instant": document(
-        timestamp_validated=datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc)),
-    "validation time the first BSON-decodable instant": document(
-        timestamp_validated=datetime(1, 1, 1, tzinfo=timezone.utc)),
-    "prediction time in year 1": document(timestamp=datetime(1, 6, 1, tzinfo=timezone.utc)),
-    "prediction time in year 9999": document(timestamp=datetime(9999, 6, 1, tzinfo=timezone.utc)),
-    "pending, validation time in year 1": document(output_validated=None,
-                                                   timestamp_validated=datetime(1, 6, 1, tzinfo=timezone.utc)),
+        timestamp_validated=datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+    ),
+    "validation time the first BSON-decodable instant": document(timestamp_validated=datetime(1, 1, 1, tzinfo=UTC)),
+    "prediction time in year 1": document(timestamp=datetime(1, 6, 1, tzinfo=UTC)),
+    "prediction time in year 9999": document(timestamp=datetime(9999, 6, 1, tzinfo=UTC)),
+    "pending, validation time in year 1": document(
+        output_validated=None, timestamp_validated=datetime(1, 6, 1, tzinfo=UTC)
+    ),
     # Around NOW + SKEW, the instant after which a review is in the future (see the tests given `now`).
-    "validated at the skew's end": document(timestamp_validated=datetime(2026, 6, 1, 12, 10, tzinfo=timezone.utc)),
-    "validated a millisecond later": document(
-        timestamp_validated=datetime(2026, 6, 1, 12, 10, 0, 1000, tzinfo=timezone.utc)),
-    "validated tomorrow": document(timestamp_validated=datetime(2026, 6, 2, 9, tzinfo=timezone.utc)),
+    "validated at the skew's end": document(timestamp_validated=datetime(2026, 6, 1, 12, 10, tzinfo=UTC)),
+    "validated a millisecond later": document(timestamp_validated=datetime(2026, 6, 1, 12, 10, 0, 1000, tzinfo=UTC)),
+    "validated tomorrow": document(timestamp_validated=datetime(2026, 6, 2, 9, tzinfo=UTC)),
     "validated tomorrow as a string": document(timestamp_validated="2026-06-02T09:00:00+02:00"),
     "validated in an hour, local string": document(timestamp_validated="2026-06-01T13:00:00"),
-    "pending, validated tomorrow": document(output_validated=None,
-                                            timestamp_validated=datetime(2026, 6, 2, 9, tzinfo=timezone.utc)),
-    "legacy true validated tomorrow": document(output_validated=True,
-                                               timestamp_validated=datetime(2026, 6, 2, 9, tzinfo=timezone.utc)),
+    "pending, validated tomorrow": document(
+        output_validated=None, timestamp_validated=datetime(2026, 6, 2, 9, tzinfo=UTC)
+    ),
+    "legacy true validated tomorrow": document(
+        output_validated=True, timestamp_validated=datetime(2026, 6, 2, 9, tzinfo=UTC)
+    ),
 }
 # The clock the tests "given now" run at: some shapes and strings above lie after NOW + SKEW.
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SKEW = timedelta(minutes=10)
 # Arrays and nested objects where a scalar belongs, in every field: a query filter matches an array
 # by its elements, so these are where a filter and the parser part ways.
-_SCALARS = {"filename": "a.jpg", "output_prediction": 2, "output_confidence": 0.5, "output_validated": 2,
-            "timestamp": datetime(2026, 3, 2, 8, tzinfo=timezone.utc),
-            "timestamp_validated": datetime(2026, 3, 2, 9, tzinfo=timezone.utc), "trained": True, "logged": False}
+_SCALARS = {
+    "filename": "a.jpg",
+    "output_prediction": 2,
+    "output_confidence": 0.5,
+    "output_validated": 2,
+    "timestamp": datetime(2026, 3, 2, 8, tzinfo=UTC),
+    "timestamp_validated": datetime(2026, 3, 2, 9, tzinfo=UTC),
+    "trained": True,
+    "logged": False,
+}
 for _field, _value in _SCALARS.items():
     EXTRA_SHAPES[f"{_field} an array of two"] = document(**{_field: [_value, _value]})
     EXTRA_SHAPES[f"{_field} an array of one"] = document(**{_field: [_value]})
@@ -171,8 +180,9 @@ def expected_verdict(raw: dict, tz_name: str, now: datetime | None = None) -> di
     }
 
 
-def verdicts(db: Database, shapes: dict[str, dict], tz_name: str,
-             now: datetime | None = None) -> list[tuple[str, dict, dict]]:
+def verdicts(
+    db: Database, shapes: dict[str, dict], tz_name: str, now: datetime | None = None
+) -> list[tuple[str, dict, dict]]:
     """Store every shape and return (name, parser's verdict, pipeline's verdict) for each, at `now` if given."""
     collection = db["shapes"]
     collection.delete_many({})
@@ -199,21 +209,32 @@ def test_pipeline_verdict_equals_parser_verdict_on_every_shape(db: Database, tz_
 
 
 @pytest.mark.parametrize("tz_name", TIME_ZONES)
-def test_given_now_pipeline_and_parser_both_leave_out_reviews_validated_in_the_future(db: Database,
-                                                                                      tz_name: str) -> None:
+def test_given_now_pipeline_and_parser_both_leave_out_reviews_validated_in_the_future(
+    db: Database, tz_name: str
+) -> None:
     results = verdicts(db, all_shapes(), tz_name, now=NOW)
     mismatches = [(name, want, got) for name, want, got in results if want != got]
     assert not mismatches, "\n".join(f"{n}: parser {w} pipeline {g}" for n, w, g in mismatches)
     valid = {name for name, want, _ in results if want["valid"]}
     assert {"validated at the skew's end", "pending, validated tomorrow"} <= valid
-    assert not valid & {"validated a millisecond later", "validated tomorrow", "validated tomorrow as a string",
-                        "legacy true validated tomorrow"}
+    assert not valid & {
+        "validated a millisecond later",
+        "validated tomorrow",
+        "validated tomorrow as a string",
+        "legacy true validated tomorrow",
+    }
 
 
 def test_dates_outside_the_contracts_years_are_invalid_with_no_day(db: Database) -> None:
-    shapes = {name: EXTRA_SHAPES[name] for name in (
-        "validation time in year 9999", "validation time the first BSON-decodable instant",
-        "prediction time in year 1", "pending, validation time in year 1")}
+    shapes = {
+        name: EXTRA_SHAPES[name]
+        for name in (
+            "validation time in year 9999",
+            "validation time the first BSON-decodable instant",
+            "prediction time in year 1",
+            "pending, validation time in year 1",
+        )
+    }
     for name, want, got in verdicts(db, shapes, "America/New_York"):
         assert got == want and got["valid"] is False, name
         assert got["day"] is None or name == "prediction time in year 1", name
@@ -254,7 +275,7 @@ def test_pipeline_reads_random_iso_strings_as_the_parser_does(db: Database) -> N
 
 
 def test_bson_dates_are_bucketed_in_the_configured_time_zone(db: Database) -> None:
-    shapes = {"late evening UTC": document(timestamp_validated=datetime(2026, 3, 2, 23, 30, tzinfo=timezone.utc))}
+    shapes = {"late evening UTC": document(timestamp_validated=datetime(2026, 3, 2, 23, 30, tzinfo=UTC))}
     [(_, want, got)] = verdicts(db, shapes, "Europe/Madrid")
     assert got == want and got["day"] == "2026-03-03"
 
@@ -266,7 +287,7 @@ def test_plain_filter_matches_only_validated_documents_the_parser_accepts(db: Da
     collection.insert_many([{**shape, "shape": name} for name, shape in shapes.items()])
     matched = list(collection.find(mongo_plain_validated_filter(CLASSES)))
     for doc in matched:
-        record = parse_prediction(doc, CLASSES, timezone.utc)
+        record = parse_prediction(doc, CLASSES, UTC)
         assert isinstance(record, Prediction) and record.is_validated, doc["shape"]
         assert (record.true_class, record.predicted_class) == (doc["output_validated"], doc["output_prediction"]), doc[
             "shape"
@@ -274,15 +295,18 @@ def test_plain_filter_matches_only_validated_documents_the_parser_accepts(db: Da
     names = {doc["shape"] for doc in matched}
     assert {"verdict zero is a class", "integral doubles", "int64 class ids", "confidence one", "logged null"} <= names
     assert not names & {"filename starting with nbsp", "filename padded", "legacy true", "confidence absent"}
-    assert not names & {"validation time the first BSON-decodable instant", "validation time in year 9999",
-                        "prediction time in year 1"}
+    assert not names & {
+        "validation time the first BSON-decodable instant",
+        "validation time in year 9999",
+        "prediction time in year 1",
+    }
 
 
 def test_given_now_the_plain_filter_leaves_out_reviews_validated_in_the_future(db: Database) -> None:
     collection = db["plain_now"]
     collection.insert_many([{**shape, "shape": name} for name, shape in all_shapes().items()])
     for doc in collection.find(mongo_plain_validated_filter(CLASSES, NOW, SKEW)):
-        record = parse_prediction(doc, CLASSES, timezone.utc, NOW, SKEW)
+        record = parse_prediction(doc, CLASSES, UTC, NOW, SKEW)
         assert isinstance(record, Prediction) and record.is_validated, doc["shape"]
     names = {doc["shape"] for doc in collection.find(mongo_plain_validated_filter(CLASSES, NOW, SKEW))}
     assert "validated at the skew's end" in names

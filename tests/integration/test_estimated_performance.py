@@ -39,7 +39,7 @@ def logger(settings: CommonSettings) -> Iterator[Logger]:
 
 def chance_right(predicted: np.ndarray, confidence: np.ndarray) -> np.ndarray:
     """The model's true accuracy given class and confidence: miscalibrated, and worse on classes 2 and 5."""
-    return np.clip(0.08 + 0.9 * confidence ** 1.4 - 0.12 * np.isin(predicted, [2, 5]), 0.02, 0.99)
+    return np.clip(0.08 + 0.9 * confidence**1.4 - 0.12 * np.isin(predicted, [2, 5]), 0.02, 0.99)
 
 
 def day_of_predictions(rng: np.random.Generator, shift: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -52,16 +52,24 @@ def day_of_predictions(rng: np.random.Generator, shift: float) -> tuple[np.ndarr
     return predicted, confidence, correct
 
 
-def documents(settings: CommonSettings, rng: np.random.Generator, day: date, shift: float,
-              reviewed: bool) -> tuple[list[dict], float]:
+def documents(
+    settings: CommonSettings, rng: np.random.Generator, day: date, shift: float, reviewed: bool
+) -> tuple[list[dict], float]:
     predicted, confidence, correct = day_of_predictions(rng, shift)
     start = day_start(day, settings.tz)
     docs = []
     for p, c, ok in zip(predicted, confidence, correct):
         made = start + timedelta(seconds=int(rng.integers(0, 80_000)))
-        doc = {"_id": ObjectId(), "filename": f"img-{int(rng.integers(10**9))}.jpg", "output_prediction": int(p),
-               "output_confidence": None if np.isnan(c) else float(c), "timestamp": made,
-               "output_validated": None, "timestamp_validated": None, "logged": False}
+        doc = {
+            "_id": ObjectId(),
+            "filename": f"img-{int(rng.integers(10**9))}.jpg",
+            "output_prediction": int(p),
+            "output_confidence": None if np.isnan(c) else float(c),
+            "timestamp": made,
+            "output_validated": None,
+            "timestamp_validated": None,
+            "logged": False,
+        }
         if reviewed:
             doc["output_validated"] = int(p) if ok else int((p + 1 + rng.integers(0, 6)) % 7)
             doc["timestamp_validated"] = min(made + timedelta(hours=2), datetime.now(UTC) - timedelta(minutes=1))
@@ -69,7 +77,9 @@ def documents(settings: CommonSettings, rng: np.random.Generator, day: date, shi
     return docs, float(correct.mean())
 
 
-def test_the_estimate_follows_a_shift_the_naive_guess_misses(db: Database, settings: CommonSettings, logger: Logger) -> None:
+def test_the_estimate_follows_a_shift_the_naive_guess_misses(
+    db: Database, settings: CommonSettings, logger: Logger
+) -> None:
     rng = np.random.default_rng(2026)
     current = today(settings.tz)
     first_unreviewed = current - timedelta(days=UNREVIEWED_DAYS)
@@ -90,8 +100,9 @@ def test_the_estimate_follows_a_shift_the_naive_guess_misses(db: Database, setti
         # The naive guess: the accuracy of the last reviewed week, from the monitor's own metrics.
         week = client.get(f"/api/metrics?start_date={last_reviewed - timedelta(days=6)}&end_date={last_reviewed}")
         naive = week.get_json()["metrics"]["accuracy"]
-        answer = client.get(f"/api/estimated-performance?start_date={last_reviewed - timedelta(days=2)}"
-                            f"&end_date={current}")
+        answer = client.get(
+            f"/api/estimated-performance?start_date={last_reviewed - timedelta(days=2)}&end_date={current}"
+        )
         assert answer.status_code == 200
         body = answer.get_json()
         daily = client.get(f"/api/metrics?start_date={last_reviewed - timedelta(days=2)}&end_date={current}")
@@ -102,11 +113,15 @@ def test_the_estimate_follows_a_shift_the_naive_guess_misses(db: Database, setti
     truth = np.array(list(hidden.values()))
     covered = np.mean([days[day]["lower"] <= hidden[day] <= days[day]["upper"] for day in hidden])
     mae, naive_mae = np.abs(estimated - truth).mean(), np.abs(naive - truth).mean()
-    print(f"\nestimate MAE {100 * mae:.2f} pp, naive (last reviewed week, {100 * naive:.1f}%) MAE "
-          f"{100 * naive_mae:.2f} pp, band coverage {covered:.0%} over {UNREVIEWED_DAYS} days of {PER_DAY}")
+    print(
+        f"\nestimate MAE {100 * mae:.2f} pp, naive (last reviewed week, {100 * naive:.1f}%) MAE "
+        f"{100 * naive_mae:.2f} pp, band coverage {covered:.0%} over {UNREVIEWED_DAYS} days of {PER_DAY}"
+    )
     for day, truth_of_day in hidden.items():
-        print(f"{day}: realised {truth_of_day:.3f}, estimate {days[day]['estimated_accuracy']:.3f} "
-              f"[{days[day]['lower']:.3f}, {days[day]['upper']:.3f}]")
+        print(
+            f"{day}: realised {truth_of_day:.3f}, estimate {days[day]['estimated_accuracy']:.3f} "
+            f"[{days[day]['lower']:.3f}, {days[day]['upper']:.3f}]"
+        )
     assert all(days[day]["unreviewed"] == PER_DAY for day in hidden)
     assert mae <= 0.035
     assert covered >= 0.8
@@ -115,7 +130,8 @@ def test_the_estimate_follows_a_shift_the_naive_guess_misses(db: Database, setti
     assert days[last_reviewed.isoformat()]["unreviewed"] == 0
     assert days[last_reviewed.isoformat()]["estimated_accuracy"] is None
     assert days[last_reviewed.isoformat()]["realised_accuracy"] == pytest.approx(
-        realised_by_metrics[last_reviewed.isoformat()])
+        realised_by_metrics[last_reviewed.isoformat()]
+    )
     assert days[current.isoformat()]["realised_accuracy"] is None
     window = body["calibration_window"]
     assert window["days"] == monitor_settings(settings).ESTIMATE_CALIBRATION_DAYS == 30

@@ -25,9 +25,13 @@ def source_cells(db, settings) -> Counter:
     for doc in db[settings.PREDICTIONS_COLLECTION].find():
         record = parse_prediction(doc, settings.classes, settings.tz)
         if isinstance(record, Prediction) and record.is_validated:
-            cells[(local_day(record.timestamp_validated, settings.tz).isoformat(),
-                   profiles.class_label(record.true_class, settings.classes),
-                   settings.classes.name_of(record.predicted_class))] += 1
+            cells[
+                (
+                    local_day(record.timestamp_validated, settings.tz).isoformat(),
+                    profiles.class_label(record.true_class, settings.classes),
+                    settings.classes.name_of(record.predicted_class),
+                )
+            ] += 1
     return cells
 
 
@@ -36,8 +40,13 @@ def history_cells(db, settings) -> Counter:
     for record in history.history(db).find():
         for true, row in record["confusion"].items():
             for predicted, n in row.items():
-                cells[(record["_id"], profiles.class_label(int(true), settings.classes),
-                       settings.classes.name_of(int(predicted)))] += n
+                cells[
+                    (
+                        record["_id"],
+                        profiles.class_label(int(true), settings.classes),
+                        settings.classes.name_of(int(predicted)),
+                    )
+                ] += n
     return cells
 
 

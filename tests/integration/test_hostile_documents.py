@@ -3,8 +3,8 @@ monitor alike, and a review validated in the future waits until it is due."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
@@ -51,9 +51,16 @@ def noon(settings: CommonSettings, days_ago: int) -> datetime:
 def reviewed(settings: CommonSettings, index: int, **changes: object) -> dict:
     """Return a valid reviewed prediction, predicted and validated inside the window, with `changes` applied."""
     when = noon(settings, index % DAYS)
-    doc = {"_id": ObjectId(), "filename": f"img-{index}.jpg", "output_prediction": index % 7,
-           "output_confidence": 0.8, "output_validated": (index * 3) % 7, "timestamp": when - timedelta(minutes=5),
-           "timestamp_validated": when, "logged": False}
+    doc = {
+        "_id": ObjectId(),
+        "filename": f"img-{index}.jpg",
+        "output_prediction": index % 7,
+        "output_confidence": 0.8,
+        "output_validated": (index * 3) % 7,
+        "timestamp": when - timedelta(minutes=5),
+        "timestamp_validated": when,
+        "logged": False,
+    }
     for name, value in changes.items():
         if value is ...:
             doc.pop(name)
@@ -129,8 +136,9 @@ def test_a_review_without_a_validation_time_is_counted_on_its_prediction_day_onc
     assert history.get_day(history.history(db), day.isoformat())["invalid"] == 1
 
 
-def test_a_logged_flag_that_is_a_string_is_claimed_and_counted_even_after_the_corrections_watermark(db,
-                                                                                                   settings) -> None:
+def test_a_logged_flag_that_is_a_string_is_claimed_and_counted_even_after_the_corrections_watermark(
+    db, settings
+) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     first, last = window(settings)
     with monitor(monitor_settings(settings)) as client, logger_for(settings) as logger:
@@ -156,8 +164,12 @@ def test_a_review_validated_in_the_future_waits_unclaimed_until_due(db, settings
         report = logger.tick()
         waiting = metrics(client, first, last)
         bounds = client.get("/api/date-range").get_json()
-    untouched = {d["_id"] for d in collection.find({"logged": False, "logger_batch": {"$exists": False},
-                                                    "logged_error": {"$exists": False}})}
+    untouched = {
+        d["_id"]
+        for d in collection.find(
+            {"logged": False, "logger_batch": {"$exists": False}, "logged_error": {"$exists": False}}
+        )
+    }
     assert untouched == {early["_id"], early_text["_id"], far["_id"]}
     assert (report.logged, report.quarantined) == (1, 0)
     assert (waiting["total_validated"], waiting["invalid_records"]) == (1, 3)  # invalid for now
@@ -197,7 +209,10 @@ def test_a_correction_into_the_future_waits_and_then_moves_once(db, settings) ->
         due = metrics(client, first, last)
     assert (report.corrected, again.corrected) == (1, 0)
     assert (due["total_validated"], due["invalid_records"], due["class_counts"]) == (
-        1, 0, {**{name: 0 for name in due["class_counts"]}, settings.classes.name_of(4): 1})
+        1,
+        0,
+        {**{name: 0 for name in due["class_counts"]}, settings.classes.name_of(4): 1},
+    )
     assert history.get_day(history.history(db), old_day.isoformat())["count"] == 0
 
 
@@ -225,15 +240,20 @@ def test_a_correction_moved_into_the_future_before_processing_is_released_to_its
     with logger_for(settings) as logger:
         logger.tick()
         counted = collection.find_one({"_id": doc["_id"]})
-        collection.update_one({"_id": doc["_id"]}, {"$set": {
-            "output_validated": 6, "timestamp_validated": datetime.now(UTC) + timedelta(hours=2)}})
+        collection.update_one(
+            {"_id": doc["_id"]},
+            {"$set": {"output_validated": 6, "timestamp_validated": datetime.now(UTC) + timedelta(hours=2)}},
+        )
         batch_id = batches.open_batch(batches.batches(db), "dead-logger", lease_seconds=-1, kind="correction")
         assert batches.claim_again(collection, batch_id, {doc["_id"]: counted["logger_batch"]}) == 1
         report = logger.tick()
     released = collection.find_one({"_id": doc["_id"]})
     assert report.recovered == 1 and report.corrected == 0
     assert (released["logger_batch"], released["logged_as"], released["logged"]) == (
-        counted["logger_batch"], counted["logged_as"], True)
+        counted["logger_batch"],
+        counted["logged_as"],
+        True,
+    )
     assert "previous_as" not in released
     assert sum(r["count"] for r in history.history(db).find()) == 1
 
@@ -250,7 +270,9 @@ def test_a_logged_flag_no_claim_selects_is_claimed_by_the_reconcile_and_counted(
     assert body["invalid_records"] == 2
     assert sum(r["invalid"] for r in history.history(db).find()) == 2
     assert [d["logged"] for d in collection.find({"logged_error": {"$exists": True}}, sort=[("filename", 1)])] == [
-        {"by": "someone"}, [True]]
+        {"by": "someone"},
+        [True],
+    ]
 
 
 def test_one_monitor_process_counts_a_review_when_it_comes_due_and_sees_an_edit_in_place(db, settings) -> None:

@@ -27,17 +27,30 @@ DEFAULT_NAMES = {
 
 
 def run_logger_once(settings: CommonSettings) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB,
-           "WHYLOGS_NO_ANALYTICS": "1", "LOG_LEVEL": "INFO"}
-    return subprocess.run([sys.executable, "-m", "clara_logger.cli", "--once"], env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = {
+        **os.environ,
+        "MONGODB_URI": settings.MONGODB_URI.get_secret_value(),
+        "MONGODB_DB": settings.MONGODB_DB,
+        "WHYLOGS_NO_ANALYTICS": "1",
+        "LOG_LEVEL": "INFO",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "clara_logger.cli", "--once"], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def one_review(db, settings: CommonSettings) -> None:
     when = datetime.now(UTC) - timedelta(hours=1)
-    db[settings.PREDICTIONS_COLLECTION].insert_one({
-        "filename": "a.jpg", "output_prediction": 1, "output_validated": 1, "timestamp": when,
-        "timestamp_validated": when, "logged": False})
+    db[settings.PREDICTIONS_COLLECTION].insert_one(
+        {
+            "filename": "a.jpg",
+            "output_prediction": 1,
+            "output_validated": 1,
+            "timestamp": when,
+            "timestamp_validated": when,
+            "logged": False,
+        }
+    )
 
 
 def keys_held_twice(db, settings: CommonSettings) -> list:

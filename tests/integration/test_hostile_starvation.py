@@ -29,9 +29,14 @@ def logger(settings: CommonSettings) -> Iterator[Logger]:
 
 def review(index: int, validated: object, logged: object) -> dict:
     """Return a valid reviewed prediction; `logged` ABSENT leaves the field out."""
-    doc = {"_id": ObjectId(), "filename": f"img-{index}.jpg", "output_prediction": index % 7,
-           "output_validated": (index + 1) % 7, "timestamp": datetime.now(UTC) - timedelta(hours=2),
-           "timestamp_validated": validated}
+    doc = {
+        "_id": ObjectId(),
+        "filename": f"img-{index}.jpg",
+        "output_prediction": index % 7,
+        "output_validated": (index + 1) % 7,
+        "timestamp": datetime.now(UTC) - timedelta(hours=2),
+        "timestamp_validated": validated,
+    }
     if logged is not ABSENT:
         doc["logged"] = logged
     return doc
@@ -43,8 +48,10 @@ def arrivals(numbers: Iterator[int]) -> list[dict]:
     docs = [review(next(numbers), an_hour_ago, ABSENT) for _ in range(6)]
     docs += [review(next(numbers), an_hour_ago, flag) for flag in (None, False)]
     # The shape that starved: an ISO string with `logged: false`, behind a stream without `logged`.
-    docs += [review(next(numbers), an_hour_ago.isoformat(), False),
-             review(next(numbers), an_hour_ago.replace(tzinfo=None).isoformat(sep=" "), False)]
+    docs += [
+        review(next(numbers), an_hour_ago.isoformat(), False),
+        review(next(numbers), an_hour_ago.replace(tzinfo=None).isoformat(sep=" "), False),
+    ]
     return docs
 
 

@@ -20,8 +20,8 @@ from bson import ObjectId
 from flask.testing import FlaskClient
 from pymongo.collection import Collection
 
-from clara_common.db import make_client
 from clara_common.days import day_start, today
+from clara_common.db import make_client
 from clara_common.settings import CommonSettings
 from clara_logger import batches, history
 from clara_logger.tick import Logger
@@ -48,17 +48,25 @@ def window(settings: CommonSettings) -> tuple[date, date]:
 def at(settings: CommonSettings, rng: random.Random) -> datetime:
     """Return a validation time on one of the window's days, before now."""
     first, _ = window(settings)
-    when = day_start(first + timedelta(days=rng.randrange(DAYS)), settings.tz) + timedelta(seconds=rng.randrange(86_400))
+    when = day_start(first + timedelta(days=rng.randrange(DAYS)), settings.tz) + timedelta(
+        seconds=rng.randrange(86_400)
+    )
     return min(when, datetime.now(UTC) - timedelta(seconds=rng.randrange(1, 3600))).replace(microsecond=0)
 
 
 def new_prediction(settings: CommonSettings, rng: random.Random, reviewed: bool) -> dict:
     predicted = rng.randrange(7)
     validated = at(settings, rng)
-    doc = {"_id": ObjectId(), "filename": f"img-{rng.randrange(10**9)}.jpg", "output_prediction": predicted,
-           "output_confidence": None if rng.random() < 0.1 else round(rng.random(), 3),
-           "timestamp": validated - timedelta(hours=1), "output_validated": None, "timestamp_validated": None,
-           "logged": False}
+    doc = {
+        "_id": ObjectId(),
+        "filename": f"img-{rng.randrange(10**9)}.jpg",
+        "output_prediction": predicted,
+        "output_confidence": None if rng.random() < 0.1 else round(rng.random(), 3),
+        "timestamp": validated - timedelta(hours=1),
+        "output_validated": None,
+        "timestamp_validated": None,
+        "logged": False,
+    }
     if reviewed:
         doc["output_validated"] = verdict(rng, predicted)
         doc["timestamp_validated"] = validated
@@ -82,16 +90,36 @@ def live_change(collection: Collection, settings: CommonSettings, rng: random.Ra
         pending = [d["_id"] for d in collection.find({"output_validated": None}, {"_id": 1})]
         if pending:
             doc = collection.find_one({"_id": rng.choice(pending)})
-            collection.update_one({"_id": doc["_id"]}, {"$set": {
-                "output_validated": verdict(rng, doc["output_prediction"]), "timestamp_validated": datetime.now(UTC)}})
+            collection.update_one(
+                {"_id": doc["_id"]},
+                {
+                    "$set": {
+                        "output_validated": verdict(rng, doc["output_prediction"]),
+                        "timestamp_validated": datetime.now(UTC),
+                    }
+                },
+            )
     elif kind == "review again":
         doc = collection.find_one({"_id": rng.choice(ids)})
-        collection.update_one({"_id": doc["_id"]}, {"$set": {
-            "output_validated": verdict(rng, doc["output_prediction"]), "timestamp_validated": datetime.now(UTC)}})
+        collection.update_one(
+            {"_id": doc["_id"]},
+            {
+                "$set": {
+                    "output_validated": verdict(rng, doc["output_prediction"]),
+                    "timestamp_validated": datetime.now(UTC),
+                }
+            },
+        )
     else:
         bad = new_prediction(settings, rng, reviewed=True)
-        field, value = rng.choice([("output_validated", [1, 2]), ("output_prediction", {"id": 3}),
-                                   ("output_confidence", "high"), ("filename", ["a.jpg"])])
+        field, value = rng.choice(
+            [
+                ("output_validated", [1, 2]),
+                ("output_prediction", {"id": 3}),
+                ("output_confidence", "high"),
+                ("filename", ["a.jpg"]),
+            ]
+        )
         collection.insert_one({**bad, field: value})
     return kind
 
@@ -110,8 +138,9 @@ def quiet_change(collection: Collection, settings: CommonSettings, rng: random.R
     elif kind == "delete":
         collection.delete_one({"_id": target})
     elif kind == "back-date":
-        collection.update_one({"_id": target}, {"$set": {"output_validated": rng.randrange(7),
-                                                          "timestamp_validated": at(settings, rng)}})
+        collection.update_one(
+            {"_id": target}, {"$set": {"output_validated": rng.randrange(7), "timestamp_validated": at(settings, rng)}}
+        )
     else:  # as the original CLARA logger left them: marked logged, never in this ledger
         collection.insert_one({**new_prediction(settings, rng, reviewed=True), "logged": True})
     return kind
@@ -120,8 +149,19 @@ def quiet_change(collection: Collection, settings: CommonSettings, rng: random.R
 def insert_correct_reviews(collection: Collection, settings: CommonSettings, day: date, count: int) -> None:
     """Insert `count` predictions of class 1, reviewed as right at 10:00 on local `day`, named 0.jpg, 1.jpg, …"""
     when = day_start(day, settings.tz) + timedelta(hours=10)
-    collection.insert_many([{"filename": f"{i}.jpg", "output_prediction": 1, "output_validated": 1, "timestamp": when,
-                             "timestamp_validated": when, "logged": False} for i in range(count)])
+    collection.insert_many(
+        [
+            {
+                "filename": f"{i}.jpg",
+                "output_prediction": 1,
+                "output_validated": 1,
+                "timestamp": when,
+                "timestamp_validated": when,
+                "logged": False,
+            }
+            for i in range(count)
+        ]
+    )
 
 
 def assert_answers_equal_the_source(client: FlaskClient, collection: Collection, settings: CommonSettings) -> None:
@@ -185,13 +225,22 @@ def test_a_review_corrected_later_moves_between_days_exactly_once(db, settings, 
     collection = db[settings.PREDICTIONS_COLLECTION]
     first, last = window(settings)
     when = day_start(first, settings.tz) + timedelta(hours=10)
-    doc = {"filename": "a.jpg", "output_prediction": 2, "output_confidence": 0.9, "output_validated": 2,
-           "timestamp": when, "timestamp_validated": when, "logged": False}
+    doc = {
+        "filename": "a.jpg",
+        "output_prediction": 2,
+        "output_confidence": 0.9,
+        "output_validated": 2,
+        "timestamp": when,
+        "timestamp_validated": when,
+        "logged": False,
+    }
     collection.insert_one(doc)
     logger.tick()
     assert history.get_day(history.history(db), first)["confusion"] == {"2": {"2": 1}}
 
-    collection.update_one({"_id": doc["_id"]}, {"$set": {"output_validated": 4, "timestamp_validated": datetime.now(UTC)}})
+    collection.update_one(
+        {"_id": doc["_id"]}, {"$set": {"output_validated": 4, "timestamp_validated": datetime.now(UTC)}}
+    )
     report = logger.tick()
     again = logger.tick()
 
@@ -228,8 +277,13 @@ def test_the_reconcile_command_prints_each_changed_day(db, settings, logger) -> 
     logger.tick()
     collection.delete_one({"filename": "0.jpg"})
     env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB}
-    done = subprocess.run([sys.executable, "-m", "clara_logger.cli", "--reconcile", "--days", str(DAYS)],
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "clara_logger.cli", "--reconcile", "--days", str(DAYS)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert f"repaired {first}: validated 2 -> 1, invalid 0 -> 0" in done.stdout
     assert "1 day(s) changed" in done.stdout
@@ -238,18 +292,35 @@ def test_the_reconcile_command_prints_each_changed_day(db, settings, logger) -> 
 def test_a_history_in_another_time_zone_is_refused_until_rebuilt(db, settings, logger) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     late_evening = datetime.now(UTC).replace(hour=23, minute=30, second=0, microsecond=0) - timedelta(days=2)
-    collection.insert_one({"filename": "a.jpg", "output_prediction": 1, "output_validated": 1,
-                           "timestamp": late_evening, "timestamp_validated": late_evening, "logged": False})
+    collection.insert_one(
+        {
+            "filename": "a.jpg",
+            "output_prediction": 1,
+            "output_validated": 1,
+            "timestamp": late_evening,
+            "timestamp_validated": late_evening,
+            "logged": False,
+        }
+    )
     logger.tick()  # in UTC
     madrid = monitor_settings(settings, TIMEZONE="Europe/Madrid")
     with monitor(madrid) as client:
         refused = client.get("/api/metrics")
         assert refused.status_code == 409
         assert "clara-logger --reconcile --all" in refused.get_json()["error"]
-    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB,
-           "TIMEZONE": "Europe/Madrid"}
-    done = subprocess.run([sys.executable, "-m", "clara_logger.cli", "--reconcile", "--all"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "MONGODB_URI": settings.MONGODB_URI.get_secret_value(),
+        "MONGODB_DB": settings.MONGODB_DB,
+        "TIMEZONE": "Europe/Madrid",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "clara_logger.cli", "--reconcile", "--all"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "rebuilt the history in TIMEZONE=Europe/Madrid from 1 logged predictions" in done.stdout
     next_day = (late_evening + timedelta(days=1)).date().isoformat()
@@ -290,8 +361,19 @@ def test_the_monitor_writes_nothing_to_the_database(db, settings, logger) -> Non
     before = snapshot()
     first, last = window(settings)
     with monitor(monitor_settings(settings)) as client:
-        for route in ("/api/metrics", "/api/confusion", "/api/class-metrics/daily", "/api/drift", "/api/alerts",
-                      "/api/status", "/api/date-range", "/api/training-data", "/data", "/min-date", "/"):
+        for route in (
+            "/api/metrics",
+            "/api/confusion",
+            "/api/class-metrics/daily",
+            "/api/drift",
+            "/api/alerts",
+            "/api/status",
+            "/api/date-range",
+            "/api/training-data",
+            "/data",
+            "/min-date",
+            "/",
+        ):
             assert client.get(f"{route}?start_date={first}&end_date={last}").status_code == 200, route
     assert snapshot() == before
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -23,15 +23,21 @@ PLAN = SeedPlan(end=END, days=40, per_day=200, seed=42)
 
 @pytest.fixture
 def seeded(db, settings):
-    now = datetime.combine(END + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+    now = datetime.combine(END + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     insert_missing(db[settings.PREDICTIONS_COLLECTION], generate(PLAN, settings.classes, settings.tz, now=now))
     return db
 
 
-def test_the_planted_event_is_found_as_drift_and_low_accuracy_and_alerted_once(seeded, settings,
-                                                                              httpserver: HTTPServer):
-    settings = logger_settings(settings, ALERT_WEBHOOK_URL=httpserver.url_for("/hook"), ALERT_MIN_ACCURACY=0.8,
-                       LOGGER_RETRY_MIN_SECONDS=0.05, LOGGER_RETRY_MAX_SECONDS=0.05)
+def test_the_planted_event_is_found_as_drift_and_low_accuracy_and_alerted_once(
+    seeded, settings, httpserver: HTTPServer
+):
+    settings = logger_settings(
+        settings,
+        ALERT_WEBHOOK_URL=httpserver.url_for("/hook"),
+        ALERT_MIN_ACCURACY=0.8,
+        LOGGER_RETRY_MIN_SECONDS=0.05,
+        LOGGER_RETRY_MAX_SECONDS=0.05,
+    )
     for _ in range(2):  # the first deliveries fail: they must be retried, not lost nor doubled
         httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data(status=500)
     httpserver.expect_request("/hook", method="POST").respond_with_data()
@@ -43,16 +49,25 @@ def test_the_planted_event_is_found_as_drift_and_low_accuracy_and_alerted_once(s
 
     records = {r["_id"]: r for r in history.days(history.history(seeded))}
     event_days = [d for d, r in records.items() if d >= PLAN.event_start.isoformat() and r["count"] >= 50]
-    before = [d for d, r in records.items() if d < PLAN.event_start.isoformat() and r["count"] >= 50
-              and r["drift"]["confidence"]["category"] != IN_REFERENCE]
-    drifting = {d for d, r in records.items() if any(f["category"] == DRIFT for f in r["drift"].values()
-                                                     if isinstance(f, dict) and "category" in f)}
+    before = [
+        d
+        for d, r in records.items()
+        if d < PLAN.event_start.isoformat()
+        and r["count"] >= 50
+        and r["drift"]["confidence"]["category"] != IN_REFERENCE
+    ]
+    drifting = {
+        d
+        for d, r in records.items()
+        if any(f["category"] == DRIFT for f in r["drift"].values() if isinstance(f, dict) and "category" in f)
+    }
     assert len(event_days) >= 12 and len(before) >= 8
     assert len(drifting & set(event_days)) >= len(event_days) // 2
     assert len(drifting & set(before)) <= 1
 
-    low_accuracy = {d for d, r in records.items()
-                    if r["count"] >= settings.ALERT_MIN_SAMPLES and r["metrics"]["accuracy"] < 0.8}
+    low_accuracy = {
+        d for d, r in records.items() if r["count"] >= settings.ALERT_MIN_SAMPLES and r["metrics"]["accuracy"] < 0.8
+    }
     assert low_accuracy and all(d >= PLAN.event_start.isoformat() for d in low_accuracy)
 
     stored = list(alerts.alerts(seeded).find())

@@ -29,18 +29,25 @@ START_MARK = "WhyLabs upload off"
 
 def logger_env(settings, lease_seconds: float) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WHYLABS_", "ALERT_", "LOGGER_", "DRIFT_"))}
-    env.update({
-        "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB,
-        "LOGGER_BATCH_SIZE": "10", "LOGGER_CLAIM_SIZE": "15", "LOGGER_LEASE_SECONDS": str(lease_seconds),
-        "WHYLOGS_NO_ANALYTICS": "1", "LOG_LEVEL": "INFO",
-    })
+    env.update(
+        {
+            "MONGODB_URI": settings.MONGODB_URI.get_secret_value(),
+            "MONGODB_DB": settings.MONGODB_DB,
+            "LOGGER_BATCH_SIZE": "10",
+            "LOGGER_CLAIM_SIZE": "15",
+            "LOGGER_LEASE_SECONDS": str(lease_seconds),
+            "WHYLOGS_NO_ANALYTICS": "1",
+            "LOG_LEVEL": "INFO",
+        }
+    )
     return env
 
 
 def start_logger(env: dict[str, str], log_path: Path) -> subprocess.Popen:
     with log_path.open("wb") as log_file:
-        return subprocess.Popen([sys.executable, "-m", "clara_logger.cli", "--once"], env=env,
-                                stdout=log_file, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "clara_logger.cli", "--once"], env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
 
 
 def wait_for_start(process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
@@ -96,8 +103,10 @@ def test_killing_the_logger_at_random_instants_loses_and_doubles_nothing(db, set
     drain = start_logger(env, tmp_path / "drain.log")
     assert drain.wait(timeout=120) == 0, (tmp_path / "drain.log").read_text()
 
-    context = (f"seed {seed}: {killed} of {RUNS} runs killed, {left_unfinished} batches left unfinished, "
-               f"a tick takes {work_seconds:.2f}s")
+    context = (
+        f"seed {seed}: {killed} of {RUNS} runs killed, {left_unfinished} batches left unfinished, "
+        f"a tick takes {work_seconds:.2f}s"
+    )
     assert killed >= RUNS // 2, context
     assert left_unfinished >= 1, context  # the kills did land in the middle of batches
     assert_history_matches(db, valid)
@@ -131,8 +140,9 @@ def wait_for_text(path: Path, text: str, process: subprocess.Popen, timeout: flo
 
 def start_service(env: dict[str, str], log_path: Path) -> subprocess.Popen:
     with log_path.open("wb") as log_file:
-        return subprocess.Popen([sys.executable, "-m", "clara_logger.cli"], env=env,
-                                stdout=log_file, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "clara_logger.cli"], env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
 
 
 def test_the_service_ticks_on_schedule_and_sigterm_ends_it_cleanly(db, settings, tmp_path):
@@ -164,9 +174,15 @@ def test_a_database_outage_is_logged_backed_off_and_survived(settings, tmp_path)
 
     storage = tmp_path / "data"
     server = EmbeddedMongo(storage_path=storage).start()
-    env = {**logger_env(settings, lease_seconds=60), "MONGODB_URI": server.uri, "MONGODB_DB": "outage",
-           "LOGGER_INTERVAL_MINUTES": "0.01", "MONGODB_TIMEOUT_MS": "500",
-           "LOGGER_RETRY_MIN_SECONDS": "0.2", "LOGGER_RETRY_MAX_SECONDS": "1"}
+    env = {
+        **logger_env(settings, lease_seconds=60),
+        "MONGODB_URI": server.uri,
+        "MONGODB_DB": "outage",
+        "LOGGER_INTERVAL_MINUTES": "0.01",
+        "MONGODB_TIMEOUT_MS": "500",
+        "LOGGER_RETRY_MIN_SECONDS": "0.2",
+        "LOGGER_RETRY_MAX_SECONDS": "1",
+    }
     rng = random.Random(8)
     before = [prediction(rng, i) for i in range(20)]
     after = [prediction(rng, 500 + i) for i in range(20)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 import pytest
 from whylogs.migration.converters import read_v0_to_view
@@ -49,8 +49,9 @@ def test_one_tick_logs_exactly_the_validated_unlogged_documents_and_a_second_log
     assert logged_ids == {d["_id"] for d in to_log + already}
     # Each malformed document is one invalid record: on the day of its validation time, or of its
     # prediction time when the validation time is missing.
-    invalid_days = Counter(local_day(when, timezone.utc).isoformat()
-                           for when in (unknown_class["timestamp_validated"], no_review_time["timestamp"]))
+    invalid_days = Counter(
+        local_day(when, UTC).isoformat() for when in (unknown_class["timestamp_validated"], no_review_time["timestamp"])
+    )
     assert {r["_id"]: r["invalid"] for r in history.history(db).find({"invalid": {"$gt": 0}})} == invalid_days
     assert collection.count_documents({"logged": False, "logger_batch": {"$exists": False}}) == len(pending)
     set_aside = {d["_id"]: d["logged_error"] for d in collection.find({"logged_error": {"$exists": True}})}
@@ -92,7 +93,7 @@ def test_a_stored_day_profile_reads_back_with_plain_whylogs(db, settings, logger
     db[settings.PREDICTIONS_COLLECTION].insert_many(more)
     logger.tick()
 
-    expected = Counter(local_day(d["timestamp_validated"], timezone.utc).isoformat() for d in docs + more)
+    expected = Counter(local_day(d["timestamp_validated"], UTC).isoformat() for d in docs + more)
     for record in history.history(db).find():
         path = tmp_path / f"{record['_id']}.bin"
         path.write_bytes(bytes(record["profile"]))
@@ -111,7 +112,7 @@ def test_day_metrics_are_stored_with_the_counts(db, settings, logger):
     logger.tick()
 
     for record in history.history(db).find():
-        day_docs = [d for d in docs if local_day(d["timestamp_validated"], timezone.utc).isoformat() == record["_id"]]
+        day_docs = [d for d in docs if local_day(d["timestamp_validated"], UTC).isoformat() == record["_id"]]
         correct = sum(d["output_validated"] == d["output_prediction"] for d in day_docs)
         assert record["metrics"]["accuracy"] == pytest.approx(correct / len(day_docs))
         assert record["metrics"]["entries"] == len(day_docs)

@@ -57,7 +57,8 @@ def test_each_batch_day_is_uploaded_once_with_its_profile(db, settings, whylabs)
 
 @pytest.mark.parametrize("failure", ["error", "put_error", "timeout", "refused"])
 def test_a_failing_endpoint_leaves_batches_pending_until_it_recovers_then_uploads_each_once(
-        db, settings, whylabs, failure):
+    db, settings, whylabs, failure
+):
     settings = whylabs_settings(settings, whylabs.url)
     insert(db, settings, 45, seed=2)
     if failure == "refused":

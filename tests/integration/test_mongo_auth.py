@@ -17,7 +17,7 @@ import sys
 import time as clock
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -64,8 +64,21 @@ class AuthServer:
         return f"mongodb://127.0.0.1:{self.port}"
 
     def start(self) -> AuthServer:
-        command = [sys.executable, "-m", "secantus", "--standalone", "--host", "127.0.0.1", "--port", str(self.port),
-                   "--storage-path", str(self.storage), "--log-level", "WARNING", "--auth"]
+        command = [
+            sys.executable,
+            "-m",
+            "secantus",
+            "--standalone",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--storage-path",
+            str(self.storage),
+            "--log-level",
+            "WARNING",
+            "--auth",
+        ]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = clock.monotonic() + 60
@@ -74,9 +87,10 @@ class AuthServer:
                 with MongoClient(self.uri, serverSelectionTimeoutMS=500) as client:
                     client.admin.command("ping")  # allowed before a login, as on mongod
                 return self
-            except PyMongoError:
+            except PyMongoError as error:
                 if self.process.poll() is not None or clock.monotonic() > deadline:
-                    raise RuntimeError(f"SecantusDB --auth did not start:\n{self.log_path.read_text()[-3000:]}")
+                    log = self.log_path.read_text()[-3000:]
+                    raise RuntimeError(f"SecantusDB --auth did not start:\n{log}") from error
                 clock.sleep(0.2)
 
     def stop(self) -> None:
@@ -91,8 +105,21 @@ class AuthServer:
 
 def run_init(step: str, secrets_dir: Path, env_file: Path, uri: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run deploy/mongo/clara_mongo_init.py as Compose does (another process); return its result."""
-    command = [sys.executable, str(INIT_SCRIPT), step, "--secrets-dir", str(secrets_dir), "--env-file",
-               str(env_file), "--root-user", ROOT_USER, "--db", DATABASE, "--wait", "20"]
+    command = [
+        sys.executable,
+        str(INIT_SCRIPT),
+        step,
+        "--secrets-dir",
+        str(secrets_dir),
+        "--env-file",
+        str(env_file),
+        "--root-user",
+        ROOT_USER,
+        "--db",
+        DATABASE,
+        "--wait",
+        "20",
+    ]
     if uri:
         command += ["--uri", uri]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONGO")}
@@ -118,16 +145,25 @@ class AuthStack:
         return f"mongodb://{user}@127.0.0.1:{self.server.port}/?authSource=admin"
 
     def service_env(self, service: str) -> dict[str, str]:
-        return {"MONGODB_URI": self.service_uri(f"clara-{service}"), "MONGODB_DB": DATABASE,
-                "MONGODB_PASSWORD_FILE": str(self.secrets_dir / service / "password"),
-                "WHYLOGS_NO_ANALYTICS": "1", "LOG_LEVEL": "INFO"}
+        return {
+            "MONGODB_URI": self.service_uri(f"clara-{service}"),
+            "MONGODB_DB": DATABASE,
+            "MONGODB_PASSWORD_FILE": str(self.secrets_dir / service / "password"),
+            "WHYLOGS_NO_ANALYTICS": "1",
+            "LOG_LEVEL": "INFO",
+        }
 
     def settings(self, service: str, **overrides: str) -> CommonSettings:
         return CommonSettings.from_env({**self.service_env(service), **overrides})
 
     def root(self) -> MongoClient:
-        return MongoClient(self.server.uri, username=ROOT_USER, password=secret(self.secrets_dir, "mongo"),
-                           authSource="admin", tz_aware=True)
+        return MongoClient(
+            self.server.uri,
+            username=ROOT_USER,
+            password=secret(self.secrets_dir, "mongo"),
+            authSource="admin",
+            tz_aware=True,
+        )
 
     def passwords(self) -> list[str]:
         return [secret(self.secrets_dir, p) for p in ("mongo", "monitor", "logger", "seed")]
@@ -136,8 +172,9 @@ class AuthStack:
 def run_service(stack: AuthStack, service: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run a CLARA command (clara-seed, clara-logger) as a real process, logging in as the service's user."""
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("MONGO")}, **stack.service_env(service)}
-    result = subprocess.run([str(BIN / f"clara-{service}"), *args], env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [str(BIN / f"clara-{service}"), *args], env=env, capture_output=True, text=True, timeout=300
+    )
     stack.outputs.append(result.stdout + result.stderr)
     return result
 
@@ -170,8 +207,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthStack]:
 @pytest.fixture(scope="module")
 def seeded(stack: AuthStack) -> AuthStack:
     """The stack after clara-seed ran as clara-seed (a small sample)."""
-    result = run_service(stack, "seed", "--days", "20", "--count", "30", "--end-date", END.isoformat(),
-                         "--no-progress")
+    result = run_service(stack, "seed", "--days", "20", "--count", "30", "--end-date", END.isoformat(), "--no-progress")
     assert result.returncode == 0, result.stdout + result.stderr
     return stack
 
@@ -230,17 +266,31 @@ def test_the_monitor_answers_every_route_as_the_read_only_user(logged: AuthStack
     first, last = END - timedelta(days=19), END
     query = f"start_date={first}&end_date={last}"
     with logged.root() as root:
-        in_range = {"$gte": datetime.combine(first, time.min, timezone.utc),
-                    "$lt": datetime.combine(last + timedelta(days=1), time.min, timezone.utc)}
+        in_range = {
+            "$gte": datetime.combine(first, time.min, UTC),
+            "$lt": datetime.combine(last + timedelta(days=1), time.min, UTC),
+        }
         validated = root[DATABASE]["image_logs"].count_documents(
-            {"output_validated": {"$ne": None}, "timestamp_validated": in_range})
+            {"output_validated": {"$ne": None}, "timestamp_validated": in_range}
+        )
         before = {name: root[DATABASE][name].count_documents({}) for name in root[DATABASE].list_collection_names()}
     log_path = logged.work / "monitor.log"
     with running_monitor(logged.service_env("monitor"), log_path, workers=1) as monitor:
-        answers = {path: get(monitor.host, monitor.port, path) for path in (
-            "/readyz", f"/api/metrics?{query}", "/api/status", f"/api/drift?{query}", f"/api/alerts?{query}",
-            f"/api/confusion?{query}", f"/api/class-metrics/daily?{query}", "/api/training-data",
-            "/api/date-range", "/")}
+        answers = {
+            path: get(monitor.host, monitor.port, path)
+            for path in (
+                "/readyz",
+                f"/api/metrics?{query}",
+                "/api/status",
+                f"/api/drift?{query}",
+                f"/api/alerts?{query}",
+                f"/api/confusion?{query}",
+                f"/api/class-metrics/daily?{query}",
+                "/api/training-data",
+                "/api/date-range",
+                "/",
+            )
+        }
     logged.outputs.append(log_path.read_text(errors="replace"))
     assert {path: status for path, (status, _) in answers.items()} == {path: 200 for path in answers}
     assert json.loads(answers[f"/api/metrics?{query}"][1])["total_validated"] == validated
@@ -277,8 +327,9 @@ def test_the_writers_cannot_manage_users_or_touch_another_database(stack: AuthSt
             "other database": lambda: client["other"]["x"].insert_one({}),
             "admin database": lambda: client["admin"]["x"].find_one({}),
             "create a user": lambda: client.admin.command("createUser", "intruder", pwd="x", roles=["root"]),
-            "grant a role": lambda: client.admin.command("grantRolesToUser", f"clara-{service}",
-                                                         roles=[{"role": "root", "db": "admin"}]),
+            "grant a role": lambda: client.admin.command(
+                "grantRolesToUser", f"clara-{service}", roles=[{"role": "root", "db": "admin"}]
+            ),
         }
         for name, attempt in refusals.items():
             with pytest.raises(OperationFailure) as refused:
@@ -292,27 +343,30 @@ def test_the_writers_cannot_manage_users_or_touch_another_database(stack: AuthSt
 def test_a_wrong_password_is_refused(stack: AuthStack) -> None:
     for service in ("monitor", "logger", "seed"):
         settings = stack.settings(service, MONGODB_PASSWORD_FILE="", MONGODB_PASSWORD="not-the-password")
-        with make_client(settings) as client:
-            with pytest.raises(OperationFailure) as refused:
-                client[DATABASE]["image_logs"].find_one({})
+        with make_client(settings) as client, pytest.raises(OperationFailure) as refused:
+            client[DATABASE]["image_logs"].find_one({})
         assert refused.value.code == AUTHENTICATION_FAILED, refused.value.details
 
 
 def test_a_logger_with_a_wrong_password_fails_its_tick_and_says_so(seeded: AuthStack, tmp_path: Path) -> None:
     wrong = tmp_path / "password"
     wrong.write_text("not-the-password\n")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MONGO")},
-           **seeded.service_env("logger"), "MONGODB_PASSWORD_FILE": str(wrong)}
-    result = subprocess.run([str(BIN / "clara-logger"), "--once"], env=env, capture_output=True, text=True,
-                            timeout=120)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MONGO")},
+        **seeded.service_env("logger"),
+        "MONGODB_PASSWORD_FILE": str(wrong),
+    }
+    result = subprocess.run([str(BIN / "clara-logger"), "--once"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "uthentication failed" in result.stdout + result.stderr
 
 
 def test_a_client_that_does_not_log_in_is_refused(stack: AuthStack) -> None:
-    with MongoClient(stack.server.uri, serverSelectionTimeoutMS=3000) as client:
-        with pytest.raises(OperationFailure) as refused:
-            client[DATABASE]["image_logs"].find_one({})
+    with (
+        MongoClient(stack.server.uri, serverSelectionTimeoutMS=3000) as client,
+        pytest.raises(OperationFailure) as refused,
+    ):
+        client[DATABASE]["image_logs"].find_one({})
     assert refused.value.code == UNAUTHORIZED
 
 
@@ -334,8 +388,10 @@ def test_mongodb_password_reads_the_file_only_for_a_uri_with_a_user_and_no_passw
     def password(uri: str, **env: str) -> str | None:
         return mongodb_password(CommonSettings.from_env({"MONGODB_URI": uri, **env}))
 
-    assert password("mongodb://clara-monitor@mongo:27017/?authSource=admin",
-                    MONGODB_PASSWORD_FILE=str(password_file)) == "s3cret"
+    assert (
+        password("mongodb://clara-monitor@mongo:27017/?authSource=admin", MONGODB_PASSWORD_FILE=str(password_file))
+        == "s3cret"
+    )
     assert password("mongodb://u@h/", MONGODB_PASSWORD="direct") == "direct"
     # The URI's own password wins; a URI without a user logs in as nobody (an existing MongoDB, --no-deps).
     assert password("mongodb+srv://u:p@cluster.example.net/", MONGODB_PASSWORD_FILE="/missing") is None
@@ -350,7 +406,10 @@ def test_mongodb_password_reads_the_file_only_for_a_uri_with_a_user_and_no_passw
 
 
 def test_redact_uri_hides_the_password_and_keeps_the_rest() -> None:
-    assert redact_uri("mongodb://u:p%40ss@h1:1,h2:2/db?authSource=admin") == "mongodb://u:***@h1:1,h2:2/db?authSource=admin"
+    assert (
+        redact_uri("mongodb://u:p%40ss@h1:1,h2:2/db?authSource=admin")
+        == "mongodb://u:***@h1:1,h2:2/db?authSource=admin"
+    )
     assert redact_uri("mongodb+srv://u:pw@cluster.example.net/") == "mongodb+srv://u:***@cluster.example.net/"
     assert redact_uri("mongodb://u@h/") == "mongodb://u@h/"
     assert redact_uri("mongodb://h:27017") == "mongodb://h:27017"
@@ -386,13 +445,17 @@ def test_passwords_set_in_env_replace_the_generated_ones_root_included(stack: Au
     assert secret(stack.secrets_dir, "mongo") == new["MONGO_ROOT_PASSWORD"]
     with make_client(stack.settings("monitor")) as client:  # reads the new file
         client[DATABASE]["image_logs"].find_one({})
-    with make_client(stack.settings("monitor", MONGODB_PASSWORD_FILE="", MONGODB_PASSWORD=old_monitor)) as client:
-        with pytest.raises(OperationFailure) as refused:
-            client[DATABASE]["image_logs"].find_one({})
+    with (
+        make_client(stack.settings("monitor", MONGODB_PASSWORD_FILE="", MONGODB_PASSWORD=old_monitor)) as client,
+        pytest.raises(OperationFailure) as refused,
+    ):
+        client[DATABASE]["image_logs"].find_one({})
     assert refused.value.code == AUTHENTICATION_FAILED
-    with MongoClient(stack.server.uri, username=ROOT_USER, password=old_root, authSource="admin") as client:
-        with pytest.raises(OperationFailure):
-            client.admin.command("usersInfo")
+    with (
+        MongoClient(stack.server.uri, username=ROOT_USER, password=old_root, authSource="admin") as client,
+        pytest.raises(OperationFailure),
+    ):
+        client.admin.command("usersInfo")
 
 
 # --- a database volume from before authentication ------------------------------------------------
@@ -402,8 +465,20 @@ def test_a_database_from_before_authentication_keeps_its_data_and_gets_the_users
     storage = tmp_path / "data"
     with_data = AuthServer(storage, tmp_path / "secantus.log")
     # Started as the stack did before: no --auth, some data.
-    command = [sys.executable, "-m", "secantus", "--standalone", "--host", "127.0.0.1", "--port",
-               str(with_data.port), "--storage-path", str(storage), "--log-level", "WARNING"]
+    command = [
+        sys.executable,
+        "-m",
+        "secantus",
+        "--standalone",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(with_data.port),
+        "--storage-path",
+        str(storage),
+        "--log-level",
+        "WARNING",
+    ]
     old = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         with MongoClient(with_data.uri, serverSelectionTimeoutMS=30_000) as client:
@@ -419,8 +494,12 @@ def test_a_database_from_before_authentication_keeps_its_data_and_gets_the_users
     try:
         result = run_init("users", secrets_dir, env_file, server.uri)
         assert result.returncode == 0, result.stdout + result.stderr
-        settings = CommonSettings.from_env({"MONGODB_URI": f"mongodb://clara-monitor@127.0.0.1:{server.port}/?authSource=admin",
-                                      "MONGODB_PASSWORD_FILE": str(secrets_dir / "monitor" / "password")})
+        settings = CommonSettings.from_env(
+            {
+                "MONGODB_URI": f"mongodb://clara-monitor@127.0.0.1:{server.port}/?authSource=admin",
+                "MONGODB_PASSWORD_FILE": str(secrets_dir / "monitor" / "password"),
+            }
+        )
         with make_client(settings) as client:
             assert client[DATABASE]["image_logs"].find_one({})["filename"] == "from-before.jpg"
     finally:

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
-from bson import ObjectId
 from flask.testing import FlaskClient
 from pymongo import MongoClient
 from pymongo.collection import Collection
@@ -23,7 +22,6 @@ from clara_monitor.settings import MonitorSettings
 from clara_seed.generator import SeedPlan, generate
 from tests.utils.monitor_app import monitor
 from tests.utils.reference import source_records
-
 
 pytestmark = pytest.mark.integration
 
@@ -80,9 +78,13 @@ def client(seeded: MonitorSettings) -> Iterator[FlaskClient]:
 
 
 @pytest.fixture
-def fresh(settings: CommonSettings, mongo_client: MongoClient) -> Iterator[tuple[FlaskClient, Collection, MonitorSettings]]:
+def fresh(
+    settings: CommonSettings, mongo_client: MongoClient
+) -> Iterator[tuple[FlaskClient, Collection, MonitorSettings]]:
     """Return a client over this test's own (empty) database, for tests that write."""
-    settings = MonitorSettings.from_env({}, MONGODB_URI=settings.MONGODB_URI, MONGODB_DB=settings.MONGODB_DB, TIMEZONE=TZ_NAME)
+    settings = MonitorSettings.from_env(
+        {}, MONGODB_URI=settings.MONGODB_URI, MONGODB_DB=settings.MONGODB_DB, TIMEZONE=TZ_NAME
+    )
     ensure_indexes(mongo_client, settings)
     with monitor(settings) as test_client:
         yield test_client, predictions(mongo_client, settings), settings
@@ -268,11 +270,15 @@ def test_original_data_route_answers_the_originals_shape_and_averaging(
         if of_day:
             assert daily == pytest.approx({"entries": len(of_day), **original_expected(of_day, seeded)["metrics"]})
     # Not /api/metrics' macro averages: an existing client keeps the numbers it got.
-    assert body["metrics"]["precision"] != client.get(
-        f"/api/metrics?start_date={first}&end_date={last}").get_json()["metrics"]["precision"]
+    assert (
+        body["metrics"]["precision"]
+        != client.get(f"/api/metrics?start_date={first}&end_date={last}").get_json()["metrics"]["precision"]
+    )
 
 
-def test_original_data_route_defaults_to_the_week_before_today_inclusive(client: FlaskClient, seeded: MonitorSettings) -> None:
+def test_original_data_route_defaults_to_the_week_before_today_inclusive(
+    client: FlaskClient, seeded: MonitorSettings
+) -> None:
     body = client.get("/data").get_json()
     current = today(seeded.tz)
     assert list(body["daily_metrics"]) == [(current - timedelta(days=7 - i)).isoformat() for i in range(8)]
@@ -283,7 +289,12 @@ def test_original_data_route_gives_empty_days_null_scores_not_a_carried_value(cl
     assert body["total_validated"] == 0
     assert body["metrics"] == {"precision": None, "accuracy": None, "recall": None, "f1": None}
     assert body["daily_metrics"]["2001-01-01"] == {
-        "entries": 0, "precision": None, "accuracy": None, "recall": None, "f1": None}
+        "entries": 0,
+        "precision": None,
+        "accuracy": None,
+        "recall": None,
+        "f1": None,
+    }
 
 
 def test_original_data_route_refuses_a_bad_date_with_a_400(client: FlaskClient) -> None:
@@ -296,7 +307,9 @@ def test_original_training_data_and_min_date_routes_answer_the_originals_shape(
     client: FlaskClient, seeded: MonitorSettings
 ) -> None:
     assert client.get("/training-data").get_json() == {
-        "class_counts": seeded.classes.training_counts(), "color_dict": seeded.classes.color_dict()}
+        "class_counts": seeded.classes.training_counts(),
+        "color_dict": seeded.classes.color_dict(),
+    }
     assert client.get("/min-date").get_json() == {"min_date": client.get("/api/date-range").get_json()["min_date"]}
 
 

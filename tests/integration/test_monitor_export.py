@@ -40,8 +40,9 @@ def lone_day_documents(settings: MonitorSettings, day: date) -> list[dict]:
 @pytest.fixture(scope="module")
 def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     """Return settings for a database with the sample predictions of the last SEED_DAYS days and one lone day."""
-    settings = MonitorSettings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_export_{uuid.uuid4().hex[:8]}",
-                                 TIMEZONE="Europe/Madrid")
+    settings = MonitorSettings.from_env(
+        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_export_{uuid.uuid4().hex[:8]}", TIMEZONE="Europe/Madrid"
+    )
     ensure_indexes(mongo_client, settings)
     current = today(settings.tz)
     docs = list(generate(SeedPlan(end=current, days=SEED_DAYS, per_day=40, seed=11), settings.classes, settings.tz))
@@ -76,7 +77,8 @@ def query(seeded: MonitorSettings, days_back: int, span: int, average: str) -> s
 
 @pytest.mark.parametrize("average", ["macro", "weighted", "micro"])
 def test_metrics_csv_has_one_row_per_day_equal_to_the_json_cell_by_cell(
-        client: FlaskClient, seeded: MonitorSettings, average: str) -> None:
+    client: FlaskClient, seeded: MonitorSettings, average: str
+) -> None:
     # From before the lone day to today: empty days (null metrics), the lone day and the seeded days.
     asked = query(seeded, 0, LONE_DAY + 5, average)
     expected = client.get(f"/api/metrics?{asked}").get_json()["daily_metrics"]
@@ -95,7 +97,8 @@ def test_metrics_csv_has_one_row_per_day_equal_to_the_json_cell_by_cell(
 
 
 def test_class_metrics_csv_has_one_row_per_class_equal_to_the_json_cell_by_cell(
-        client: FlaskClient, seeded: MonitorSettings) -> None:
+    client: FlaskClient, seeded: MonitorSettings
+) -> None:
     for asked in (query(seeded, 0, 14, "macro"), query(seeded, LONE_DAY, 1, "macro")):
         expected = client.get(f"/api/metrics?{asked}").get_json()["class_metrics"]
         header, *rows = rows_of(client.get(f"/api/class-metrics.csv?{asked}"))
@@ -120,25 +123,30 @@ def test_the_export_is_a_csv_download_named_after_the_range(client: FlaskClient,
     answer = client.get("/api/metrics.csv")
     assert answer.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert answer.headers["Content-Disposition"] == (
-        f'attachment; filename="clara-metrics_{default_start}_{current}_macro.csv"')
+        f'attachment; filename="clara-metrics_{default_start}_{current}_macro.csv"'
+    )
     assert len(rows_of(answer)) == 1 + 7
     answer = client.get("/api/class-metrics.csv?start_date=2026-01-01&end_date=2026-01-31&average=micro")
     assert answer.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert answer.headers["Content-Disposition"] == (
-        'attachment; filename="clara-class-metrics_2026-01-01_2026-01-31.csv"')
+        'attachment; filename="clara-class-metrics_2026-01-01_2026-01-31.csv"'
+    )
     assert answer.get_data(as_text=True).startswith("class,precision,recall,f1,support\r\n")
 
 
 @pytest.mark.parametrize("route", ["/api/metrics.csv", "/api/class-metrics.csv"])
-@pytest.mark.parametrize("asked", [
-    "start_date=2026-02-30&end_date=2026-03-02",
-    "start_date=03/01/2026",
-    "end_date=tomorrow",
-    "start_date=2026-03-05&end_date=2026-03-01",
-    "start_date=2025-01-01&end_date=2026-01-02",
-    "start_date=1999-12-31",
-    "average=binary",
-])
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "start_date=2026-02-30&end_date=2026-03-02",
+        "start_date=03/01/2026",
+        "end_date=tomorrow",
+        "start_date=2026-03-05&end_date=2026-03-01",
+        "start_date=2025-01-01&end_date=2026-01-02",
+        "start_date=1999-12-31",
+        "average=binary",
+    ],
+)
 def test_bad_input_is_the_json_routes_400(client: FlaskClient, route: str, asked: str) -> None:
     answer = client.get(f"{route}?{asked}")
     assert answer.status_code == 400

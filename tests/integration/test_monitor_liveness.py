@@ -92,9 +92,11 @@ def probe_under_load(server: MonitorProcess, slow_path: str) -> tuple[list[float
 
 
 def assert_quick(latencies: list[float], load: Load, server: MonitorProcess) -> None:
-    figures = (f"/healthz over {len(latencies)} probes: median {statistics.median(latencies):.1f} ms, "
-               f"p95 {percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms; slow requests: "
-               f"{len(load.seconds)}, median {statistics.median(load.seconds or [0]):.2f} s")
+    figures = (
+        f"/healthz over {len(latencies)} probes: median {statistics.median(latencies):.1f} ms, "
+        f"p95 {percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms; slow requests: "
+        f"{len(load.seconds)}, median {statistics.median(load.seconds or [0]):.2f} s"
+    )
     print(figures)
     assert not load.errors, load.errors[:3]
     assert percentile(latencies, 0.95) < P95_LIMIT_MS, f"{figures}\n{server.log_tail()}"

@@ -14,11 +14,11 @@ from datetime import timedelta
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from flask import Flask
 from hypothesis import HealthCheck, Phase, given, settings
 from openapi_spec_validator import validate
 from pymongo import MongoClient
+from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -41,16 +41,27 @@ from tests.utils.settings import logger_settings
 pytestmark = pytest.mark.integration
 
 # Not positive_data_acceptance: a valid date pair may still be refused (reversed, or over 366 days apart).
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance, negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    negative_data_rejection,
+]
 USER, PASSWORD = "ada", "lovelace"
 
 
 @pytest.fixture(scope="module")
 def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     """Return settings for a database with 30 days of sample predictions, logged once by the logger."""
-    settings = MonitorSettings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_openapi_{uuid.uuid4().hex[:8]}",
-                                 TIMEZONE="Europe/Madrid", LOGGER_INTERVAL_MINUTES=600)
+    settings = MonitorSettings.from_env(
+        {},
+        MONGODB_URI=mongo_uri,
+        MONGODB_DB=f"test_openapi_{uuid.uuid4().hex[:8]}",
+        TIMEZONE="Europe/Madrid",
+        LOGGER_INTERVAL_MINUTES=600,
+    )
     ensure_indexes(mongo_client, settings)
     plan = SeedPlan(end=today(settings.tz), days=30, per_day=80, seed=21)
     predictions(mongo_client, settings).insert_many(list(generate(plan, settings.classes, settings.tz)))
@@ -76,8 +87,12 @@ def document(app: Flask) -> dict:
 
 @pytest.fixture(scope="module")
 def live(seeded: MonitorSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MonitorProcess]:
-    env = {"MONGODB_URI": seeded.MONGODB_URI.get_secret_value(), "MONGODB_DB": seeded.MONGODB_DB, "TIMEZONE": seeded.TIMEZONE,
-           "LOGGER_INTERVAL_MINUTES": "600"}
+    env = {
+        "MONGODB_URI": seeded.MONGODB_URI.get_secret_value(),
+        "MONGODB_DB": seeded.MONGODB_DB,
+        "TIMEZONE": seeded.TIMEZONE,
+        "LOGGER_INTERVAL_MINUTES": "600",
+    }
     with running_monitor(env, tmp_path_factory.mktemp("openapi") / "monitor.log", workers=2) as server:
         yield server
 
@@ -98,11 +113,23 @@ def api_rules(app: Flask) -> dict[str, set[str]]:
 
 def test_every_route_of_the_app_is_described_with_its_answer_and_errors(app: Flask, document: dict) -> None:
     rules = api_rules(app)
-    assert {"/api/metrics", "/api/metrics.csv", "/api/class-metrics.csv", "/api/openapi.json", "/data",
-            "/training-data", "/min-date", "/healthz", "/readyz"} <= set(rules)
+    assert {
+        "/api/metrics",
+        "/api/metrics.csv",
+        "/api/class-metrics.csv",
+        "/api/openapi.json",
+        "/data",
+        "/training-data",
+        "/min-date",
+        "/healthz",
+        "/readyz",
+    } <= set(rules)
     assert {path: set(item) for path, item in document["paths"].items()} == rules
-    error_names = {name for name, response in document["components"]["responses"].items()
-                   if response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}}
+    error_names = {
+        name
+        for name, response in document["components"]["responses"].items()
+        if response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    }
     assert error_names == {"BadRequest", "Unauthorized", "NotFound", "LedgerMismatch", "Unavailable"}
     for path, item in document["paths"].items():
         operation = item["get"]
@@ -131,13 +158,19 @@ def test_the_range_routes_describe_their_parameters(document: dict) -> None:
 def conforms(schema, path: str, answer) -> None:
     """Check a Flask test answer for GET `path` against `schema` (its status declared, its body its schema)."""
     case = schema[path]["GET"].Case()
-    case.validate_response(answer, checks=[status_code_conformance, content_type_conformance,
-                                           response_schema_conformance])
+    case.validate_response(
+        answer, checks=[status_code_conformance, content_type_conformance, response_schema_conformance]
+    )
 
 
 def test_with_authentication_on_every_refusal_is_the_declared_401(seeded: MonitorSettings, document: dict) -> None:
-    locked = MonitorSettings.from_env({}, MONGODB_URI=seeded.MONGODB_URI, MONGODB_DB=seeded.MONGODB_DB,
-                               MONITOR_USERNAME=USER, MONITOR_PASSWORD=PASSWORD)
+    locked = MonitorSettings.from_env(
+        {},
+        MONGODB_URI=seeded.MONGODB_URI,
+        MONGODB_DB=seeded.MONGODB_DB,
+        MONITOR_USERNAME=USER,
+        MONITOR_PASSWORD=PASSWORD,
+    )
     schema = schemathesis.openapi.from_dict(document)
     app = create_app({"TESTING": True, "SETTINGS": locked})
     try:
@@ -151,8 +184,9 @@ def test_with_authentication_on_every_refusal_is_the_declared_401(seeded: Monito
 
 
 def test_with_the_database_down_every_answer_is_declared(document: dict) -> None:
-    down = MonitorSettings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none",
-                             MONITOR_DB_TIMEOUT_MS=300)
+    down = MonitorSettings.from_env(
+        {}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none", MONITOR_DB_TIMEOUT_MS=300
+    )
     schema = schemathesis.openapi.from_dict(document)
     app = create_app({"TESTING": True, "SETTINGS": down})
     try:
@@ -169,8 +203,9 @@ def test_with_the_database_down_every_answer_is_declared(document: dict) -> None
 
 
 def test_a_history_of_another_time_zone_is_the_declared_409(seeded: MonitorSettings, document: dict) -> None:
-    elsewhere = MonitorSettings.from_env({}, MONGODB_URI=seeded.MONGODB_URI, MONGODB_DB=seeded.MONGODB_DB,
-                                  TIMEZONE="Asia/Tokyo")
+    elsewhere = MonitorSettings.from_env(
+        {}, MONGODB_URI=seeded.MONGODB_URI, MONGODB_DB=seeded.MONGODB_DB, TIMEZONE="Asia/Tokyo"
+    )
     schema = schemathesis.openapi.from_dict(document)
     app = create_app({"TESTING": True, "SETTINGS": elsewhere})
     try:
@@ -199,10 +234,17 @@ def test_no_generated_request_makes_a_5xx_and_every_answer_conforms(live: Monito
     for operation in operations:
         takes_parameters = bool(schema.raw_schema["paths"][operation.path]["get"].get("parameters"))
         # Invalid requests need a parameter to get wrong.
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)[:2 if takes_parameters else 1]:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)[: 2 if takes_parameters else 1]:
+
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                      suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+                phases=[Phase.explicit, Phase.generate],
+            )
             def send(case) -> None:
                 response = case.call(timeout=30)
                 sent[response.status_code] += 1

@@ -43,9 +43,16 @@ OPEN = {"/healthz", "/readyz"}
 # The API: JSON computed per request, which must not be stored.
 API = {"/data", "/training-data", "/min-date", "/healthz", "/readyz"}
 CSP = {
-    "default-src": ["'self'"], "script-src": ["'self'"], "style-src": ["'self'"], "img-src": ["'self'", "data:"],
-    "connect-src": ["'self'"], "font-src": ["'self'"], "object-src": ["'none'"], "base-uri": ["'none'"],
-    "form-action": ["'self'"], "frame-ancestors": ["'none'"],
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
 }
 
 
@@ -127,19 +134,33 @@ def test_the_right_credentials_open_every_route(locked: Flask) -> None:
         assert answer.status_code == 200, (path, answer.get_data(as_text=True)[:300])
 
 
-@pytest.mark.parametrize("headers", [
-    basic(USER, "wrong"),
-    basic("eve", PASSWORD),
-    basic(USER.upper(), PASSWORD),
-    basic(USER, PASSWORD + " "),
-    basic(USER, PASSWORD[:-1]),
-    basic("", ""),
-    basic(USER, "pässwörd"),
-    {"Authorization": f"Basic {base64.b64encode(USER.encode()).decode()}"},  # no colon, no password
-    {"Authorization": "Basic !!not-base64!!"},
-    {"Authorization": f"Bearer {PASSWORD}"},
-], ids=["password", "username", "case", "trailing-space", "prefix", "empty", "non-ascii", "no-colon",
-        "malformed", "bearer"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        basic(USER, "wrong"),
+        basic("eve", PASSWORD),
+        basic(USER.upper(), PASSWORD),
+        basic(USER, PASSWORD + " "),
+        basic(USER, PASSWORD[:-1]),
+        basic("", ""),
+        basic(USER, "pässwörd"),
+        {"Authorization": f"Basic {base64.b64encode(USER.encode()).decode()}"},  # no colon, no password
+        {"Authorization": "Basic !!not-base64!!"},
+        {"Authorization": f"Bearer {PASSWORD}"},
+    ],
+    ids=[
+        "password",
+        "username",
+        "case",
+        "trailing-space",
+        "prefix",
+        "empty",
+        "non-ascii",
+        "no-colon",
+        "malformed",
+        "bearer",
+    ],
+)
 def test_wrong_or_malformed_credentials_are_refused(locked: Flask, headers: dict[str, str]) -> None:
     answer = fetch(locked.test_client(), "/api/metrics", headers=headers)
     assert answer.status_code == 401
@@ -177,14 +198,23 @@ def test_the_password_file_is_read_once_when_the_app_is_built(settings: CommonSe
         assert fetch(client, "/api/status", headers=basic(USER, PASSWORD)).status_code == 200
 
 
-@pytest.mark.parametrize(("auth", "named"), [
-    ({"MONITOR_USERNAME": USER}, "MONITOR_USERNAME"),
-    ({"MONITOR_PASSWORD": PASSWORD}, "MONITOR_PASSWORD"),
-    ({"MONITOR_PASSWORD_FILE": "/run/secrets/monitor_password"}, "MONITOR_PASSWORD_FILE"),
-    ({"MONITOR_USERNAME": USER, "MONITOR_PASSWORD": PASSWORD, "MONITOR_PASSWORD_FILE": "/x"}, "MONITOR_PASSWORD_FILE"),
-    ({"MONITOR_USERNAME": USER, "MONITOR_PASSWORD_FILE": "/no/such/file"}, "MONITOR_PASSWORD_FILE=/no/such/file"),
-], ids=["username-only", "password-only", "file-only", "password-and-file", "missing-file"])
-def test_half_set_credentials_stop_the_app_naming_the_variable(settings: CommonSettings, auth: dict, named: str) -> None:
+@pytest.mark.parametrize(
+    ("auth", "named"),
+    [
+        ({"MONITOR_USERNAME": USER}, "MONITOR_USERNAME"),
+        ({"MONITOR_PASSWORD": PASSWORD}, "MONITOR_PASSWORD"),
+        ({"MONITOR_PASSWORD_FILE": "/run/secrets/monitor_password"}, "MONITOR_PASSWORD_FILE"),
+        (
+            {"MONITOR_USERNAME": USER, "MONITOR_PASSWORD": PASSWORD, "MONITOR_PASSWORD_FILE": "/x"},
+            "MONITOR_PASSWORD_FILE",
+        ),
+        ({"MONITOR_USERNAME": USER, "MONITOR_PASSWORD_FILE": "/no/such/file"}, "MONITOR_PASSWORD_FILE=/no/such/file"),
+    ],
+    ids=["username-only", "password-only", "file-only", "password-and-file", "missing-file"],
+)
+def test_half_set_credentials_stop_the_app_naming_the_variable(
+    settings: CommonSettings, auth: dict, named: str
+) -> None:
     with pytest.raises(SettingsError, match=named):
         create_app({"TESTING": True, "SETTINGS": with_auth(settings, **auth)})
 
@@ -194,16 +224,37 @@ def test_an_empty_password_file_stops_the_app(settings: CommonSettings, tmp_path
     secret = tmp_path / "monitor_password"
     secret.write_text(content)
     with pytest.raises(SettingsError, match="MONITOR_PASSWORD_FILE=.*empty"):
-        create_app({"TESTING": True, "SETTINGS": with_auth(settings, MONITOR_USERNAME=USER,
-                                                           MONITOR_PASSWORD_FILE=str(secret))})
+        create_app(
+            {"TESTING": True, "SETTINGS": with_auth(settings, MONITOR_USERNAME=USER, MONITOR_PASSWORD_FILE=str(secret))}
+        )
 
 
 def test_clara_monitor_refuses_to_start_with_an_unreadable_password_file(tmp_path: Path) -> None:
     missing = tmp_path / "absent"
-    env = {"PATH": "/usr/bin:/bin", "MONGODB_URI": "mongodb://127.0.0.1:1", "MONITOR_USERNAME": USER,
-           "MONITOR_PASSWORD_FILE": str(missing), "WHYLOGS_NO_ANALYTICS": "1"}
-    done = subprocess.run([sys.executable, "-m", "clara_monitor.cli", "--host", "127.0.0.1", "--port",
-                           str(free_port()), "--workers", "1"], env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MONGODB_URI": "mongodb://127.0.0.1:1",
+        "MONITOR_USERNAME": USER,
+        "MONITOR_PASSWORD_FILE": str(missing),
+        "WHYLOGS_NO_ANALYTICS": "1",
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "clara_monitor.cli",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(free_port()),
+            "--workers",
+            "1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2, done.stderr[-2000:]
     assert f"MONITOR_PASSWORD_FILE={missing}: cannot read the password from it" in done.stderr
     assert "Booting worker" not in done.stdout + done.stderr  # stopped before gunicorn started
@@ -212,8 +263,12 @@ def test_clara_monitor_refuses_to_start_with_an_unreadable_password_file(tmp_pat
 def test_a_running_clara_monitor_asks_for_the_password_of_its_file(settings: CommonSettings, tmp_path: Path) -> None:
     secret = tmp_path / "monitor_password"
     secret.write_text(PASSWORD + "\n")
-    env = {"MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB, "MONITOR_USERNAME": USER,
-           "MONITOR_PASSWORD_FILE": str(secret)}
+    env = {
+        "MONGODB_URI": settings.MONGODB_URI.get_secret_value(),
+        "MONGODB_DB": settings.MONGODB_DB,
+        "MONITOR_USERNAME": USER,
+        "MONITOR_PASSWORD_FILE": str(secret),
+    }
     with running_monitor(env, tmp_path / "monitor.log", workers=1) as server:
         assert get(server.host, server.port, "/")[0] == 401
         assert get(server.host, server.port, "/api/metrics", headers=basic(USER, "nope"))[0] == 401
@@ -258,8 +313,12 @@ def test_every_kind_of_answer_carries_the_security_headers(client: FlaskClient) 
     answers["/no-such-page"] = fetch(client, "/no-such-page")  # 404
     answers["/api/no-such-route"] = fetch(client, "/api/no-such-route")  # 404 under the API
     answers["POST /api/metrics"] = fetch(client, "/api/metrics", "POST")  # 405
-    expected = {"/api/metrics?start_date=yesterday": 400, "/no-such-page": 404, "/api/no-such-route": 404,
-                "POST /api/metrics": 405}
+    expected = {
+        "/api/metrics?start_date=yesterday": 400,
+        "/no-such-page": 404,
+        "/api/no-such-route": 404,
+        "POST /api/metrics": 405,
+    }
     assert {p: a.status_code for p, a in answers.items()} == {p: expected.get(p, 200) for p in answers}
     assert answers["/"].mimetype == "text/html"
     assert answers["/static/dashboard.js"].mimetype == "text/javascript"
@@ -283,8 +342,9 @@ def test_a_refusal_carries_the_security_headers(locked: Flask) -> None:
 
 
 def test_database_errors_and_unexpected_errors_carry_the_security_headers(settings: CommonSettings) -> None:
-    down = MonitorSettings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none",
-                             MONITOR_DB_TIMEOUT_MS=300)
+    down = MonitorSettings.from_env(
+        {}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none", MONITOR_DB_TIMEOUT_MS=300
+    )
     with monitor(down) as app:
         client = app.test_client()
         for path in ("/api/metrics", "/readyz", "/api/training-data", "/data"):
@@ -292,6 +352,7 @@ def test_database_errors_and_unexpected_errors_carry_the_security_headers(settin
             assert answer.status_code == 503, path
             assert_security_headers(answer, path)
     with monitor(monitor_settings(settings)) as app:
+
         def broken():
             raise RuntimeError("a bug")
 
@@ -321,8 +382,11 @@ class InlineFinder(HTMLParser):
                 self.refused.append(f"style attribute on <{tag}>")
             if name.startswith("on"):
                 self.refused.append(f"{name} handler on <{tag}>")
-            if name in {"src", "href", "action"} and value and (
-                    "//" in value.split("?")[0] or value.strip().lower().startswith("javascript:")):
+            if (
+                name in {"src", "href", "action"}
+                and value
+                and ("//" in value.split("?")[0] or value.strip().lower().startswith("javascript:"))
+            ):
                 self.refused.append(f"{name}={value} on <{tag}>")
 
     def handle_endtag(self, tag: str) -> None:
@@ -354,8 +418,14 @@ def random_request(rng: random.Random, current: date) -> str:
     end = start + timedelta(days=rng.randrange(0, 366))
     average = rng.choice(["macro", "weighted", "micro"])
     if rng.random() < 0.05:
-        start, end = rng.choice([(end + timedelta(days=1), end), (start, start + timedelta(days=400)),
-                                 (f"{start}x", end), (start, "2024-02-30")])
+        start, end = rng.choice(
+            [
+                (end + timedelta(days=1), end),
+                (start, start + timedelta(days=400)),
+                (f"{start}x", end),
+                (start, "2024-02-30"),
+            ]
+        )
     return f"{route}?start_date={start}&end_date={end}&average={average}&n={rng.random()}"
 
 
@@ -387,8 +457,9 @@ def send_requests(server: MonitorProcess, paths: list[str], connections: int = 4
 @pytest.fixture(scope="module")
 def logged(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     """Return settings for a small database on which the logger has run once (the usual read path)."""
-    settings = MonitorSettings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_bounded_{uuid.uuid4().hex[:8]}",
-                                 LOGGER_INTERVAL_MINUTES=600)
+    settings = MonitorSettings.from_env(
+        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_bounded_{uuid.uuid4().hex[:8]}", LOGGER_INTERVAL_MINUTES=600
+    )
     ensure_indexes(mongo_client, settings)
     plan = SeedPlan(end=today(settings.tz), days=90, per_day=40, seed=13)
     predictions(mongo_client, settings).insert_many(list(generate(plan, settings.classes, settings.tz)))
@@ -401,18 +472,26 @@ def logged(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
 def database_snapshot(mongo_client: MongoClient, settings: MonitorSettings) -> dict:
     """Return every database's name, and each collection of the monitor's database with its documents."""
     database = mongo_client[settings.MONGODB_DB]
-    return {"databases": sorted(mongo_client.list_database_names()),
-            "collections": {name: sorted(map(repr, database[name].find()))
-                            for name in sorted(database.list_collection_names())}}
+    return {
+        "databases": sorted(mongo_client.list_database_names()),
+        "collections": {
+            name: sorted(map(repr, database[name].find())) for name in sorted(database.list_collection_names())
+        },
+    }
 
 
 @pytest.mark.slow
 def test_random_ranges_write_nothing_and_keep_memory_flat(
-        logged: MonitorSettings, mongo_client: MongoClient, tmp_path: Path) -> None:
+    logged: MonitorSettings, mongo_client: MongoClient, tmp_path: Path
+) -> None:
     rng = random.Random(18)
     current = today(logged.tz)
     before = database_snapshot(mongo_client, logged)
-    env = {"MONGODB_URI": logged.MONGODB_URI.get_secret_value(), "MONGODB_DB": logged.MONGODB_DB, "LOGGER_INTERVAL_MINUTES": "600"}
+    env = {
+        "MONGODB_URI": logged.MONGODB_URI.get_secret_value(),
+        "MONGODB_DB": logged.MONGODB_DB,
+        "LOGGER_INTERVAL_MINUTES": "600",
+    }
     with running_monitor(env, tmp_path / "monitor.log", workers=1) as server:
         (worker,) = server.worker_pids()
         started = time.monotonic()
@@ -426,9 +505,11 @@ def test_random_ranges_write_nothing_and_keep_memory_flat(
         elapsed = time.monotonic() - started
         assert server.worker_pids() == [worker], "the worker was replaced: its memory was not measured"
     growth_mib = (figures[-1] - after_warm_up) / 1024
-    report = (f"worker RSS after {WARM_UP} warm-up requests {after_warm_up / 1024:.1f} MiB, then every 2000: "
-              f"{', '.join(f'{k / 1024:.1f}' for k in figures[1:])} MiB; growth {growth_mib:+.1f} MiB "
-              f"over {sum(measured.values())} requests ({dict(measured)}) in {elapsed:.0f} s")
+    report = (
+        f"worker RSS after {WARM_UP} warm-up requests {after_warm_up / 1024:.1f} MiB, then every 2000: "
+        f"{', '.join(f'{k / 1024:.1f}' for k in figures[1:])} MiB; growth {growth_mib:+.1f} MiB "
+        f"over {sum(measured.values())} requests ({dict(measured)}) in {elapsed:.0f} s"
+    )
     print(report)
     assert set(warm) | set(measured) <= {200, 400}, report
     assert sum(measured.values()) == MEASURED and measured[200] > 0.9 * MEASURED, report

@@ -62,8 +62,11 @@ def bearer(token: str) -> dict[str, str]:
 
 def samples(text: str) -> dict[tuple[str, frozenset], float]:
     """Return every sample of an exposition as (name, labels) -> value."""
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def value(found: dict, name: str, **labels: str) -> float | None:
@@ -91,9 +94,16 @@ def tool(name: str) -> str:
 
 
 def prediction(n: int, predicted: int, validated: Any, at: Any, validated_at: Any = None, **extra: Any) -> dict:
-    return {"filename": f"prom-{n}.jpg", "output_confidence": 0.99, "output_prediction": predicted,
-            "output_validated": validated, "timestamp": at, "logged": False, "timestamp_validated": validated_at,
-            **extra}
+    return {
+        "filename": f"prom-{n}.jpg",
+        "output_confidence": 0.99,
+        "output_prediction": predicted,
+        "output_validated": validated,
+        "timestamp": at,
+        "logged": False,
+        "timestamp_validated": validated_at,
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -106,34 +116,48 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
     with an unknown class (an invalid record); and the logger's last tick moved two hours back (a
     stalled logger).
     """
-    settings = MonitorSettings.from_env({}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_prom_{uuid.uuid4().hex[:8]}",
-                                 LOGGER_INTERVAL_MINUTES=600)
+    settings = MonitorSettings.from_env(
+        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_prom_{uuid.uuid4().hex[:8]}", LOGGER_INTERVAL_MINUTES=600
+    )
     ensure_indexes(mongo_client, settings)
     collection = predictions(mongo_client, settings)
     current = today(settings.tz)
     now = datetime.now(UTC)
-    collection.insert_many(list(generate(SeedPlan(end=current, days=35, per_day=120, seed=21), settings.classes,
-                                         settings.tz, now)))
+    collection.insert_many(
+        list(generate(SeedPlan(end=current, days=35, per_day=120, seed=21), settings.classes, settings.tz, now))
+    )
     yesterday_noon = day_start(current - timedelta(days=1), settings.tz) + timedelta(hours=12)
-    collection.insert_many([prediction(i, 0, 0, yesterday_noon - timedelta(hours=2), yesterday_noon)
-                            for i in range(150)])
+    collection.insert_many(
+        [prediction(i, 0, 0, yesterday_noon - timedelta(hours=2), yesterday_noon) for i in range(150)]
+    )
     local_noon = datetime.combine(current, datetime.min.time()).replace(hour=12)
     collection.insert_many(
-        [prediction(3000 + i, settings.classes.id_of("blue"), None, local_noon.isoformat())
-         for i in range(3)]  # local time, no offset
-        + [prediction(3100, settings.classes.id_of("blue"), None,
-                      (current - timedelta(days=3)).isoformat() + "T08:00:00+00:00"),
-           prediction(3101, settings.classes.id_of("blue"), None,
-                      (current - timedelta(days=40)).isoformat() + "T08:00:00Z")])
+        [
+            prediction(3000 + i, settings.classes.id_of("blue"), None, local_noon.isoformat()) for i in range(3)
+        ]  # local time, no offset
+        + [
+            prediction(
+                3100,
+                settings.classes.id_of("blue"),
+                None,
+                (current - timedelta(days=3)).isoformat() + "T08:00:00+00:00",
+            ),
+            prediction(
+                3101, settings.classes.id_of("blue"), None, (current - timedelta(days=40)).isoformat() + "T08:00:00Z"
+            ),
+        ]
+    )
     with make_client(settings) as client:
         Logger(logger_settings(settings), client).tick()
     just_now = max(now - timedelta(minutes=1), day_start(current, settings.tz))
     blue, grey = settings.classes.id_of("blue"), settings.classes.id_of("grey")
     collection.insert_many(
         [prediction(1000 + i, grey, blue, just_now - timedelta(minutes=5), just_now) for i in range(80)]
-        + [prediction(2000, blue, 99, just_now, just_now)])  # an unknown class: invalid
+        + [prediction(2000, blue, 99, just_now, just_now)]
+    )  # an unknown class: invalid
     mongo_client[settings.MONGODB_DB][STATE_COLLECTION].update_one(
-        {"_id": STATE_ID}, {"$set": {"last_tick.finished_at": now - STALLED_FOR}})
+        {"_id": STATE_ID}, {"$set": {"last_tick.finished_at": now - STALLED_FOR}}
+    )
     yield settings
     mongo_client.drop_database(settings.MONGODB_DB)
 
@@ -163,11 +187,13 @@ def test_every_window_equals_api_metrics_for_the_same_range(seeded: MonitorSetti
 
 
 def test_unreviewed_predictions_are_those_made_in_the_window_without_a_review(
-        seeded: MonitorSettings, mongo_client: MongoClient) -> None:
+    seeded: MonitorSettings, mongo_client: MongoClient
+) -> None:
     current = today(seeded.tz)
     made_on: list[date] = []
-    for doc in predictions(mongo_client, seeded).find({}, {"timestamp": 1, "output_validated": 1,
-                                                           "timestamp_validated": 1}):
+    for doc in predictions(mongo_client, seeded).find(
+        {}, {"timestamp": 1, "output_validated": 1, "timestamp_validated": 1}
+    ):
         if doc.get("output_validated") is None and doc.get("timestamp_validated") is None:
             at = doc["timestamp"]
             if isinstance(at, str):
@@ -229,7 +255,8 @@ def test_drift_is_the_latest_day_before_today_with_results(seeded: MonitorSettin
 
 
 def test_drift_older_than_the_windows_is_looked_up_in_the_whole_history(
-        seeded: MonitorSettings, mongo_client: MongoClient) -> None:
+    seeded: MonitorSettings, mongo_client: MongoClient
+) -> None:
     current = today(seeded.tz)
     found = prometheus.latest_drift(mongo_client[seeded.MONGODB_DB], current, {})
     assert found is not None and found[0] == (current - timedelta(days=1)).isoformat()
@@ -256,10 +283,21 @@ def test_undefined_values_are_absent_never_zero(settings: CommonSettings, db) ->
         one = scrape(client)
     names = {name for name, _ in empty}
     # Nothing validated: no metric at all; the counts are 0, which is a value.
-    assert not names & {"clara_accuracy", "clara_precision", "clara_recall", "clara_f1", "clara_class_precision",
-                        "clara_class_recall", "clara_class_f1", "clara_drift_p_value", "clara_drift_statistic",
-                        "clara_drift_detected", "clara_drift_day_timestamp_seconds",
-                        "clara_logger_last_tick_timestamp_seconds", "clara_estimated_accuracy"}
+    assert not names & {
+        "clara_accuracy",
+        "clara_precision",
+        "clara_recall",
+        "clara_f1",
+        "clara_class_precision",
+        "clara_class_recall",
+        "clara_class_f1",
+        "clara_drift_p_value",
+        "clara_drift_statistic",
+        "clara_drift_detected",
+        "clara_drift_day_timestamp_seconds",
+        "clara_logger_last_tick_timestamp_seconds",
+        "clara_estimated_accuracy",
+    }
     assert all(value(empty, "clara_validated_predictions", window=w) == 0 for w in WINDOWS)
     assert value(empty, "clara_logger_backlog") == 0
     # One correct blue prediction: blue's scores and accuracy are 1; every other class is undefined.
@@ -272,9 +310,10 @@ def test_undefined_values_are_absent_never_zero(settings: CommonSettings, db) ->
 
 
 def test_a_hellinger_result_has_a_statistic_and_no_p_value(settings: CommonSettings) -> None:
-    drift = {"predicted_class": {"algorithm": "hellinger", "statistic": 0.31, "p_value": None, "category": "drift"},
-             "true_class": {"algorithm": "hellinger", "statistic": None, "p_value": None,
-                            "category": "insufficient_data"}}
+    drift = {
+        "predicted_class": {"algorithm": "hellinger", "statistic": 0.31, "p_value": None, "category": "drift"},
+        "true_class": {"algorithm": "hellinger", "statistic": None, "p_value": None, "category": "insufficient_data"},
+    }
     registry = prometheus.CollectorRegistry(auto_describe=False)
     registry.register(prometheus.Families(prometheus.drift_families(("2026-01-05", drift), settings)))
     found = samples(prometheus.generate_latest(registry).decode())
@@ -367,8 +406,9 @@ def test_the_metrics_token_stays_out_of_the_settings_repr() -> None:
 def dashboard_queries() -> list[str]:
     """Return every PromQL expression of the shipped dashboard, its variables set to their defaults."""
     dashboard = json.loads(DASHBOARD.read_text())
-    defaults = {v["name"]: v["current"].get("value") for v in dashboard["templating"]["list"]
-                if v["type"] != "datasource"}
+    defaults = {
+        v["name"]: v["current"].get("value") for v in dashboard["templating"]["list"] if v["type"] != "datasource"
+    }
     queries = []
     for panel in dashboard["panels"]:
         for target in panel.get("targets", []):
@@ -415,41 +455,67 @@ def test_the_shipped_rules_and_config_pass_promtool() -> None:
     rules = subprocess.run([promtool, "check", "rules", str(ALERTS)], capture_output=True, text=True, timeout=60)
     assert rules.returncode == 0, rules.stdout + rules.stderr
     assert f"SUCCESS: {len(alert_rules())} rules found" in rules.stdout + rules.stderr
-    config = subprocess.run([promtool, "check", "config", str(PROMETHEUS_CONFIG)], capture_output=True, text=True,
-                            timeout=60)
+    config = subprocess.run(
+        [promtool, "check", "config", str(PROMETHEUS_CONFIG)], capture_output=True, text=True, timeout=60
+    )
     assert config.returncode == 0, config.stdout + config.stderr
 
 
 def test_a_real_prometheus_scrapes_metrics_and_every_dashboard_query_and_alert_has_data(
-        seeded: MonitorSettings, tmp_path: Path) -> None:
+    seeded: MonitorSettings, tmp_path: Path
+) -> None:
     binary = tool("prometheus")
-    env = {"MONGODB_URI": seeded.MONGODB_URI.get_secret_value(), "MONGODB_DB": seeded.MONGODB_DB, "LOGGER_INTERVAL_MINUTES": "600",
-           "MONITOR_USERNAME": USER, "MONITOR_PASSWORD": PASSWORD, "METRICS_TOKEN": TOKEN}
+    env = {
+        "MONGODB_URI": seeded.MONGODB_URI.get_secret_value(),
+        "MONGODB_DB": seeded.MONGODB_DB,
+        "LOGGER_INTERVAL_MINUTES": "600",
+        "MONITOR_USERNAME": USER,
+        "MONITOR_PASSWORD": PASSWORD,
+        "METRICS_TOKEN": TOKEN,
+    }
     with running_monitor(env, tmp_path / "monitor.log", workers=1) as server:
         assert get(server.host, server.port, "/metrics")[0] == 401
         port = free_port()
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(ALERTS)],
-            "scrape_configs": [{
-                "job_name": "clara-monitor", "metrics_path": "/metrics", "scrape_timeout": "1s",
-                "static_configs": [{"targets": [f"{server.host}:{server.port}"]}],
-                "authorization": {"type": "Bearer", "credentials": TOKEN},
-            }],
+            "scrape_configs": [
+                {
+                    "job_name": "clara-monitor",
+                    "metrics_path": "/metrics",
+                    "scrape_timeout": "1s",
+                    "static_configs": [{"targets": [f"{server.host}:{server.port}"]}],
+                    "authorization": {"type": "Bearer", "credentials": TOKEN},
+                }
+            ],
         }
         (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
         log = tmp_path / "prometheus.log"
         with open(log, "wb") as output:
             process = subprocess.Popen(
-                [binary, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                 f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-                stdout=output, stderr=subprocess.STDOUT)
+                [
+                    binary,
+                    f"--config.file={tmp_path / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    "--log.level=warn",
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
         try:
             wait_for(lambda: query(port, 'up{job="clara-monitor"} == 1'), "no successful scrape", 60, log)
             rules = wait_for(
-                lambda: [r for g in prometheus_api(port, "/api/v1/rules")["groups"] for r in g["rules"]
-                         if r.get("lastEvaluation", "0001").startswith("2")],
-                "the alert rules were not evaluated", 30, log)
+                lambda: [
+                    r
+                    for g in prometheus_api(port, "/api/v1/rules")["groups"]
+                    for r in g["rules"]
+                    if r.get("lastEvaluation", "0001").startswith("2")
+                ],
+                "the alert rules were not evaluated",
+                30,
+                log,
+            )
             assert {r["name"] for r in rules} == {r["alert"] for r in alert_rules()}
             assert all(r["health"] == "ok" for r in rules), rules
             empty = [expr for expr in dashboard_queries() if not query(port, expr)]

@@ -36,7 +36,9 @@ def test_second_run_leaves_the_same_documents(db: Database, settings: CommonSett
     assert len(first) > 30 * 30
 
 
-def test_rerunning_a_finished_seed_takes_a_fraction_of_the_first_run(db: Database, settings: CommonSettings, caplog) -> None:
+def test_rerunning_a_finished_seed_takes_a_fraction_of_the_first_run(
+    db: Database, settings: CommonSettings, caplog
+) -> None:
     started = time.perf_counter()
     seed(settings, "--days", "60", "--count", "100")
     first = time.perf_counter() - started
@@ -86,4 +88,10 @@ def test_seeded_documents_honour_the_contract_and_span_the_days(db: Database, se
 def test_seed_creates_the_indexes_the_services_need(db: Database, settings: CommonSettings) -> None:
     seed(settings)
     names = set(db[settings.PREDICTIONS_COLLECTION].index_information())
-    assert {"timestamp_validated", "logged_timestamp_validated", "filename", "logged_as_timestamp_validated", "trained"} <= names
+    assert {
+        "timestamp_validated",
+        "logged_timestamp_validated",
+        "filename",
+        "logged_as_timestamp_validated",
+        "trained",
+    } <= names

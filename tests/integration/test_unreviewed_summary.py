@@ -59,10 +59,13 @@ def recount(db: Database, settings: CommonSettings) -> dict[str, dict]:
             day["without_confidence"][key] = day["without_confidence"].get(key, 0) + 1
         else:
             day["cells"].setdefault(key, [[] for _ in range(CALIBRATION_BINS)])[
-                confidence_bin(parsed.confidence)].append(parsed.confidence)
+                confidence_bin(parsed.confidence)
+            ].append(parsed.confidence)
     for day in days.values():
-        day["cells"] = {key: [[len(c), math.fsum(c), math.fsum(x * x for x in c)] for c in row]
-                        for key, row in sorted(day["cells"].items())}
+        day["cells"] = {
+            key: [[len(c), math.fsum(c), math.fsum(x * x for x in c)] for c in row]
+            for key, row in sorted(day["cells"].items())
+        }
     return days
 
 
@@ -80,8 +83,9 @@ def assert_summary_is_a_recount(db: Database, settings: CommonSettings) -> dict[
 
 def pending(rng: random.Random, settings: CommonSettings, day: date, n: int) -> dict:
     """Return an unreviewed prediction of local `day` (times as BSON dates or ISO strings, some without confidence)."""
-    when = min(day_start(day, settings.tz) + timedelta(seconds=rng.randrange(86_400)),
-               datetime.now(UTC) - timedelta(minutes=2)).replace(microsecond=0)
+    when = min(
+        day_start(day, settings.tz) + timedelta(seconds=rng.randrange(86_400)), datetime.now(UTC) - timedelta(minutes=2)
+    ).replace(microsecond=0)
     roll = rng.random()
     stamp: object = when
     if roll < 0.1:
@@ -89,16 +93,29 @@ def pending(rng: random.Random, settings: CommonSettings, day: date, n: int) -> 
     elif roll < 0.15:
         stamp = when.astimezone(settings.tz).replace(tzinfo=None).isoformat()  # local time, no offset
     confidence = rng.choice([None, 0.0, 0.1, 0.9, 1.0, 0.45]) if rng.random() < 0.1 else rng.random()
-    return {"_id": ObjectId(), "filename": f"u-{n}.jpg", "output_prediction": rng.randrange(7),
-            "output_confidence": confidence, "output_validated": None, "timestamp": stamp,
-            "timestamp_validated": None, "logged": False}
+    return {
+        "_id": ObjectId(),
+        "filename": f"u-{n}.jpg",
+        "output_prediction": rng.randrange(7),
+        "output_confidence": confidence,
+        "output_validated": None,
+        "timestamp": stamp,
+        "timestamp_validated": None,
+        "logged": False,
+    }
 
 
 def hostile(settings: CommonSettings, day: date) -> list[dict]:
     """Return unreviewed documents that break the contract, on `day` (and two whose day cannot be read)."""
     at = day_start(day, settings.tz) + timedelta(hours=9)
-    base = {"filename": "h.jpg", "output_prediction": 1, "output_confidence": 0.5, "output_validated": None,
-            "timestamp": at, "timestamp_validated": None}
+    base = {
+        "filename": "h.jpg",
+        "output_prediction": 1,
+        "output_confidence": 0.5,
+        "output_validated": None,
+        "timestamp": at,
+        "timestamp_validated": None,
+    }
     return [
         {**base, "output_prediction": [1, 2]},
         {**base, "output_prediction": 99},
@@ -114,12 +131,12 @@ def hostile(settings: CommonSettings, day: date) -> list[dict]:
 
 
 def test_the_summary_equals_a_recount_after_inserts_reviews_corrections_deletes_and_hostile_documents(
-        db: Database, settings: CommonSettings, logger: Logger) -> None:
+    db: Database, settings: CommonSettings, logger: Logger
+) -> None:
     rng = random.Random(11)
     collection = db[settings.PREDICTIONS_COLLECTION]
     current = today(settings.tz)
-    collection.insert_many([pending(rng, settings, current - timedelta(days=rng.randrange(12)), n)
-                            for n in range(700)])
+    collection.insert_many([pending(rng, settings, current - timedelta(days=rng.randrange(12)), n) for n in range(700)])
     collection.insert_many(hostile(settings, current - timedelta(days=2)))
     first = logger.tick()
     assert first.unreviewed_days >= 12
@@ -133,7 +150,9 @@ def test_the_summary_equals_a_recount_after_inserts_reviews_corrections_deletes_
     reviewed_ids = [d["_id"] for d in docs if readable_day(d["timestamp"], settings.tz) == emptied.isoformat()]
     reviewed_ids += [d["_id"] for d in rng.sample(docs, 80)]
     now = datetime.now(UTC) - timedelta(seconds=5)
-    collection.update_many({"_id": {"$in": reviewed_ids}}, {"$set": {"output_validated": 2, "timestamp_validated": now}})
+    collection.update_many(
+        {"_id": {"$in": reviewed_ids}}, {"$set": {"output_validated": 2, "timestamp_validated": now}}
+    )
     report = logger.tick()
     assert db[STATE_COLLECTION].find_one({"_id": STATE_ID})["unreviewed_as_of"] > as_of
     assert report.unreviewed_days <= 13  # only the days that can have changed
@@ -142,10 +161,10 @@ def test_the_summary_equals_a_recount_after_inserts_reviews_corrections_deletes_
 
     # A correction (a new verdict, a new time) changes nothing unreviewed; new predictions of today, with
     # ids that are no ObjectId too, are found.
-    collection.update_many({"_id": {"$in": reviewed_ids[:10]}},
-                           {"$set": {"output_validated": 4, "timestamp_validated": datetime.now(UTC)}})
-    collection.insert_many([{**pending(rng, settings, current, 2000 + n), "_id": f"string-id-{n}"}
-                            for n in range(5)])
+    collection.update_many(
+        {"_id": {"$in": reviewed_ids[:10]}}, {"$set": {"output_validated": 4, "timestamp_validated": datetime.now(UTC)}}
+    )
+    collection.insert_many([{**pending(rng, settings, current, 2000 + n), "_id": f"string-id-{n}"} for n in range(5)])
     logger.tick()
     assert_summary_is_a_recount(db, settings)
 
@@ -153,8 +172,18 @@ def test_the_summary_equals_a_recount_after_inserts_reviews_corrections_deletes_
     # recounts those days.
     collection.insert_many([pending(rng, settings, current - timedelta(days=6), 1000 + n) for n in range(5)])
     older = current - timedelta(days=5)
-    victims = [d["_id"] for d in collection.find({"timestamp_validated": None, "timestamp": {
-        "$gte": day_start(older, settings.tz), "$lt": day_start(older + timedelta(days=1), settings.tz)}})]
+    victims = [
+        d["_id"]
+        for d in collection.find(
+            {
+                "timestamp_validated": None,
+                "timestamp": {
+                    "$gte": day_start(older, settings.tz),
+                    "$lt": day_start(older + timedelta(days=1), settings.tz),
+                },
+            }
+        )
+    ]
     assert victims
     collection.delete_many({"_id": {"$in": victims[:3]}})
     collection.update_one({"_id": victims[3]}, {"$set": {"output_confidence": 0.123}})
@@ -165,8 +194,17 @@ def test_the_summary_equals_a_recount_after_inserts_reviews_corrections_deletes_
     # A full recount (`--reconcile --all`) gives the same, and a day with nothing left drops to zero.
     collection.insert_many([pending(rng, settings, current - timedelta(days=20), 3000 + n) for n in range(5)])
     emptied = (current - timedelta(days=11)).isoformat()
-    collection.delete_many({"_id": {"$in": [d["_id"] for d in collection.find({"timestamp_validated": None})
-                                            if readable_day(d.get("timestamp"), settings.tz) == emptied]}})
+    collection.delete_many(
+        {
+            "_id": {
+                "$in": [
+                    d["_id"]
+                    for d in collection.find({"timestamp_validated": None})
+                    if readable_day(d.get("timestamp"), settings.tz) == emptied
+                ]
+            }
+        }
+    )
     logger.recount_unreviewed()
     stored = assert_summary_is_a_recount(db, settings)
     assert stored[(current - timedelta(days=20)).isoformat()]["unreviewed"] == 5
@@ -179,14 +217,20 @@ def random_day(settings: CommonSettings, rng: np.random.Generator, day: date, n:
     confidence[rng.random(n) < 0.05] = np.nan
     edges = rng.random(n) < 0.05
     confidence[edges] = rng.choice([0.0, 0.1, 0.5, 0.9, 1.0], edges.sum())
-    correct = rng.random(n) < np.clip(confidence ** 1.5 - 0.1 * (predicted == 3), 0.01, 0.99)
+    correct = rng.random(n) < np.clip(confidence**1.5 - 0.1 * (predicted == 3), 0.01, 0.99)
     start = day_start(day, settings.tz)
     docs = []
     for i, (p, c, ok) in enumerate(zip(predicted, confidence, correct)):
         made = min(start + timedelta(seconds=int(rng.integers(0, 86_000))), datetime.now(UTC) - timedelta(minutes=3))
-        doc = {"filename": f"r-{day}-{i}.jpg", "output_prediction": int(p),
-               "output_confidence": None if np.isnan(c) else float(c), "timestamp": made,
-               "output_validated": None, "timestamp_validated": None, "logged": False}
+        doc = {
+            "filename": f"r-{day}-{i}.jpg",
+            "output_prediction": int(p),
+            "output_confidence": None if np.isnan(c) else float(c),
+            "timestamp": made,
+            "output_validated": None,
+            "timestamp_validated": None,
+            "logged": False,
+        }
         if reviewed:
             doc["output_validated"] = int(p) if ok else int((p + 1) % 7)
             doc["timestamp_validated"] = min(made + timedelta(hours=1), datetime.now(UTC) - timedelta(minutes=2))
@@ -195,7 +239,8 @@ def random_day(settings: CommonSettings, rng: np.random.Generator, day: date, n:
 
 
 def test_the_estimate_from_the_summary_equals_the_per_prediction_computation(
-        db: Database, settings: CommonSettings, logger: Logger) -> None:
+    db: Database, settings: CommonSettings, logger: Logger
+) -> None:
     """Σp and the Poisson-binomial variance from (n, Σc, Σc²) per bin equal the sums over the predictions."""
     rng = np.random.default_rng(5)
     collection = db[settings.PREDICTIONS_COLLECTION]
@@ -226,7 +271,8 @@ def test_the_estimate_from_the_summary_equals_the_per_prediction_computation(
 
 
 def test_the_route_answers_from_the_summary_as_of_the_tick_and_without_a_logger_from_the_predictions(
-        db: Database, settings: CommonSettings, logger: Logger) -> None:
+    db: Database, settings: CommonSettings, logger: Logger
+) -> None:
     rng = random.Random(3)
     collection = db[settings.PREDICTIONS_COLLECTION]
     current = today(settings.tz)

@@ -10,8 +10,16 @@ from sklearn.isotonic import IsotonicRegression
 
 from clara_common import calibration
 from clara_common.calibration import (
-    CALIBRATION_BINS, CalibrationMap, Probability, accuracy_band, add_tables, confidence_bin,
-    expected_calibration_error, pooled, precision_counts, reliability,
+    CALIBRATION_BINS,
+    CalibrationMap,
+    Probability,
+    accuracy_band,
+    add_tables,
+    confidence_bin,
+    expected_calibration_error,
+    pooled,
+    precision_counts,
+    reliability,
 )
 
 
@@ -31,8 +39,17 @@ def sample(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np
 
 
 def test_confidence_bins_are_equal_width_with_the_last_one_closed() -> None:
-    assert [confidence_bin(x) for x in (0.0, 0.0999, 0.1, 0.3, 0.7, 0.8999999, 0.9, 0.95, 1.0)] == \
-        [0, 0, 1, 3, 7, 8, 9, 9, 9]
+    assert [confidence_bin(x) for x in (0.0, 0.0999, 0.1, 0.3, 0.7, 0.8999999, 0.9, 0.95, 1.0)] == [
+        0,
+        0,
+        1,
+        3,
+        7,
+        8,
+        9,
+        9,
+        9,
+    ]
     assert all(confidence_bin(k / 10) == min(k, 9) for k in range(11))
     below = np.nextafter(np.array([k / 10 for k in range(1, 10)]), 0)
     assert [confidence_bin(float(x)) for x in below] == list(range(9))
@@ -57,9 +74,14 @@ def test_ece_matches_numpy() -> None:
     rng = np.random.default_rng(11)
     predicted, confidence, correct = sample(rng, 5_000)
     index = np.minimum((confidence * 10).astype(int), 9)
-    expected = sum(abs(correct[index == k].mean() - confidence[index == k].mean()) * (index == k).sum()
-                   for k in range(10) if (index == k).any()) / len(confidence)
-    assert expected_calibration_error(pooled(table_of(predicted, confidence, correct))) == pytest.approx(expected, abs=1e-6)
+    expected = sum(
+        abs(correct[index == k].mean() - confidence[index == k].mean()) * (index == k).sum()
+        for k in range(10)
+        if (index == k).any()
+    ) / len(confidence)
+    assert expected_calibration_error(pooled(table_of(predicted, confidence, correct))) == pytest.approx(
+        expected, abs=1e-6
+    )
     assert expected_calibration_error(pooled({})) is None
 
 
@@ -70,7 +92,9 @@ def test_ece_of_a_calibrated_model_is_near_zero_and_of_an_overconfident_one_is_n
     overconfident = rng.random(50_000) < confidence * 0.7
     zeros = np.zeros(50_000, dtype=int)
     assert expected_calibration_error(pooled(table_of(zeros, confidence, calibrated))) < 0.01
-    assert expected_calibration_error(pooled(table_of(zeros, confidence, overconfident))) == pytest.approx(0.15, abs=0.01)
+    assert expected_calibration_error(pooled(table_of(zeros, confidence, overconfident))) == pytest.approx(
+        0.15, abs=0.01
+    )
 
 
 def test_a_correction_taken_out_leaves_the_table_exactly_as_a_recount() -> None:
@@ -193,7 +217,7 @@ def test_bin_sums_equal_the_sums_over_the_predictions() -> None:
         lower, upper = calibration.EDGES[k], calibration.EDGES[k + 1]
         confidences = rng.uniform(lower, upper, 50)
         p = np.array([fitted.probability(cls, float(c)).mean for c in confidences])
-        sums = fitted.bin_sums(cls, k, 50, float(confidences.sum()), float((confidences ** 2).sum()))
+        sums = fitted.bin_sums(cls, k, 50, float(confidences.sum()), float((confidences**2).sum()))
         assert sums.total == pytest.approx(p.sum(), rel=1e-12)
         assert sums.squares == pytest.approx((p * p).sum(), rel=1e-12)
 

@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from clara_common.contract import (
-    IN_THE_FUTURE, REJECTED_TRUE_CLASS, Prediction, Rejection, Review, is_early, parse_prediction,
+    IN_THE_FUTURE,
+    REJECTED_TRUE_CLASS,
+    Prediction,
+    Rejection,
+    Review,
+    is_early,
+    parse_prediction,
 )
 from tests.utils.contract_documents import CLASSES, MALFORMED, PREDICTED_AT, UTC, VALIDATED_AT, document
 
@@ -44,7 +50,10 @@ def test_null_or_absent_verdict_is_pending_and_needs_no_validation_time(pending:
     record = parse(document(output_validated=pending, timestamp_validated=...))
     assert isinstance(record, Prediction)
     assert (record.review, record.true_class, record.is_validated, record.is_correct) == (
-        Review.PENDING, None, False, None,
+        Review.PENDING,
+        None,
+        False,
+        None,
     )
 
 
@@ -107,12 +116,15 @@ def test_verdict_time_may_precede_or_follow_prediction_by_days() -> None:
     assert isinstance(late, Prediction)
 
 
-@pytest.mark.parametrize("value", [
-    datetime(2, 1, 1, tzinfo=UTC),
-    datetime(9998, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
-    "0002-01-01T00:00:00Z",
-    "9998-12-31T23:59:59Z",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2, 1, 1, tzinfo=UTC),
+        datetime(9998, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+        "0002-01-01T00:00:00Z",
+        "9998-12-31T23:59:59Z",
+    ],
+)
 def test_the_contracts_first_and_last_instants_are_accepted(value: object) -> None:
     assert isinstance(parse(document(timestamp_validated=value), tz=MADRID), Prediction)
 
@@ -130,8 +142,9 @@ def test_a_review_validated_beyond_the_clock_skew_is_rejected_as_in_the_future(v
 
 @pytest.mark.parametrize("value", [NOW, NOW + SKEW, "2026-03-02T13:10:00+01:00", VALIDATED_AT])
 def test_a_review_validated_within_the_clock_skew_is_accepted(value: object) -> None:
-    assert isinstance(parse_prediction(document(timestamp_validated=value), CLASSES, UTC, now=NOW, max_skew=SKEW),
-                      Prediction)
+    assert isinstance(
+        parse_prediction(document(timestamp_validated=value), CLASSES, UTC, now=NOW, max_skew=SKEW), Prediction
+    )
 
 
 def test_a_future_validation_time_counts_only_when_now_is_given_and_only_on_a_review() -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from clara_common.days import day_bounds, days_between, local_day, range_bounds, today
 
-UTC = timezone.utc
+UTC = UTC
 MADRID = ZoneInfo("Europe/Madrid")
 
 
@@ -44,7 +44,11 @@ def test_range_bounds_include_both_days() -> None:
 
 
 def test_days_between_is_inclusive_and_empty_when_reversed() -> None:
-    assert list(days_between(date(2026, 2, 27), date(2026, 3, 1))) == [date(2026, 2, 27), date(2026, 2, 28), date(2026, 3, 1)]
+    assert list(days_between(date(2026, 2, 27), date(2026, 3, 1))) == [
+        date(2026, 2, 27),
+        date(2026, 2, 28),
+        date(2026, 3, 1),
+    ]
     assert list(days_between(date(2026, 3, 1), date(2026, 2, 27))) == []
 
 

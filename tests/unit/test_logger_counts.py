@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,22 +26,31 @@ CLASSES = load_catalog()
 
 
 def parsed(verdict, predicted: int, validated_at: datetime, confidence: float | None = 0.5) -> Prediction:
-    result = parse_prediction({
-        "_id": 1, "filename": "a.jpg", "output_prediction": predicted, "output_confidence": confidence,
-        "output_validated": verdict, "timestamp": validated_at, "timestamp_validated": validated_at,
-    }, CLASSES, timezone.utc)
+    result = parse_prediction(
+        {
+            "_id": 1,
+            "filename": "a.jpg",
+            "output_prediction": predicted,
+            "output_confidence": confidence,
+            "output_validated": verdict,
+            "timestamp": validated_at,
+            "timestamp_validated": validated_at,
+        },
+        CLASSES,
+        UTC,
+    )
     assert isinstance(result, Prediction)
     return result
 
 
 def test_tally_counts_each_verdict_shape_in_its_local_day():
     madrid = ZoneInfo("Europe/Madrid")
-    late_evening_utc = datetime(2026, 6, 1, 22, 30, tzinfo=timezone.utc)  # 00:30 on 2 June in Madrid
+    late_evening_utc = datetime(2026, 6, 1, 22, 30, tzinfo=UTC)  # 00:30 on 2 June in Madrid
     records = [
         parsed(3, 3, late_evening_utc),
         parsed(True, 2, late_evening_utc),
         parsed(False, 5, late_evening_utc, confidence=None),
-        parsed(1, 5, datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)),
+        parsed(1, 5, datetime(2026, 6, 1, 9, 0, tzinfo=UTC)),
     ]
 
     tallies = tally_by_day(records, madrid)
@@ -60,7 +69,8 @@ def test_class_counts_leave_rejected_reviews_out_of_the_true_classes_only():
 
 def test_confusion_tables_add_cell_by_cell():
     assert add_confusion({"0": {"0": 1}}, {"0": {"0": 2, "1": 1}, "1": {"1": 5}}) == {
-        "0": {"0": 3, "1": 1}, "1": {"1": 5},
+        "0": {"0": 3, "1": 1},
+        "1": {"1": 5},
     }
     assert add_counts([1, 2], [3, 4]) == [4, 6]
     with pytest.raises(ValueError):
@@ -68,10 +78,13 @@ def test_confusion_tables_add_cell_by_cell():
 
 
 def test_confusion_rows_are_the_monitor_count_table():
-    assert sorted(confusion_rows("2026-01-01", {"-1": {"2": 1}, "2": {"2": 3, "1": 0}}), key=str) == sorted([
-        {"day": "2026-01-01", "true": -1, "predicted": 2, "n": 1},
-        {"day": "2026-01-01", "true": 2, "predicted": 2, "n": 3},
-    ], key=str)
+    assert sorted(confusion_rows("2026-01-01", {"-1": {"2": 1}, "2": {"2": 3, "1": 0}}), key=str) == sorted(
+        [
+            {"day": "2026-01-01", "true": -1, "predicted": 2, "n": 1},
+            {"day": "2026-01-01", "true": 2, "predicted": 2, "n": 3},
+        ],
+        key=str,
+    )
 
 
 @pytest.mark.parametrize(("confidence", "expected"), [(0.0, 0), (0.0499, 0), (0.05, 1), (0.999, 19), (1.0, 19)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -12,7 +12,7 @@ import whylogs as why
 from clara_logger import profiles
 
 NAMES = ["SIGRE", "blue", "brown", "green", "green_point", "grey", "yellow", profiles.REJECTED_LABEL]
-DAY = datetime(2026, 4, 1, tzinfo=timezone.utc)
+DAY = datetime(2026, 4, 1, tzinfo=UTC)
 
 
 def frame(seed: int, size: int, missing: float = 0.0) -> pd.DataFrame:
@@ -22,26 +22,36 @@ def frame(seed: int, size: int, missing: float = 0.0) -> pd.DataFrame:
     predicted = np.where(predicted == profiles.REJECTED_LABEL, "blue", predicted)
     confidence = rng.random(size)
     confidence[rng.random(size) < missing] = np.nan
-    return pd.DataFrame({profiles.TRUE_CLASS: truth, profiles.PREDICTED_CLASS: predicted,
-                         profiles.CONFIDENCE: confidence})
+    return pd.DataFrame(
+        {profiles.TRUE_CLASS: truth, profiles.PREDICTED_CLASS: predicted, profiles.CONFIDENCE: confidence}
+    )
 
 
 def cells(matrix) -> dict:
     """Return (predicted label, true label) -> (count, mean score) of a whylogs confusion matrix."""
     return {
-        (matrix.labels[p], matrix.labels[t]): (metric.n, None if np.isnan(metric.mean.value)
-                                               else round(metric.mean.value, 9))
-        for (p, t), metric in matrix.confusion_matrix.items() if metric.n
+        (matrix.labels[p], matrix.labels[t]): (
+            metric.n,
+            None if np.isnan(metric.mean.value) else round(metric.mean.value, 9),
+        )
+        for (p, t), metric in matrix.confusion_matrix.items()
+        if metric.n
     }
 
 
 @pytest.mark.parametrize(("seed", "size"), [(0, 1), (1, 40), (2, 700)])
 def test_the_confusion_matrix_equals_the_one_whylogs_computes(seed, size):
     data = frame(seed, size)
-    reference = why.log_classification_metrics(
-        data, target_column=profiles.TRUE_CLASS, prediction_column=profiles.PREDICTED_CLASS,
-        score_column=profiles.CONFIDENCE,
-    ).view().model_performance_metrics.confusion_matrix
+    reference = (
+        why.log_classification_metrics(
+            data,
+            target_column=profiles.TRUE_CLASS,
+            prediction_column=profiles.PREDICTED_CLASS,
+            score_column=profiles.CONFIDENCE,
+        )
+        .view()
+        .model_performance_metrics.confusion_matrix
+    )
 
     ours = profiles.confusion_matrix(data)
 

@@ -207,14 +207,22 @@ def test_original_class_scores_equal_sklearn_one_vs_rest(seed: int) -> None:
     for label in catalogue:
         y_true = [int(t == label) for _, t, _ in records]
         y_pred = [int(p == label) for _, _, p in records]
-        assert scores[label] == pytest.approx({
-            "precision": precision_score(y_true, y_pred, zero_division=1),
-            "recall": recall_score(y_true, y_pred, zero_division=1),
-            "f1": f1_score(y_true, y_pred, zero_division=1),
-        }, rel=1e-12)
+        assert scores[label] == pytest.approx(
+            {
+                "precision": precision_score(y_true, y_pred, zero_division=1),
+                "recall": recall_score(y_true, y_pred, zero_division=1),
+                "f1": f1_score(y_true, y_pred, zero_division=1),
+            },
+            rel=1e-12,
+        )
 
 
 def test_original_summary_of_an_empty_range_is_null_not_an_error() -> None:
     # scikit-learn raises on empty input; the original route failed there. Ours answers nulls.
     assert original_summary(empty_counts()) == {
-        "entries": 0, "precision": None, "accuracy": None, "recall": None, "f1": None}
+        "entries": 0,
+        "precision": None,
+        "accuracy": None,
+        "recall": None,
+        "f1": None,
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -13,7 +13,7 @@ from clara_common.contract import REJECTED_TRUE_CLASS, Prediction, Review
 from clara_logger import profiles
 
 CLASSES = load_catalog()
-DAY = datetime(2026, 4, 1, tzinfo=timezone.utc)
+DAY = datetime(2026, 4, 1, tzinfo=UTC)
 
 
 def prediction(predicted: int, true: int, confidence: float | None) -> Prediction:
@@ -22,9 +22,18 @@ def prediction(predicted: int, true: int, confidence: float | None) -> Predictio
         review = Review.REJECTED
     else:
         review = Review.CONFIRMED if true == predicted else Review.LABELLED
-    return Prediction(id=None, filename="a.jpg", predicted_class=predicted, confidence=confidence,
-                      timestamp=DAY, review=review, true_class=true, timestamp_validated=DAY,
-                      trained=False, logged=False)
+    return Prediction(
+        id=None,
+        filename="a.jpg",
+        predicted_class=predicted,
+        confidence=confidence,
+        timestamp=DAY,
+        review=review,
+        true_class=true,
+        timestamp_validated=DAY,
+        trained=False,
+        logged=False,
+    )
 
 
 def generated(seed: int, size: int, missing: float) -> list[Prediction]:
@@ -51,8 +60,11 @@ def profile_counts(view) -> dict[tuple[str, str], int]:
     """Return (true label, predicted label) -> count, read from a profile's confusion matrix."""
     matrix = view.model_performance_metrics.confusion_matrix
     # whylogs keys a cell by (predicted index, true index).
-    return {(matrix.labels[t], matrix.labels[p]): int(metric.n)
-            for (p, t), metric in matrix.confusion_matrix.items() if metric.n}
+    return {
+        (matrix.labels[t], matrix.labels[p]): int(metric.n)
+        for (p, t), metric in matrix.confusion_matrix.items()
+        if metric.n
+    }
 
 
 def expected_counts(predictions: list[Prediction]) -> dict[tuple[str, str], int]:
@@ -61,17 +73,27 @@ def expected_counts(predictions: list[Prediction]) -> dict[tuple[str, str], int]
     truth, predicted = frame[profiles.TRUE_CLASS], frame[profiles.PREDICTED_CLASS]
     labels = sorted(set(truth) | set(predicted))
     matrix = reference_confusion_matrix(truth, predicted, labels=labels)
-    return {(labels[t], labels[p]): int(matrix[t, p])
-            for t in range(len(labels)) for p in range(len(labels)) if matrix[t, p]}
+    return {
+        (labels[t], labels[p]): int(matrix[t, p])
+        for t in range(len(labels))
+        for p in range(len(labels))
+        if matrix[t, p]
+    }
 
 
 def test_a_prediction_without_confidence_counts_once_in_its_cell():
     blue, grey = CLASSES.id_of("blue"), CLASSES.id_of("grey")
-    predictions = [prediction(blue, blue, None), prediction(blue, blue, 0.9),
-                   prediction(grey, REJECTED_TRUE_CLASS, None), prediction(grey, blue, None)]
+    predictions = [
+        prediction(blue, blue, None),
+        prediction(blue, blue, 0.9),
+        prediction(grey, REJECTED_TRUE_CLASS, None),
+        prediction(grey, blue, None),
+    ]
 
     assert profile_counts(stored(predictions)) == {
-        ("blue", "blue"): 2, (profiles.REJECTED_LABEL, "grey"): 1, ("blue", "grey"): 1,
+        ("blue", "blue"): 2,
+        (profiles.REJECTED_LABEL, "grey"): 1,
+        ("blue", "grey"): 1,
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from statistics import mean
 
 import pytest
@@ -14,7 +14,7 @@ from clara_common.days import local_day
 from clara_seed.generator import SeedPlan, generate
 
 CLASSES = load_catalog()
-UTC = timezone.utc
+UTC = UTC
 END = date(2026, 5, 31)
 NOW = datetime(2026, 5, 31, 18, 0, tzinfo=UTC)
 PLAN = SeedPlan(end=END, days=60, per_day=300, seed=42)
@@ -63,7 +63,10 @@ def test_accuracy_around_085_with_class_imbalance(records: list[Prediction]) -> 
 
 def test_confidence_higher_on_correct_predictions(records: list[Prediction]) -> None:
     reviewed = [r for r in records if r.is_validated and r.confidence is not None]
-    assert mean(r.confidence for r in reviewed if r.is_correct) > mean(r.confidence for r in reviewed if not r.is_correct) + 0.15
+    assert (
+        mean(r.confidence for r in reviewed if r.is_correct)
+        > mean(r.confidence for r in reviewed if not r.is_correct) + 0.15
+    )
 
 
 def test_planted_event_degrades_one_class_and_its_confidence(records: list[Prediction]) -> None:

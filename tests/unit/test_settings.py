@@ -21,8 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 MODELS = (CommonSettings, LoggerSettings, MonitorSettings)
 # In the README's table but read by no model: Compose's own variables, and LOG_LEVEL, which
 # clara_common.logs reads before any settings are (so that a settings error is logged at that level).
-NOT_IN_A_MODEL = {"MONGO_ROOT_USERNAME", "MONGO_ROOT_PASSWORD", "MONGO_MONITOR_PASSWORD", "MONGO_LOGGER_PASSWORD",
-                  "MONGO_SEED_PASSWORD", "LOG_LEVEL"}
+NOT_IN_A_MODEL = {
+    "MONGO_ROOT_USERNAME",
+    "MONGO_ROOT_PASSWORD",
+    "MONGO_MONITOR_PASSWORD",
+    "MONGO_LOGGER_PASSWORD",
+    "MONGO_SEED_PASSWORD",
+    "LOG_LEVEL",
+}
 
 
 def test_defaults_match_the_original_deployment() -> None:
@@ -35,8 +41,13 @@ def test_defaults_match_the_original_deployment() -> None:
 
 
 def test_environment_values_are_parsed_to_their_types() -> None:
-    env = {"MONITOR_PORT": "8080", "LOGGER_INTERVAL_MINUTES": " 0.5", "ALERT_MIN_ACCURACY": "0.7",
-           "TIMEZONE": "Europe/Madrid", "DRIFT_ALGORITHM": "Hellinger"}
+    env = {
+        "MONITOR_PORT": "8080",
+        "LOGGER_INTERVAL_MINUTES": " 0.5",
+        "ALERT_MIN_ACCURACY": "0.7",
+        "TIMEZONE": "Europe/Madrid",
+        "DRIFT_ALGORITHM": "Hellinger",
+    }
     monitor, logger = MonitorSettings.from_env(env), LoggerSettings.from_env(env)
     assert (monitor.MONITOR_PORT, monitor.LOGGER_INTERVAL_MINUTES, logger.ALERT_MIN_ACCURACY) == (8080, 0.5, 0.7)
     assert str(monitor.tz) == "Europe/Madrid" and str(logger.tz) == "Europe/Madrid"
@@ -70,8 +81,13 @@ def test_each_service_reads_only_its_own_variables() -> None:
 def test_a_variable_two_services_read_has_one_type_and_one_default() -> None:
     shared = set(LoggerSettings.model_fields) & set(MonitorSettings.model_fields)
     assert shared - set(CommonSettings.model_fields) == {
-        "LOGGER_INTERVAL_MINUTES", "DRIFT_ALGORITHM", "DRIFT_P_VALUE", "DRIFT_HELLINGER_THRESHOLD",
-        "DRIFT_MIN_SAMPLES", "ALERT_MIN_SAMPLES"}
+        "LOGGER_INTERVAL_MINUTES",
+        "DRIFT_ALGORITHM",
+        "DRIFT_P_VALUE",
+        "DRIFT_HELLINGER_THRESHOLD",
+        "DRIFT_MIN_SAMPLES",
+        "ALERT_MIN_SAMPLES",
+    }
     for name in shared:
         logger, monitor = LoggerSettings.model_fields[name], MonitorSettings.model_fields[name]
         assert logger.default == monitor.default, name
@@ -132,9 +148,19 @@ def test_secrets_stay_out_of_repr_and_errors() -> None:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_secrets_are_secret_strings(model: type[CommonSettings]) -> None:
-    secret = {name for name, field in model.model_fields.items() if SecretStr in (field.annotation, *get_args(field.annotation))}
-    expected = {"MONGODB_URI", "MONGODB_PASSWORD", "WHYLABS_API_KEY", "ALERT_WEBHOOK_URL", "MONITOR_PASSWORD",
-                "METRICS_TOKEN"}
+    secret = {
+        name
+        for name, field in model.model_fields.items()
+        if SecretStr in (field.annotation, *get_args(field.annotation))
+    }
+    expected = {
+        "MONGODB_URI",
+        "MONGODB_PASSWORD",
+        "WHYLABS_API_KEY",
+        "ALERT_WEBHOOK_URL",
+        "MONITOR_PASSWORD",
+        "METRICS_TOKEN",
+    }
     assert secret == expected & set(model.model_fields)
 
 
@@ -154,7 +180,13 @@ def test_classes_come_from_the_file_named_in_the_environment(tmp_path: Path) -> 
 def test_default_classes_are_the_seven_clara_containers() -> None:
     classes = CommonSettings.from_env({}).classes
     assert dict(zip(classes.ids, classes.names, strict=True)) == {
-        0: "SIGRE", 1: "blue", 2: "brown", 3: "green", 4: "green_point", 5: "grey", 6: "yellow",
+        0: "SIGRE",
+        1: "blue",
+        2: "brown",
+        3: "green",
+        4: "green_point",
+        5: "grey",
+        6: "yellow",
     }
     assert classes.color_dict()["SIGRE"] == "rgb(219, 0, 146)"
 
@@ -218,7 +250,8 @@ def test_the_readme_table_lists_every_setting_with_its_default() -> None:
                 assert cell.startswith("unset"), f"{name}: the README says {cell!r}, the default is unset"
             else:
                 assert cell.strip("`").split("`")[0] == documented_default(field.default), (
-                    f"{name}: the README says {cell!r}, the default is {documented_default(field.default)!r}")
+                    f"{name}: the README says {cell!r}, the default is {documented_default(field.default)!r}"
+                )
 
 
 def test_every_variable_in_the_readme_table_is_read_by_a_model() -> None:

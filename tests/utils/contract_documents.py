@@ -4,14 +4,14 @@ the malformed variations, each with the field its rejection must name."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bson import ObjectId
 
 from clara_common.classes import load_catalog
 
 CLASSES = load_catalog()
-UTC = timezone.utc
+UTC = UTC
 PREDICTED_AT = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 VALIDATED_AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -61,12 +61,18 @@ MALFORMED = {
     "timestamp unparseable": (document(timestamp="yesterday"), "timestamp"),
     "timestamp a number": (document(timestamp=1767225600), "timestamp"),
     "validated without validation time": (document(timestamp_validated=...), "timestamp_validated"),
-    "legacy true without validation time": (document(output_validated=True, timestamp_validated=None), "timestamp_validated"),
+    "legacy true without validation time": (
+        document(output_validated=True, timestamp_validated=None),
+        "timestamp_validated",
+    ),
     "validation time unparseable": (document(timestamp_validated="2026-13-45"), "timestamp_validated"),
     "validation time empty": (document(timestamp_validated=""), "timestamp_validated"),
     "validation time in basic format": (document(timestamp_validated="20260302T093000Z"), "timestamp_validated"),
     "validation time as a week date": (document(timestamp_validated="2026-W09-1"), "timestamp_validated"),
-    "validation time at the calendar's start": (document(timestamp_validated="0001-01-01T00:00+01:00"), "timestamp_validated"),
+    "validation time at the calendar's start": (
+        document(timestamp_validated="0001-01-01T00:00+01:00"),
+        "timestamp_validated",
+    ),
     "validation time with hour 24": (document(timestamp_validated="2026-03-02T24:00:00"), "timestamp_validated"),
     "trained not a bool": (document(trained="yes"), "trained"),
     "logged not a bool": (document(logged=1), "logged"),
@@ -74,21 +80,33 @@ MALFORMED = {
     "validation time a number": (document(timestamp_validated=1767225600), "timestamp_validated"),
     "validation time a bool": (document(timestamp_validated=True), "timestamp_validated"),
     "validation time garbage": (document(timestamp_validated="yesterday at noon"), "timestamp_validated"),
-    "validation time with a bad offset": (document(timestamp_validated="2026-03-02T09:30:00+25:00"),
-                                          "timestamp_validated"),
+    "validation time with a bad offset": (
+        document(timestamp_validated="2026-03-02T09:30:00+25:00"),
+        "timestamp_validated",
+    ),
     "validation time null on a review": (document(timestamp_validated=None), "timestamp_validated"),
     "logged a string": (document(logged="yes"), "logged"),
     "logged an object": (document(logged={"by": "clara"}), "logged"),
-    "validation time a BSON date in year 1": (document(timestamp_validated=datetime(1, 1, 1, tzinfo=UTC)),
-                                              "timestamp_validated"),
-    "validation time a BSON date in year 9999": (document(timestamp_validated=datetime(9999, 12, 31, tzinfo=UTC)),
-                                                 "timestamp_validated"),
-    "validation time a naive BSON date in year 1": (document(timestamp_validated=datetime(1, 1, 1, 12)),
-                                                    "timestamp_validated"),
-    "validation time a string that is year 1 in UTC": (document(timestamp_validated="0002-01-01T00:30+01:00"),
-                                                       "timestamp_validated"),
-    "validation time a string that is year 9999 in UTC": (document(timestamp_validated="9998-12-31T23:30-01:00"),
-                                                          "timestamp_validated"),
+    "validation time a BSON date in year 1": (
+        document(timestamp_validated=datetime(1, 1, 1, tzinfo=UTC)),
+        "timestamp_validated",
+    ),
+    "validation time a BSON date in year 9999": (
+        document(timestamp_validated=datetime(9999, 12, 31, tzinfo=UTC)),
+        "timestamp_validated",
+    ),
+    "validation time a naive BSON date in year 1": (
+        document(timestamp_validated=datetime(1, 1, 1, 12)),
+        "timestamp_validated",
+    ),
+    "validation time a string that is year 1 in UTC": (
+        document(timestamp_validated="0002-01-01T00:30+01:00"),
+        "timestamp_validated",
+    ),
+    "validation time a string that is year 9999 in UTC": (
+        document(timestamp_validated="9998-12-31T23:30-01:00"),
+        "timestamp_validated",
+    ),
     "prediction time a BSON date in year 1": (document(timestamp=datetime(1, 1, 1, tzinfo=UTC)), "timestamp"),
     "prediction time a BSON date in year 9999": (document(timestamp=datetime(9999, 6, 1, tzinfo=UTC)), "timestamp"),
 }

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from collections.abc import Callable, Iterator
 
 MONGO_IMAGE = os.environ.get("CLARA_TEST_MONGO_IMAGE", "mongo:7.0.14")
 

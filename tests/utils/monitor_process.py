@@ -56,8 +56,9 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def get(host: str, port: int, path: str, timeout: float = 60.0, headers: Mapping[str, str] | None = None
-        ) -> tuple[int, bytes]:
+def get(
+    host: str, port: int, path: str, timeout: float = 60.0, headers: Mapping[str, str] | None = None
+) -> tuple[int, bytes]:
     """GET `path` on a fresh connection; return the status and the body."""
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
@@ -69,12 +70,22 @@ def get(host: str, port: int, path: str, timeout: float = 60.0, headers: Mapping
 
 
 @contextmanager
-def running_monitor(env: Mapping[str, str], log_path: Path, workers: int = 2,
-                    startup_timeout: float = 60.0) -> Iterator[MonitorProcess]:
+def running_monitor(
+    env: Mapping[str, str], log_path: Path, workers: int = 2, startup_timeout: float = 60.0
+) -> Iterator[MonitorProcess]:
     """Run `python -m clara_monitor.cli` on a free loopback port with `env` added; stop it afterwards."""
     host, port = "127.0.0.1", free_port()
-    command = [sys.executable, "-m", "clara_monitor.cli", "--host", host, "--port", str(port),
-               "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "clara_monitor.cli",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     monitor = MonitorProcess(process, host, port, log_path)

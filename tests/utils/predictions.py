@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 
@@ -12,11 +12,12 @@ from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.days import local_day
 from clara_logger import history
 
-START = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
-def prediction(rng: random.Random, index: int, *, reviewed: bool = True, legacy: bool = False,
-               logged: bool = False) -> dict:
+def prediction(
+    rng: random.Random, index: int, *, reviewed: bool = True, legacy: bool = False, logged: bool = False
+) -> dict:
     """Return a prediction document; reviewed ones are spread over three days of validation."""
     true_class = rng.randrange(7)
     predicted = true_class if rng.random() < 0.8 else rng.randrange(7)
@@ -48,7 +49,7 @@ def expected_confusion(docs: list[dict]) -> Counter:
             true_class = REJECTED_TRUE_CLASS
         else:
             true_class = verdict
-        day = local_day(doc["timestamp_validated"], timezone.utc).isoformat()
+        day = local_day(doc["timestamp_validated"], UTC).isoformat()
         cells[(day, str(true_class), str(doc["output_prediction"]))] += 1
     return cells
 

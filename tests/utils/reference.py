@@ -17,7 +17,9 @@ from clara_common.days import local_day
 from clara_common.settings import CommonSettings
 
 
-def source_records(collection: Collection, settings: CommonSettings, first: date, last: date) -> tuple[list[Prediction], int]:
+def source_records(
+    collection: Collection, settings: CommonSettings, first: date, last: date
+) -> tuple[list[Prediction], int]:
     """Return the validated predictions of local days `first` to `last`, and the reviewed documents that break the
     contract on those days."""
     records, invalid = [], 0
@@ -44,15 +46,23 @@ def expected_metrics(records: list[Prediction], settings: CommonSettings, averag
     y_true = [r.true_class for r in records]
     y_pred = [r.predicted_class for r in records]
     if not records:
-        return {"total_validated": 0, "metrics": dict.fromkeys(("precision", "accuracy", "recall", "f1")),
-                "class_counts": {c.name: 0 for c in settings.classes.classes}}
+        return {
+            "total_validated": 0,
+            "metrics": dict.fromkeys(("precision", "accuracy", "recall", "f1")),
+            "class_counts": {c.name: 0 for c in settings.classes.classes},
+        }
     labels = sorted({*y_true, *y_pred} - {REJECTED_TRUE_CLASS})
     precision, recall, f1, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, average=average, zero_division=np.nan)
+        y_true, y_pred, labels=labels, average=average, zero_division=np.nan
+    )
     return {
         "total_validated": len(records),
-        "metrics": {"precision": _none_if_nan(precision), "accuracy": float(accuracy_score(y_true, y_pred)),
-                    "recall": _none_if_nan(recall), "f1": _none_if_nan(f1)},
+        "metrics": {
+            "precision": _none_if_nan(precision),
+            "accuracy": float(accuracy_score(y_true, y_pred)),
+            "recall": _none_if_nan(recall),
+            "f1": _none_if_nan(f1),
+        },
         "class_counts": {c.name: sum(1 for r in records if r.true_class == c.id) for c in settings.classes.classes},
     }
 

@@ -18,8 +18,11 @@ def service_settings(model: type[Model], settings: CommonSettings, **changes: An
     zone, and between the logger and the monitor the interval and thresholds they share); the others are
     the defaults, and `changes` win over both, checked like the environment's values.
     """
-    shared = {name: value for name, value in settings.model_dump().items()
-              if name in model.model_fields and name not in changes}
+    shared = {
+        name: value
+        for name, value in settings.model_dump().items()
+        if name in model.model_fields and name not in changes
+    }
     return model.from_env({}, **changes).model_copy(update=shared)
 
 

@@ -89,12 +89,14 @@ class WhyLabsEndpoint:
                 "dataset_timestamp": int(json.loads(request.get_data() or b"{}").get("datasetTimestamp", 0)),
                 "api_key": request.headers.get("X-API-Key", ""),
             }
-        return _json({
-            "id": profile_id,
-            "modelId": dataset_id,
-            "uploadUrl": f"{self.url}/upload/{profile_id}",
-            "uploadTimestamp": int(time.time() * 1000),
-        })
+        return _json(
+            {
+                "id": profile_id,
+                "modelId": dataset_id,
+                "uploadUrl": f"{self.url}/upload/{profile_id}",
+                "uploadTimestamp": int(time.time() * 1000),
+            }
+        )
 
     def _receive(self, request: Request) -> Response:
         profile_id = UPLOAD_PATH.match(request.path)["profile_id"]
@@ -114,8 +116,14 @@ def _json(payload: dict, status: int = 200) -> Response:
 def whylabs_settings(settings: CommonSettings, endpoint: str) -> LoggerSettings:
     """Return the logger's `settings` uploading to `endpoint`, with short timeouts and retries and small batches."""
     return logger_settings(
-        settings, WHYLABS_API_KEY=API_KEY, WHYLABS_DEFAULT_ORG_ID="org-test",
-        WHYLABS_DEFAULT_DATASET_ID="model-7", WHYLABS_API_ENDPOINT=endpoint,
-        LOGGER_HTTP_TIMEOUT_SECONDS=1.0, LOGGER_RETRY_MIN_SECONDS=0.05, LOGGER_RETRY_MAX_SECONDS=0.05,
-        LOGGER_BATCH_SIZE=10, LOGGER_CLAIM_SIZE=20,
+        settings,
+        WHYLABS_API_KEY=API_KEY,
+        WHYLABS_DEFAULT_ORG_ID="org-test",
+        WHYLABS_DEFAULT_DATASET_ID="model-7",
+        WHYLABS_API_ENDPOINT=endpoint,
+        LOGGER_HTTP_TIMEOUT_SECONDS=1.0,
+        LOGGER_RETRY_MIN_SECONDS=0.05,
+        LOGGER_RETRY_MAX_SECONDS=0.05,
+        LOGGER_BATCH_SIZE=10,
+        LOGGER_CLAIM_SIZE=20,
     )

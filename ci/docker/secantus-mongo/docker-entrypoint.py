@@ -66,8 +66,20 @@ def ensure_root_user(storage: str, username: str, password: str, run_as: list[st
     tests/integration/test_mongo_auth.py calls it too (with `run_as=[]`).
     """
     port = free_port()
-    private = [sys.executable, "-m", "secantus", "--standalone", "--host", "127.0.0.1", "--port", str(port),
-               "--storage-path", storage, "--log-level", "WARNING"]
+    private = [
+        sys.executable,
+        "-m",
+        "secantus",
+        "--standalone",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage-path",
+        storage,
+        "--log-level",
+        "WARNING",
+    ]
     server = subprocess.Popen([*run_as, *private])
     try:
         deadline = time.monotonic() + 60
@@ -75,8 +87,9 @@ def ensure_root_user(storage: str, username: str, password: str, run_as: list[st
             if server.poll() is not None:
                 fail(f"the server exited ({server.returncode}) before the root user could be created")
             try:
-                with MongoClient(f"mongodb://127.0.0.1:{port}", serverSelectionTimeoutMS=500,
-                                 directConnection=True) as client:
+                with MongoClient(
+                    f"mongodb://127.0.0.1:{port}", serverSelectionTimeoutMS=500, directConnection=True
+                ) as client:
                     client.admin.command("ping")
                 break
             except PyMongoError:

@@ -110,11 +110,15 @@ def reliability(bins: Sequence[Sequence[int]]) -> list[dict[str, Any]]:
     """
     rows = []
     for k, (count, correct, confidence_sum) in enumerate(bins):
-        rows.append({
-            "lower": EDGES[k], "upper": EDGES[k + 1], "count": count,
-            "mean_confidence": confidence_sum / CONFIDENCE_SCALE / count if count else None,
-            "accuracy": correct / count if count else None,
-        })
+        rows.append(
+            {
+                "lower": EDGES[k],
+                "upper": EDGES[k + 1],
+                "count": count,
+                "mean_confidence": confidence_sum / CONFIDENCE_SCALE / count if count else None,
+                "accuracy": correct / count if count else None,
+            }
+        )
     return rows
 
 
@@ -123,11 +127,14 @@ def expected_calibration_error(bins: Sequence[Sequence[int]]) -> float | None:
     total = sum(cell[0] for cell in bins)
     if total <= 0:
         return None
-    return sum(abs(correct - confidence_sum / CONFIDENCE_SCALE) for count, correct, confidence_sum in bins
-               if count) / total
+    return (
+        sum(abs(correct - confidence_sum / CONFIDENCE_SCALE) for count, correct, confidence_sum in bins if count)
+        / total
+    )
 
 
 # -- the calibration map ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Beta:
@@ -219,8 +226,11 @@ class CalibrationMap:
         # points: it moves a prediction's probability within its bin, as the confidences' mix within a bin
         # shifts from the one the bin was fitted on.
         self.pooled_sums = pooled(self.table)
-        self.curve = [(cell[2] / CONFIDENCE_SCALE / cell[0], shared.mean)
-                      for cell, shared in zip(pooled(self.table), self.pooled_bins) if cell[0] >= MIN_CURVE_COUNT]
+        self.curve = [
+            (cell[2] / CONFIDENCE_SCALE / cell[0], shared.mean)
+            for cell, shared in zip(pooled(self.table), self.pooled_bins)
+            if cell[0] >= MIN_CURVE_COUNT
+        ]
         predicted = sum(n for n, _ in self.precision.values())
         correct = sum(c for _, c in self.precision.values())
         self.pooled_precision = Beta(correct + 1.0, predicted - correct + 1.0)
@@ -263,8 +273,13 @@ class CalibrationMap:
         prior = min(max(shared.mean + self.class_offsets.get(key, 0.0), 0.001), 0.999)
         mean = (correct + CLASS_SHRINKAGE * prior) / (count + CLASS_SHRINKAGE)
         pooled_cell = self.pooled_sums[k]
-        fitted_at = (confidence_sum / CONFIDENCE_SCALE / count if count
-                     else pooled_cell[2] / CONFIDENCE_SCALE / pooled_cell[0] if pooled_cell[0] else None)
+        fitted_at = (
+            confidence_sum / CONFIDENCE_SCALE / count
+            if count
+            else pooled_cell[2] / CONFIDENCE_SCALE / pooled_cell[0]
+            if pooled_cell[0]
+            else None
+        )
         lower, upper = EDGES[k], EDGES[k + 1]
         if fitted_at is None:  # nothing reviewed in the bin: no point to move from
             slope, intercept = 0.0, mean
@@ -272,28 +287,46 @@ class CalibrationMap:
             slope = (self.along_curve(upper) - self.along_curve(lower)) / (upper - lower)
             # Flattened where it would leave [0, 1] inside the bin: the line keeps its point (fitted_at, mean).
             # `rising`: how far the line runs towards the side where it rises; `falling`: towards where it falls.
-            rising, falling = (upper - fitted_at, fitted_at - lower) if slope > 0 else (fitted_at - lower,
-                                                                                      upper - fitted_at)
-            limit = min([abs(slope)] + ([(1.0 - mean) / rising] if rising > 0 else [])
-                        + ([mean / falling] if falling > 0 else []))
+            rising, falling = (
+                (upper - fitted_at, fitted_at - lower) if slope > 0 else (fitted_at - lower, upper - fitted_at)
+            )
+            limit = min(
+                [abs(slope)]
+                + ([(1.0 - mean) / rising] if rising > 0 else [])
+                + ([mean / falling] if falling > 0 else [])
+            )
             slope = math.copysign(limit, slope)
             intercept = mean - slope * fitted_at
         weight = CLASS_SHRINKAGE / (count + CLASS_SHRINKAGE)
         # The class bin's own posterior, one variance per bin: predictions in it share it whatever their order.
         own_variance = mean * (1 - mean) / (count + CLASS_SHRINKAGE + 1) * (1 - weight)
-        line = Line(intercept, slope, (key, k), own_variance,
-                    ((k, weight, shared.variance), (("offset", key), weight, self.offset_variances.get(
-                        key, self.pooled_accuracy * (1 - self.pooled_accuracy) / OFFSET_SHRINKAGE))))
+        line = Line(
+            intercept,
+            slope,
+            (key, k),
+            own_variance,
+            (
+                (k, weight, shared.variance),
+                (
+                    ("offset", key),
+                    weight,
+                    self.offset_variances.get(
+                        key, self.pooled_accuracy * (1 - self.pooled_accuracy) / OFFSET_SHRINKAGE
+                    ),
+                ),
+            ),
+        )
         self._lines[(key, k)] = line
         return line
 
     def without_confidence(self, predicted: int) -> Probability:
-        """Return the probability that a prediction of class `predicted` without a confidence is right: its precision."""
+        """Return the probability that a class-`predicted` prediction without a confidence is right: its precision."""
         key = str(predicted)
         total, correct = self.precision.get(key, (0, 0))
         prior = self.pooled_precision.mean
-        own = Beta(correct + NO_CONFIDENCE_PRIOR_WEIGHT * prior,
-                   total - correct + NO_CONFIDENCE_PRIOR_WEIGHT * (1 - prior))
+        own = Beta(
+            correct + NO_CONFIDENCE_PRIOR_WEIGHT * prior, total - correct + NO_CONFIDENCE_PRIOR_WEIGHT * (1 - prior)
+        )
         return Probability(own.mean, (key, -1), own.variance)
 
     def probability(self, predicted: int, confidence: float | None) -> Probability:
@@ -303,8 +336,7 @@ class CalibrationMap:
         line = self.line(predicted, confidence_bin(confidence))
         return Probability(line.intercept + line.slope * confidence, line.own, line.own_variance, line.shared)
 
-    def bin_sums(self, predicted: int, k: int, count: int, confidence_sum: float,
-                 square_sum: float) -> Sums:
+    def bin_sums(self, predicted: int, k: int, count: int, confidence_sum: float, square_sum: float) -> Sums:
         """Return Σp and Σp² of `count` predictions of class `predicted` in bin `k` from Σc and Σc².
 
         Exact (up to floating-point rounding) because the map is linear within a bin (`line`):
@@ -312,9 +344,14 @@ class CalibrationMap:
         """
         line = self.line(predicted, k)
         a, b = line.intercept, line.slope
-        return Sums(count, a * count + b * confidence_sum,
-                    a * a * count + 2 * a * b * confidence_sum + b * b * square_sum,
-                    line.own, line.own_variance, line.shared)
+        return Sums(
+            count,
+            a * count + b * confidence_sum,
+            a * a * count + 2 * a * b * confidence_sum + b * b * square_sum,
+            line.own,
+            line.own_variance,
+            line.shared,
+        )
 
 
 @dataclass(frozen=True)
@@ -330,8 +367,13 @@ class Band:
 
 def accuracy_band(probabilities: Iterable[tuple[Probability, int]], level: float = BAND_LEVEL) -> Band | None:
     """Return the expected accuracy of predictions and its central `level` band, from (probability, how many) pairs."""
-    return band_of_sums((Sums(count, count * p.mean, count * p.mean * p.mean, p.own, p.own_variance, p.shared)
-                         for p, count in probabilities), level)
+    return band_of_sums(
+        (
+            Sums(count, count * p.mean, count * p.mean * p.mean, p.own, p.own_variance, p.shared)
+            for p, count in probabilities
+        ),
+        level,
+    )
 
 
 def band_of_sums(groups: Iterable[Sums], level: float = BAND_LEVEL) -> Band | None:
@@ -362,10 +404,11 @@ def band_of_sums(groups: Iterable[Sums], level: float = BAND_LEVEL) -> Band | No
     mean = total / n
     # Σp − Σp² is Σp(1 − p) ≥ 0; rounding may take it a hair below.
     sampling = max(total - math.fsum(squares), 0.0)
-    calibration = (math.fsum(users * users * variance for users, variance in own.values())
-                   + math.fsum(weight * weight * variance for weight, variance in shared.values()))
+    calibration = math.fsum(users * users * variance for users, variance in own.values()) + math.fsum(
+        weight * weight * variance for weight, variance in shared.values()
+    )
     sampling_sd, calibration_sd = math.sqrt(sampling) / n, math.sqrt(calibration) / n
-    half = NormalDist().inv_cdf(0.5 + level / 2) * math.sqrt(sampling_sd ** 2 + calibration_sd ** 2)
+    half = NormalDist().inv_cdf(0.5 + level / 2) * math.sqrt(sampling_sd**2 + calibration_sd**2)
     return Band(mean, max(0.0, mean - half), min(1.0, mean + half), sampling_sd, calibration_sd)
 
 

@@ -28,9 +28,9 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import Enum
-from typing import Any
+from typing import Any, TypeGuard
 
 from clara_common.classes import ClassCatalog
 from clara_common.days import as_utc
@@ -39,7 +39,7 @@ from clara_common.days import as_utc
 REJECTED_TRUE_CLASS = -1
 
 
-class Review(str, Enum):
+class Review(str, Enum):  # noqa: UP042 - StrEnum would change str() and format() of the members
     """What the reviewer said about a prediction."""
 
     PENDING = "pending"  # not reviewed yet
@@ -96,7 +96,7 @@ class ContractError(ValueError):
         self.reason = reason
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     # bool is an int subclass in Python; a JSON/BSON true is never a number here.
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -129,8 +129,8 @@ _ISO_DATETIME = re.compile(ISO_DATETIME_REGEX)
 YEARS = range(2, 9999)
 # The instants of those years in UTC, for BSON dates and converted strings alike: a local day of any
 # instant in [FIRST_INSTANT, END_INSTANT) exists in every time zone.
-FIRST_INSTANT = datetime(YEARS.start, 1, 1, tzinfo=timezone.utc)
-END_INSTANT = datetime(YEARS.stop, 1, 1, tzinfo=timezone.utc)
+FIRST_INSTANT = datetime(YEARS.start, 1, 1, tzinfo=UTC)
+END_INSTANT = datetime(YEARS.stop, 1, 1, tzinfo=UTC)
 IN_THE_FUTURE = "is in the future"
 
 
@@ -240,8 +240,11 @@ def _parse(raw: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo, latest: da
     else:
         validated_at = parse_timestamp(raw_validated_at, "timestamp_validated", tz)
         if review is not Review.PENDING and latest is not None and validated_at > latest:
-            raise ContractError("timestamp_validated", f"{IN_THE_FUTURE}: {validated_at.isoformat()} is after "
-                                                      f"{latest.isoformat()}, the current time plus the clock skew")
+            raise ContractError(
+                "timestamp_validated",
+                f"{IN_THE_FUTURE}: {validated_at.isoformat()} is after "
+                f"{latest.isoformat()}, the current time plus the clock skew",
+            )
     return Prediction(
         id=raw.get("_id"),
         filename=filename,
@@ -256,8 +259,9 @@ def _parse(raw: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo, latest: da
     )
 
 
-def parse_prediction(raw: object, classes: ClassCatalog, tz: tzinfo, now: datetime | None = None,
-                     max_skew: timedelta | None = None) -> Prediction | Rejection:
+def parse_prediction(
+    raw: object, classes: ClassCatalog, tz: tzinfo, now: datetime | None = None, max_skew: timedelta | None = None
+) -> Prediction | Rejection:
     """Return the typed record for a raw document, or a Rejection that says what is wrong.
 
     With `now`, a review validated after now + `max_skew` is rejected as in the future until it is due.
@@ -306,19 +310,33 @@ def _mongo_iso_instant(text: object, tz_name: str) -> dict[str, Any]:
     capture = [{"$arrayElemAt": ["$$m.captures", i]} for i in range(8)]
     year, month, day, hour, minute, second, fraction, offset = capture
     # Z, ±HH or ±HHMM; Python allows one space before the offset, unless a fraction precedes it.
-    offset_text = {"$replaceAll": {"input": {"$replaceAll": {"input": offset, "find": ":", "replacement": ""}},
-                                   "find": " ", "replacement": ""}}
+    offset_text = {
+        "$replaceAll": {
+            "input": {"$replaceAll": {"input": offset, "find": ":", "replacement": ""}},
+            "find": " ",
+            "replacement": "",
+        }
+    }
     offset_hours = {"$toInt": {"$substrCP": [offset_text, 1, 2]}}
-    offset_minutes = _to_int({"$cond": [{"$eq": [{"$strLenCP": offset_text}, 5]}, {"$substrCP": [offset_text, 3, 2]}, None]})
+    offset_minutes = _to_int(
+        {"$cond": [{"$eq": [{"$strLenCP": offset_text}, 5]}, {"$substrCP": [offset_text, 3, 2]}, None]}
+    )
     sign = {"$cond": [{"$eq": [{"$substrCP": [offset_text, 0, 1]}, "-"]}, -1, 1]}
     # $dateFromParts takes only a constant zone here, so an explicit offset is subtracted by hand.
     offset_ms = {
-        "$cond": [{"$eq": [offset_text, "Z"]}, 0,
-                  {"$multiply": [sign, {"$add": [{"$multiply": [offset_hours, 60]}, offset_minutes]}, 60_000]}]
+        "$cond": [
+            {"$eq": [offset_text, "Z"]},
+            0,
+            {"$multiply": [sign, {"$add": [{"$multiply": [offset_hours, 60]}, offset_minutes]}, 60_000]},
+        ]
     }
     parts = {
-        "year": _to_int(year), "month": _to_int(month), "day": _to_int(day),
-        "hour": _to_int(hour), "minute": _to_int(minute), "second": _to_int(second),
+        "year": _to_int(year),
+        "month": _to_int(month),
+        "day": _to_int(day),
+        "hour": _to_int(hour),
+        "minute": _to_int(minute),
+        "second": _to_int(second),
         # Milliseconds: BSON dates hold no finer time, and truncation never moves an instant's day.
         "millisecond": _to_int({"$substrCP": [{"$concat": [{"$ifNull": [fraction, ""]}, "000"]}, 0, 3]}),
     }
@@ -326,33 +344,56 @@ def _mongo_iso_instant(text: object, tz_name: str) -> dict[str, Any]:
     calendar_date = {"$dateFromParts": {"year": parts["year"], "month": parts["month"], "day": parts["day"]}}
     in_range = {
         "$and": [
-            {"$gte": [parts["year"], 2]}, {"$lte": [parts["year"], 9998]},
-            {"$gte": [parts["month"], 1]}, {"$lte": [parts["month"], 12]},
-            {"$gte": [parts["day"], 1]}, {"$lte": [parts["day"], 31]},
+            {"$gte": [parts["year"], 2]},
+            {"$lte": [parts["year"], 9998]},
+            {"$gte": [parts["month"], 1]},
+            {"$lte": [parts["month"], 12]},
+            {"$gte": [parts["day"], 1]},
+            {"$lte": [parts["day"], 31]},
             {"$eq": [{"$month": calendar_date}, parts["month"]]},
-            {"$lte": [parts["hour"], 23]}, {"$lte": [parts["minute"], 59]}, {"$lte": [parts["second"], 59]},
-            {"$or": [{"$eq": [fraction, None]}, {"$eq": [offset, None]},
-                     {"$ne": [{"$substrCP": [offset, 0, 1]}, " "]}]},
+            {"$lte": [parts["hour"], 23]},
+            {"$lte": [parts["minute"], 59]},
+            {"$lte": [parts["second"], 59]},
+            {
+                "$or": [
+                    {"$eq": [fraction, None]},
+                    {"$eq": [offset, None]},
+                    {"$ne": [{"$substrCP": [offset, 0, 1]}, " "]},
+                ]
+            },
             # Python takes any offset minutes (+01:75 is +02:15) as long as the offset is under a day.
-            {"$or": [{"$eq": [offset, None]}, {"$eq": [offset_text, "Z"]},
-                     {"$lt": [{"$add": [{"$multiply": [offset_hours, 60]}, offset_minutes]}, 24 * 60]}]},
+            {
+                "$or": [
+                    {"$eq": [offset, None]},
+                    {"$eq": [offset_text, "Z"]},
+                    {"$lt": [{"$add": [{"$multiply": [offset_hours, 60]}, offset_minutes]}, 24 * 60]},
+                ]
+            },
         ]
     }
     return {
         "$let": {
             "vars": {"m": {"$regexFind": {"input": text, "regex": ISO_DATETIME_REGEX}}},
-            "in": {"$cond": [
-                {"$eq": ["$$m", None]}, None,
-                # $and stops at the first false, so $dateFromParts only ever sees parts in range.
-                {"$cond": [
-                    {"$not": [in_range]}, None,
-                    {"$cond": [
-                        {"$eq": [offset, None]},
-                        {"$dateFromParts": {**parts, "timezone": tz_name}},
-                        {"$subtract": [{"$dateFromParts": parts}, offset_ms]},
-                    ]},
-                ]},
-            ]},
+            "in": {
+                "$cond": [
+                    {"$eq": ["$$m", None]},
+                    None,
+                    # $and stops at the first false, so $dateFromParts only ever sees parts in range.
+                    {
+                        "$cond": [
+                            {"$not": [in_range]},
+                            None,
+                            {
+                                "$cond": [
+                                    {"$eq": [offset, None]},
+                                    {"$dateFromParts": {**parts, "timezone": tz_name}},
+                                    {"$subtract": [{"$dateFromParts": parts}, offset_ms]},
+                                ]
+                            },
+                        ]
+                    },
+                ]
+            },
         }
     }
 
@@ -374,8 +415,9 @@ def mongo_instant(expr: object, tz_name: str) -> dict[str, Any]:
     return {"$let": {"vars": {"instant": instant}, "in": {"$cond": [in_years, "$$instant", None]}}}
 
 
-def mongo_record(classes: ClassCatalog, tz_name: str, now: datetime | None = None,
-                 max_skew: timedelta | None = None) -> dict[str, Any]:
+def mongo_record(
+    classes: ClassCatalog, tz_name: str, now: datetime | None = None, max_skew: timedelta | None = None
+) -> dict[str, Any]:
     """Return an expression giving parse_prediction's verdict on `$$ROOT` as {valid, reviewed, true, predicted, day}.
 
     `valid` is whether the document honours the contract (given `now` and `max_skew`, as the parser);
@@ -386,7 +428,10 @@ def mongo_record(classes: ClassCatalog, tz_name: str, now: datetime | None = Non
     """
     latest = latest_due(now, max_skew)
     verdict = "$output_validated"
-    flag_ok = lambda name: {"$or": [_is_nullish(f"${name}"), {"$eq": [{"$type": f"${name}"}, "bool"]}]}  # noqa: E731
+
+    def flag_ok(name: str) -> dict[str, Any]:
+        return {"$or": [_is_nullish(f"${name}"), {"$eq": [{"$type": f"${name}"}, "bool"]}]}
+
     reviewed = {"$not": [_is_nullish(verdict)]}
     verdict_ok = {
         "$or": [
@@ -396,20 +441,32 @@ def mongo_record(classes: ClassCatalog, tz_name: str, now: datetime | None = Non
         ]
     }
     filename_ok = {
-        "$cond": [{"$eq": [{"$type": "$filename"}, "string"]}, {"$gt": [{"$strLenCP": _mongo_trimmed("$filename")}, 0]}, False]
+        "$cond": [
+            {"$eq": [{"$type": "$filename"}, "string"]},
+            {"$gt": [{"$strLenCP": _mongo_trimmed("$filename")}, 0]},
+            False,
+        ]
     }
     confidence_ok = {
         "$or": [
             _is_nullish("$output_confidence"),
-            {"$and": [_type_is("$output_confidence", *_NUMBER_TYPES),
-                      {"$gte": ["$output_confidence", 0]}, {"$lte": ["$output_confidence", 1]}]},
+            {
+                "$and": [
+                    _type_is("$output_confidence", *_NUMBER_TYPES),
+                    {"$gte": ["$output_confidence", 0]},
+                    {"$lte": ["$output_confidence", 1]},
+                ]
+            },
         ]
     }
     # A review validated after `latest` is not due yet; a pending document's validation time is only read.
     due = True if latest is None else {"$or": [{"$not": [reviewed]}, {"$lte": ["$$validated_at", latest]}]}
     validated_ok = {
-        "$cond": [_is_nullish("$timestamp_validated"), {"$not": [reviewed]},
-                  {"$and": [{"$ne": ["$$validated_at", None]}, due]}]
+        "$cond": [
+            _is_nullish("$timestamp_validated"),
+            {"$not": [reviewed]},
+            {"$and": [{"$ne": ["$$validated_at", None]}, due]},
+        ]
     }
     valid = {
         "$and": [
@@ -436,25 +493,37 @@ def mongo_record(classes: ClassCatalog, tz_name: str, now: datetime | None = Non
     return {
         "$let": {
             "vars": {"validated_at": mongo_instant("$timestamp_validated", tz_name)},
-            "in": {"$let": {
-                "vars": {"valid": valid},
-                "in": {
-                    "valid": "$$valid",
-                    "reviewed": reviewed,
-                    "true": {"$cond": ["$$valid", true_class, None]},
-                    "predicted": {"$cond": ["$$valid", {"$toInt": "$output_prediction"}, None]},
-                    "day": {"$cond": [
-                        {"$eq": ["$$validated_at", None]}, None,
-                        {"$dateToString": {"date": "$$validated_at", "format": "%Y-%m-%d", "timezone": tz_name}},
-                    ]},
-                },
-            }},
+            "in": {
+                "$let": {
+                    "vars": {"valid": valid},
+                    "in": {
+                        "valid": "$$valid",
+                        "reviewed": reviewed,
+                        "true": {"$cond": ["$$valid", true_class, None]},
+                        "predicted": {"$cond": ["$$valid", {"$toInt": "$output_prediction"}, None]},
+                        "day": {
+                            "$cond": [
+                                {"$eq": ["$$validated_at", None]},
+                                None,
+                                {
+                                    "$dateToString": {
+                                        "date": "$$validated_at",
+                                        "format": "%Y-%m-%d",
+                                        "timezone": tz_name,
+                                    }
+                                },
+                            ]
+                        },
+                    },
+                }
+            },
         }
     }
 
 
-def mongo_plain_validated_filter(classes: ClassCatalog, now: datetime | None = None,
-                                 max_skew: timedelta | None = None) -> dict[str, Any]:
+def mongo_plain_validated_filter(
+    classes: ClassCatalog, now: datetime | None = None, max_skew: timedelta | None = None
+) -> dict[str, Any]:
     """Return a query filter that matches only validated documents the parser accepts, in the plain shape.
 
     The plain shape is what the classifier and the review tool write: a filename that does not start

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 
 def as_utc(instant: datetime) -> datetime:
     """Return `instant` as an aware UTC datetime; a naive one is taken as UTC, as BSON dates are."""
     if instant.tzinfo is None:
-        return instant.replace(tzinfo=timezone.utc)
-    return instant.astimezone(timezone.utc)
+        return instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC)
 
 
 def local_day(instant: datetime, tz: tzinfo) -> date:
@@ -20,7 +20,7 @@ def local_day(instant: datetime, tz: tzinfo) -> date:
 
 def day_start(day: date, tz: tzinfo) -> datetime:
     """Return the UTC instant at which local `day` begins in `tz`."""
-    return datetime.combine(day, time.min, tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
 
 
 def day_bounds(day: date, tz: tzinfo) -> tuple[datetime, datetime]:
@@ -41,4 +41,4 @@ def days_between(first: date, last: date) -> Iterator[date]:
 
 def today(tz: tzinfo, now: datetime | None = None) -> date:
     """Return the current local day in `tz` (or the day of `now`, for tests)."""
-    return local_day(now or datetime.now(timezone.utc), tz)
+    return local_day(now or datetime.now(UTC), tz)

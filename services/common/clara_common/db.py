@@ -20,6 +20,9 @@ from clara_common.settings import CommonSettings, SettingsError
 
 log = logging.getLogger(__name__)
 
+# A document as the clients made here return it: PyMongo's default document class.
+Document = dict[str, Any]
+
 # Indexes on the predictions collection, each with the query it serves.
 PREDICTION_INDEXES = [
     # The monitor's date ranges and the logger's "validated since" look-ups.
@@ -44,12 +47,17 @@ PREDICTION_INDEXES = [
 ]
 # Index options that change what an index holds or allows; two indexes on the same keys that agree on
 # these serve the same queries, whatever their names.
-_DEFAULT_OPTIONS: dict[str, Any] = {"unique": False, "sparse": False, "partialFilterExpression": None,
-                                    "collation": None}
+_DEFAULT_OPTIONS: dict[str, Any] = {
+    "unique": False,
+    "sparse": False,
+    "partialFilterExpression": None,
+    "collation": None,
+}
 
 
-def find_once(collection: Collection, queries: Iterable[dict[str, Any]],
-              projection: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def find_once(
+    collection: Collection[Document], queries: Iterable[dict[str, Any]], projection: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Return the documents any of the queries finds, once each.
 
     Separate queries rather than one `$or`: each uses its own index, which the embedded database's
@@ -94,25 +102,27 @@ def mongodb_password(settings: CommonSettings) -> str | None:
     if password:
         return password.get_secret_value()
     if not password_file:
-        raise SettingsError(f"MONGODB_URI={redact_uri(uri)} names a user but no password: "
-                            "set MONGODB_PASSWORD_FILE or MONGODB_PASSWORD")
+        raise SettingsError(
+            f"MONGODB_URI={redact_uri(uri)} names a user but no password: set MONGODB_PASSWORD_FILE or MONGODB_PASSWORD"
+        )
     try:
-        password = Path(password_file).read_text(encoding="utf-8").strip()
+        from_file = Path(password_file).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SettingsError(f"MONGODB_PASSWORD_FILE={password_file}: cannot read the password from it ({reason})"
-                            ) from None
-    if not password:
+        raise SettingsError(
+            f"MONGODB_PASSWORD_FILE={password_file}: cannot read the password from it ({reason})"
+        ) from None
+    if not from_file:
         raise SettingsError(f"MONGODB_PASSWORD_FILE={password_file}: the file is empty")
-    return password
+    return from_file
 
 
-def make_client(settings: CommonSettings, appname: str = "clara", **kwargs: object) -> MongoClient:
+def make_client(settings: CommonSettings, appname: str = "clara", **kwargs: Any) -> MongoClient[Document]:
     """Return a MongoClient for MONGODB_URI (and its password, see mongodb_password) with the configured timeouts.
 
     `appname` names the connection in the server's logs and currentOp: each service passes its own.
     """
-    options: dict[str, object] = {
+    options: dict[str, Any] = {
         "serverSelectionTimeoutMS": settings.MONGODB_TIMEOUT_MS,
         "connectTimeoutMS": settings.MONGODB_TIMEOUT_MS,
         "tz_aware": True,
@@ -125,19 +135,19 @@ def make_client(settings: CommonSettings, appname: str = "clara", **kwargs: obje
     return MongoClient(settings.MONGODB_URI.get_secret_value(), **options)
 
 
-def get_database(client: MongoClient, settings: CommonSettings) -> Database:
+def get_database(client: MongoClient[Document], settings: CommonSettings) -> Database[Document]:
     """Return the configured database (MONGODB_DB)."""
     return client[settings.MONGODB_DB]
 
 
-def predictions(client: MongoClient, settings: CommonSettings) -> Collection:
+def predictions(client: MongoClient[Document], settings: CommonSettings) -> Collection[Document]:
     """Return the collection the classifier writes its predictions to (PREDICTIONS_COLLECTION)."""
     return get_database(client, settings)[settings.PREDICTIONS_COLLECTION]
 
 
-def _key(pattern: object) -> list[tuple[str, object]]:
+def _key(pattern: Mapping[str, object] | Iterable[tuple[str, object]]) -> list[tuple[str, object]]:
     # 1, 1.0 and Int64(1) are the same direction; "text" or "2dsphere" stay as they are.
-    items = pattern.items() if isinstance(pattern, Mapping) else pattern  # type: ignore[union-attr]
+    items = pattern.items() if isinstance(pattern, Mapping) else pattern
     return [(name, float(kind) if isinstance(kind, (int, float)) else kind) for name, kind in items]
 
 
@@ -153,7 +163,7 @@ def equivalent_index(wanted: Mapping[str, Any], existing: Mapping[str, Mapping[s
     return None
 
 
-def ensure_index_models(collection: Collection, models: Sequence[IndexModel]) -> list[str]:
+def ensure_index_models(collection: Collection[Document], models: Sequence[IndexModel]) -> list[str]:
     """Create each index unless an equivalent one exists under any name; return the names of those in place.
 
     An index that cannot be created (another index holds its name or its keys with other options) is
@@ -169,16 +179,20 @@ def ensure_index_models(collection: Collection, models: Sequence[IndexModel]) ->
         try:
             names += collection.create_indexes([model])
         except OperationFailure as exc:
-            log.warning("index %s on %s not created, going on without it: %s", wanted["name"], collection.name,
-                        exc.details.get("errmsg", exc) if exc.details else exc)
+            log.warning(
+                "index %s on %s not created, going on without it: %s",
+                wanted["name"],
+                collection.name,
+                exc.details.get("errmsg", exc) if exc.details else exc,
+            )
     return names
 
 
-def create_prediction_indexes(collection: Collection) -> list[str]:
+def create_prediction_indexes(collection: Collection[Document]) -> list[str]:
     """Create the indexes the services need on a predictions collection, reusing equivalent ones; return the names."""
     return ensure_index_models(collection, PREDICTION_INDEXES)
 
 
-def ensure_indexes(client: MongoClient, settings: CommonSettings) -> list[str]:
+def ensure_indexes(client: MongoClient[Document], settings: CommonSettings) -> list[str]:
     """Create the indexes the services need on the configured predictions collection; return their names."""
     return create_prediction_indexes(predictions(client, settings))

@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
@@ -35,7 +36,8 @@ def free_port(host: str = "127.0.0.1") -> int:
     """Return a TCP port that is free on `host` right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class EmbeddedMongo:
@@ -46,7 +48,8 @@ class EmbeddedMongo:
         self.port = port or free_port(host)
         self.storage_path = str(storage_path)
         self._process: subprocess.Popen[bytes] | None = None
-        self._log_file = tempfile.NamedTemporaryFile(prefix="secantus-", suffix=".log", delete=False)
+        # Open for the server's lifetime (its stdout and stderr), closed in stop(): no `with` can hold it.
+        self._log_file = tempfile.NamedTemporaryFile(prefix="secantus-", suffix=".log", delete=False)  # noqa: SIM115
 
     @property
     def uri(self) -> str:
@@ -57,9 +60,18 @@ class EmbeddedMongo:
         if self.storage_path != MEMORY:
             Path(self.storage_path).mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "secantus", "--standalone",
-            "--host", self.host, "--port", str(self.port),
-            "--storage-path", self.storage_path, "--log-level", "WARNING",
+            sys.executable,
+            "-m",
+            "secantus",
+            "--standalone",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--storage-path",
+            self.storage_path,
+            "--log-level",
+            "WARNING",
         ]
         log.info("starting embedded database: %s", " ".join(command))
         # A session of its own, so that a Ctrl-C aimed at the caller's group does not kill it mid-write.
@@ -75,7 +87,7 @@ class EmbeddedMongo:
             if self._process is not None and self._process.poll() is not None:
                 raise EmbeddedMongoError(f"the embedded database exited early:\n{self.log_tail()}")
             try:
-                with MongoClient(self.uri, serverSelectionTimeoutMS=500) as client:
+                with MongoClient[dict[str, Any]](self.uri, serverSelectionTimeoutMS=500) as client:
                     client.admin.command("ping")
                 return
             except PyMongoError:
@@ -105,7 +117,9 @@ class EmbeddedMongo:
     def __enter__(self) -> EmbeddedMongo:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 

@@ -43,7 +43,12 @@ STATE_ID = "ledger"
 
 # The fields of the record contract that decide what a prediction counts as.
 CONTRACT_FIELDS = (
-    "filename", "output_prediction", "output_confidence", "output_validated", "timestamp", "timestamp_validated",
+    "filename",
+    "output_prediction",
+    "output_confidence",
+    "output_validated",
+    "timestamp",
+    "timestamp_validated",
 )
 # The document's own flags, copied too: the contract rejects a flag that is not a boolean. A claim
 # overwrites `logged`, so its copy is where the value the writer left is kept.
@@ -83,12 +88,14 @@ def snapshot_stage(batch_id: str) -> dict[str, Any]:
     counts exactly what it claimed, whatever a reviewer writes a moment later.
     """
     copy = {name: f"${name}" for name in JUDGED_FIELDS}
-    return {"$set": {
-        "logged": True,
-        "logger_batch": {"$literal": batch_id},
-        PREVIOUS_AS: f"${LOGGED_AS}",  # missing on a first claim, and then the field is removed
-        LOGGED_AS: {**copy, "batch": {"$literal": batch_id}},
-    }}
+    return {
+        "$set": {
+            "logged": True,
+            "logger_batch": {"$literal": batch_id},
+            PREVIOUS_AS: f"${LOGGED_AS}",  # missing on a first claim, and then the field is removed
+            LOGGED_AS: {**copy, "batch": {"$literal": batch_id}},
+        }
+    }
 
 
 def _is_reviewed(fields: Mapping[str, Any]) -> bool:
@@ -127,8 +134,9 @@ def invalid_day(fields: Mapping[str, Any], tz: tzinfo) -> str | None:
     return readable_day(fields.get("timestamp_validated"), tz) or readable_day(fields.get("timestamp"), tz)
 
 
-def contribution(fields: object, classes: ClassCatalog, tz: tzinfo, now: datetime | None = None,
-                 skew: timedelta | None = None) -> Contribution | None:
+def contribution(
+    fields: object, classes: ClassCatalog, tz: tzinfo, now: datetime | None = None, skew: timedelta | None = None
+) -> Contribution | None:
     """Return what a document (or a `logged_as` copy) adds to the ledger, or None when nothing.
 
     A pending document adds nothing. A reviewed one that breaks the contract (given `now` and `skew`,
@@ -143,7 +151,9 @@ def contribution(fields: object, classes: ClassCatalog, tz: tzinfo, now: datetim
         return None if day is None else Contribution(day, None, None, None)
     return Contribution(
         local_day(parsed.timestamp_validated, tz).isoformat(),  # type: ignore[arg-type]
-        parsed.true_class, parsed.predicted_class, parsed.confidence,
+        parsed.true_class,
+        parsed.predicted_class,
+        parsed.confidence,
     )
 
 
@@ -180,8 +190,7 @@ class Copies:
         held = []
         if self.new is not None and applied(self.new.day, self.new_batch):
             held.append(self.new)
-        if (self.old is not None and applied(self.old.day, self.old_batch)
-                and not applied(self.old.day, self.new_batch)):
+        if self.old is not None and applied(self.old.day, self.old_batch) and not applied(self.old.day, self.new_batch):
             held.append(self.old)
         return held
 
@@ -189,12 +198,14 @@ class Copies:
 def copies(doc: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo) -> Copies:
     """Return what `doc`'s copy and previous copy count (nothing for a document never claimed)."""
     new_copy, old_copy = copy_of(doc), doc.get(PREVIOUS_AS)
-    return Copies(contribution(new_copy, classes, tz), batch_of(new_copy),
-                  contribution(old_copy, classes, tz), batch_of(old_copy))
+    return Copies(
+        contribution(new_copy, classes, tz), batch_of(new_copy), contribution(old_copy, classes, tz), batch_of(old_copy)
+    )
 
 
-def counted(doc: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo,
-            applied: Callable[[str, str | None], bool]) -> list[Contribution]:
+def counted(
+    doc: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo, applied: Callable[[str, str | None], bool]
+) -> list[Contribution]:
     """Return the contributions of `doc` that the history holds, given which batches each day holds (Copies.held)."""
     return copies(doc, classes, tz).held(applied)
 
@@ -219,8 +230,9 @@ def copy_differs(doc: Mapping[str, Any]) -> bool:
     copy = doc.get(LOGGED_AS)
     if not isinstance(copy, Mapping):
         return True
-    return (any(not _same_bson(copy, doc, name) for name in CONTRACT_FIELDS)
-            or any(is_flag(copy.get(name)) != is_flag(doc.get(name)) for name in FLAG_FIELDS))
+    return any(not _same_bson(copy, doc, name) for name in CONTRACT_FIELDS) or any(
+        is_flag(copy.get(name)) != is_flag(doc.get(name)) for name in FLAG_FIELDS
+    )
 
 
 def _same_bson(left: Mapping[str, Any], right: Mapping[str, Any], name: str) -> bool:

@@ -17,7 +17,6 @@ import polars as pl
 
 from clara_common.contract import REJECTED_TRUE_CLASS
 
-
 AVERAGES = ("macro", "weighted", "micro")
 COUNT_SCHEMA = {"day": pl.String, "true": pl.Int64, "predicted": pl.Int64, "n": pl.Int64}
 SCORES = ("precision", "recall", "f1")
@@ -176,9 +175,7 @@ def original_class_scores(counts: pl.DataFrame, labels: Iterable[int]) -> dict[i
     scores = {}
     for label in labels:
         row = table.get(label)
-        scores[label] = {
-            s: ORIGINAL_ZERO_DIVISION if row is None or row[s] is None else float(row[s]) for s in SCORES
-        }
+        scores[label] = {s: ORIGINAL_ZERO_DIVISION if row is None or row[s] is None else float(row[s]) for s in SCORES}
     return scores
 
 

@@ -1,4 +1,6 @@
-"""The summary of the predictions not reviewed yet, per local day of prediction: the logger writes it, the monitor reads it.
+"""The summary of the predictions not reviewed yet, per local day of prediction.
+
+The logger writes it, the monitor reads it.
 
 One document per local day of `timestamp` (TIMEZONE) in `logger_unreviewed` (UNREVIEWED_COLLECTION):
 
@@ -67,7 +69,10 @@ class DaySummary:
             row = cells.setdefault(str(predicted), [[0, 0.0, 0.0] for _ in range(calibration.CALIBRATION_BINS)])
             row[k] = [len(values), math.fsum(values), math.fsum(c * c for c in values)]
         return {
-            "_id": day, "as_of": as_of, "unreviewed": self.unreviewed, "cells": cells,
+            "_id": day,
+            "as_of": as_of,
+            "unreviewed": self.unreviewed,
+            "cells": cells,
             "without_confidence": {str(p): n for p, n in sorted(self.without_confidence.items())},
             "invalid": self.invalid,
         }
@@ -85,7 +90,8 @@ def summarise(documents: Iterable[Mapping[str, Any]], classes: ClassCatalog, tz:
         if parsed.is_validated:  # not found by a null validation time; here for other callers' documents
             continue
         days.setdefault(local_day(parsed.timestamp, tz).isoformat(), DaySummary()).add(
-            parsed.predicted_class, parsed.confidence)
+            parsed.predicted_class, parsed.confidence
+        )
     return days
 
 
@@ -96,20 +102,21 @@ def empty_document(day: str, as_of: datetime) -> dict[str, Any]:
 
 # -- reading ------------------------------------------------------------------------------------------
 
+
 def summary_as_of(ledger: Mapping[str, Any] | None) -> datetime | None:
     """Return when the logger last refreshed the summary, from the ledger's state document (None: never)."""
     value = (ledger or {}).get(STATE_FIELD)
     return value if isinstance(value, datetime) else None
 
 
-def summary_days(database: Database, first: date, last: date) -> dict[str, dict[str, Any]]:
+def summary_days(database: Database[dict[str, Any]], first: date, last: date) -> dict[str, dict[str, Any]]:
     """Return the summary's documents of local days `first` to `last`, by day."""
     query = {"_id": {"$in": [day.isoformat() for day in days_between(first, last)]}}
     return {doc["_id"]: doc for doc in database[UNREVIEWED_COLLECTION].find(query)}
 
 
 def day_sums(fitted: calibration.CalibrationMap, document: Mapping[str, Any]) -> list[calibration.Sums]:
-    """Return Σp and Σp² under the map of a summary day's predictions, per (class, bin) and per class without confidence."""
+    """Return Σp and Σp² of a summary day's predictions under the map: per (class, bin), per class if no confidence."""
     groups = []
     for key, row in (document.get("cells") or {}).items():
         for k, (count, confidence_sum, square_sum) in enumerate(row):
@@ -117,6 +124,5 @@ def day_sums(fitted: calibration.CalibrationMap, document: Mapping[str, Any]) ->
                 groups.append(fitted.bin_sums(int(key), k, count, confidence_sum, square_sum))
     for key, count in (document.get("without_confidence") or {}).items():
         p = fitted.without_confidence(int(key))
-        groups.append(calibration.Sums(count, count * p.mean, count * p.mean * p.mean, p.own, p.own_variance,
-                                       p.shared))
+        groups.append(calibration.Sums(count, count * p.mean, count * p.mean * p.mean, p.own, p.own_variance, p.shared))
     return groups

@@ -8,7 +8,7 @@ twice, whichever logger raises it. Sending is an outbox on the alert: `webhook.s
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -17,9 +17,9 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from clara_common.ledger import ALERTS_COLLECTION
-from clara_logger.settings import LoggerSettings
 from clara_logger.drift import drifting_features
 from clara_logger.retry import next_attempt
+from clara_logger.settings import LoggerSettings
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +37,32 @@ def alerts_for_day(record: dict[str, Any], drift: dict[str, dict], min_accuracy:
     found: list[dict] = []
     accuracy = record.get("metrics", {}).get("accuracy")
     if record["count"] >= min_samples and accuracy is not None and accuracy < min_accuracy:
-        found.append({
-            "_id": f"accuracy:{day}", "kind": "accuracy", "day": day, "value": accuracy,
-            "threshold": min_accuracy, "count": record["count"],
-            "text": f":warning: CLARA accuracy on {day} is {accuracy:.1%} "
-                    f"(below {min_accuracy:.0%}, {record['count']} validated predictions)",
-        })
+        found.append(
+            {
+                "_id": f"accuracy:{day}",
+                "kind": "accuracy",
+                "day": day,
+                "value": accuracy,
+                "threshold": min_accuracy,
+                "count": record["count"],
+                "text": f":warning: CLARA accuracy on {day} is {accuracy:.1%} "
+                f"(below {min_accuracy:.0%}, {record['count']} validated predictions)",
+            }
+        )
     features = drifting_features(drift)
     if features:
         details = ", ".join(_describe(name, drift[name]) for name in features)
-        found.append({
-            "_id": f"drift:{day}", "kind": "drift", "day": day, "features": features,
-            "results": {name: drift[name] for name in features}, "count": record["count"],
-            "text": f":chart_with_downwards_trend: CLARA drift on {day}: {details}",
-        })
+        found.append(
+            {
+                "_id": f"drift:{day}",
+                "kind": "drift",
+                "day": day,
+                "features": features,
+                "results": {name: drift[name] for name in features},
+                "count": record["count"],
+                "text": f":chart_with_downwards_trend: CLARA drift on {day}: {details}",
+            }
+        )
     return found
 
 
@@ -62,11 +74,14 @@ def _describe(name: str, result: dict) -> str:
 
 def store(collection: Collection, found: list[dict], webhook_on: bool) -> list[str]:
     """Store the alerts not stored yet; return the keys of the new ones."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     new = []
     for alert in found:
-        document = {**alert, "created_at": now,
-                    "webhook": {"state": PENDING if webhook_on else OFF, "attempts": 0, "next_attempt_at": now}}
+        document = {
+            **alert,
+            "created_at": now,
+            "webhook": {"state": PENDING if webhook_on else OFF, "attempts": 0, "next_attempt_at": now},
+        }
         try:
             collection.insert_one(document)
         except DuplicateKeyError:
@@ -89,30 +104,48 @@ def send_due(collection: Collection, settings: LoggerSettings, session: requests
     sent = 0
     while (alert := _take_due(collection, settings.LOGGER_LEASE_SECONDS)) is not None:
         try:
-            response = http.post(settings.ALERT_WEBHOOK_URL.get_secret_value(), json=payload(alert),
-                                 timeout=settings.LOGGER_HTTP_TIMEOUT_SECONDS)
+            response = http.post(
+                settings.ALERT_WEBHOOK_URL.get_secret_value(),
+                json=payload(alert),
+                timeout=settings.LOGGER_HTTP_TIMEOUT_SECONDS,
+            )
             response.raise_for_status()
         except requests.RequestException as exc:
             attempts = alert["webhook"]["attempts"] + 1
-            retry_at = next_attempt(datetime.now(timezone.utc), attempts, settings.LOGGER_RETRY_MIN_SECONDS,
-                                    settings.LOGGER_RETRY_MAX_SECONDS)
+            retry_at = next_attempt(
+                datetime.now(UTC),
+                attempts,
+                settings.LOGGER_RETRY_MIN_SECONDS,
+                settings.LOGGER_RETRY_MAX_SECONDS,
+            )
             collection.update_one(
                 {"_id": alert["_id"]},
-                {"$set": {"webhook.attempts": attempts, "webhook.next_attempt_at": retry_at,
-                          "webhook.last_error": str(exc)[:500]}},
+                {
+                    "$set": {
+                        "webhook.attempts": attempts,
+                        "webhook.next_attempt_at": retry_at,
+                        "webhook.last_error": str(exc)[:500],
+                    }
+                },
             )
-            log.warning("alert %s not delivered (attempt %d, next at %s): %s", alert["_id"], attempts,
-                        retry_at.isoformat(timespec="seconds"), exc)
+            log.warning(
+                "alert %s not delivered (attempt %d, next at %s): %s",
+                alert["_id"],
+                attempts,
+                retry_at.isoformat(timespec="seconds"),
+                exc,
+            )
             continue
-        collection.update_one({"_id": alert["_id"]},
-                              {"$set": {"webhook.state": SENT, "webhook.sent_at": datetime.now(timezone.utc)}})
+        collection.update_one(
+            {"_id": alert["_id"]}, {"$set": {"webhook.state": SENT, "webhook.sent_at": datetime.now(UTC)}}
+        )
         sent += 1
     return sent
 
 
 def _take_due(collection: Collection, lease_seconds: float) -> dict[str, Any] | None:
     # Pushing next_attempt_at forward first means a second logger does not POST the same alert meanwhile.
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return collection.find_one_and_update(
         {"webhook.state": PENDING, "webhook.next_attempt_at": {"$lte": now}},
         {"$set": {"webhook.next_attempt_at": now + timedelta(seconds=lease_seconds)}},

@@ -31,7 +31,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
@@ -72,7 +72,7 @@ def logger_identity() -> str:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # How much a window's span may grow or shrink from one batch to the next.
@@ -80,8 +80,11 @@ MAX_SPAN_CHANGE = 8.0
 # A day: a steady tick claims everything in one window; a backlog reaches full windows in a few steps.
 FIRST_SPAN = timedelta(days=1)
 # Not logged and due to be looked at, whatever the shape of `logged`: the claim's re-check.
-NOT_CLAIMED: dict[str, Any] = {"logged": {"$ne": True}, "output_validated": {"$ne": None},
-                               "logged_error": {"$exists": False}}
+NOT_CLAIMED: dict[str, Any] = {
+    "logged": {"$ne": True},
+    "output_validated": {"$ne": None},
+    "logged_error": {"$exists": False},
+}
 # What no date window claims, claimed by id a few at a time: a validation time that is not a BSON date
 # in the contract's years (an ISO-8601 string, or missing or mistyped on a malformed document), or a
 # `logged` flag that is a string or a number (not logged either, and rejected by the contract). One
@@ -107,8 +110,11 @@ def first_dated(predictions: Collection, latest: datetime) -> datetime | None:
     Sorted on the validation time alone: `logged` absent, null or false are all "not logged", and
     sorting on it first would let a stream of one kind starve the others.
     """
-    first = predictions.find_one({**UNLOGGED_VALIDATED, "timestamp_validated": {"$gte": FIRST_INSTANT, "$lt": latest}},
-                                 {"timestamp_validated": 1}, sort=[("timestamp_validated", 1)])
+    first = predictions.find_one(
+        {**UNLOGGED_VALIDATED, "timestamp_validated": {"$gte": FIRST_INSTANT, "$lt": latest}},
+        {"timestamp_validated": 1},
+        sort=[("timestamp_validated", 1)],
+    )
     if first is None:
         return None
     # A hostile array may match with no element in range: then start at the first instant, and the first
@@ -119,7 +125,8 @@ def first_dated(predictions: Collection, latest: datetime) -> datetime | None:
 def claim_window(predictions: Collection, batch_id: str, start: datetime, end: datetime) -> int:
     """Bind the validated, unlogged predictions validated in [start, end) to the batch; return how many."""
     return predictions.update_many(
-        {**UNLOGGED_VALIDATED, "timestamp_validated": {"$gte": start, "$lt": end}}, claim_update(batch_id),
+        {**UNLOGGED_VALIDATED, "timestamp_validated": {"$gte": start, "$lt": end}},
+        claim_update(batch_id),
     ).modified_count
 
 
@@ -128,8 +135,7 @@ def claim_update(batch_id: str) -> list[dict[str, Any]]:
     return [snapshot_stage(batch_id), {"$unset": ["logged_error"]}]
 
 
-def claim_by_id(predictions: Collection, batch_id: str, limit: int,
-                is_early: Callable[[dict[str, Any]], bool]) -> int:
+def claim_by_id(predictions: Collection, batch_id: str, limit: int, is_early: Callable[[dict[str, Any]], bool]) -> int:
     """Bind up to `limit` of the validated, unlogged predictions no window claims; return how many.
 
     Those validated in the future (`is_early`) are passed over until they are due.
@@ -156,16 +162,18 @@ def claim_again(predictions: Collection, batch_id: str, bound_to: dict[Any, str 
     claimed = 0
     for doc_id, old_batch in bound_to.items():
         current = old_batch if old_batch is not None else {"$exists": False}
-        claimed += predictions.update_one({"_id": doc_id, "logger_batch": current},
-                                          claim_update(batch_id)).modified_count
+        claimed += predictions.update_one(
+            {"_id": doc_id, "logger_batch": current}, claim_update(batch_id)
+        ).modified_count
     return claimed
 
 
 def forget_claims(predictions: Collection) -> None:
     """Turn every claimed prediction back into one "logged by another logger", for a history rebuilt from nothing."""
-    predictions.update_many({"logger_batch": {"$exists": True}},
-                            [{"$set": {"logged": True}},
-                             {"$unset": ["logger_batch", "logged_as", "previous_as", "logged_error"]}])
+    predictions.update_many(
+        {"logger_batch": {"$exists": True}},
+        [{"$set": {"logged": True}}, {"$unset": ["logger_batch", "logged_as", "previous_as", "logged_error"]}],
+    )
 
 
 def open_batch(records: Collection, owner: str, lease_seconds: float, kind: str = "claim") -> str:
@@ -176,10 +184,16 @@ def open_batch(records: Collection, owner: str, lease_seconds: float, kind: str 
     """
     batch_id = uuid.uuid4().hex
     now = now_utc()
-    records.insert_one({
-        "_id": batch_id, "kind": kind, "state": CLAIMING, "owner": owner, "created_at": now,
-        "lease_until": now + timedelta(seconds=lease_seconds),
-    })
+    records.insert_one(
+        {
+            "_id": batch_id,
+            "kind": kind,
+            "state": CLAIMING,
+            "owner": owner,
+            "created_at": now,
+            "lease_until": now + timedelta(seconds=lease_seconds),
+        }
+    )
     return batch_id
 
 
@@ -208,11 +222,19 @@ def release(predictions: Collection, batch_id: str, ids: Sequence[Any]) -> None:
     Claims pass over such documents; this is for one whose review changed between the look and the claim.
     """
     for doc_id in ids:
-        predictions.update_one({"_id": doc_id, "logger_batch": batch_id}, [
-            {"$set": {"logged": f"${LOGGED_AS}.logged", "logger_batch": f"${PREVIOUS_AS}.batch",
-                      LOGGED_AS: f"${PREVIOUS_AS}"}},
-            {"$unset": [PREVIOUS_AS]},
-        ])
+        predictions.update_one(
+            {"_id": doc_id, "logger_batch": batch_id},
+            [
+                {
+                    "$set": {
+                        "logged": f"${LOGGED_AS}.logged",
+                        "logger_batch": f"${PREVIOUS_AS}.batch",
+                        LOGGED_AS: f"${PREVIOUS_AS}",
+                    }
+                },
+                {"$unset": [PREVIOUS_AS]},
+            ],
+        )
 
 
 def drop_batch(records: Collection, batch_id: str) -> None:
@@ -220,19 +242,31 @@ def drop_batch(records: Collection, batch_id: str) -> None:
     records.delete_one({"_id": batch_id, "state": CLAIMING})
 
 
-def save_built(records: Collection, batch_id: str, parts: Sequence[DayPart], predictions: int, quarantined: int,
-               upload_state: str, corrected: int = 0) -> None:
+def save_built(
+    records: Collection,
+    batch_id: str,
+    parts: Sequence[DayPart],
+    predictions: int,
+    quarantined: int,
+    upload_state: str,
+    corrected: int = 0,
+) -> None:
     """Store the batch's per-day parts (the outbox of its sinks) and mark it "built".
 
     `corrected`: how many of its predictions were counted before, under an earlier review.
     """
     records.update_one(
         {"_id": batch_id, "state": {"$in": UNFINISHED}},
-        {"$set": {
-            "state": BUILT, "days": [part.to_document() for part in parts],
-            "predictions": predictions, "quarantined": quarantined, "corrected": corrected,
-            "upload": {"state": upload_state, "uploaded_days": [], "attempts": 0, "next_attempt_at": now_utc()},
-        }},
+        {
+            "$set": {
+                "state": BUILT,
+                "days": [part.to_document() for part in parts],
+                "predictions": predictions,
+                "quarantined": quarantined,
+                "corrected": corrected,
+                "upload": {"state": upload_state, "uploaded_days": [], "attempts": 0, "next_attempt_at": now_utc()},
+            }
+        },
     )
 
 
@@ -263,7 +297,8 @@ def take_over_expired(records: Collection, owner: str, lease_seconds: float) -> 
         taken = records.find_one_and_update(
             {"_id": record["_id"], "lease_until": record["lease_until"]},
             {"$set": {"owner": owner, "lease_until": now + timedelta(seconds=lease_seconds)}},
-            projection={"days": 0}, return_document=ReturnDocument.BEFORE,
+            projection={"days": 0},
+            return_document=ReturnDocument.BEFORE,
         )
         if taken is not None:
             yield taken
@@ -283,7 +318,8 @@ def take_due_upload(records: Collection, lease_seconds: float) -> dict[str, Any]
     return records.find_one_and_update(
         {"state": APPLIED, "upload.state": UPLOAD_PENDING, "upload.next_attempt_at": {"$lte": now}},
         {"$set": {"upload.next_attempt_at": now + timedelta(seconds=lease_seconds)}},
-        sort=[("created_at", 1)], return_document=ReturnDocument.AFTER,
+        sort=[("created_at", 1)],
+        return_document=ReturnDocument.AFTER,
     )
 
 
@@ -302,8 +338,10 @@ def record_upload_done(records: Collection, batch_id: str) -> None:
 def record_upload_failure(records: Collection, batch_id: str, error: str, next_attempt_at: datetime) -> None:
     records.update_one(
         {"_id": batch_id},
-        {"$set": {"upload.last_error": error[:500], "upload.next_attempt_at": next_attempt_at},
-         "$inc": {"upload.attempts": 1}},
+        {
+            "$set": {"upload.last_error": error[:500], "upload.next_attempt_at": next_attempt_at},
+            "$inc": {"upload.attempts": 1},
+        },
     )
 
 

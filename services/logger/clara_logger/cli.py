@@ -7,19 +7,19 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
 import schedule
 from pymongo.errors import PyMongoError
 
+from clara_common.days import local_day
 from clara_common.db import make_client
 from clara_common.logs import configure_logging
 from clara_common.settings import SettingsError
-from clara_logger.settings import LoggerSettings
-from clara_common.days import local_day
 from clara_logger.retry import retry_delay
+from clara_logger.settings import LoggerSettings
 from clara_logger.state import LedgerMismatch
 from clara_logger.tick import Logger
 
@@ -47,17 +47,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="clara-logger",
         description="Log validated predictions with whylogs every LOGGER_INTERVAL_MINUTES; keep their history, "
-                    "watch for drift, raise alerts.",
+        "watch for drift, raise alerts.",
     )
     parser.add_argument("--once", action="store_true", help="run one tick and exit")
-    parser.add_argument("--reconcile", action="store_true",
-                        help="recount recent days from the predictions collection, repair the history days that "
-                             "differ, print each change, and exit")
-    parser.add_argument("--days", type=int, default=None,
-                        help="with --reconcile: how many days back from today (default LOGGER_RECONCILE_DAYS)")
-    parser.add_argument("--all", action="store_true",
-                        help="with --reconcile: every day; rebuilds the whole history if it was built in another "
-                             "TIMEZONE")
+    parser.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="recount recent days from the predictions collection, repair the history days that "
+        "differ, print each change, and exit",
+    )
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="with --reconcile: how many days back from today (default LOGGER_RECONCILE_DAYS)",
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="with --reconcile: every day; rebuilds the whole history if it was built in another TIMEZONE",
+    )
     args = parser.parse_args(argv)
     if (args.days is not None or args.all) and not args.reconcile:
         parser.error("--days and --all go with --reconcile")
@@ -79,7 +88,7 @@ def run_reconcile(settings: LoggerSettings, days: int | None, everything: bool) 
                 print(f"rebuilt the history in TIMEZONE={settings.TIMEZONE} from {rebuilt} logged predictions")
             first, last = logger.history_span()
         else:
-            last = local_day(datetime.now(timezone.utc), settings.tz)
+            last = local_day(datetime.now(UTC), settings.tz)
             first = last - timedelta(days=(days or settings.LOGGER_RECONCILE_DAYS) - 1)
         logger.tick()  # log what is waiting first: a reconcile compares what is logged
         repairs = logger.reconcile(first, last)
@@ -113,8 +122,9 @@ class GuardedJob:
             self.job()
         except Exception as exc:  # one failed tick must not end the service
             self.failures += 1
-            wait = retry_delay(self.failures, self.settings.LOGGER_RETRY_MIN_SECONDS,
-                               self.settings.LOGGER_RETRY_MAX_SECONDS)
+            wait = retry_delay(
+                self.failures, self.settings.LOGGER_RETRY_MIN_SECONDS, self.settings.LOGGER_RETRY_MAX_SECONDS
+            )
             self.not_before = time.monotonic() + wait
             if isinstance(exc, PyMongoError):
                 log.error("database unavailable (%s); retrying in %.0fs", exc, wait)
@@ -130,11 +140,14 @@ def run(settings: LoggerSettings, once: bool) -> int:
     signal.signal(signal.SIGTERM, stop.request)
     signal.signal(signal.SIGINT, stop.request)
     if settings.whylabs_enabled:
-        log.info("WhyLabs upload on: %s (dataset %s)", settings.WHYLABS_API_ENDPOINT,
-                 settings.WHYLABS_DEFAULT_DATASET_ID)
+        log.info(
+            "WhyLabs upload on: %s (dataset %s)", settings.WHYLABS_API_ENDPOINT, settings.WHYLABS_DEFAULT_DATASET_ID
+        )
     else:
-        log.info("WhyLabs upload off (WHYLABS_API_KEY, WHYLABS_DEFAULT_ORG_ID and WHYLABS_DEFAULT_DATASET_ID are not "
-                 "all set); the history store keeps every profile")
+        log.info(
+            "WhyLabs upload off (WHYLABS_API_KEY, WHYLABS_DEFAULT_ORG_ID and WHYLABS_DEFAULT_DATASET_ID are not "
+            "all set); the history store keeps every profile"
+        )
     with make_client(settings, appname="clara-logger") as client:
         logger = Logger(settings, client)
         try:

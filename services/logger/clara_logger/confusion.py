@@ -53,14 +53,24 @@ class DayTally:
             self.confidence_missing += sign
         else:
             self.confidence_histogram[confidence_bin(item.confidence)] += sign
-            calibration.count_in(self.calibration, item.predicted, item.confidence,  # type: ignore[arg-type]
-                                 item.true == item.predicted, sign)
+            calibration.count_in(
+                self.calibration,
+                item.predicted,
+                item.confidence,  # type: ignore[arg-type]
+                item.true == item.predicted,
+                sign,
+            )
 
     def as_counts(self) -> dict:
         """Return the tally as a history day's count fields."""
-        return {"count": self.count, "confusion": nonzero(self.confusion), "invalid": self.invalid,
-                "confidence_histogram": self.confidence_histogram, "confidence_missing": self.confidence_missing,
-                "calibration": calibration.nonzero_table(self.calibration)}
+        return {
+            "count": self.count,
+            "confusion": nonzero(self.confusion),
+            "invalid": self.invalid,
+            "confidence_histogram": self.confidence_histogram,
+            "confidence_missing": self.confidence_missing,
+            "calibration": calibration.nonzero_table(self.calibration),
+        }
 
     def merged(self, other: DayTally) -> DayTally:
         """Return the sum of two tallies of the same day."""
@@ -125,5 +135,7 @@ def confusion_rows(day: str, confusion: Mapping[str, Mapping[str, int]]) -> list
     """Return a day's confusion table as rows of (day, true, predicted, n), the monitor's count table."""
     return [
         {"day": day, "true": int(true), "predicted": int(predicted), "n": count}
-        for true, row in confusion.items() for predicted, count in row.items() if count
+        for true, row in confusion.items()
+        for predicted, count in row.items()
+        if count
     ]

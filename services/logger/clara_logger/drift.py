@@ -101,8 +101,9 @@ def _insufficient(algorithm: str, reference: str, count: int, threshold: float) 
     return DriftResult(algorithm, reference, count, None, None, threshold, INSUFFICIENT_DATA)
 
 
-def compare_classes(observed: Sequence[int], reference: Sequence[float], reference_name: str,
-                    settings: DriftSettings) -> DriftResult:
+def compare_classes(
+    observed: Sequence[int], reference: Sequence[float], reference_name: str, settings: DriftSettings
+) -> DriftResult:
     """Compare a day's class counts with the reference's class counts or shares."""
     count = sum(observed)
     if settings.algorithm == "hellinger":

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
@@ -43,6 +43,7 @@ from clara_common.ledger import HISTORY_COLLECTION
 from clara_common.metrics import COUNT_SCHEMA, class_scores, summary
 from clara_logger import profiles
 from clara_logger.confusion import add_confusion, add_counts, confusion_rows, nonzero
+
 # A write that loses this many races in a row means something else is wrong.
 MAX_WRITE_ATTEMPTS = 20
 
@@ -69,18 +70,26 @@ class DayPart:
 
     def to_document(self) -> dict[str, Any]:
         return {
-            "day": self.day, "count": self.count, "confusion": self.confusion, "invalid": self.invalid,
+            "day": self.day,
+            "count": self.count,
+            "confusion": self.confusion,
+            "invalid": self.invalid,
             "confidence_histogram": self.confidence_histogram,
-            "confidence_missing": self.confidence_missing, "profile": Binary(self.profile),
+            "confidence_missing": self.confidence_missing,
+            "profile": Binary(self.profile),
             "calibration": self.calibration,
         }
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> DayPart:
         return cls(
-            day=doc["day"], count=doc["count"], confusion=doc["confusion"], invalid=doc.get("invalid", 0),
+            day=doc["day"],
+            count=doc["count"],
+            confusion=doc["confusion"],
+            invalid=doc.get("invalid", 0),
             confidence_histogram=list(doc["confidence_histogram"]),
-            confidence_missing=doc["confidence_missing"], profile=bytes(doc.get("profile", b"")),
+            confidence_missing=doc["confidence_missing"],
+            profile=bytes(doc.get("profile", b"")),
             calibration=doc.get("calibration"),
         )
 
@@ -98,15 +107,21 @@ def day_metrics(day: str, confusion: dict[str, dict[str, int]]) -> dict[str, Any
 
 def merged_day(current: dict[str, Any] | None, part: DayPart) -> dict[str, Any]:
     """Return the day's fields once `part` is added to `current` (None: the day is new)."""
-    base = current or {"confusion": {}, "confidence_histogram": [0] * len(part.confidence_histogram),
-                       "count": 0, "confidence_missing": 0, "invalid": 0, "calibration": {}}
+    base = current or {
+        "confusion": {},
+        "confidence_histogram": [0] * len(part.confidence_histogram),
+        "count": 0,
+        "confidence_missing": 0,
+        "invalid": 0,
+        "calibration": {},
+    }
     profile = merged_profile(base.get("profile"), part.profile)
     counts = added_counts(base, part.to_document())
     return {
         **counts,
         "metrics": day_metrics(part.day, counts["confusion"]),
         **({"profile": Binary(profile)} if profile else {}),
-        "updated_at": datetime.now(timezone.utc),
+        "updated_at": datetime.now(UTC),
         # Drift and alerts are due again; cleared by set_drift, so a logger that dies in between
         # leaves the day for the next tick rather than never evaluated.
         "drift_stale": True,
@@ -125,8 +140,11 @@ def added_counts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
         "confidence_histogram": add_counts(left["confidence_histogram"], right["confidence_histogram"]),
         "confidence_missing": left["confidence_missing"] + right["confidence_missing"],
         # A day without a table (older than it) stays without one: partial bins would pass for complete.
-        "calibration": (None if left.get("calibration") is None or right.get("calibration") is None
-                        else calibration_table.add_tables(left["calibration"], right["calibration"])),
+        "calibration": (
+            None
+            if left.get("calibration") is None or right.get("calibration") is None
+            else calibration_table.add_tables(left["calibration"], right["calibration"])
+        ),
     }
 
 
@@ -163,7 +181,7 @@ def apply_part(collection: Collection, part: DayPart, batch_id: str) -> bool:
 
 def set_drift(collection: Collection, day: str, version: int, drift: dict[str, Any]) -> bool:
     """Store a day's drift results if the day is still at `version`; return whether they were stored."""
-    fields = {"drift": drift, "drift_stale": False, "updated_at": datetime.now(timezone.utc)}
+    fields = {"drift": drift, "drift_stale": False, "updated_at": datetime.now(UTC)}
     return collection.update_one({"_id": day, "version": version}, {"$set": fields}).matched_count == 1
 
 
@@ -177,8 +195,9 @@ def get_day(collection: Collection, day: date | str) -> dict[str, Any] | None:
     return collection.find_one({"_id": day if isinstance(day, str) else day.isoformat()})
 
 
-def days(collection: Collection, first: date | None = None, last: date | None = None,
-         with_profile: bool = False) -> Iterator[dict[str, Any]]:
+def days(
+    collection: Collection, first: date | None = None, last: date | None = None, with_profile: bool = False
+) -> Iterator[dict[str, Any]]:
     """Yield the stored days from `first` to `last` (both included), oldest first."""
     query: dict[str, Any] = {}
     if first is not None:
@@ -194,16 +213,22 @@ def replace_counts(collection: Collection, day: str, version: int | None, counts
 
     `version` None: the day has no record yet, and one is created.
     """
-    fields = {**counts, "metrics": day_metrics(day, counts["confusion"]),
-              "updated_at": datetime.now(timezone.utc), "drift_stale": True}
+    fields = {
+        **counts,
+        "metrics": day_metrics(day, counts["confusion"]),
+        "updated_at": datetime.now(UTC),
+        "drift_stale": True,
+    }
     if version is None:
         try:
             collection.insert_one({"_id": day, **fields, "applied_batches": [], "version": 1})
         except DuplicateKeyError:
             return False
         return True
-    return collection.update_one({"_id": day, "version": version},
-                                 {"$set": fields, "$inc": {"version": 1}}).matched_count == 1
+    return (
+        collection.update_one({"_id": day, "version": version}, {"$set": fields, "$inc": {"version": 1}}).matched_count
+        == 1
+    )
 
 
 def first_days(collection: Collection, count: int) -> list[dict[str, Any]]:

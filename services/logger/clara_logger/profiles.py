@@ -54,12 +54,14 @@ def class_label(class_id: int, classes: ClassCatalog) -> str:
 
 def prediction_frame(predictions: Sequence[Prediction], classes: ClassCatalog) -> pd.DataFrame:
     """Return the frame whylogs profiles: true class, predicted class (names) and confidence."""
-    return pd.DataFrame({
-        TRUE_CLASS: [class_label(p.true_class, classes) for p in predictions],  # type: ignore[arg-type]
-        PREDICTED_CLASS: [classes.name_of(p.predicted_class) for p in predictions],
-        # A missing confidence is NaN: the confidence column counts it as null, not as a value.
-        CONFIDENCE: [math.nan if p.confidence is None else p.confidence for p in predictions],
-    })
+    return pd.DataFrame(
+        {
+            TRUE_CLASS: [class_label(p.true_class, classes) for p in predictions],  # type: ignore[arg-type]
+            PREDICTED_CLASS: [classes.name_of(p.predicted_class) for p in predictions],
+            # A missing confidence is NaN: the confidence column counts it as null, not as a value.
+            CONFIDENCE: [math.nan if p.confidence is None else p.confidence for p in predictions],
+        }
+    )
 
 
 def cell_scores(frame: pd.DataFrame) -> np.ndarray:
@@ -92,8 +94,9 @@ def profile_frame(frame: pd.DataFrame, dataset_timestamp: datetime) -> DatasetPr
     """Return the profile of a frame of predictions, with classification metrics."""
     # The same metrics as the default (declarative) resolver, resolved ten times faster: this runs
     # once per batch and day.
-    result = why.log(pandas=frame, schema=DatasetSchema(resolvers=StandardResolver()),
-                     dataset_timestamp=dataset_timestamp)
+    result = why.log(
+        pandas=frame, schema=DatasetSchema(resolvers=StandardResolver()), dataset_timestamp=dataset_timestamp
+    )
     performance = ModelPerformanceMetrics()
     if len(frame):
         performance.confusion_matrix = confusion_matrix(frame)

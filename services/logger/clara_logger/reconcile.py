@@ -7,7 +7,7 @@ before this ledger existed is found by a reconcile, which reads a range of days 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -15,15 +15,22 @@ from typing import Any
 from pymongo.collection import Collection
 
 from clara_common.contract import END_INSTANT, FIRST_INSTANT
-from clara_common.db import find_once
 from clara_common.days import days_between, local_day, range_bounds
+from clara_common.db import find_once
 from clara_common.ledger import (
-    JUDGED_FIELDS, LOGGED_AS, PREVIOUS_AS, STRING_CEILING, STRING_TOP, copy_differs, counted, dates_within,
+    JUDGED_FIELDS,
+    LOGGED_AS,
+    PREVIOUS_AS,
+    STRING_CEILING,
+    STRING_TOP,
+    copy_differs,
+    counted,
+    dates_within,
 )
 from clara_common.settings import CommonSettings
 from clara_logger import batches, history
-from clara_logger.history import COUNT_FIELDS
 from clara_logger.confusion import DayTally
+from clara_logger.history import COUNT_FIELDS
 
 PROJECTION = {name: 1 for name in (*JUDGED_FIELDS, "logger_batch", LOGGED_AS, PREVIOUS_AS)}
 # The documents set aside as malformed, through their sparse index: they are few, and the invalid record
@@ -40,8 +47,10 @@ def _find_all(predictions: Collection, queries: Iterable[dict[str, Any]]) -> lis
 def time_ranges(field: str, start: datetime, end: datetime | None = None) -> list[dict[str, Any]]:
     """Return queries for `field` from `start` (to `end`): BSON dates exactly, ISO strings widened by a day."""
     dates: dict[str, Any] = {"$gte": start, **({"$lt": end} if end else {})}
-    strings = {"$gte": (start - timedelta(days=1)).date().isoformat(),
-               "$lt": (end + timedelta(days=1)).date().isoformat() if end else STRING_CEILING}
+    strings = {
+        "$gte": (start - timedelta(days=1)).date().isoformat(),
+        "$lt": (end + timedelta(days=1)).date().isoformat() if end else STRING_CEILING,
+    }
     return [{field: dates}, {field: strings}]
 
 
@@ -82,8 +91,11 @@ def to_claim_again(candidates: Sequence[dict[str, Any]], records: Collection) ->
     """
     wanted = [doc for doc in candidates if needs_claim_again(doc)]
     applied = batches.applied_batches(records, {doc["logger_batch"] for doc in wanted if "logger_batch" in doc})
-    return {doc["_id"]: doc.get("logger_batch") for doc in wanted
-            if "logger_batch" not in doc or doc["logger_batch"] in applied}
+    return {
+        doc["_id"]: doc.get("logger_batch")
+        for doc in wanted
+        if "logger_batch" not in doc or doc["logger_batch"] in applied
+    }
 
 
 # How much validation time one look for predictions logged by another logger covers.
@@ -113,8 +125,11 @@ def unadopted(predictions: Collection, limit: int) -> Iterator[list[dict[str, An
 
 def adoption_windows(predictions: Collection) -> Iterator[dict[str, Any]]:
     """Yield ranges of validation time that together cover every BSON date and ISO string of the collection."""
-    first = predictions.find_one({"timestamp_validated": {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}},
-                                 {"timestamp_validated": 1}, sort=[("timestamp_validated", 1)])
+    first = predictions.find_one(
+        {"timestamp_validated": {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}},
+        {"timestamp_validated": 1},
+        sort=[("timestamp_validated", 1)],
+    )
     if first is not None:
         start, end = first["timestamp_validated"], END_INSTANT
         now = datetime.now(UTC)
@@ -127,8 +142,11 @@ def adoption_windows(predictions: Collection) -> Iterator[dict[str, Any]]:
 
 def oldest_validation_day(predictions: Collection, tz: Any) -> date | None:
     """Return the local day of the earliest BSON-date validation time in the contract's years, or None."""
-    first = predictions.find_one({"timestamp_validated": {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}},
-                                 {"timestamp_validated": 1}, sort=[("timestamp_validated", 1)])
+    first = predictions.find_one(
+        {"timestamp_validated": {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}},
+        {"timestamp_validated": 1},
+        sort=[("timestamp_validated", 1)],
+    )
     dates = dates_within(first["timestamp_validated"], FIRST_INSTANT, END_INSTANT) if first else []
     return local_day(min(dates), tz) if dates else None
 
@@ -142,10 +160,14 @@ class Repair:
     after: dict[str, Any]
 
     def line(self) -> str:
-        filled = not isinstance(self.before.get("calibration"), dict) and isinstance(self.after.get("calibration"), dict)
-        return (f"{self.day}: validated {self.before['count']} -> {self.after['count']}, "
-                f"invalid {self.before['invalid']} -> {self.after['invalid']}"
-                + (", calibration bins filled" if filled else ""))
+        filled = not isinstance(self.before.get("calibration"), dict) and isinstance(
+            self.after.get("calibration"), dict
+        )
+        return (
+            f"{self.day}: validated {self.before['count']} -> {self.after['count']}, "
+            f"invalid {self.before['invalid']} -> {self.after['invalid']}"
+            + (", calibration bins filled" if filled else "")
+        )
 
     def to_document(self) -> dict[str, Any]:
         return {"day": self.day, "before": self.before, "after": self.after}
@@ -158,7 +180,9 @@ def stored_counts(record: dict[str, Any] | None) -> dict[str, Any]:
     return {name: record.get(name, None if name == "calibration" else 0) for name in COUNT_FIELDS}
 
 
-def expected_counts(docs: Iterable[dict[str, Any]], day: str, applied: set[str], settings: CommonSettings) -> dict[str, Any]:
+def expected_counts(
+    docs: Iterable[dict[str, Any]], day: str, applied: set[str], settings: CommonSettings
+) -> dict[str, Any]:
     """Return what a history day holding the batches `applied` must count, from the documents' copies."""
     tally = DayTally()
     for doc in docs:
@@ -172,8 +196,15 @@ def _same(stored: dict[str, Any], expected: dict[str, Any]) -> bool:
     return all(stored[name] == expected[name] for name in COUNT_FIELDS)
 
 
-def repair_days(predictions: Collection, days_collection: Collection, records: Collection, first: date, last: date,
-                settings: CommonSettings, attempts: int = 10) -> list[Repair]:
+def repair_days(
+    predictions: Collection,
+    days_collection: Collection,
+    records: Collection,
+    first: date,
+    last: date,
+    settings: CommonSettings,
+    attempts: int = 10,
+) -> list[Repair]:
     """Recount local days `first` to `last` from the predictions' copies; repair and return the days that differ."""
     repairs = []
     for day in days_between(first, last):

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from clara_common import settings as common
-from clara_common.settings import ClassReference, CommonSettings, DriftAlgorithm, PositiveFloat, PositiveInt, UnitInterval
+from clara_common.settings import (
+    ClassReference,
+    CommonSettings,
+    DriftAlgorithm,
+    PositiveFloat,
+    PositiveInt,
+    UnitInterval,
+)
 
 PUBLIC_WHYLABS_ENDPOINT = "https://api.whylabsapp.com"
 

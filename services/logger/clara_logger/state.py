@@ -6,7 +6,8 @@ on a review may still be waiting to be corrected (`corrections_since` less CORRE
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+import contextlib
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -32,17 +33,23 @@ def state(database: Database) -> Collection:
 
 def open_ledger(collection: Collection, settings: CommonSettings) -> dict[str, Any]:
     """Return the state document, created for this time zone if there is none; refuse another time zone."""
-    now = datetime.now(timezone.utc)
-    try:
-        collection.insert_one({"_id": STATE_ID, "timezone": settings.TIMEZONE, "class_ids": list(settings.classes.ids),
-                               "created_at": now, "last_reconcile_at": now})
-    except DuplicateKeyError:
-        pass
+    now = datetime.now(UTC)
+    with contextlib.suppress(DuplicateKeyError):
+        collection.insert_one(
+            {
+                "_id": STATE_ID,
+                "timezone": settings.TIMEZONE,
+                "class_ids": list(settings.classes.ids),
+                "created_at": now,
+                "last_reconcile_at": now,
+            }
+        )
     ledger = collection.find_one({"_id": STATE_ID}) or {}
     if ledger.get("timezone") != settings.TIMEZONE:
         raise LedgerMismatch(
             f"the history was built with TIMEZONE={ledger.get('timezone')}, and this logger runs with "
-            f"TIMEZONE={settings.TIMEZONE}; run `clara-logger --reconcile --all` to rebuild it in {settings.TIMEZONE}")
+            f"TIMEZONE={settings.TIMEZONE}; run `clara-logger --reconcile --all` to rebuild it in {settings.TIMEZONE}"
+        )
     return ledger
 
 
@@ -55,7 +62,7 @@ def reset(collection: Collection, settings: CommonSettings) -> None:
 
 def record_tick(collection: Collection, started_at: datetime, line: str, corrections_since: datetime | None) -> None:
     """Record a finished tick; `corrections_since`: where the next look for corrections starts (validation time)."""
-    tick = {"started_at": started_at, "finished_at": datetime.now(timezone.utc), "report": line}
+    tick = {"started_at": started_at, "finished_at": datetime.now(UTC), "report": line}
     update: dict[str, Any] = {"$set": {"last_tick": tick}}
     if corrections_since is not None:
         update["$max"] = {"corrections_since": corrections_since}
@@ -64,20 +71,30 @@ def record_tick(collection: Collection, started_at: datetime, line: str, correct
 
 def mark_adopted(collection: Collection) -> None:
     """Record that every prediction logged before this ledger existed has been counted."""
-    collection.update_one({"_id": STATE_ID}, {"$set": {"adopted_at": datetime.now(timezone.utc)}})
+    collection.update_one({"_id": STATE_ID}, {"$set": {"adopted_at": datetime.now(UTC)}})
 
 
 def take_reconcile_turn(collection: Collection, now: datetime) -> bool:
     """Return True, once per RECONCILE_EVERY across all loggers, when the daily reconcile is due."""
     taken = collection.find_one_and_update(
         {"_id": STATE_ID, "last_reconcile_at": {"$lte": now - RECONCILE_EVERY}},
-        {"$set": {"last_reconcile_at": now}}, return_document=ReturnDocument.AFTER,
+        {"$set": {"last_reconcile_at": now}},
+        return_document=ReturnDocument.AFTER,
     )
     return taken is not None
 
 
 def record_reconcile(collection: Collection, first: date, last: date, repaired: int) -> None:
-    collection.update_one({"_id": STATE_ID}, {"$set": {"last_reconcile": {
-        "first_day": first.isoformat(), "last_day": last.isoformat(), "repaired_days": repaired,
-        "at": datetime.now(timezone.utc),
-    }}})
+    collection.update_one(
+        {"_id": STATE_ID},
+        {
+            "$set": {
+                "last_reconcile": {
+                    "first_day": first.isoformat(),
+                    "last_day": last.isoformat(),
+                    "repaired_days": repaired,
+                    "at": datetime.now(UTC),
+                }
+            }
+        },
+    )

@@ -15,12 +15,10 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pymongo import MongoClient
-
-from pymongo import IndexModel
+from pymongo import IndexModel, MongoClient
 
 from clara_common import calibration
 from clara_common.contract import Prediction, Rejection, is_early, parse_prediction
@@ -62,12 +60,14 @@ class TickReport:
     duration: float = 0.0
 
     def line(self) -> str:
-        return (f"tick found={self.found} logged={self.logged} quarantined={self.quarantined} "
-                f"corrected={self.corrected} batches={self.batches} recovered={self.recovered} "
-                f"uploaded={self.uploaded} "
-                f"upload_failures={self.upload_failures} alerts={self.alerts} alerts_sent={self.alerts_sent} "
-                f"days={len(self.days)} unreviewed_days={self.unreviewed_days} "
-                f"unreviewed_seconds={self.unreviewed_seconds:.2f} duration={self.duration:.2f}s")
+        return (
+            f"tick found={self.found} logged={self.logged} quarantined={self.quarantined} "
+            f"corrected={self.corrected} batches={self.batches} recovered={self.recovered} "
+            f"uploaded={self.uploaded} "
+            f"upload_failures={self.upload_failures} alerts={self.alerts} alerts_sent={self.alerts_sent} "
+            f"days={len(self.days)} unreviewed_days={self.unreviewed_days} "
+            f"unreviewed_seconds={self.unreviewed_seconds:.2f} duration={self.duration:.2f}s"
+        )
 
 
 class Progress:
@@ -87,8 +87,12 @@ class Progress:
         now = time.monotonic()
         if now - self.last >= PROGRESS_SECONDS:
             self.last = now
-            log.info("progress: %d of %d predictions found so far done (%.0f/s)", self.done, self.found,
-                     self.done / max(now - self.started, 1e-9))
+            log.info(
+                "progress: %d of %d predictions found so far done (%.0f/s)",
+                self.done,
+                self.found,
+                self.done / max(now - self.started, 1e-9),
+            )
 
 
 class PartBuilder:
@@ -120,8 +124,12 @@ class PartBuilder:
         """Return one part per day, oldest first."""
         return [
             DayPart(
-                day=day.isoformat(), count=tally.count, confusion=tally.confusion, invalid=tally.invalid,
-                confidence_histogram=tally.confidence_histogram, confidence_missing=tally.confidence_missing,
+                day=day.isoformat(),
+                count=tally.count,
+                confusion=tally.confusion,
+                invalid=tally.invalid,
+                confidence_histogram=tally.confidence_histogram,
+                confidence_missing=tally.confidence_missing,
                 calibration=calibration.nonzero_table(tally.calibration),
                 profile=profiles.serialize(self.views[day]) if day in self.views else b"",
             )
@@ -152,8 +160,9 @@ class BatchChanges:
     early: list[Any] = field(default_factory=list)  # ids of documents validated in the future: released
 
 
-def batch_changes(documents: Sequence[dict[str, Any]], settings: CommonSettings,
-                  now: datetime | None = None) -> BatchChanges:
+def batch_changes(
+    documents: Sequence[dict[str, Any]], settings: CommonSettings, now: datetime | None = None
+) -> BatchChanges:
     """Return what a batch's documents change: each adds its `logged_as` copy and takes out its `previous_as`.
 
     A document claimed without a copy (claimed before copies existed) counts as itself. Given `now`,
@@ -201,8 +210,10 @@ class Logger:
         self.progress = Progress()
         self.whylabs = WhyLabsSink(settings) if settings.whylabs_enabled else None
         self.drift_settings = DriftSettings(
-            algorithm=settings.DRIFT_ALGORITHM, p_value=settings.DRIFT_P_VALUE,
-            hellinger_threshold=settings.DRIFT_HELLINGER_THRESHOLD, min_samples=settings.DRIFT_MIN_SAMPLES,
+            algorithm=settings.DRIFT_ALGORITHM,
+            p_value=settings.DRIFT_P_VALUE,
+            hellinger_threshold=settings.DRIFT_HELLINGER_THRESHOLD,
+            min_samples=settings.DRIFT_MIN_SAMPLES,
         )
 
     def ensure_indexes(self) -> None:
@@ -210,20 +221,26 @@ class Logger:
         if self._indexed:
             return
         create_prediction_indexes(self.predictions)
-        ensure_index_models(self.batches, [
-            IndexModel([("state", 1), ("lease_until", 1)], name="state_lease"),
-            IndexModel([("upload.state", 1), ("upload.next_attempt_at", 1)], name="upload_due"),
-        ])
+        ensure_index_models(
+            self.batches,
+            [
+                IndexModel([("state", 1), ("lease_until", 1)], name="state_lease"),
+                IndexModel([("upload.state", 1), ("upload.next_attempt_at", 1)], name="upload_due"),
+            ],
+        )
         # Readers look up the days changed since their previous look.
         ensure_index_models(self.history, [IndexModel([("updated_at", 1)], name="updated_at")])
-        ensure_index_models(self.alerts, [
-            IndexModel([("webhook.state", 1), ("webhook.next_attempt_at", 1)], name="webhook_due"),
-        ])
+        ensure_index_models(
+            self.alerts,
+            [
+                IndexModel([("webhook.state", 1), ("webhook.next_attempt_at", 1)], name="webhook_due"),
+            ],
+        )
         self._indexed = True
 
     def tick(self, should_stop: Callable[[], bool] = lambda: False) -> TickReport:
         """Run one tick; `should_stop` is asked between batches (SIGTERM finishes the batch in hand)."""
-        started_at = datetime.now(timezone.utc)
+        started_at = datetime.now(UTC)
         started = time.monotonic()
         report = TickReport()
         self.progress = Progress()
@@ -256,13 +273,14 @@ class Logger:
             self.upload_due(report)
             report.alerts_sent += alerts.send_due(self.alerts, self.settings)
         report.duration = time.monotonic() - started
-        state.record_tick(self.state, started_at, report.line(),
-                          corrections_since=started_at if corrections_done else None)
+        state.record_tick(
+            self.state, started_at, report.line(), corrections_since=started_at if corrections_done else None
+        )
         return report
 
     def is_early(self, document: dict[str, Any]) -> bool:
         """Return whether a document is validated beyond now + MAX_CLOCK_SKEW_MINUTES: left alone until due."""
-        return is_early(document, self.settings.tz, datetime.now(timezone.utc), max_skew(self.settings))
+        return is_early(document, self.settings.tz, datetime.now(UTC), max_skew(self.settings))
 
     def claim_unlogged(self, report: TickReport, should_stop: Callable[[], bool]) -> None:
         """Claim and process every validated, unlogged prediction that is due, in batches."""
@@ -270,16 +288,21 @@ class Logger:
         # First the rare ones no window claims, by id: whatever else keeps arriving, they are never starved.
         while not should_stop():
             if not self._claim_and_process(
-                    lambda batch_id: batches.claim_by_id(self.predictions, batch_id, size, self.is_early), report):
+                lambda batch_id: batches.claim_by_id(self.predictions, batch_id, size, self.is_early), report
+            ):
                 break
         # Then windows of BSON-date validation times, up to the latest time that is due.
-        latest = datetime.now(timezone.utc) + max_skew(self.settings)
+        latest = datetime.now(UTC) + max_skew(self.settings)
         start = batches.first_dated(self.predictions, latest)
         span = batches.FIRST_SPAN
         while start is not None and start < latest and not should_stop():
             window_end = min(start + span, latest)
             claimed = self._claim_and_process(
-                lambda batch_id: batches.claim_window(self.predictions, batch_id, start, window_end), report)
+                lambda batch_id, start=start, window_end=window_end: batches.claim_window(
+                    self.predictions, batch_id, start, window_end
+                ),
+                report,
+            )
             span = batches.next_span(span, claimed, size)
             start = window_end
 
@@ -292,9 +315,12 @@ class Logger:
         ids = list(bound_to)
         claimed = 0
         for first in range(0, len(ids), self.settings.LOGGER_CLAIM_SIZE):
-            chunk = {doc_id: bound_to[doc_id] for doc_id in ids[first:first + self.settings.LOGGER_CLAIM_SIZE]}
+            chunk = {doc_id: bound_to[doc_id] for doc_id in ids[first : first + self.settings.LOGGER_CLAIM_SIZE]}
             claimed += self._claim_and_process(
-                lambda batch_id: batches.claim_again(self.predictions, batch_id, chunk), report, kind=kind)
+                lambda batch_id, chunk=chunk: batches.claim_again(self.predictions, batch_id, chunk),
+                report,
+                kind=kind,
+            )
         report.corrected += claimed
         return claimed
 
@@ -324,7 +350,7 @@ class Logger:
 
     def history_span(self) -> tuple[date, date]:
         """Return the first day of the history or of the validated predictions, whichever is first, and today."""
-        today = local_day(datetime.now(timezone.utc), self.settings.tz)
+        today = local_day(datetime.now(UTC), self.settings.tz)
         first = history.first_days(self.history, 1)
         oldest = reconcile.oldest_validation_day(self.predictions, self.settings.tz)
         candidates = [date.fromisoformat(first[0]["_id"])] if first else []
@@ -333,7 +359,7 @@ class Logger:
 
     def reconcile_recent(self, report: TickReport) -> list[reconcile.Repair]:
         """Reconcile the last LOGGER_RECONCILE_DAYS days (the daily job)."""
-        last = local_day(datetime.now(timezone.utc), self.settings.tz)
+        last = local_day(datetime.now(UTC), self.settings.tz)
         first = last - timedelta(days=self.settings.LOGGER_RECONCILE_DAYS - 1)
         return self.reconcile(first, last, report)
 
@@ -345,15 +371,15 @@ class Logger:
         each day's counts are recounted from the copies, which also removes deleted predictions.
         """
         report = report or TickReport()
-        self.correct(reconcile.day_documents(self.predictions, first, last, self.settings.tz), report,
-                     kind="reconcile")
+        self.correct(reconcile.day_documents(self.predictions, first, last, self.settings.tz), report, kind="reconcile")
         repairs = reconcile.repair_days(self.predictions, self.history, self.batches, first, last, self.settings)
         for repair in repairs:
             log.warning("reconcile: %s", repair.line())
             report.days.add(repair.day)
         # The same days as days of prediction: what a delete or an edit in place changed in the summary.
-        unreviewed.recount_days(self.predictions, self.unreviewed, days_between(first, last), self.settings,
-                                datetime.now(timezone.utc))
+        unreviewed.recount_days(
+            self.predictions, self.unreviewed, days_between(first, last), self.settings, datetime.now(UTC)
+        )
         state.record_reconcile(self.state, first, last, len(repairs))
         return repairs
 
@@ -365,7 +391,7 @@ class Logger:
 
     def recount_unreviewed(self) -> int:
         """Recount the whole unreviewed summary from the predictions (`--reconcile --all`); return how many days."""
-        return unreviewed.recount_all(self.predictions, self.unreviewed, self.settings, datetime.now(timezone.utc))
+        return unreviewed.recount_all(self.predictions, self.unreviewed, self.settings, datetime.now(UTC))
 
     def _claim_and_process(self, claim: Callable[[str], int], report: TickReport, kind: str = "claim") -> int:
         """Open a batch, claim predictions into it with `claim`, and process them; return how many."""
@@ -387,7 +413,7 @@ class Logger:
         logged = quarantined = corrected = 0
         # LOGGER_BATCH_SIZE predictions at a time: what bounds memory, whatever a claim holds.
         for documents in batches.claimed_documents(self.predictions, batch_id, self.settings.LOGGER_BATCH_SIZE):
-            changes = batch_changes(documents, self.settings, datetime.now(timezone.utc))
+            changes = batch_changes(documents, self.settings, datetime.now(UTC))
             if changes.early:
                 batches.release(self.predictions, batch_id, changes.early)
                 log.info("%d prediction(s) validated in the future released until due", len(changes.early))
@@ -446,13 +472,21 @@ class Logger:
                 result = self.whylabs.upload(bytes(part["profile"]))
                 if not result.ok:
                     attempts = record["upload"]["attempts"] + 1
-                    retry_at = next_attempt(datetime.now(timezone.utc), attempts,
-                                            self.settings.LOGGER_RETRY_MIN_SECONDS,
-                                            self.settings.LOGGER_RETRY_MAX_SECONDS)
+                    retry_at = next_attempt(
+                        datetime.now(UTC),
+                        attempts,
+                        self.settings.LOGGER_RETRY_MIN_SECONDS,
+                        self.settings.LOGGER_RETRY_MAX_SECONDS,
+                    )
                     batches.record_upload_failure(self.batches, record["_id"], result.detail, retry_at)
-                    log.warning("WhyLabs upload of batch %s day %s failed (attempt %d, next at %s): %s",
-                                record["_id"], part["day"], attempts, retry_at.isoformat(timespec="seconds"),
-                                result.detail.splitlines()[0] if result.detail else "")
+                    log.warning(
+                        "WhyLabs upload of batch %s day %s failed (attempt %d, next at %s): %s",
+                        record["_id"],
+                        part["day"],
+                        attempts,
+                        retry_at.isoformat(timespec="seconds"),
+                        result.detail.splitlines()[0] if result.detail else "",
+                    )
                     report.upload_failures += 1
                     failed = True
                     break
@@ -473,15 +507,18 @@ class Logger:
         for day in window:
             confidence = [a + b for a, b in zip(confidence, day["confidence_histogram"])]
             true_counts = [a + b for a, b in zip(true_counts, true_class_counts(day["confusion"], classes.ids))]
-            predicted_counts = [a + b for a, b in
-                                zip(predicted_counts, predicted_class_counts(day["confusion"], classes.ids))]
+            predicted_counts = [
+                a + b for a, b in zip(predicted_counts, predicted_class_counts(day["confusion"], classes.ids))
+            ]
         if self.settings.DRIFT_CLASS_REFERENCE == "training":
             training = [c.training_count for c in classes.classes]
             true_counts, predicted_counts = training, training
         return {
             "window": [day["_id"] for day in window],
             "class_reference": self.settings.DRIFT_CLASS_REFERENCE,
-            "true_class": true_counts, "predicted_class": predicted_counts, "confidence": confidence,
+            "true_class": true_counts,
+            "predicted_class": predicted_counts,
+            "confidence": confidence,
         }
 
     def evaluate_days(self, days: Sequence[str], report: TickReport) -> None:
@@ -495,25 +532,36 @@ class Logger:
             if record is None:
                 continue
             drift = evaluate_day(record, reference, classes.ids, self.drift_settings)
-            history.set_drift(self.history, day, record["version"], {
-                **drift, "reference_window": reference["window"], "evaluated_at": datetime.now(timezone.utc),
-            })
-            found = alerts.alerts_for_day(record, drift, self.settings.ALERT_MIN_ACCURACY,
-                                          self.settings.ALERT_MIN_SAMPLES)
+            history.set_drift(
+                self.history,
+                day,
+                record["version"],
+                {
+                    **drift,
+                    "reference_window": reference["window"],
+                    "evaluated_at": datetime.now(UTC),
+                },
+            )
+            found = alerts.alerts_for_day(
+                record, drift, self.settings.ALERT_MIN_ACCURACY, self.settings.ALERT_MIN_SAMPLES
+            )
             new = alerts.store(self.alerts, found, webhook_on=bool(self.settings.ALERT_WEBHOOK_URL))
             for key in new:
                 log.warning("alert %s", next(a["text"] for a in found if a["_id"] == key))
             report.alerts += len(new)
 
 
-def evaluate_day(record: dict[str, Any], reference: dict[str, Any], class_ids: Sequence[int],
-                 settings: DriftSettings) -> dict[str, dict]:
+def evaluate_day(
+    record: dict[str, Any], reference: dict[str, Any], class_ids: Sequence[int], settings: DriftSettings
+) -> dict[str, dict]:
     """Return the drift results of one stored day against the reference."""
     confusion = record["confusion"]
     in_window = record["_id"] in reference["window"]
     results = {}
-    for feature, counts in (("true_class", true_class_counts(confusion, class_ids)),
-                            ("predicted_class", predicted_class_counts(confusion, class_ids))):
+    for feature, counts in (
+        ("true_class", true_class_counts(confusion, class_ids)),
+        ("predicted_class", predicted_class_counts(confusion, class_ids)),
+    ):
         result = compare_classes(counts, reference[feature], reference["class_reference"], settings).to_document()
         if in_window and reference["class_reference"] == "window":
             result["category"] = IN_REFERENCE

@@ -1,4 +1,4 @@
-"""Keep the summary of the predictions not reviewed yet (clara_common/unreviewed.py), one document per day of prediction.
+"""Keep the summary of the predictions not reviewed yet (clara_common/unreviewed.py): a document per day of prediction.
 
 Each tick recounts, whole and from the source, only the days that can have changed since the previous
 refresh (less CORRECTION_LOOKBACK, for writers' clocks and slow writes):
@@ -21,17 +21,22 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from clara_common.db import find_once
 from clara_common.days import days_between, local_day, range_bounds
+from clara_common.db import find_once
 from clara_common.ledger import (
-    CORRECTION_LOOKBACK, JUDGED_FIELDS, STATE_ID, STRING_CEILING, UNREVIEWED_COLLECTION, readable_day,
+    CORRECTION_LOOKBACK,
+    JUDGED_FIELDS,
+    STATE_ID,
+    STRING_CEILING,
+    UNREVIEWED_COLLECTION,
+    readable_day,
 )
 from clara_common.unreviewed import STATE_FIELD, empty_document, summarise, summary_as_of
 
@@ -65,10 +70,14 @@ def day_queries(first: date, last: date, settings: Settings) -> list[dict[str, A
     BSON dates exactly; ISO strings widened by a day each side (summarise() reads them as the contract does).
     """
     start, end = range_bounds(first, last, settings.tz)
-    strings = {"$gte": (start - timedelta(days=1)).date().isoformat(),
-               "$lt": (end + timedelta(days=1)).date().isoformat()}
-    return [{"timestamp_validated": None, "timestamp": {"$gte": start, "$lt": end}},
-            {"timestamp_validated": None, "timestamp": strings}]
+    strings = {
+        "$gte": (start - timedelta(days=1)).date().isoformat(),
+        "$lt": (end + timedelta(days=1)).date().isoformat(),
+    }
+    return [
+        {"timestamp_validated": None, "timestamp": {"$gte": start, "$lt": end}},
+        {"timestamp_validated": None, "timestamp": strings},
+    ]
 
 
 def runs(days: Iterable[date]) -> list[tuple[date, date]]:
@@ -91,13 +100,15 @@ def store(collection: Collection, document: dict[str, Any]) -> bool:
     return True
 
 
-def recount_days(predictions: Collection, collection: Collection, days: Iterable[date], settings: Settings,
-                 as_of: datetime) -> int:
+def recount_days(
+    predictions: Collection, collection: Collection, days: Iterable[date], settings: Settings, as_of: datetime
+) -> int:
     """Recount the given local days from the predictions and store each (zero when none is left); return how many."""
     wanted = set(days)
     for first, last in runs(wanted):
-        found = summarise(find_once(predictions, day_queries(first, last, settings), PROJECTION),
-                          settings.classes, settings.tz)
+        found = summarise(
+            find_once(predictions, day_queries(first, last, settings), PROJECTION), settings.classes, settings.tz
+        )
         for day in days_between(first, last):
             name = day.isoformat()
             store(collection, found[name].document(name, as_of) if name in found else empty_document(name, as_of))
@@ -109,8 +120,11 @@ def recount_all(predictions: Collection, collection: Collection, settings: Setti
     found = summarise(predictions.find({"timestamp_validated": None}, PROJECTION), settings.classes, settings.tz)
     for name, summary in found.items():
         store(collection, summary.document(name, as_of))
-    stale = [doc["_id"] for doc in collection.find({}, {"unreviewed": 1, "invalid": 1})
-             if doc["_id"] not in found and (doc.get("unreviewed") or doc.get("invalid"))]
+    stale = [
+        doc["_id"]
+        for doc in collection.find({}, {"unreviewed": 1, "invalid": 1})
+        if doc["_id"] not in found and (doc.get("unreviewed") or doc.get("invalid"))
+    ]
     for name in stale:
         store(collection, empty_document(name, as_of))
     return len(found) + len(stale)
@@ -118,9 +132,10 @@ def recount_all(predictions: Collection, collection: Collection, settings: Setti
 
 def changed_days(predictions: Collection, since: datetime, settings: Settings) -> set[date]:
     """Return the prediction days of documents validated since `since` (ISO strings: from the day before)."""
-    validated = [{"timestamp_validated": {"$gte": since}},
-                 {"timestamp_validated": {"$gte": (since - timedelta(days=1)).date().isoformat(),
-                                          "$lt": STRING_CEILING}}]
+    validated = [
+        {"timestamp_validated": {"$gte": since}},
+        {"timestamp_validated": {"$gte": (since - timedelta(days=1)).date().isoformat(), "$lt": STRING_CEILING}},
+    ]
     days = set()
     for doc in find_once(predictions, validated, {"timestamp": 1}):
         if (day := readable_day(doc.get("timestamp"), settings.tz)) is not None:
@@ -128,11 +143,16 @@ def changed_days(predictions: Collection, since: datetime, settings: Settings) -
     return days
 
 
-def refresh(predictions: Collection, collection: Collection, state: Collection, settings: Settings,
-            ledger: dict[str, Any] | None = None) -> Refresh:
+def refresh(
+    predictions: Collection,
+    collection: Collection,
+    state: Collection,
+    settings: Settings,
+    ledger: dict[str, Any] | None = None,
+) -> Refresh:
     """Recount the days that can have changed since the previous refresh, then record this one's time."""
     started = time.monotonic()
-    as_of = datetime.now(timezone.utc)
+    as_of = datetime.now(UTC)
     previous = summary_as_of(ledger if ledger is not None else state.find_one({"_id": STATE_ID}))
     report = Refresh()
     today = local_day(as_of, settings.tz)

@@ -20,8 +20,8 @@ from whylogs.api.whylabs.session.whylabs_client_cache import StaticKeyRefresher 
 from whylogs.api.writer import whylabs_client as writer_client  # noqa: E402
 from whylogs.api.writer.whylabs import WhyLabsWriter  # noqa: E402
 
-from clara_logger.settings import LoggerSettings  # noqa: E402
 from clara_logger import profiles  # noqa: E402
+from clara_logger.settings import LoggerSettings  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,11 @@ class WhyLabsSink:
         """Upload one profile (whylogs v0 bytes); it carries its own dataset timestamp."""
         view = profiles.deserialize(profile)
         writer = WhyLabsWriter(
-            org_id=self._org_id, api_key=self._api_key, dataset_id=self._dataset_id,
-            api_client=self._api_client, _timeout_seconds=self.timeout,
+            org_id=self._org_id,
+            api_key=self._api_key,
+            dataset_id=self._dataset_id,
+            api_client=self._api_client,
+            _timeout_seconds=self.timeout,
         )
         # whylogs 1.6.4 keeps a custom api_client aside but builds its log API from `_api_client`,
         # which stays None (a default client with no host); hand it ours.

@@ -5,18 +5,25 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from pymongo.errors import PyMongoError
 from tqdm import tqdm
 
-from clara_common.db import ensure_indexes, get_database, make_client, predictions
 from clara_common.days import today
+from clara_common.db import ensure_indexes, get_database, make_client, predictions
 from clara_common.logs import configure_logging
 from clara_common.settings import CommonSettings, SettingsError
 from clara_seed.generator import SeedPlan, generate
 from clara_seed.loader import (
-    PLAN_KEYS, delete_seeded, insert_missing, plan_record, previous_run, record_complete, record_run, seeded_count,
+    PLAN_KEYS,
+    delete_seeded,
+    insert_missing,
+    plan_record,
+    previous_run,
+    record_complete,
+    record_run,
+    seeded_count,
 )
 
 log = logging.getLogger("clara_seed")
@@ -37,7 +44,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--days", type=_positive, default=60, help="days of history, ending today (default 60)")
     parser.add_argument("--count", type=_positive, default=300, help="mean predictions per weekday (default 300)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    parser.add_argument("--end-date", type=date.fromisoformat, default=None, help="last day, YYYY-MM-DD (default today)")
+    parser.add_argument(
+        "--end-date", type=date.fromisoformat, default=None, help="last day, YYYY-MM-DD (default today)"
+    )
     parser.add_argument("--replace", action="store_true", help="delete an earlier seed's documents and seed anew")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
@@ -51,7 +60,7 @@ def run(args: argparse.Namespace, settings: CommonSettings) -> int:
         ensure_indexes(client, settings)
         plan = SeedPlan(end=args.end_date or today(settings.tz), days=args.days, per_day=args.count, seed=args.seed)
         # Whole seconds, which MongoDB stores exactly, so that a later run regenerates for the same instant.
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         previous = previous_run(database)
         if previous is not None and args.replace:
             log.info("deleted %d documents of the earlier seed run", delete_seeded(collection, database))
@@ -61,20 +70,32 @@ def run(args: argparse.Namespace, settings: CommonSettings) -> int:
             if any(previous.get(key) != wanted[key] for key in PLAN_KEYS):
                 log.info(
                     "already seeded (seed %s, %s days ending %s); nothing to do. --replace seeds anew.",
-                    previous["seed"], previous["days"], previous["end"],
+                    previous["seed"],
+                    previous["days"],
+                    previous["end"],
                 )
                 return 0
             if previous.get("complete") and seeded_count(collection) == previous.get("documents"):
                 # The same run finished before and its documents are all there: nothing to check again.
-                log.info("already seeded (seed %s, %s days ending %s, %d predictions); nothing to do.",
-                         previous["seed"], previous["days"], previous["end"], previous["documents"])
+                log.info(
+                    "already seeded (seed %s, %s days ending %s, %d predictions); nothing to do.",
+                    previous["seed"],
+                    previous["days"],
+                    previous["end"],
+                    previous["documents"],
+                )
                 return 0
             # Regenerate for the first run's instant, so a second run yields the very same documents.
             now = previous["now"]
         record_run(database, plan, now)
         log.info(
             "seeding %s.%s: %d days ending %s, about %d predictions a weekday, seed %d",
-            settings.MONGODB_DB, settings.PREDICTIONS_COLLECTION, plan.days, plan.end, plan.per_day, plan.seed,
+            settings.MONGODB_DB,
+            settings.PREDICTIONS_COLLECTION,
+            plan.days,
+            plan.end,
+            plan.per_day,
+            plan.seed,
         )
         documents = generate(plan, settings.classes, settings.tz, now=now)
         with tqdm(desc="predictions", unit="doc", disable=args.no_progress or None, file=sys.stderr) as bar:

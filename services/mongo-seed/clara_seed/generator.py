@@ -19,7 +19,7 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from bson import ObjectId
@@ -31,13 +31,23 @@ FILENAME_PREFIX = "clara-seed-"
 
 # Share of each class among the images people photograph (by name; unknown names get the mean).
 CLASS_PREVALENCE = {
-    "yellow": 0.25, "blue": 0.20, "grey": 0.18, "green": 0.12,
-    "brown": 0.11, "green_point": 0.09, "SIGRE": 0.05,
+    "yellow": 0.25,
+    "blue": 0.20,
+    "grey": 0.18,
+    "green": 0.12,
+    "brown": 0.11,
+    "green_point": 0.09,
+    "SIGRE": 0.05,
 }
 # Which look-alike a class is mistaken for most often.
 LOOK_ALIKES = {
-    "blue": "grey", "grey": "yellow", "yellow": "grey", "green": "green_point",
-    "green_point": "green", "brown": "grey", "SIGRE": "yellow",
+    "blue": "grey",
+    "grey": "yellow",
+    "yellow": "grey",
+    "green": "green_point",
+    "green_point": "green",
+    "brown": "grey",
+    "SIGRE": "yellow",
 }
 # Share of images taken in each hour of the day: a working-hours rhythm with a lunch dip.
 HOURLY_WEIGHTS = [1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 13, 10, 9, 12, 13, 12, 10, 8, 6, 4, 3, 2, 1]
@@ -110,9 +120,11 @@ def _review_lag(rng: random.Random, median_hours: float) -> timedelta:
     return timedelta(seconds=round(3600 * rng.lognormvariate(math.log(median_hours), 1.0)))
 
 
-def generate(plan: SeedPlan, classes: ClassCatalog, tz: tzinfo, now: datetime | None = None) -> Iterator[dict[str, Any]]:
+def generate(
+    plan: SeedPlan, classes: ClassCatalog, tz: tzinfo, now: datetime | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield the plan's prediction documents in time order; reviews after `now` are left pending."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     rng = random.Random(plan.seed)
     names = list(classes.names)
     mean_prevalence = sum(CLASS_PREVALENCE.values()) / len(CLASS_PREVALENCE)

@@ -14,11 +14,10 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 
 from clara_common.db import get_database, make_client, predictions
-from clara_monitor.settings import MonitorSettings
 from clara_monitor import security
 from clara_monitor.reader import HistoryCache, RangeCounts, TailJudgements, range_counts
+from clara_monitor.settings import MonitorSettings
 from clara_monitor.training import TrainedCounts
-
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +78,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         connectTimeoutMS=20_000,
     )
     app.extensions["clara_monitor"] = MonitorContext(
-        settings=settings, client=client, trained=TrainedCounts(settings.MONITOR_TRAINING_CACHE_SECONDS))
+        settings=settings, client=client, trained=TrainedCounts(settings.MONITOR_TRAINING_CACHE_SECONDS)
+    )
 
     from clara_monitor import api, errors, estimate, export, openapi, original, prometheus, views
 

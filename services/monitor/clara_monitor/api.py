@@ -11,10 +11,9 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+import polars as pl
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
-
-import polars as pl
 
 from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.days import today
@@ -23,7 +22,6 @@ from clara_common.metrics import AVERAGES, class_scores, daily_summaries, label_
 from clara_monitor import MonitorContext, get_db
 from clara_monitor.errors import BadRequest
 from clara_monitor.reader import RangeCounts, day_bounds, range_days, status
-
 
 bp = Blueprint("api", __name__)
 
@@ -112,8 +110,11 @@ def range_metrics(context: MonitorContext) -> dict[str, Any]:
         invalid_records=sum(read.invalid.values()),
         low_sample_threshold=settings.ALERT_MIN_SAMPLES,
         # The range's backlog, which the read just counted: the whole collection's is /api/status'.
-        ledger={**status(context.database, context.predictions, settings, read), "backlog_scope": "range",
-                "tail_documents": read.tail_documents},
+        ledger={
+            **status(context.database, context.predictions, settings, read),
+            "backlog_scope": "range",
+            "tail_documents": read.tail_documents,
+        },
     )
 
 
@@ -132,8 +133,12 @@ def confusion() -> ResponseReturnValue:
     start, end, read = counts_for(context)
     cells = {(t, p): n for t, p, n in read.counts.group_by("true", "predicted").agg(pl.col("n").sum()).iter_rows()}
     return jsonify(
-        start_date=start.isoformat(), end_date=end.isoformat(), timezone=context.settings.TIMEZONE,
-        labels=list(classes.ids), names=list(classes.names), colors=[c.color for c in classes.classes],
+        start_date=start.isoformat(),
+        end_date=end.isoformat(),
+        timezone=context.settings.TIMEZONE,
+        labels=list(classes.ids),
+        names=list(classes.names),
+        colors=[c.color for c in classes.classes],
         matrix=[[cells.get((t, p), 0) for p in classes.ids] for t in classes.ids],
         rejected={c.name: cells.get((REJECTED_TRUE_CLASS, c.id), 0) for c in classes.classes},
         total=int(read.counts["n"].sum()),
@@ -150,16 +155,27 @@ def class_metrics_daily() -> ResponseReturnValue:
     by_day: dict[str, dict[int, dict]] = {}
     for row in table.iter_rows(named=True):
         by_day.setdefault(row["day"], {})[int(row["label"])] = {
-            "precision": row["precision"], "recall": row["recall"], "f1": row["f1"], "support": int(row["true_sum"]),
+            "precision": row["precision"],
+            "recall": row["recall"],
+            "f1": row["f1"],
+            "support": int(row["true_sum"]),
         }
     entries = {day: int(n) for day, n in read.counts.group_by("day").agg(pl.col("n").sum()).iter_rows()}
     undefined = {"precision": None, "recall": None, "f1": None, "support": 0}
     return jsonify(
-        start_date=start.isoformat(), end_date=end.isoformat(), timezone=context.settings.TIMEZONE,
-        names=list(classes.names), color_dict=classes.color_dict(),
-        days=[{"day": day, "count": entries.get(day, 0),
-               "classes": {c.name: by_day.get(day, {}).get(c.id, undefined) for c in classes.classes}}
-              for day in range_days(start, end)],
+        start_date=start.isoformat(),
+        end_date=end.isoformat(),
+        timezone=context.settings.TIMEZONE,
+        names=list(classes.names),
+        color_dict=classes.color_dict(),
+        days=[
+            {
+                "day": day,
+                "count": entries.get(day, 0),
+                "classes": {c.name: by_day.get(day, {}).get(c.id, undefined) for c in classes.classes},
+            }
+            for day in range_days(start, end)
+        ],
     )
 
 
@@ -174,15 +190,29 @@ def drift() -> ResponseReturnValue:
     days = []
     for day in range_days(start, end):
         stored = (read.days.get(day) or {}).get("drift") or {}
-        features = {name: {k: stored[name].get(k) for k in fields}
-                    for name in ("predicted_class", "true_class", "confidence") if name in stored}
-        days.append({"day": day, "count": entries.get(day, 0), "features": features,
-                     "evaluated_at": stored["evaluated_at"].isoformat() if "evaluated_at" in stored else None})
+        features = {
+            name: {k: stored[name].get(k) for k in fields}
+            for name in ("predicted_class", "true_class", "confidence")
+            if name in stored
+        }
+        days.append(
+            {
+                "day": day,
+                "count": entries.get(day, 0),
+                "features": features,
+                "evaluated_at": stored["evaluated_at"].isoformat() if "evaluated_at" in stored else None,
+            }
+        )
     return jsonify(
-        start_date=start.isoformat(), end_date=end.isoformat(), timezone=settings.TIMEZONE,
-        thresholds={"algorithm": settings.DRIFT_ALGORITHM, "p_value": settings.DRIFT_P_VALUE,
-                    "hellinger_threshold": settings.DRIFT_HELLINGER_THRESHOLD,
-                    "min_samples": settings.DRIFT_MIN_SAMPLES},
+        start_date=start.isoformat(),
+        end_date=end.isoformat(),
+        timezone=settings.TIMEZONE,
+        thresholds={
+            "algorithm": settings.DRIFT_ALGORITHM,
+            "p_value": settings.DRIFT_P_VALUE,
+            "hellinger_threshold": settings.DRIFT_HELLINGER_THRESHOLD,
+            "min_samples": settings.DRIFT_MIN_SAMPLES,
+        },
         days=days,
     )
 
@@ -195,10 +225,18 @@ def alert_list() -> ResponseReturnValue:
     query = {"day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
     delivered = {"sent": True, "pending": False, "off": None}
     alerts = [
-        {"id": a["_id"], "kind": a.get("kind"), "day": a.get("day"), "value": a.get("value"),
-         "threshold": a.get("threshold"), "features": a.get("features"), "count": a.get("count"),
-         "created_at": a["created_at"].isoformat() if a.get("created_at") else None,
-         "delivered": delivered.get((a.get("webhook") or {}).get("state")), "text": a.get("text")}
+        {
+            "id": a["_id"],
+            "kind": a.get("kind"),
+            "day": a.get("day"),
+            "value": a.get("value"),
+            "threshold": a.get("threshold"),
+            "features": a.get("features"),
+            "count": a.get("count"),
+            "created_at": a["created_at"].isoformat() if a.get("created_at") else None,
+            "delivered": delivered.get((a.get("webhook") or {}).get("state")),
+            "text": a.get("text"),
+        }
         for a in context.database[ALERTS_COLLECTION].find(query, sort=[("day", 1), ("kind", 1)])
     ]
     return jsonify(start_date=start.isoformat(), end_date=end.isoformat(), alerts=alerts)
@@ -225,8 +263,13 @@ def first_and_last_day(context: MonitorContext) -> tuple[str | None, str | None]
     Both within the days a request may name, and never after today.
     """
     current_day = today(context.settings.tz)
-    return day_bounds(context.database, context.predictions, context.settings, date(FIRST_YEAR, 1, 1),
-                      min(current_day, date(LAST_YEAR, 12, 31)))
+    return day_bounds(
+        context.database,
+        context.predictions,
+        context.settings,
+        date(FIRST_YEAR, 1, 1),
+        min(current_day, date(LAST_YEAR, 12, 31)),
+    )
 
 
 @bp.get("/api/date-range")

@@ -70,8 +70,10 @@ class ProbeLaneWorker(ThreadWorker):
     def check_config(cls, cfg, log) -> None:
         missing = [name for name in cls.REQUIRED if not hasattr(ThreadWorker, name)]
         if missing:
-            raise RuntimeError(f"clara-monitor's worker needs gunicorn's gthread worker with {', '.join(missing)}: "
-                               "install the gunicorn version services/monitor/requirements.txt names")
+            raise RuntimeError(
+                f"clara-monitor's worker needs gunicorn's gthread worker with {', '.join(missing)}: "
+                "install the gunicorn version services/monitor/requirements.txt names"
+            )
         super().check_config(cfg, log)
 
     def init_process(self) -> None:
@@ -127,8 +129,10 @@ class MonitorServer(BaseApplication):
 def parse_args(argv: list[str] | None, settings: MonitorSettings) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="clara-monitor", description="Serve the CLARA Monitor dashboard and API.")
     parser.add_argument(
-        "--host", default="0.0.0.0",
-        help="address to listen on (default 0.0.0.0; 127.0.0.1 keeps the dashboard to this machine)")
+        "--host",
+        default="0.0.0.0",
+        help="address to listen on (default 0.0.0.0; 127.0.0.1 keeps the dashboard to this machine)",
+    )
     parser.add_argument(
         "--port", type=int, default=settings.MONITOR_PORT, help=f"port (default MONITOR_PORT, {settings.MONITOR_PORT})"
     )
@@ -155,8 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         log.error("bad configuration: %s", exc)
         return 2
     args = parse_args(argv, settings)
-    log.info("serving on http://%s:%d with %d workers; authentication %s", args.host, args.port, args.workers,
-             f"on (HTTP Basic, user {required.username})" if required else "off")
+    log.info(
+        "serving on http://%s:%d with %d workers; authentication %s",
+        args.host,
+        args.port,
+        args.workers,
+        f"on (HTTP Basic, user {required.username})" if required else "off",
+    )
     MonitorServer(
         {
             "bind": f"{args.host}:{args.port}",

@@ -35,24 +35,25 @@ from pymongo.database import Database
 
 from clara_common import calibration, unreviewed
 from clara_common.contract import Rejection, parse_prediction
-from clara_common.db import find_once
 from clara_common.days import days_between, local_day, range_bounds, today
+from clara_common.db import find_once
 from clara_common.ledger import HISTORY_COLLECTION, JUDGED_FIELDS
-from clara_monitor.settings import MonitorSettings
 from clara_monitor import get_db
 from clara_monitor.api import requested_range
 from clara_monitor.reader import check_timezone, read_state, time_queries
+from clara_monitor.settings import MonitorSettings
 
 bp = Blueprint("estimate", __name__)
 
 HISTORY_FIELDS = {"count": 1, "confusion": 1, "confidence_missing": 1, "calibration": 1}
-SOURCE_NOTE = ("served from the logger's history as of its last tick (as_of): predictions validated since are "
-               "not included")
+SOURCE_NOTE = (
+    "served from the logger's history as of its last tick (as_of): predictions validated since are not included"
+)
 UNREVIEWED_NOTE = {
     "summary": "the unreviewed predictions are the logger's summary as of unreviewed_as_of: predictions made or "
-               "reviewed since are not included",
+    "reviewed since are not included",
     "predictions": "no logger has written the unreviewed summary yet: the unreviewed predictions were read from "
-                   "the predictions collection at this request",
+    "the predictions collection at this request",
 }
 
 
@@ -92,7 +93,7 @@ def ledger_as_of(database: Database, settings: MonitorSettings) -> str | None:
 
 @bp.get("/api/calibration")
 def calibration_curve() -> ResponseReturnValue:
-    """Return the reliability diagram of a range: per confidence bin its count, mean confidence and accuracy, and the ECE."""
+    """Return a range's reliability diagram: per confidence bin its count, mean confidence and accuracy; and the ECE."""
     context = get_db()
     settings = context.settings
     start, end = requested_range(request.args, today(settings.tz))
@@ -102,14 +103,17 @@ def calibration_curve() -> ResponseReturnValue:
     bins = calibration.pooled(calibration.sum_tables(day["calibration"] for day in binned))
     missing = without_bins(days)
     return jsonify(
-        start_date=start.isoformat(), end_date=end.isoformat(), timezone=settings.TIMEZONE,
+        start_date=start.isoformat(),
+        end_date=end.isoformat(),
+        timezone=settings.TIMEZONE,
         bins=calibration.reliability(bins),
         ece=calibration.expected_calibration_error(bins),
         with_confidence=sum(cell[0] for cell in bins),
         without_confidence=sum(day.get("confidence_missing", 0) for day in binned),
         days_without_bins=missing,
         validated_without_bins=sum(day.get("count", 0) for day in days if day["_id"] in missing),
-        as_of=as_of, source=SOURCE_NOTE,
+        as_of=as_of,
+        source=SOURCE_NOTE,
     )
 
 
@@ -126,8 +130,9 @@ def calibration_map(days: Iterable[dict[str, Any]]) -> calibration.CalibrationMa
     return calibration.CalibrationMap(table, calibration.precision_counts(confusion))
 
 
-def unreviewed_cells(predictions: Collection, first: date, last: date,
-                     settings: MonitorSettings) -> tuple[dict[str, Counter], int]:
+def unreviewed_cells(
+    predictions: Collection, first: date, last: date, settings: MonitorSettings
+) -> tuple[dict[str, Counter], int]:
     """Return, per local day of prediction time, the unreviewed predictions counted by (predicted class, bin).
 
     The confidence is None for a prediction without one. Found through the (timestamp_validated,
@@ -162,25 +167,48 @@ class Unreviewed:
     source: str  # "summary" or "predictions"
 
 
-def unreviewed_estimates(database: Database, predictions: Collection, fitted: calibration.CalibrationMap,
-                         first: date, last: date, settings: MonitorSettings,
-                         ledger: Mapping[str, Any] | None) -> Unreviewed:
-    """Return the expected accuracy of each day's unreviewed predictions: from the logger's summary, else the predictions."""
+def unreviewed_estimates(
+    database: Database,
+    predictions: Collection,
+    fitted: calibration.CalibrationMap,
+    first: date,
+    last: date,
+    settings: MonitorSettings,
+    ledger: Mapping[str, Any] | None,
+) -> Unreviewed:
+    """Return the expected accuracy of each day's unreviewed predictions: the logger's summary, else a recount."""
     as_of = unreviewed.summary_as_of(ledger)
     if as_of is None:
         cells, invalid = unreviewed_cells(predictions, first, last, settings)
-        return Unreviewed({day: (sum(counts.values()), calibration.accuracy_band(
-            (fitted.probability(predicted, confidence), n) for (predicted, confidence), n in counts.items()))
-            for day, counts in cells.items()}, invalid, None, "predictions")
+        return Unreviewed(
+            {
+                day: (
+                    sum(counts.values()),
+                    calibration.accuracy_band(
+                        (fitted.probability(predicted, confidence), n) for (predicted, confidence), n in counts.items()
+                    ),
+                )
+                for day, counts in cells.items()
+            },
+            invalid,
+            None,
+            "predictions",
+        )
     documents = unreviewed.summary_days(database, first, last)
     return Unreviewed(
-        {day: (doc.get("unreviewed", 0), calibration.band_of_sums(unreviewed.day_sums(fitted, doc)))
-         for day, doc in documents.items()},
-        sum(doc.get("invalid", 0) for doc in documents.values()), as_of.isoformat(), "summary")
+        {
+            day: (doc.get("unreviewed", 0), calibration.band_of_sums(unreviewed.day_sums(fitted, doc)))
+            for day, doc in documents.items()
+        },
+        sum(doc.get("invalid", 0) for doc in documents.values()),
+        as_of.isoformat(),
+        "summary",
+    )
 
 
-def fitted_map(database: Database, settings: MonitorSettings, current: date,
-               days: list[dict[str, Any]] | None = None) -> tuple[calibration.CalibrationMap, date, list[dict[str, Any]]]:
+def fitted_map(
+    database: Database, settings: MonitorSettings, current: date, days: list[dict[str, Any]] | None = None
+) -> tuple[calibration.CalibrationMap, date, list[dict[str, Any]]]:
     """Return the calibration map of the last ESTIMATE_CALIBRATION_DAYS history days, its first day and those days.
 
     `days`: history days read already that cover the window (else they are read here).
@@ -225,21 +253,33 @@ def estimated_performance() -> ResponseReturnValue:
         name = day.isoformat()
         count, band = found.days.get(name, (0, None))
         accuracy, validated = realised(history.get(name))
-        answer_days.append({
-            "day": name, "unreviewed": count,
-            "estimated_accuracy": band.estimate if band else None,
-            "lower": band.lower if band else None, "upper": band.upper if band else None,
-            "realised_accuracy": accuracy, "validated": validated,
-        })
+        answer_days.append(
+            {
+                "day": name,
+                "unreviewed": count,
+                "estimated_accuracy": band.estimate if band else None,
+                "lower": band.lower if band else None,
+                "upper": band.upper if band else None,
+                "realised_accuracy": accuracy,
+                "validated": validated,
+            }
+        )
     return jsonify(
-        start_date=start.isoformat(), end_date=end.isoformat(), timezone=settings.TIMEZONE,
+        start_date=start.isoformat(),
+        end_date=end.isoformat(),
+        timezone=settings.TIMEZONE,
         days=answer_days,
         calibration_window={
-            "start_date": window_first.isoformat(), "end_date": current.isoformat(),
-            "days": settings.ESTIMATE_CALIBRATION_DAYS, "validated_with_confidence": fitted.validated,
+            "start_date": window_first.isoformat(),
+            "end_date": current.isoformat(),
+            "days": settings.ESTIMATE_CALIBRATION_DAYS,
+            "validated_with_confidence": fitted.validated,
             "days_without_bins": without_bins(window),
         },
-        band_level=calibration.BAND_LEVEL, invalid_unreviewed=found.invalid, as_of=tick_finished(ledger),
-        unreviewed_as_of=found.as_of, unreviewed_source=found.source,
+        band_level=calibration.BAND_LEVEL,
+        invalid_unreviewed=found.invalid,
+        as_of=tick_finished(ledger),
+        unreviewed_as_of=found.as_of,
+        unreviewed_source=found.source,
         source=f"{SOURCE_NOTE}; {UNREVIEWED_NOTE[found.source]}",
     )

@@ -38,14 +38,21 @@ def ref(name: str) -> dict[str, str]:
 
 def obj(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
     """Return a closed object schema: every property but `optional` required, nothing else allowed."""
-    return {"type": "object", "properties": properties,
-            "required": [name for name in properties if name not in optional], "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+        "additionalProperties": False,
+    }
 
 
 def by_class(schema: dict[str, Any]) -> dict[str, Any]:
     """Return an object schema keyed by class name."""
-    return {"type": "object", "description": "keyed by class name, in the catalogue's order",
-            "additionalProperties": schema}
+    return {
+        "type": "object",
+        "description": "keyed by class name, in the catalogue's order",
+        "additionalProperties": schema,
+    }
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -57,10 +64,18 @@ COUNT = {"type": "integer", "minimum": 0}
 DAY = {"type": "string", "format": "date", "description": "a local day of TIMEZONE, YYYY-MM-DD"}
 INSTANT = {"type": "string", "format": "date-time"}
 TIMEZONE = {"type": "string", "description": "the IANA time zone in which days are counted (TIMEZONE)"}
-SCORE = {"type": ["number", "null"], "minimum": 0, "maximum": 1,
-         "description": "a ratio; null when undefined (a division by zero)"}
-ORIGINAL_SCORE = {"type": "number", "minimum": 0, "maximum": 1,
-                  "description": "a ratio; 1.0 when its denominator is zero (scikit-learn's zero_division=1)"}
+SCORE = {
+    "type": ["number", "null"],
+    "minimum": 0,
+    "maximum": 1,
+    "description": "a ratio; null when undefined (a division by zero)",
+}
+ORIGINAL_SCORE = {
+    "type": "number",
+    "minimum": 0,
+    "maximum": 1,
+    "description": "a ratio; 1.0 when its denominator is zero (scikit-learn's zero_division=1)",
+}
 
 # /api/status' answer; /api/metrics' `ledger` is the same, for the range.
 STATUS: dict[str, Any] = {
@@ -70,8 +85,15 @@ STATUS: dict[str, Any] = {
     "last_tick_at": nullable(INSTANT),
     "last_tick_report": {"type": ["string", "null"]},
     "corrections_since": nullable(INSTANT),
-    "last_reconcile": {"anyOf": [{"type": "object", "properties": {
-        "first_day": DAY, "last_day": DAY, "repaired_days": COUNT, "at": INSTANT}}, {"type": "null"}]},
+    "last_reconcile": {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {"first_day": DAY, "last_day": DAY, "repaired_days": COUNT, "at": INSTANT},
+            },
+            {"type": "null"},
+        ]
+    },
     "history_timezone": {"type": ["string", "null"]},
     "timezone": TIMEZONE,
 }
@@ -80,134 +102,242 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": obj({"error": {"type": "string", "description": "what went wrong, in words"}}),
     "Summary": obj({"entries": COUNT, "precision": SCORE, "accuracy": SCORE, "recall": SCORE, "f1": SCORE}),
     "ClassScores": obj({"precision": SCORE, "recall": SCORE, "f1": SCORE, "support": COUNT}),
-    "ColorDict": {"type": "object", "description": "class name -> CSS colour",
-                  "additionalProperties": {"type": "string"}},
+    "ColorDict": {
+        "type": "object",
+        "description": "class name -> CSS colour",
+        "additionalProperties": {"type": "string"},
+    },
     "ClassCounts": by_class(COUNT),
     "Status": obj(STATUS),
-    "Metrics": obj({
-        "start_date": DAY, "end_date": DAY, "timezone": TIMEZONE, "average": {"enum": list(AVERAGES)},
-        "total_validated": COUNT,
-        "class_counts": ref("ClassCounts"),
-        "metrics": obj({"precision": SCORE, "accuracy": SCORE, "recall": SCORE, "f1": SCORE}),
-        "daily_metrics": {"type": "object", "description": "every day of the range -> its summary",
-                          "additionalProperties": ref("Summary")},
-        "class_metrics": by_class(ref("ClassScores")),
-        "color_dict": ref("ColorDict"),
-        "invalid_records": COUNT,
-        "low_sample_threshold": COUNT,
-        "ledger": obj({**STATUS, "backlog_scope": {"const": "range"}, "tail_documents": COUNT}),
-    }),
-    "Confusion": obj({
-        "start_date": DAY, "end_date": DAY, "timezone": TIMEZONE,
-        "labels": {"type": "array", "items": {"type": "integer"}, "description": "class ids, catalogue order"},
-        "names": {"type": "array", "items": {"type": "string"}},
-        "colors": {"type": "array", "items": {"type": "string"}},
-        "matrix": {"type": "array", "items": {"type": "array", "items": COUNT},
-                   "description": "rows the true class, columns the predicted class"},
-        "rejected": {**by_class(COUNT), "description": "legacy `false` reviews, by predicted class"},
-        "total": COUNT,
-    }),
-    "ClassMetricsDaily": obj({
-        "start_date": DAY, "end_date": DAY, "timezone": TIMEZONE,
-        "names": {"type": "array", "items": {"type": "string"}},
-        "color_dict": ref("ColorDict"),
-        "days": {"type": "array", "items": obj({"day": DAY, "count": COUNT, "classes": by_class(ref("ClassScores"))})},
-    }),
-    "DriftResult": obj({
-        "algorithm": {"type": ["string", "null"], "description": "chi-square, ks or hellinger"},
-        "statistic": {"type": ["number", "null"]},
-        "p_value": {"type": ["number", "null"]},
-        "threshold": {"type": ["number", "null"]},
-        "category": {"enum": ["drift", "no_drift", "insufficient_data", "in_reference", None]},
-    }),
-    "Drift": obj({
-        "start_date": DAY, "end_date": DAY, "timezone": TIMEZONE,
-        "thresholds": obj({"algorithm": {"enum": ["chi-square", "hellinger"]}, "p_value": {"type": "number"},
-                           "hellinger_threshold": {"type": "number"}, "min_samples": COUNT}),
-        "days": {"type": "array", "items": obj({
-            "day": DAY, "count": COUNT,
-            "features": {**obj({name: ref("DriftResult") for name in ("predicted_class", "true_class", "confidence")},
-                               optional=("predicted_class", "true_class", "confidence")),
-                         "description": "empty for a day the logger has not evaluated"},
-            "evaluated_at": nullable(INSTANT),
-        })},
-    }),
-    "Alerts": obj({
-        "start_date": DAY, "end_date": DAY,
-        "alerts": {"type": "array", "items": obj({
-            "id": {"type": "string", "description": "the alert's key: <kind>:<day>"},
-            "kind": {"type": ["string", "null"], "description": "accuracy or drift"},
-            "day": nullable(DAY),
-            "value": {"type": ["number", "null"]},
+    "Metrics": obj(
+        {
+            "start_date": DAY,
+            "end_date": DAY,
+            "timezone": TIMEZONE,
+            "average": {"enum": list(AVERAGES)},
+            "total_validated": COUNT,
+            "class_counts": ref("ClassCounts"),
+            "metrics": obj({"precision": SCORE, "accuracy": SCORE, "recall": SCORE, "f1": SCORE}),
+            "daily_metrics": {
+                "type": "object",
+                "description": "every day of the range -> its summary",
+                "additionalProperties": ref("Summary"),
+            },
+            "class_metrics": by_class(ref("ClassScores")),
+            "color_dict": ref("ColorDict"),
+            "invalid_records": COUNT,
+            "low_sample_threshold": COUNT,
+            "ledger": obj({**STATUS, "backlog_scope": {"const": "range"}, "tail_documents": COUNT}),
+        }
+    ),
+    "Confusion": obj(
+        {
+            "start_date": DAY,
+            "end_date": DAY,
+            "timezone": TIMEZONE,
+            "labels": {"type": "array", "items": {"type": "integer"}, "description": "class ids, catalogue order"},
+            "names": {"type": "array", "items": {"type": "string"}},
+            "colors": {"type": "array", "items": {"type": "string"}},
+            "matrix": {
+                "type": "array",
+                "items": {"type": "array", "items": COUNT},
+                "description": "rows the true class, columns the predicted class",
+            },
+            "rejected": {**by_class(COUNT), "description": "legacy `false` reviews, by predicted class"},
+            "total": COUNT,
+        }
+    ),
+    "ClassMetricsDaily": obj(
+        {
+            "start_date": DAY,
+            "end_date": DAY,
+            "timezone": TIMEZONE,
+            "names": {"type": "array", "items": {"type": "string"}},
+            "color_dict": ref("ColorDict"),
+            "days": {
+                "type": "array",
+                "items": obj({"day": DAY, "count": COUNT, "classes": by_class(ref("ClassScores"))}),
+            },
+        }
+    ),
+    "DriftResult": obj(
+        {
+            "algorithm": {"type": ["string", "null"], "description": "chi-square, ks or hellinger"},
+            "statistic": {"type": ["number", "null"]},
+            "p_value": {"type": ["number", "null"]},
             "threshold": {"type": ["number", "null"]},
-            "features": {"type": ["array", "null"], "items": {"type": "string"}},
-            "count": {"type": ["integer", "null"]},
-            "created_at": nullable(INSTANT),
-            "delivered": {"type": ["boolean", "null"],
-                          "description": "true: the webhook took it; false: pending; null: no webhook configured"},
-            "text": {"type": ["string", "null"]},
-        })},
-    }),
-    "TrainingData": obj({
-        "class_counts": ref("ClassCounts"),
-        "configured_counts": ref("ClassCounts"),
-        "trained_predictions": ref("ClassCounts"),
-        "color_dict": ref("ColorDict"),
-    }),
+            "category": {"enum": ["drift", "no_drift", "insufficient_data", "in_reference", None]},
+        }
+    ),
+    "Drift": obj(
+        {
+            "start_date": DAY,
+            "end_date": DAY,
+            "timezone": TIMEZONE,
+            "thresholds": obj(
+                {
+                    "algorithm": {"enum": ["chi-square", "hellinger"]},
+                    "p_value": {"type": "number"},
+                    "hellinger_threshold": {"type": "number"},
+                    "min_samples": COUNT,
+                }
+            ),
+            "days": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "day": DAY,
+                        "count": COUNT,
+                        "features": {
+                            **obj(
+                                {name: ref("DriftResult") for name in ("predicted_class", "true_class", "confidence")},
+                                optional=("predicted_class", "true_class", "confidence"),
+                            ),
+                            "description": "empty for a day the logger has not evaluated",
+                        },
+                        "evaluated_at": nullable(INSTANT),
+                    }
+                ),
+            },
+        }
+    ),
+    "Alerts": obj(
+        {
+            "start_date": DAY,
+            "end_date": DAY,
+            "alerts": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "id": {"type": "string", "description": "the alert's key: <kind>:<day>"},
+                        "kind": {"type": ["string", "null"], "description": "accuracy or drift"},
+                        "day": nullable(DAY),
+                        "value": {"type": ["number", "null"]},
+                        "threshold": {"type": ["number", "null"]},
+                        "features": {"type": ["array", "null"], "items": {"type": "string"}},
+                        "count": {"type": ["integer", "null"]},
+                        "created_at": nullable(INSTANT),
+                        "delivered": {
+                            "type": ["boolean", "null"],
+                            "description": "true: the webhook took it; false: pending; null: no webhook configured",
+                        },
+                        "text": {"type": ["string", "null"]},
+                    }
+                ),
+            },
+        }
+    ),
+    "TrainingData": obj(
+        {
+            "class_counts": ref("ClassCounts"),
+            "configured_counts": ref("ClassCounts"),
+            "trained_predictions": ref("ClassCounts"),
+            "color_dict": ref("ColorDict"),
+        }
+    ),
     "DateRange": obj({"min_date": nullable(DAY), "max_date": nullable(DAY), "today": DAY, "timezone": TIMEZONE}),
-    "OriginalData": obj({
-        "total_validated": COUNT,
-        "class_counts": ref("ClassCounts"),
-        "metrics": obj({"precision": SCORE, "accuracy": SCORE, "recall": SCORE, "f1": SCORE}),
-        "daily_metrics": {"type": "object", "additionalProperties": ref("Summary")},
-        "class_metrics": by_class(obj({"precision": ORIGINAL_SCORE, "recall": ORIGINAL_SCORE, "f1": ORIGINAL_SCORE})),
-        "color_dict": ref("ColorDict"),
-    }),
+    "OriginalData": obj(
+        {
+            "total_validated": COUNT,
+            "class_counts": ref("ClassCounts"),
+            "metrics": obj({"precision": SCORE, "accuracy": SCORE, "recall": SCORE, "f1": SCORE}),
+            "daily_metrics": {"type": "object", "additionalProperties": ref("Summary")},
+            "class_metrics": by_class(
+                obj({"precision": ORIGINAL_SCORE, "recall": ORIGINAL_SCORE, "f1": ORIGINAL_SCORE})
+            ),
+            "color_dict": ref("ColorDict"),
+        }
+    ),
     "OriginalTrainingData": obj({"class_counts": ref("ClassCounts"), "color_dict": ref("ColorDict")}),
     "OriginalMinDate": obj({"min_date": nullable(DAY)}),
-    "Calibration": obj({
-        "start_date": DAY, "end_date": DAY, "timezone": TIMEZONE,
-        "bins": {"type": "array", "minItems": 10, "maxItems": 10, "items": obj({
-            "lower": {"type": "number"}, "upper": {"type": "number"}, "count": COUNT,
-            "mean_confidence": SCORE, "accuracy": SCORE}),
-                 "description": "10 equal-width confidence bins over [0, 1], the last closed"},
-        "ece": {**SCORE, "description": "expected calibration error; null without predictions with a confidence"},
-        "with_confidence": COUNT,
-        "without_confidence": {**COUNT, "description": "validated predictions without a confidence (days with bins)"},
-        "days_without_bins": {"type": "array", "items": DAY,
-                              "description": "history days written before the calibration tables: left out "
-                                             "until `clara-logger --reconcile` fills them"},
-        "validated_without_bins": COUNT,
-        "as_of": {**nullable(INSTANT), "description": "the logger's last tick: the tail after it is not included"},
-        "source": {"type": "string"},
-    }),
-    "EstimatedPerformance": obj({
-        "start_date": DAY, "end_date": DAY, "timezone": TIMEZONE,
-        "days": {"type": "array", "items": obj({
-            "day": {**DAY, "description": "a local day of prediction time"},
-            "unreviewed": COUNT,
-            "estimated_accuracy": SCORE, "lower": SCORE, "upper": SCORE,
-            "realised_accuracy": {**SCORE, "description": "accuracy of the predictions validated on the day "
-                                                          "(history, as of as_of)"},
-            "validated": COUNT})},
-        "calibration_window": obj({"start_date": DAY, "end_date": DAY, "days": COUNT,
-                                   "validated_with_confidence": COUNT,
-                                   "days_without_bins": {"type": "array", "items": DAY}}),
-        "band_level": {"type": "number"},
-        "invalid_unreviewed": COUNT,
-        "as_of": {**nullable(INSTANT), "description": "the logger's last tick: the history's validated days"},
-        "unreviewed_as_of": {**nullable(INSTANT),
-                             "description": "when the logger's summary of unreviewed predictions was refreshed: "
-                                            "predictions made or reviewed since are not included; null when "
-                                            "read from the predictions at the request"},
-        "unreviewed_source": {"type": "string", "enum": ["summary", "predictions"],
-                              "description": "summary: the logger's; predictions: no logger has written one yet"},
-        "source": {"type": "string"},
-    }),
+    "Calibration": obj(
+        {
+            "start_date": DAY,
+            "end_date": DAY,
+            "timezone": TIMEZONE,
+            "bins": {
+                "type": "array",
+                "minItems": 10,
+                "maxItems": 10,
+                "items": obj(
+                    {
+                        "lower": {"type": "number"},
+                        "upper": {"type": "number"},
+                        "count": COUNT,
+                        "mean_confidence": SCORE,
+                        "accuracy": SCORE,
+                    }
+                ),
+                "description": "10 equal-width confidence bins over [0, 1], the last closed",
+            },
+            "ece": {**SCORE, "description": "expected calibration error; null without predictions with a confidence"},
+            "with_confidence": COUNT,
+            "without_confidence": {
+                **COUNT,
+                "description": "validated predictions without a confidence (days with bins)",
+            },
+            "days_without_bins": {
+                "type": "array",
+                "items": DAY,
+                "description": "history days written before the calibration tables: left out "
+                "until `clara-logger --reconcile` fills them",
+            },
+            "validated_without_bins": COUNT,
+            "as_of": {**nullable(INSTANT), "description": "the logger's last tick: the tail after it is not included"},
+            "source": {"type": "string"},
+        }
+    ),
+    "EstimatedPerformance": obj(
+        {
+            "start_date": DAY,
+            "end_date": DAY,
+            "timezone": TIMEZONE,
+            "days": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "day": {**DAY, "description": "a local day of prediction time"},
+                        "unreviewed": COUNT,
+                        "estimated_accuracy": SCORE,
+                        "lower": SCORE,
+                        "upper": SCORE,
+                        "realised_accuracy": {
+                            **SCORE,
+                            "description": "accuracy of the predictions validated on the day (history, as of as_of)",
+                        },
+                        "validated": COUNT,
+                    }
+                ),
+            },
+            "calibration_window": obj(
+                {
+                    "start_date": DAY,
+                    "end_date": DAY,
+                    "days": COUNT,
+                    "validated_with_confidence": COUNT,
+                    "days_without_bins": {"type": "array", "items": DAY},
+                }
+            ),
+            "band_level": {"type": "number"},
+            "invalid_unreviewed": COUNT,
+            "as_of": {**nullable(INSTANT), "description": "the logger's last tick: the history's validated days"},
+            "unreviewed_as_of": {
+                **nullable(INSTANT),
+                "description": "when the logger's summary of unreviewed predictions was refreshed: "
+                "predictions made or reviewed since are not included; null when "
+                "read from the predictions at the request",
+            },
+            "unreviewed_source": {
+                "type": "string",
+                "enum": ["summary", "predictions"],
+                "description": "summary: the logger's; predictions: no logger has written one yet",
+            },
+            "source": {"type": "string"},
+        }
+    ),
     "Health": obj({"status": {"const": "ok"}}),
     "Ready": obj({"status": {"const": "ready"}}),
-    "OpenAPI": {"type": "object", "required": ["openapi", "info", "paths"],
-                "description": "this document"},
+    "OpenAPI": {"type": "object", "required": ["openapi", "info", "paths"], "description": "this document"},
 }
 
 # -- parameters and errors ---------------------------------------------------------------------------------
@@ -218,20 +348,28 @@ DAY_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 DAY_PARAMETER = {"anyOf": [{"type": "string", "format": "date", "pattern": DAY_PATTERN}, {"const": ""}]}
 PARAMETERS: dict[str, dict[str, Any]] = {
     "start_date": {
-        "name": "start_date", "in": "query", "required": False,
-        "description": (f"first day of the range, YYYY-MM-DD, in the years {api.FIRST_YEAR} to {api.LAST_YEAR}; "
-                        f"default: {api.DEFAULT_DAYS - 1} days before end_date (on /data, the original's 7). "
-                        f"A range may span at most {api.MAX_RANGE_DAYS} days and may not end before it starts "
-                        "(else a 400)."),
+        "name": "start_date",
+        "in": "query",
+        "required": False,
+        "description": (
+            f"first day of the range, YYYY-MM-DD, in the years {api.FIRST_YEAR} to {api.LAST_YEAR}; "
+            f"default: {api.DEFAULT_DAYS - 1} days before end_date (on /data, the original's 7). "
+            f"A range may span at most {api.MAX_RANGE_DAYS} days and may not end before it starts "
+            "(else a 400)."
+        ),
         "schema": DAY_PARAMETER,
     },
     "end_date": {
-        "name": "end_date", "in": "query", "required": False,
+        "name": "end_date",
+        "in": "query",
+        "required": False,
         "description": "last day of the range, included; default: today, or start_date when that is later",
         "schema": DAY_PARAMETER,
     },
     "average": {
-        "name": "average", "in": "query", "required": False,
+        "name": "average",
+        "in": "query",
+        "required": False,
         "description": "how precision, recall and F1 are averaged over the classes",
         "schema": {"enum": [*AVERAGES, ""], "default": "macro", "description": "empty: the default"},
     },
@@ -241,8 +379,10 @@ RANGE_AND_AVERAGE = ("start_date", "end_date", "average")
 
 ERRORS: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "a malformed or reversed date, a range too long, an unknown average"),
-    401: ("Unauthorized", "authentication is on (MONITOR_USERNAME, or METRICS_TOKEN for /metrics) and the "
-                          "request's is missing or wrong"),
+    401: (
+        "Unauthorized",
+        "authentication is on (MONITOR_USERNAME, or METRICS_TOKEN for /metrics) and the request's is missing or wrong",
+    ),
     404: ("NotFound", "no such route (any path this document does not list)"),
     409: ("LedgerMismatch", "the logger's history was built in another TIMEZONE; the error says how to rebuild it"),
     503: ("Unavailable", "the database does not answer, or refused the query"),
@@ -285,15 +425,27 @@ OPERATIONS: dict[str, Operation] = {
     "/readyz": Operation("Ready", errors=(503,), public=True),
 }
 TEXT_SCHEMAS = {
-    "DailyMetricsCsv": {"type": "string", "description": (
-        "RFC 4180 CSV with a header: day,entries,precision,accuracy,recall,f1; one row per day of the range, "
-        "the values of /api/metrics' daily_metrics; an undefined value (null) is an empty cell")},
-    "ClassMetricsCsv": {"type": "string", "description": (
-        "RFC 4180 CSV with a header: class,precision,recall,f1,support; one row per class over the whole range, "
-        "the values of /api/metrics' class_metrics; an undefined value (null) is an empty cell")},
-    "PrometheusText": {"type": "string", "description": (
-        "Prometheus' text exposition format (version 0.0.4): the windows 1d, 7d and 30d, drift and the "
-        "logger's state; an undefined value is left out")},
+    "DailyMetricsCsv": {
+        "type": "string",
+        "description": (
+            "RFC 4180 CSV with a header: day,entries,precision,accuracy,recall,f1; one row per day of the range, "
+            "the values of /api/metrics' daily_metrics; an undefined value (null) is an empty cell"
+        ),
+    },
+    "ClassMetricsCsv": {
+        "type": "string",
+        "description": (
+            "RFC 4180 CSV with a header: class,precision,recall,f1,support; one row per class over the whole range, "
+            "the values of /api/metrics' class_metrics; an undefined value (null) is an empty cell"
+        ),
+    },
+    "PrometheusText": {
+        "type": "string",
+        "description": (
+            "Prometheus' text exposition format (version 0.0.4): the windows 1d, 7d and 30d, drift and the "
+            "logger's state; an undefined value is left out"
+        ),
+    },
 }
 
 
@@ -306,8 +458,11 @@ def operation_document(endpoint: str, view: Any, operation: Operation | None) ->
     """Return the OpenAPI operation object of one route."""
     doc = inspect.getdoc(view) or endpoint
     summary, _, description = doc.partition("\n")
-    document: dict[str, Any] = {"operationId": endpoint.replace(".", "_"), "summary": summary.strip(),
-                                "tags": [endpoint.split(".")[0]]}
+    document: dict[str, Any] = {
+        "operationId": endpoint.replace(".", "_"),
+        "summary": summary.strip(),
+        "tags": [endpoint.split(".")[0]],
+    }
     if description.strip():
         document["description"] = description.strip()
     if operation is None:
@@ -315,13 +470,21 @@ def operation_document(endpoint: str, view: Any, operation: Operation | None) ->
         return document
     if operation.parameters:
         document["parameters"] = [{"$ref": f"#/components/parameters/{name}"} for name in operation.parameters]
-    success: dict[str, Any] = {"description": summary.strip(),
-                               "content": {operation.media_type: {"schema": ref(operation.schema)}}}
+    success: dict[str, Any] = {
+        "description": summary.strip(),
+        "content": {operation.media_type: {"schema": ref(operation.schema)}},
+    }
     if operation.filename:
-        success["headers"] = {"Content-Disposition": {
-            "description": "attachment; a file name that names the range", "schema": {"type": "string"}}}
-    document["responses"] = {"200": success, **{
-        str(code): {"$ref": f"#/components/responses/{ERRORS[code][0]}"} for code in operation.errors}}
+        success["headers"] = {
+            "Content-Disposition": {
+                "description": "attachment; a file name that names the range",
+                "schema": {"type": "string"},
+            }
+        }
+    document["responses"] = {
+        "200": success,
+        **{str(code): {"$ref": f"#/components/responses/{ERRORS[code][0]}"} for code in operation.errors},
+    }
     if operation.public:
         document["security"] = []
     elif operation.token:
@@ -338,30 +501,46 @@ def build_document(app: Flask) -> dict[str, Any]:
         view = app.view_functions[rule.endpoint]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(rule.rule, {})[method.lower()] = operation_document(
-                rule.endpoint, view, OPERATIONS.get(rule.rule))
+                rule.endpoint, view, OPERATIONS.get(rule.rule)
+            )
     try:
         version = metadata.version("clara-monitor")
     except metadata.PackageNotFoundError:
         version = "0"
     return {
         "openapi": OPENAPI_VERSION,
-        "info": {"title": "CLARA Monitor", "version": version,
-                 "description": ("The monitor's JSON API, its CSV exports and its Prometheus figures: metrics "
-                                 "of the image classifier over local days of TIMEZONE, from the logger's history "
-                                 "plus its tail.")},
+        "info": {
+            "title": "CLARA Monitor",
+            "version": version,
+            "description": (
+                "The monitor's JSON API, its CSV exports and its Prometheus figures: metrics "
+                "of the image classifier over local days of TIMEZONE, from the logger's history "
+                "plus its tail."
+            ),
+        },
         "paths": paths,
         "components": {
             "schemas": {**SCHEMAS, **TEXT_SCHEMAS},
             "parameters": PARAMETERS,
-            "responses": {name: {"description": description, "content": {JSON: {"schema": ref("Error")}},
-                                 **({"headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}}
-                                    if code == 401 else {})}
-                          for code, (name, description) in ERRORS.items()},
+            "responses": {
+                name: {
+                    "description": description,
+                    "content": {JSON: {"schema": ref("Error")}},
+                    **({"headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}} if code == 401 else {}),
+                }
+                for code, (name, description) in ERRORS.items()
+            },
             "securitySchemes": {
-                "basic": {"type": "http", "scheme": "basic",
-                          "description": "only when MONITOR_USERNAME is set; off by default"},
-                "metrics_token": {"type": "http", "scheme": "bearer",
-                                  "description": "METRICS_TOKEN, when set: opens GET /metrics only"},
+                "basic": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "only when MONITOR_USERNAME is set; off by default",
+                },
+                "metrics_token": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "METRICS_TOKEN, when set: opens GET /metrics only",
+                },
             },
         },
         # Authentication is optional: a deployment either asks for Basic credentials or for none.

@@ -42,13 +42,13 @@ from prometheus_client.registry import Collector
 from pymongo.collection import Collection
 from pymongo.database import Database
 
+from clara_common import unreviewed as unreviewed_summary
 from clara_common.contract import ContractError, parse_timestamp
 from clara_common.days import day_start, local_day, range_bounds, today
 from clara_common.db import find_once
 from clara_common.ledger import HISTORY_COLLECTION
 from clara_common.metrics import class_scores, summary
 from clara_common.settings import CommonSettings
-from clara_common import unreviewed as unreviewed_summary
 from clara_monitor import estimate, get_db
 from clara_monitor.reader import read_state, status, time_queries
 
@@ -82,10 +82,14 @@ class Gauge:
 
 
 SCORES = {
-    "accuracy": Gauge("clara_accuracy", "Accuracy of the predictions validated in the window "
-                      "(local days of timestamp_validated, today included)", ("window",)),
-    "precision": Gauge("clara_precision", "Macro-averaged precision over the classes present in the window",
-                       ("window",)),
+    "accuracy": Gauge(
+        "clara_accuracy",
+        "Accuracy of the predictions validated in the window (local days of timestamp_validated, today included)",
+        ("window",),
+    ),
+    "precision": Gauge(
+        "clara_precision", "Macro-averaged precision over the classes present in the window", ("window",)
+    ),
     "recall": Gauge("clara_recall", "Macro-averaged recall over the classes present in the window", ("window",)),
     "f1": Gauge("clara_f1", "Macro-averaged F1 over the classes present in the window", ("window",)),
 }
@@ -94,21 +98,34 @@ CLASS_SCORES = {
     for score in ("precision", "recall", "f1")
 }
 VALIDATED = Gauge("clara_validated_predictions", "Predictions validated in the window", ("window",))
-UNREVIEWED = Gauge("clara_unreviewed_predictions",
-                   "Predictions made in the window (local day of timestamp) with neither a verdict nor a "
-                   "validation time", ("window",))
-ESTIMATED_ACCURACY = Gauge("clara_estimated_accuracy",
-                           "Expected accuracy of the predictions made today and not reviewed yet (the logger's "
-                           "summary as of its last tick, calibrated on ESTIMATE_CALIBRATION_DAYS days of reviews)",
-                           ("window",))
+UNREVIEWED = Gauge(
+    "clara_unreviewed_predictions",
+    "Predictions made in the window (local day of timestamp) with neither a verdict nor a validation time",
+    ("window",),
+)
+ESTIMATED_ACCURACY = Gauge(
+    "clara_estimated_accuracy",
+    "Expected accuracy of the predictions made today and not reviewed yet (the logger's "
+    "summary as of its last tick, calibrated on ESTIMATE_CALIBRATION_DAYS days of reviews)",
+    ("window",),
+)
 INVALID = Gauge("clara_invalid_records", "Documents of the window that break the record contract", ("window",))
-DRIFT_P_VALUE = Gauge("clara_drift_p_value", "Drift p-value of the latest day before today with drift results "
-                      "(chi-square, ks; none for hellinger)", ("feature", "algorithm"))
-DRIFT_STATISTIC = Gauge("clara_drift_statistic", "Drift statistic of that day: chi-square, KS distance or "
-                        "Hellinger distance", ("feature", "algorithm"))
-DRIFT_DETECTED_GAUGE = Gauge("clara_drift_detected", "1 when the logger found drift on that day, 0 when not "
-                             "(absent under DRIFT_MIN_SAMPLES or inside the reference window)",
-                             ("feature", "algorithm"))
+DRIFT_P_VALUE = Gauge(
+    "clara_drift_p_value",
+    "Drift p-value of the latest day before today with drift results (chi-square, ks; none for hellinger)",
+    ("feature", "algorithm"),
+)
+DRIFT_STATISTIC = Gauge(
+    "clara_drift_statistic",
+    "Drift statistic of that day: chi-square, KS distance or Hellinger distance",
+    ("feature", "algorithm"),
+)
+DRIFT_DETECTED_GAUGE = Gauge(
+    "clara_drift_detected",
+    "1 when the logger found drift on that day, 0 when not "
+    "(absent under DRIFT_MIN_SAMPLES or inside the reference window)",
+    ("feature", "algorithm"),
+)
 DRIFT_DAY = Gauge("clara_drift_day_timestamp_seconds", "Start of the local day the drift results are of")
 BACKLOG = Gauge("clara_logger_backlog", "Validated predictions the logger has not logged yet")
 LAST_TICK = Gauge("clara_logger_last_tick_timestamp_seconds", "When the logger last finished a tick")
@@ -129,8 +146,13 @@ def window_starts(current: date) -> dict[str, str]:
     return {name: (current - timedelta(days=days - 1)).isoformat() for name, days in WINDOWS.items()}
 
 
-def window_families(counts: pl.DataFrame, invalid: dict[str, int], unreviewed: dict[str, int],
-                    starts: dict[str, str], class_names: dict[int, str]) -> list[Metric]:
+def window_families(
+    counts: pl.DataFrame,
+    invalid: dict[str, int],
+    unreviewed: dict[str, int],
+    starts: dict[str, str],
+    class_names: dict[int, str],
+) -> list[Metric]:
     """Return the windows' metric, count and per-class families from per-day counts of the longest window."""
     scores: dict[str, list] = {name: [] for name in SCORES}
     per_class: dict[str, list] = {name: [] for name in CLASS_SCORES}
@@ -150,7 +172,9 @@ def window_families(counts: pl.DataFrame, invalid: dict[str, int], unreviewed: d
     return [
         *(SCORES[name].family(samples) for name, samples in scores.items()),
         *(CLASS_SCORES[name].family(samples) for name, samples in per_class.items()),
-        VALIDATED.family(validated), UNREVIEWED.family(unreviewed_samples), INVALID.family(invalid_samples),
+        VALIDATED.family(validated),
+        UNREVIEWED.family(unreviewed_samples),
+        INVALID.family(invalid_samples),
     ]
 
 
@@ -176,26 +200,33 @@ def unreviewed_by_day(predictions: Collection, first: date, last: date, settings
     return dict(found)
 
 
-def unreviewed_counts(context: Any, first: date, last: date, settings: CommonSettings,
-                      ledger: dict[str, Any] | None) -> dict[str, int]:
+def unreviewed_counts(
+    context: Any, first: date, last: date, settings: CommonSettings, ledger: dict[str, Any] | None
+) -> dict[str, int]:
     """Return, per local day of prediction, the unreviewed predictions: the logger's summary, else the predictions."""
     if unreviewed_summary.summary_as_of(ledger) is None:
         return unreviewed_by_day(context.predictions, first, last, settings)
-    return {day: doc.get("unreviewed", 0) for day, doc in unreviewed_summary.summary_days(context.database, first, last).items()}
+    return {
+        day: doc.get("unreviewed", 0)
+        for day, doc in unreviewed_summary.summary_days(context.database, first, last).items()
+    }
 
 
-def estimated_today(context: Any, current: date, settings: CommonSettings,
-                    ledger: dict[str, Any] | None) -> float | None:
+def estimated_today(
+    context: Any, current: date, settings: CommonSettings, ledger: dict[str, Any] | None
+) -> float | None:
     """Return the expected accuracy of today's unreviewed predictions (None: none), as /api/estimated-performance."""
     fitted, _, _ = estimate.fitted_map(context.database, settings, current)
-    found = estimate.unreviewed_estimates(context.database, context.predictions, fitted, current, current, settings,
-                                          ledger)
+    found = estimate.unreviewed_estimates(
+        context.database, context.predictions, fitted, current, current, settings, ledger
+    )
     band = found.days.get(current.isoformat(), (0, None))[1]
     return band.estimate if band is not None else None
 
 
-def latest_drift(database: Database, current: date,
-                 days: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
+def latest_drift(
+    database: Database, current: date, days: dict[str, dict[str, Any]]
+) -> tuple[str, dict[str, Any]] | None:
     """Return the latest day before `current` that has stored drift results, with them (None: no such day).
 
     Looked up first in `days` (the history records a range read returned, as /api/drift reads them),
@@ -205,7 +236,8 @@ def latest_drift(database: Database, current: date,
         if day < current.isoformat() and days[day].get("drift"):
             return day, days[day]["drift"]
     record = database[HISTORY_COLLECTION].find_one(
-        {"_id": {"$lt": current.isoformat()}, "drift": {"$exists": True}}, {"drift": 1}, sort=[("_id", -1)])
+        {"_id": {"$lt": current.isoformat()}, "drift": {"$exists": True}}, {"drift": 1}, sort=[("_id", -1)]
+    )
     return (record["_id"], record["drift"]) if record is not None else None
 
 
@@ -223,15 +255,21 @@ def drift_families(latest: tuple[str, dict[str, Any]] | None, settings: CommonSe
             p_values.append((labels, result.get("p_value")))
             statistics.append((labels, result.get("statistic")))
             detected.append((labels, DRIFT_DETECTED.get(result.get("category"))))
-    return [DRIFT_P_VALUE.family(p_values), DRIFT_STATISTIC.family(statistics),
-            DRIFT_DETECTED_GAUGE.family(detected), DRIFT_DAY.family(day)]
+    return [
+        DRIFT_P_VALUE.family(p_values),
+        DRIFT_STATISTIC.family(statistics),
+        DRIFT_DETECTED_GAUGE.family(detected),
+        DRIFT_DAY.family(day),
+    ]
 
 
 def logger_families(ledger: dict[str, Any]) -> list[Metric]:
     """Return the logger's backlog and last tick from /api/status' answer."""
     last_tick = ledger.get("last_tick_at")
-    return [BACKLOG.family([((), ledger["backlog"])]),
-            LAST_TICK.family([((), datetime.fromisoformat(last_tick).timestamp() if last_tick else None)])]
+    return [
+        BACKLOG.family([((), ledger["backlog"])]),
+        LAST_TICK.family([((), datetime.fromisoformat(last_tick).timestamp() if last_tick else None)]),
+    ]
 
 
 @bp.get("/metrics")
@@ -247,8 +285,9 @@ def metrics() -> Response:
     unreviewed = unreviewed_counts(context, first, current, settings, ledger)
     families = [
         ESTIMATED_ACCURACY.family([(("1d",), estimated_today(context, current, settings, ledger))]),
-        *window_families(read.counts, read.invalid, unreviewed, starts,
-                         {c.id: c.name for c in settings.classes.classes}),
+        *window_families(
+            read.counts, read.invalid, unreviewed, starts, {c.id: c.name for c in settings.classes.classes}
+        ),
         *drift_families(latest_drift(context.database, current, read.days), settings),
         *logger_families(status(context.database, context.predictions, settings)),
     ]

@@ -37,12 +37,26 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 
 from clara_common.contract import END_INSTANT, FIRST_INSTANT, is_early
-from clara_common.db import find_once
 from clara_common.days import day_start, days_between, local_day, range_bounds
+from clara_common.db import find_once
 from clara_common.ledger import (
-    BATCHES_COLLECTION, CORRECTION_LOOKBACK, HISTORY_COLLECTION, JUDGED_FIELDS, LOGGED_AS, PREVIOUS_AS,
-    STATE_COLLECTION, STATE_ID, STRING_CEILING, STRING_TOP, Contribution, Copies, as_written, contribution, copies,
-    dates_within, max_skew,
+    BATCHES_COLLECTION,
+    CORRECTION_LOOKBACK,
+    HISTORY_COLLECTION,
+    JUDGED_FIELDS,
+    LOGGED_AS,
+    PREVIOUS_AS,
+    STATE_COLLECTION,
+    STATE_ID,
+    STRING_CEILING,
+    STRING_TOP,
+    Contribution,
+    Copies,
+    as_written,
+    contribution,
+    copies,
+    dates_within,
+    max_skew,
 )
 from clara_common.metrics import COUNT_SCHEMA
 from clara_monitor.settings import MonitorSettings
@@ -101,18 +115,22 @@ def check_timezone(ledger: dict[str, Any] | None, settings: MonitorSettings) -> 
         raise LedgerMismatch(
             f"the logger's history was built with TIMEZONE={ledger.get('timezone')}, and this monitor runs with "
             f"TIMEZONE={settings.TIMEZONE}: give both the same TIMEZONE, or rebuild the history with "
-            f"`clara-logger --reconcile --all` under TIMEZONE={settings.TIMEZONE}")
+            f"`clara-logger --reconcile --all` under TIMEZONE={settings.TIMEZONE}"
+        )
 
 
 def time_queries(name: str, start: datetime, end: datetime, extra: dict[str, Any] | None = None) -> list[dict]:
     """Return queries for `name` in [start, end): BSON dates exactly, ISO strings widened by a day each side."""
-    strings = {"$gte": (start - timedelta(days=1)).date().isoformat(),
-               "$lt": (end + timedelta(days=1)).date().isoformat()}
+    strings = {
+        "$gte": (start - timedelta(days=1)).date().isoformat(),
+        "$lt": (end + timedelta(days=1)).date().isoformat(),
+    }
     return [{**(extra or {}), name: {"$gte": start, "$lt": end}}, {**(extra or {}), name: strings}]
 
 
-def tail_queries(start: datetime, end: datetime, ledger: dict[str, Any] | None,
-                 unfinished: list[str]) -> list[dict[str, Any]]:
+def tail_queries(
+    start: datetime, end: datetime, ledger: dict[str, Any] | None, unfinished: list[str]
+) -> list[dict[str, Any]]:
     """Return the queries that together find the tail of [start, end) (separate queries: each uses an index)."""
     if ledger is None:
         unreadable = [{"timestamp_validated": times} for times in UNREADABLE_TIMES]
@@ -152,8 +170,9 @@ def judge(doc: Mapping[str, Any], settings: MonitorSettings, now: datetime) -> J
     return Judged(
         current=contribution(written, settings.classes, settings.tz, now, max_skew(settings)),
         copies=copies(doc, settings.classes, settings.tz),
-        unlogged=(doc.get("logged") is not True and doc.get("output_validated") is not None
-                  and "logged_error" not in doc),
+        unlogged=(
+            doc.get("logged") is not True and doc.get("output_validated") is not None and "logged_error" not in doc
+        ),
         due_later=is_early(written, settings.tz, now, max_skew(settings)),
     )
 
@@ -171,8 +190,9 @@ class TailJudgements:
     def __init__(self) -> None:
         self._judged: dict[bytes, Judged] = {}
 
-    def judge(self, raw: RawBSONDocument, settings: MonitorSettings, now: datetime,
-              codec_options: CodecOptions) -> Judged:
+    def judge(
+        self, raw: RawBSONDocument, settings: MonitorSettings, now: datetime, codec_options: CodecOptions
+    ) -> Judged:
         known = self._judged.get(raw.raw)
         if known is not None and not known.due_later:
             return known
@@ -183,8 +203,12 @@ class TailJudgements:
         return judged
 
 
-def tail_deltas(tail: Iterable[Judged], held: Callable[[str, str | None], bool], first: str, last: str,
-                ) -> tuple[list[tuple[str, int, int, int]], dict[str, int]]:
+def tail_deltas(
+    tail: Iterable[Judged],
+    held: Callable[[str, str | None], bool],
+    first: str,
+    last: str,
+) -> tuple[list[tuple[str, int, int, int]], dict[str, int]]:
     """Return (day, true, predicted, ±1) rows and invalid deltas per day: what each document counts now
     less what the history holds of it, inside days `first` to `last`."""
     rows: list[tuple[str, int, int, int]] = []
@@ -204,8 +228,13 @@ def tail_deltas(tail: Iterable[Judged], held: Callable[[str, str | None], bool],
 
 def history_rows(records: Iterable[dict[str, Any]]) -> list[tuple[str, int, int, int]]:
     """Return the confusion rows (day, true, predicted, n) of history records."""
-    return [(r["_id"], int(t), int(p), n) for r in records
-            for t, row in r.get("confusion", {}).items() for p, n in row.items() if n]
+    return [
+        (r["_id"], int(t), int(p), n)
+        for r in records
+        for t, row in r.get("confusion", {}).items()
+        for p, n in row.items()
+        if n
+    ]
 
 
 class HistoryCache:
@@ -246,8 +275,11 @@ class HistoryCache:
 
     def _holds(self, record: dict[str, Any]) -> bool:
         held = self.days.get(record["_id"])
-        return (held is not None and held.get("version") == record.get("version")
-                and held.get("updated_at") == record.get("updated_at"))
+        return (
+            held is not None
+            and held.get("version") == record.get("version")
+            and held.get("updated_at") == record.get("updated_at")
+        )
 
     def unchanged_since(self, database: Database, since: datetime) -> bool:
         """Return whether every day changed since `since` is in the cache at the version it holds."""
@@ -280,8 +312,9 @@ def fully_applied(database: Database, batch_ids: set[str]) -> set[str]:
 
 def batches_of(tail: Iterable[Judged]) -> set[str]:
     """Return the ids of the batches the documents' copies were claimed by."""
-    return {batch for judged in tail for batch in (judged.copies.new_batch, judged.copies.old_batch)
-            if batch is not None}
+    return {
+        batch for judged in tail for batch in (judged.copies.new_batch, judged.copies.old_batch) if batch is not None
+    }
 
 
 def day_batches(database: Database, days: set[str]) -> dict[str, dict[str, Any]]:
@@ -290,8 +323,15 @@ def day_batches(database: Database, days: set[str]) -> dict[str, dict[str, Any]]
     return {r["_id"]: r for r in database[HISTORY_COLLECTION].find(query, {"applied_batches": 1, "version": 1})}
 
 
-def range_counts(database: Database, predictions: Collection, first: date, last: date, settings: MonitorSettings,
-                 cache: HistoryCache | None = None, judgements: TailJudgements | None = None) -> RangeCounts:
+def range_counts(
+    database: Database,
+    predictions: Collection,
+    first: date,
+    last: date,
+    settings: MonitorSettings,
+    cache: HistoryCache | None = None,
+    judgements: TailJudgements | None = None,
+) -> RangeCounts:
     """Return the exact counts of local days `first` to `last`: history plus tail, read consistently.
 
     The days changed lately are looked up before and after the tail; if one changed in between, a
@@ -306,18 +346,22 @@ def range_counts(database: Database, predictions: Collection, first: date, last:
     judgements = judgements or TailJudgements()
     raw_predictions = predictions.with_options(codec_options=RAW)
     applied: dict[str, set[str]] = {}
-    for attempt in range(1, READ_ATTEMPTS + 1):
+    for attempt in range(1, READ_ATTEMPTS + 1):  # noqa: B007 - read after the loop: how many attempts it took
         since = cache.refresh(database, ledger) if ledger else None
         records = cache.records(database, first, last) if ledger else {}
         unfinished = unfinished_batches(database) if ledger else []
         now = datetime.now(UTC)
-        tail = [judgements.judge(doc, settings, now, predictions.codec_options)
-                for doc in find_once(raw_predictions, tail_queries(start, end, ledger, unfinished), PROJECTION)]
+        tail = [
+            judgements.judge(doc, settings, now, predictions.codec_options)
+            for doc in find_once(raw_predictions, tail_queries(start, end, ledger, unfinished), PROJECTION)
+        ]
         done = fully_applied(database, batches_of(tail)) if ledger else set()
         in_flight = batches_of(tail) - done
         lists = day_batches(database, set(range_days(first, last))) if in_flight else {}
-        stable = since is None or (cache.unchanged_since(database, since) and all(
-            r.get("version") == records.get(d, {}).get("version") for d, r in lists.items()))
+        stable = since is None or (
+            cache.unchanged_since(database, since)
+            and all(r.get("version") == records.get(d, {}).get("version") for d, r in lists.items())
+        )
         applied = {day: set(r.get("applied_batches", [])) for day, r in lists.items()}
         if stable:
             break
@@ -329,7 +373,8 @@ def range_counts(database: Database, predictions: Collection, first: date, last:
     deltas, invalid_deltas = tail_deltas(tail, held, first.isoformat(), last.isoformat())
     counts = (
         pl.DataFrame(history_rows(records.values()) + deltas, schema=COUNT_SCHEMA, orient="row")
-        .group_by("day", "true", "predicted").agg(pl.col("n").sum())
+        .group_by("day", "true", "predicted")
+        .agg(pl.col("n").sum())
         .filter(pl.col("n") != 0)
         .sort("day", "true", "predicted")
     )
@@ -341,6 +386,7 @@ def range_counts(database: Database, predictions: Collection, first: date, last:
 
 
 # -- status and bounds -----------------------------------------------------------------------------
+
 
 def backlog(predictions: Collection) -> int:
     """Return how many validated predictions wait to be logged (BSON-date and ISO-string validation times).
@@ -356,7 +402,9 @@ def backlog(predictions: Collection) -> int:
     return total
 
 
-def status(database: Database, predictions: Collection, settings: MonitorSettings, read: RangeCounts | None = None) -> dict:
+def status(
+    database: Database, predictions: Collection, settings: MonitorSettings, read: RangeCounts | None = None
+) -> dict:
     """Return how far behind the history is: the logger's last tick and the validated predictions not logged yet.
 
     Given a range's `read`, its state document and its backlog; else the state is read and the whole
@@ -370,16 +418,22 @@ def status(database: Database, predictions: Collection, settings: MonitorSetting
     last_tick_at = tick.get("finished_at")
     if ledger is None or last_tick_at is None:
         state = "absent"
-        message = (f"No logger has run on this database: every answer is counted from the predictions collection "
-                   f"({waiting:,} validated predictions{where} not logged).")
+        message = (
+            f"No logger has run on this database: every answer is counted from the predictions collection "
+            f"({waiting:,} validated predictions{where} not logged)."
+        )
     else:
         late = now - last_tick_at > timedelta(minutes=settings.LOGGER_INTERVAL_MINUTES * BEHIND_AFTER_INTERVALS)
         state = "behind" if late else "current"
-        message = (f"The logger last finished a tick at {last_tick_at.isoformat(timespec='seconds')}; "
-                   f"{waiting:,} validated predictions{where} are not logged yet"
-                   + (" (answers still count them, from the predictions collection)." if late else "."))
+        message = (
+            f"The logger last finished a tick at {last_tick_at.isoformat(timespec='seconds')}; "
+            f"{waiting:,} validated predictions{where} are not logged yet"
+            + (" (answers still count them, from the predictions collection)." if late else ".")
+        )
     return {
-        "state": state, "message": message, "backlog": waiting,
+        "state": state,
+        "message": message,
+        "backlog": waiting,
         "last_tick_at": last_tick_at.isoformat() if last_tick_at else None,
         "last_tick_report": tick.get("report"),
         "corrections_since": _iso((ledger or {}).get("corrections_since")),
@@ -399,8 +453,9 @@ def _iso_fields(document: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in document.items()}
 
 
-def day_bounds(database: Database, predictions: Collection, settings: MonitorSettings, earliest: date,
-               latest: date) -> tuple[str | None, str | None]:
+def day_bounds(
+    database: Database, predictions: Collection, settings: MonitorSettings, earliest: date, latest: date
+) -> tuple[str | None, str | None]:
     """Return the first and last local day with validated predictions within `earliest` to `latest`.
 
     From the history and the source's ends; a validation time that is not due yet (beyond now +
@@ -409,16 +464,19 @@ def day_bounds(database: Database, predictions: Collection, settings: MonitorSet
     days = []
     history = database[HISTORY_COLLECTION]
     in_days = {"$gte": earliest.isoformat(), "$lte": latest.isoformat()}
-    bounds = {"start": day_start(earliest, settings.tz),
-              "end": min(day_start(latest + timedelta(days=1), settings.tz), datetime.now(UTC) + max_skew(settings))}
+    bounds = {
+        "start": day_start(earliest, settings.tz),
+        "end": min(day_start(latest + timedelta(days=1), settings.tz), datetime.now(UTC) + max_skew(settings)),
+    }
     times = {"$gte": bounds["start"], "$lt": bounds["end"]}
     for order in (1, -1):
         record = history.find_one({"_id": in_days, "count": {"$gt": 0}}, {"_id": 1}, sort=[("_id", order)])
         if record is not None:
             days.append(record["_id"])
         # The source's ends: the earliest and latest reviewed BSON-date validation times.
-        doc = predictions.find_one({"timestamp_validated": times}, {"timestamp_validated": 1},
-                                   sort=[("timestamp_validated", order)])
+        doc = predictions.find_one(
+            {"timestamp_validated": times}, {"timestamp_validated": 1}, sort=[("timestamp_validated", order)]
+        )
         if doc is not None:
             days += [local_day(d, settings.tz).isoformat() for d in dates_within(doc["timestamp_validated"], **bounds)]
     return (min(days), max(days)) if days else (None, None)

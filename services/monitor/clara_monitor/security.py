@@ -30,18 +30,20 @@ NO_STORE_PATHS = frozenset({"/data", "/training-data", "/min-date", "/healthz", 
 TOKEN_PATHS = frozenset({"/metrics"})
 # Everything from this origin and nothing inline: the page loads its script, style and vendored
 # Chart.js as files, and draws on canvases (Chart.js sets styles through the CSSOM, which the policy allows).
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -84,7 +86,10 @@ def credentials(settings: MonitorSettings) -> Credentials | None:
     cannot be read.
     """
     username, password, password_file = (
-        settings.MONITOR_USERNAME, settings.MONITOR_PASSWORD, settings.MONITOR_PASSWORD_FILE)
+        settings.MONITOR_USERNAME,
+        settings.MONITOR_PASSWORD,
+        settings.MONITOR_PASSWORD_FILE,
+    )
     if password and password_file:
         raise SettingsError("MONITOR_PASSWORD and MONITOR_PASSWORD_FILE are both set: set one of them")
     if username is None and password is None and password_file is None:
@@ -95,9 +100,11 @@ def credentials(settings: MonitorSettings) -> Credentials | None:
     if password is None and password_file is None:
         raise SettingsError(
             "MONITOR_USERNAME is set but neither MONITOR_PASSWORD nor MONITOR_PASSWORD_FILE is: "
-            "authentication needs both")
+            "authentication needs both"
+        )
     return Credentials(
-        username, password.get_secret_value() if password is not None else read_password_file(password_file))
+        username, password.get_secret_value() if password is not None else read_password_file(password_file)
+    )
 
 
 def needs_no_store(path: str) -> bool:
@@ -129,13 +136,17 @@ def register(app: Flask, required: Credentials | None, metrics_token: SecretStr 
                     log.warning("wrong token for %s from %s", request.path, request.remote_addr)
                     raise Unauthorized("wrong token", www_authenticate=token_challenge)
                 if required is None:
-                    raise Unauthorized("authentication required: send the METRICS_TOKEN as a Bearer token",
-                                       www_authenticate=token_challenge)
+                    raise Unauthorized(
+                        "authentication required: send the METRICS_TOKEN as a Bearer token",
+                        www_authenticate=token_challenge,
+                    )
             if required is None:
                 return
             if given is None or given.type != "basic":
-                raise Unauthorized("authentication required: sign in with the monitor's username and password",
-                                   www_authenticate=challenge)
+                raise Unauthorized(
+                    "authentication required: sign in with the monitor's username and password",
+                    www_authenticate=challenge,
+                )
             if not required.match(given.username or "", given.password or ""):
                 log.warning("wrong username or password for %s from %s", request.path, request.remote_addr)
                 raise Unauthorized("wrong username or password", www_authenticate=challenge)
