@@ -18,8 +18,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "1")
@@ -28,58 +26,14 @@ sys.path.insert(0, str(REPO))
 
 from pymongo import MongoClient  # noqa: E402
 
-from clara_common.days import today  # noqa: E402
-from clara_common.db import ensure_indexes, make_client, predictions  # noqa: E402
+from bench.sample_load import percentile, seed, timed  # noqa: E402
+from clara_common.db import predictions  # noqa: E402
 from clara_common.embedded import EmbeddedMongo  # noqa: E402
 from clara_logger.settings import LoggerSettings  # noqa: E402
-from clara_logger.tick import Logger  # noqa: E402
-from clara_seed.generator import SeedPlan, generate  # noqa: E402
 from tests.utils.monitor_process import running_monitor  # noqa: E402
 
 DATABASE = "bench_metrics_endpoint"
 ROUTES = {"/metrics": "/metrics", "/api/metrics (7 days)": "/api/metrics"}
-
-
-def seed(client: MongoClient, settings: LoggerSettings, days: int, per_day: int) -> None:
-    """Load the sample predictions and log them once, unless this database holds them already."""
-    collection = predictions(client, settings)
-    ensure_indexes(client, settings)
-    if collection.estimated_document_count():
-        print(f"reusing {collection.estimated_document_count():,} predictions in {settings.MONGODB_DB}")
-        return
-    started = time.monotonic()
-    docs = list(
-        generate(
-            SeedPlan(end=today(settings.tz), days=days, per_day=per_day, seed=5),
-            settings.classes,
-            settings.tz,
-            datetime.now(UTC),
-        )
-    )
-    for first in range(0, len(docs), 20_000):
-        collection.insert_many(docs[first : first + 20_000])
-    print(f"seeded {len(docs):,} predictions over {days} days in {time.monotonic() - started:.0f} s")
-    started = time.monotonic()
-    with make_client(settings) as logger_client:
-        Logger(settings, logger_client).tick()
-    print(f"logged them in one tick in {time.monotonic() - started:.0f} s")
-
-
-def timed(connection: http.client.HTTPConnection, path: str) -> float:
-    """Return the milliseconds one GET takes (status 200 required)."""
-    started = time.perf_counter()
-    connection.request("GET", path)
-    answer = connection.getresponse()
-    answer.read()
-    elapsed = (time.perf_counter() - started) * 1000
-    if answer.status != 200:
-        raise RuntimeError(f"{path}: HTTP {answer.status}")
-    return elapsed
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> int:

@@ -1,4 +1,5 @@
-"""Fixtures for the integration tests: stand-ins for the services the logger talks to over HTTP."""
+"""Fixtures for the integration tests: a logger on the test's database, and stand-ins for the services the
+logger talks to over HTTP."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ from collections.abc import Iterator
 import pytest
 from pytest_httpserver import HTTPServer
 
+from clara_common.db import make_client
+from clara_common.settings import CommonSettings
+from clara_logger.tick import Logger
+from tests.utils.settings import logger_settings
 from tests.utils.whylabs_endpoint import WhyLabsEndpoint
+
+
+@pytest.fixture
+def logger(settings: CommonSettings) -> Iterator[Logger]:
+    """Return a logger with default settings on the test's database (the `settings` fixture's)."""
+    with make_client(settings, appname="clara-logger") as client:
+        yield Logger(logger_settings(settings), client)
 
 
 @pytest.fixture

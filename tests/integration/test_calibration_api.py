@@ -11,7 +11,6 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -22,24 +21,17 @@ from pymongo.database import Database
 from sklearn.calibration import calibration_curve
 
 from clara_common.days import day_start, today
-from clara_common.db import make_client
 from clara_common.settings import CommonSettings
 from clara_logger import history
 from clara_logger.tick import Logger
 from clara_monitor.settings import MonitorSettings
 from tests.utils.monitor_app import monitor
 from tests.utils.reference import source_records
-from tests.utils.settings import logger_settings, monitor_settings
+from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
 
 DAYS = 4
-
-
-@pytest.fixture
-def logger(settings: CommonSettings) -> Iterator[Logger]:
-    with make_client(settings) as client:
-        yield Logger(logger_settings(settings), client)
 
 
 def window(settings: CommonSettings) -> tuple[date, date]:

@@ -9,7 +9,6 @@ must follow the shift.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -18,23 +17,16 @@ from bson import ObjectId
 from pymongo.database import Database
 
 from clara_common.days import day_start, today
-from clara_common.db import make_client
 from clara_common.settings import CommonSettings
 from clara_logger.tick import Logger
 from tests.utils.monitor_app import monitor
-from tests.utils.settings import logger_settings, monitor_settings
+from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
 
 PER_DAY = 300
 REVIEWED_DAYS = 35
 UNREVIEWED_DAYS = 10
-
-
-@pytest.fixture
-def logger(settings: CommonSettings) -> Iterator[Logger]:
-    with make_client(settings) as client:
-        yield Logger(logger_settings(settings), client)
 
 
 def chance_right(predicted: np.ndarray, confidence: np.ndarray) -> np.ndarray:

@@ -10,21 +10,10 @@ from itertools import count
 import pytest
 from bson import ObjectId
 
-from clara_common.db import make_client
-from clara_common.settings import CommonSettings
-from clara_logger.tick import Logger
-from tests.utils.settings import logger_settings
-
 pytestmark = pytest.mark.integration
 
 TICKS = 5
 ABSENT = object()
-
-
-@pytest.fixture
-def logger(settings: CommonSettings) -> Iterator[Logger]:
-    with make_client(settings) as client:
-        yield Logger(logger_settings(settings), client)
 
 
 def review(index: int, validated: object, logged: object) -> dict:

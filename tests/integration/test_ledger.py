@@ -12,7 +12,6 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -21,23 +20,15 @@ from flask.testing import FlaskClient
 from pymongo.collection import Collection
 
 from clara_common.days import day_start, today
-from clara_common.db import make_client
 from clara_common.settings import CommonSettings
 from clara_logger import batches, history
-from clara_logger.tick import Logger
 from tests.utils.monitor_app import monitor
 from tests.utils.reference import assert_metrics_equal, expected_confusion, expected_metrics, source_records
-from tests.utils.settings import logger_settings, monitor_settings
+from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
 
 DAYS = 6
-
-
-@pytest.fixture
-def logger(settings: CommonSettings) -> Iterator[Logger]:
-    with make_client(settings) as client:
-        yield Logger(logger_settings(settings), client)
 
 
 def window(settings: CommonSettings) -> tuple[date, date]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -20,21 +19,14 @@ from pymongo.database import Database
 from clara_common.calibration import CALIBRATION_BINS, confidence_bin
 from clara_common.contract import Rejection, parse_prediction
 from clara_common.days import day_start, local_day, today
-from clara_common.db import make_client
 from clara_common.ledger import STATE_COLLECTION, STATE_ID, UNREVIEWED_COLLECTION, readable_day
 from clara_common.settings import CommonSettings
 from clara_logger.tick import Logger
 from clara_monitor import estimate
 from tests.utils.monitor_app import monitor
-from tests.utils.settings import logger_settings, monitor_settings
+from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def logger(settings: CommonSettings) -> Iterator[Logger]:
-    with make_client(settings) as client:
-        yield Logger(logger_settings(settings), client)
 
 
 def recount(db: Database, settings: CommonSettings) -> dict[str, dict]:

@@ -1,0 +1,58 @@
+"""What the benchmarks on sample data share: load and log the sample predictions once, time one GET."""
+
+from __future__ import annotations
+
+import http.client
+import time
+from datetime import UTC, datetime
+
+from pymongo import MongoClient
+
+from clara_common.days import today
+from clara_common.db import ensure_indexes, make_client, predictions
+from clara_logger.settings import LoggerSettings
+from clara_logger.tick import Logger
+from clara_seed.generator import SeedPlan, generate
+
+
+def seed(client: MongoClient, settings: LoggerSettings, days: int, per_day: int) -> None:
+    """Load the sample predictions and log them once, unless this database holds them already."""
+    collection = predictions(client, settings)
+    ensure_indexes(client, settings)
+    if collection.estimated_document_count():
+        print(f"reusing {collection.estimated_document_count():,} predictions in {settings.MONGODB_DB}")
+        return
+    started = time.monotonic()
+    docs = list(
+        generate(
+            SeedPlan(end=today(settings.tz), days=days, per_day=per_day, seed=5),
+            settings.classes,
+            settings.tz,
+            datetime.now(UTC),
+        )
+    )
+    for first in range(0, len(docs), 20_000):
+        collection.insert_many(docs[first : first + 20_000])
+    print(f"seeded {len(docs):,} predictions over {days} days in {time.monotonic() - started:.0f} s")
+    started = time.monotonic()
+    with make_client(settings, appname="clara-logger") as logger_client:
+        Logger(settings, logger_client).tick()
+    print(f"logged them in one tick in {time.monotonic() - started:.0f} s")
+
+
+def timed(connection: http.client.HTTPConnection, path: str) -> float:
+    """Return the milliseconds one GET takes (status 200 required)."""
+    started = time.perf_counter()
+    connection.request("GET", path)
+    answer = connection.getresponse()
+    answer.read()
+    elapsed = (time.perf_counter() - started) * 1000
+    if answer.status != 200:
+        raise RuntimeError(f"{path}: HTTP {answer.status}")
+    return elapsed
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Return the `share` quantile of `values` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
