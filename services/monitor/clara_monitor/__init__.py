@@ -15,7 +15,7 @@ from pymongo.database import Database
 
 from clara_common.db import get_database, make_client, predictions
 from clara_monitor import security
-from clara_monitor.reader import HistoryCache, RangeCounts, TailJudgements, range_counts
+from clara_monitor.reader import HistoryCache, LiveTail, RangeCounts, TailJudgements, range_counts
 from clara_monitor.settings import MonitorSettings
 from clara_monitor.training import TrainedCounts
 
@@ -25,13 +25,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class MonitorContext:
     """What the views need: the settings, the one client of this process, and what it keeps between requests
-    (the training counts, the history's days, the tail's judgements)."""
+    (the training counts, the history's days, the tail's judgements and recent documents)."""
 
     settings: MonitorSettings
     client: MongoClient
     trained: TrainedCounts
     history: HistoryCache = field(default_factory=HistoryCache)
     tail: TailJudgements = field(default_factory=TailJudgements)
+    live: LiveTail = field(default_factory=LiveTail)
 
     @property
     def predictions(self) -> Collection:
@@ -43,7 +44,9 @@ class MonitorContext:
 
     def read_range(self, first: date, last: date) -> RangeCounts:
         """Return the exact counts of local days `first` to `last` (reader.range_counts), with this process's caches."""
-        return range_counts(self.database, self.predictions, first, last, self.settings, self.history, self.tail)
+        return range_counts(
+            self.database, self.predictions, first, last, self.settings, self.history, self.tail, self.live
+        )
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

@@ -9,7 +9,9 @@ judged by the one record contract (clara_common.ledger). What the history holds 
 decided by its batch: applied to all its days, or in flight and then by the batch ids each day
 records. The history's days are kept in each process and refreshed from the days the logger changed
 lately, looked up before and after the tail: if one changed in between, the read is done again, so an
-answer is exact as of one instant.
+answer is exact as of one instant. The tail's recent reviews are kept in the process too (LiveTail):
+a request reads those validated since the newest it holds; a delete, an edit that keeps its time, or
+a review written more than LiveTail.MARGIN after its validation time shows within REREAD_AFTER.
 
 Without a logger (no state document), the whole range is read from the source, with the reviewed
 documents whose validation time cannot be read but can be found through its index (a number, a date
@@ -73,7 +75,7 @@ UNREADABLE_TIMES = [
 ]
 UNFINISHED_BATCHES = ["claiming", "built"]
 # Tail documents are read as raw BSON: their bytes key the judgements (TailJudgements).
-RAW = CodecOptions(document_class=RawBSONDocument)
+RAW = CodecOptions(document_class=RawBSONDocument, tz_aware=True)
 # How far back each look for history days changed lately reaches before the previous look: the
 # logger's and the monitor's clocks may differ (NTP keeps them within milliseconds; one host in
 # Compose), and a day's write lands a moment after its updated_at. Every day changed within it is
@@ -128,30 +130,44 @@ def time_queries(name: str, start: datetime, end: datetime, extra: dict[str, Any
     return [{**(extra or {}), name: {"$gte": start, "$lt": end}}, {**(extra or {}), name: strings}]
 
 
+def recent_start(ledger: dict[str, Any], start: datetime) -> datetime:
+    """Return where the tail's recent validations begin: the logger's corrections watermark less its look-back."""
+    since = ledger.get("corrections_since")
+    return max(start, since - CORRECTION_LOOKBACK) if since else start
+
+
 def tail_queries(
-    start: datetime, end: datetime, ledger: dict[str, Any] | None, unfinished: list[str]
+    start: datetime,
+    end: datetime,
+    ledger: dict[str, Any] | None,
+    unfinished: Iterable[str],
+    recent_dates: bool = True,
 ) -> list[dict[str, Any]]:
-    """Return the queries that together find the tail of [start, end) (separate queries: each uses an index)."""
+    """Return the queries that together find the tail of [start, end) (separate queries: each uses an index).
+
+    `recent_dates=False` leaves out the recent BSON-date validations, which a LiveTail keeps.
+    """
     if ledger is None:
         unreadable = [{"timestamp_validated": times} for times in UNREADABLE_TIMES]
         return time_queries("timestamp_validated", start, end) + unreadable
-    since = ledger.get("corrections_since")
-    recent_from = max(start, since - CORRECTION_LOOKBACK) if since else start
+    recent_from = recent_start(ledger, start)
     queries = []
     # Not logged yet, validated before the corrections watermark (after it, the next queries find them).
     for logged in (False, None):
         queries += time_queries("timestamp_validated", start, max(start, recent_from), {"logged": logged})
     if recent_from < end:
-        queries += time_queries("timestamp_validated", recent_from, end)
+        queries += time_queries("timestamp_validated", recent_from, end)[0 if recent_dates else 1 :]
     if not ledger.get("adopted_at"):
         queries += time_queries("timestamp_validated", start, end, {"logged": True})
     if unfinished:
-        queries.append({"logger_batch": {"$in": unfinished}})
+        queries.append({"logger_batch": {"$in": sorted(unfinished)}})
     return queries
 
 
-def unfinished_batches(database: Database) -> list[str]:
-    return [r["_id"] for r in database[BATCHES_COLLECTION].find({"state": {"$in": UNFINISHED_BATCHES}}, {"_id": 1})]
+def unfinished_batches(database: Database) -> dict[str, str]:
+    """Return the state of each batch not applied yet, by batch id."""
+    query = {"state": {"$in": UNFINISHED_BATCHES}}
+    return {r["_id"]: r.get("state") for r in database[BATCHES_COLLECTION].find(query, {"state": 1})}
 
 
 @dataclass(frozen=True)
@@ -201,6 +217,49 @@ class TailJudgements:
             self._judged = {}
         self._judged[raw.raw] = judged
         return judged
+
+
+class LiveTail:
+    """The tail's recent BSON-date validations, kept in this process and brought up to date by each request.
+
+    They are most of the tail (every review since the logger's last look for corrections) and read
+    again for every request they cost more than the rest of the answer. Kept here, a request reads
+    only those validated since the newest it has, less MARGIN for a write that lands late; the whole
+    window is read again when the ledger moves (its state document, a batch, a history day: the
+    logger may have claimed any of them), and after REREAD_AFTER otherwise, for what no newer time
+    reveals: a delete, or an edit that keeps its time (the logger waits for a reconcile for those).
+    """
+
+    MARGIN = timedelta(seconds=2)
+    REREAD_AFTER = timedelta(seconds=10)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: Any = None
+        self._documents: dict[Any, RawBSONDocument] = {}
+        self._newest: datetime | None = None  # the newest validation time read, not beyond the reading clock
+        self._read_at: datetime | None = None
+
+    def documents(self, predictions: Collection, ledger: dict[str, Any], ledger_moves: Any) -> list[RawBSONDocument]:
+        """Return the documents validated (BSON date) since `recent_start(ledger)`, as of now.
+
+        `ledger_moves`: anything that changes whenever the logger may have written to a prediction.
+        """
+        start = recent_start(ledger, FIRST_INSTANT)
+        key = (ledger, ledger_moves, start)
+        with self._lock:
+            now = datetime.now(UTC)
+            whole = key != self._key or self._read_at is None or now - self._read_at > self.REREAD_AFTER
+            since = start if whole or self._newest is None else max(start, self._newest - self.MARGIN)
+            found = predictions.find({"timestamp_validated": {"$gte": since, "$lt": END_INSTANT}}, PROJECTION)
+            if whole:
+                self._documents, self._newest, self._key, self._read_at = {}, None, key, now
+            for doc in found:
+                self._documents[doc["_id"]] = doc
+                newest = max(dates_within(doc["timestamp_validated"], since, now), default=None)
+                if newest is not None and (self._newest is None or newest > self._newest):
+                    self._newest = newest
+            return list(self._documents.values())
 
 
 def tail_deltas(
@@ -253,6 +312,7 @@ class HistoryCache:
         self.known: set[str] = set()  # days read at least once, with or without a record
         self.generation: Any = None
         self.polled_at: datetime | None = None
+        self.moves = 0  # how many times a day was found changed: a mark that moves with the history
 
     def refresh(self, database: Database, ledger: dict[str, Any]) -> datetime:
         """Bring the cache up to date; return the time from which the days changed lately were looked up."""
@@ -268,6 +328,7 @@ class HistoryCache:
             recent = history.find({"updated_at": {"$gte": since}}, {"version": 1, "updated_at": 1})
             moved = [r["_id"] for r in recent if not self._holds(r)]
             if moved:
+                self.moves += 1
                 for record in history.find({"_id": {"$in": moved}}, self.FIELDS):
                     self.days[record["_id"]] = record
             self.polled_at = started if self.polled_at is None else max(self.polled_at, started)
@@ -323,6 +384,29 @@ def day_batches(database: Database, days: set[str]) -> dict[str, dict[str, Any]]
     return {r["_id"]: r for r in database[HISTORY_COLLECTION].find(query, {"applied_batches": 1, "version": 1})}
 
 
+def tail_documents(
+    predictions: Collection,
+    start: datetime,
+    end: datetime,
+    ledger: dict[str, Any] | None,
+    unfinished: dict[str, str],
+    ledger_moves: Any,
+    live: LiveTail,
+) -> list[RawBSONDocument]:
+    """Return the tail of [start, end), once each document.
+
+    With an adopted ledger the tail is small, so the whole of it is read (its days sorted out later):
+    a document may have moved out of the range since its copy was counted. Its recent BSON-date
+    validations come from the LiveTail.
+    """
+    if ledger is None or not ledger.get("adopted_at"):
+        return find_once(predictions, tail_queries(start, end, ledger, unfinished), PROJECTION)
+    found = {doc["_id"]: doc for doc in live.documents(predictions, ledger, ledger_moves)}
+    rest = tail_queries(FIRST_INSTANT, END_INSTANT, ledger, unfinished, recent_dates=False)
+    found.update((doc["_id"], doc) for doc in find_once(predictions, rest, PROJECTION))
+    return list(found.values())
+
+
 def range_counts(
     database: Database,
     predictions: Collection,
@@ -331,6 +415,7 @@ def range_counts(
     settings: MonitorSettings,
     cache: HistoryCache | None = None,
     judgements: TailJudgements | None = None,
+    live: LiveTail | None = None,
 ) -> RangeCounts:
     """Return the exact counts of local days `first` to `last`: history plus tail, read consistently.
 
@@ -344,17 +429,16 @@ def range_counts(
     start, end = range_bounds(first, last, settings.tz)
     cache = cache or HistoryCache()
     judgements = judgements or TailJudgements()
+    live = live or LiveTail()
     raw_predictions = predictions.with_options(codec_options=RAW)
     applied: dict[str, set[str]] = {}
     for attempt in range(1, READ_ATTEMPTS + 1):  # noqa: B007 - read after the loop: how many attempts it took
         since = cache.refresh(database, ledger) if ledger else None
         records = cache.records(database, first, last) if ledger else {}
-        unfinished = unfinished_batches(database) if ledger else []
+        unfinished = unfinished_batches(database) if ledger else {}
+        found = tail_documents(raw_predictions, start, end, ledger, unfinished, (cache.moves, unfinished), live)
         now = datetime.now(UTC)
-        tail = [
-            judgements.judge(doc, settings, now, predictions.codec_options)
-            for doc in find_once(raw_predictions, tail_queries(start, end, ledger, unfinished), PROJECTION)
-        ]
+        tail = [judgements.judge(doc, settings, now, predictions.codec_options) for doc in found]
         done = fully_applied(database, batches_of(tail)) if ledger else set()
         in_flight = batches_of(tail) - done
         lists = day_batches(database, set(range_days(first, last))) if in_flight else {}
@@ -370,7 +454,8 @@ def range_counts(
     def held(day: str, batch: str | None) -> bool:
         return batch is not None and (batch in done or batch in applied.get(day, ()))
 
-    deltas, invalid_deltas = tail_deltas(tail, held, first.isoformat(), last.isoformat())
+    first_day, last_day = first.isoformat(), last.isoformat()
+    deltas, invalid_deltas = tail_deltas(tail, held, first_day, last_day)
     counts = (
         pl.DataFrame(history_rows(records.values()) + deltas, schema=COUNT_SCHEMA, orient="row")
         .group_by("day", "true", "predicted")
@@ -381,7 +466,9 @@ def range_counts(
     invalid = {day: r.get("invalid", 0) for day, r in records.items()}
     for day, n in invalid_deltas.items():
         invalid[day] = invalid.get(day, 0) + n
-    unlogged = sum(1 for judged in tail if judged.unlogged)
+    unlogged = sum(
+        1 for judged in tail if judged.unlogged and judged.current and first_day <= judged.current.day <= last_day
+    )
     return RangeCounts(counts, invalid, len(tail), unlogged, ledger is not None, attempt, records, ledger)
 
 
