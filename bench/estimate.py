@@ -43,7 +43,7 @@ from clara_common.ledger import CORRECTION_LOOKBACK, STATE_COLLECTION, STATE_ID 
 from clara_common.unreviewed import STATE_FIELD  # noqa: E402
 from clara_logger import unreviewed  # noqa: E402
 from clara_logger.settings import LoggerSettings  # noqa: E402
-from clara_logger.tick import Logger  # noqa: E402
+from clara_logger.tick import LoggerService  # noqa: E402
 from tests.utils.monitor_process import running_monitor  # noqa: E402
 
 DATABASE = "bench_estimate"
@@ -53,7 +53,7 @@ ROUTES: dict[str, str] = {}  # filled in main(): the last 90 days
 def tick(settings: LoggerSettings, what: str) -> None:
     """Run one logger tick and print its duration and the unreviewed summary's share of it."""
     with make_client(settings) as client:
-        report = Logger(settings, client).tick()
+        report = LoggerService(settings, client).tick()
     print(
         f"tick ({what}): {report.duration * 1000:,.0f} ms, of which the unreviewed summary "
         f"{report.unreviewed_seconds * 1000:,.0f} ms ({report.unreviewed_days} day(s) recounted)"

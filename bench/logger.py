@@ -97,10 +97,10 @@ def run_baseline(settings: LoggerSettings, mark_by_ids: bool = False) -> int:
 
 def run_logger(settings: LoggerSettings) -> int:
     """Log the backlog with one clara-logger tick; return how many predictions it logged."""
-    from clara_logger.tick import Logger
+    from clara_logger.tick import LoggerService
 
     with make_client(settings) as client:
-        return Logger(settings, client).tick().logged
+        return LoggerService(settings, client).tick().logged
 
 
 def child(approach: str, uri: str, database: str, batch_size: int, claim_size: int) -> None:

@@ -11,7 +11,7 @@ from pymongo import MongoClient
 from clara_common.days import today
 from clara_common.db import ensure_indexes, make_client, predictions
 from clara_logger.settings import LoggerSettings
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 from clara_seed.generator import SeedPlan, generate
 
 
@@ -36,7 +36,7 @@ def seed(client: MongoClient, settings: LoggerSettings, days: int, per_day: int)
     print(f"seeded {len(docs):,} predictions over {days} days in {time.monotonic() - started:.0f} s")
     started = time.monotonic()
     with make_client(settings, appname="clara-logger") as logger_client:
-        Logger(settings, logger_client).tick()
+        LoggerService(settings, logger_client).tick()
     print(f"logged them in one tick in {time.monotonic() - started:.0f} s")
 
 

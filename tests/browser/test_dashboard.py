@@ -29,7 +29,7 @@ from pymongo import MongoClient
 from clara_common.days import day_bounds, today
 from clara_common.db import ensure_indexes, make_client, predictions
 from clara_common.embedded import free_port
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 from clara_monitor.settings import MonitorSettings
 from clara_seed.generator import SeedPlan, generate
 from tests.utils.monitor_process import running_monitor
@@ -104,7 +104,7 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
     low_day = collection.find({"timestamp_validated": {"$gte": start, "$lt": end}}, {"_id": 1}, sort=[("_id", 1)])
     collection.delete_many({"_id": {"$in": [doc["_id"] for doc in low_day][LOW_KEEP:]}})
     with make_client(settings) as client:
-        Logger(logger_settings(settings), client).tick()
+        LoggerService(logger_settings(settings), client).tick()
     yield settings
     mongo_client.drop_database(settings.MONGODB_DB)
 
@@ -581,7 +581,7 @@ def test_a_lagging_ledger_is_shown_in_a_banner(
         seed(mongo_client, settings, days=3, per_day=20)
         if ran_logger:
             with make_client(settings) as client:
-                Logger(logger_settings(settings), client).tick()
+                LoggerService(logger_settings(settings), client).tick()
             time.sleep(0.1)
         with running_monitor(monitor_env(settings), tmp_path / "monitor.log", workers=1) as server:
             base = server.base_url

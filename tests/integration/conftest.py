@@ -10,16 +10,16 @@ from pytest_httpserver import HTTPServer
 
 from clara_common.db import make_client
 from clara_common.settings import CommonSettings
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 from tests.utils.settings import logger_settings
 from tests.utils.whylabs_endpoint import WhyLabsEndpoint
 
 
 @pytest.fixture
-def logger(settings: CommonSettings) -> Iterator[Logger]:
+def logger(settings: CommonSettings) -> Iterator[LoggerService]:
     """Return a logger with default settings on the test's database (the `settings` fixture's)."""
     with make_client(settings, appname="clara-logger") as client:
-        yield Logger(logger_settings(settings), client)
+        yield LoggerService(logger_settings(settings), client)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from sklearn.calibration import calibration_curve
 from clara_common.days import day_start, today
 from clara_common.settings import CommonSettings
 from clara_logger import history
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 from clara_monitor.settings import MonitorSettings
 from tests.utils.monitor_app import monitor
 from tests.utils.reference import source_records
@@ -98,7 +98,7 @@ def seed(collection: Collection, settings: CommonSettings, count: int = 800) -> 
 
 
 def test_calibration_equals_scikit_learn_after_corrections(
-    db: Database, settings: CommonSettings, logger: Logger
+    db: Database, settings: CommonSettings, logger: LoggerService
 ) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     seed(collection, settings)
@@ -132,7 +132,7 @@ def test_calibration_equals_scikit_learn_after_corrections(
 
 
 def test_the_tail_is_not_included_until_the_logger_ticks(
-    db: Database, settings: CommonSettings, logger: Logger
+    db: Database, settings: CommonSettings, logger: LoggerService
 ) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     seed(collection, settings, 200)
@@ -152,7 +152,7 @@ def test_the_tail_is_not_included_until_the_logger_ticks(
 
 
 def test_days_written_before_the_bins_are_reported_and_a_reconcile_fills_them(
-    db: Database, settings: CommonSettings, logger: Logger
+    db: Database, settings: CommonSettings, logger: LoggerService
 ) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     seed(collection, settings)
@@ -189,7 +189,9 @@ def test_days_written_before_the_bins_are_reported_and_a_reconcile_fills_them(
         assert_matches(filled, expected(collection, settings, first, last))
 
 
-def test_bad_dates_are_400_and_another_timezone_is_409(db: Database, settings: CommonSettings, logger: Logger) -> None:
+def test_bad_dates_are_400_and_another_timezone_is_409(
+    db: Database, settings: CommonSettings, logger: LoggerService
+) -> None:
     seed(db[settings.PREDICTIONS_COLLECTION], settings, 20)
     logger.tick()
     with monitor(monitor_settings(settings)) as client:

@@ -18,7 +18,7 @@ from pymongo.database import Database
 
 from clara_common.days import day_start, today
 from clara_common.settings import CommonSettings
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 from tests.utils.monitor_app import monitor
 from tests.utils.settings import monitor_settings
 
@@ -70,7 +70,7 @@ def documents(
 
 
 def test_the_estimate_follows_a_shift_the_naive_guess_misses(
-    db: Database, settings: CommonSettings, logger: Logger
+    db: Database, settings: CommonSettings, logger: LoggerService
 ) -> None:
     rng = np.random.default_rng(2026)
     current = today(settings.tz)

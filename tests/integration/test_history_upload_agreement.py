@@ -12,7 +12,7 @@ from clara_common.contract import Prediction, parse_prediction
 from clara_common.days import local_day
 from clara_common.db import make_client
 from clara_logger import history, profiles
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 from tests.utils.predictions import prediction
 from tests.utils.whylabs_endpoint import WhyLabsEndpoint, whylabs_settings
 
@@ -71,7 +71,7 @@ def test_each_logged_prediction_is_once_in_the_history_and_once_in_the_uploaded_
     db[settings.PREDICTIONS_COLLECTION].insert_many(docs)
     configured = whylabs_settings(settings, whylabs.url)
     with make_client(configured) as client:
-        Logger(configured, client).tick()
+        LoggerService(configured, client).tick()
 
     want = source_cells(db, settings)
     assert sum(want.values()) == len(docs)

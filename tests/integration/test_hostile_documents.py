@@ -16,7 +16,7 @@ from clara_common.days import day_start, local_day, today
 from clara_common.db import make_client
 from clara_common.settings import CommonSettings
 from clara_logger import batches, history
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 from tests.utils.monitor_app import monitor
 from tests.utils.settings import logger_settings, monitor_settings
 
@@ -26,9 +26,9 @@ DAYS = 4
 
 
 @contextmanager
-def logger_for(settings: CommonSettings) -> Iterator[Logger]:
+def logger_for(settings: CommonSettings) -> Iterator[LoggerService]:
     with make_client(settings) as client:
-        yield Logger(logger_settings(settings), client)
+        yield LoggerService(logger_settings(settings), client)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from clara_common.logs import QUIET_LOGGERS, configure_logging
 from clara_common.settings import CommonSettings
 from clara_logger import batches, tick
 from clara_logger.settings import LoggerSettings
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 from tests.utils.predictions import prediction
 from tests.utils.settings import logger_settings
 
@@ -39,7 +39,7 @@ def small_batches(settings: CommonSettings) -> LoggerSettings:
 
 def run_tick(settings: CommonSettings, owner: str | None = None) -> tick.TickReport:
     with make_client(settings) as client:
-        return Logger(logger_settings(settings), client, owner=owner).tick()
+        return LoggerService(logger_settings(settings), client, owner=owner).tick()
 
 
 def test_a_tick_writes_no_third_party_info_lines(db, small_batches, caplog, restored_levels) -> None:

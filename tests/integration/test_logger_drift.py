@@ -10,7 +10,7 @@ from pytest_httpserver import HTTPServer
 from clara_common.db import make_client
 from clara_logger import alerts, history
 from clara_logger.drift import DRIFT, IN_REFERENCE
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 from clara_seed.generator import SeedPlan, generate
 from clara_seed.loader import insert_missing
 from tests.utils.settings import logger_settings
@@ -42,7 +42,7 @@ def test_the_planted_event_is_found_as_drift_and_low_accuracy_and_alerted_once(
         httpserver.expect_oneshot_request("/hook", method="POST").respond_with_data(status=500)
     httpserver.expect_request("/hook", method="POST").respond_with_data()
     with make_client(settings) as client:
-        logger = Logger(settings, client)
+        logger = LoggerService(settings, client)
         logger.tick()
         for _ in range(3):
             logger.tick()  # retries what failed; raises nothing new

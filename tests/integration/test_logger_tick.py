@@ -12,7 +12,7 @@ from whylogs.migration.converters import read_v0_to_view
 from clara_common.days import local_day
 from clara_common.db import make_client
 from clara_logger import batches, history
-from clara_logger.tick import Logger, build_parts, split
+from clara_logger.tick import LoggerService, build_parts, split
 from tests.utils.predictions import START, expected_confusion, prediction, stored_confusion
 from tests.utils.settings import logger_settings
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def logger(settings, mongo_uri):
     with make_client(settings) as client:
-        instance = Logger(logger_settings(settings), client)
+        instance = LoggerService(logger_settings(settings), client)
         instance.ensure_indexes()
         yield instance
 

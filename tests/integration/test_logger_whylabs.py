@@ -12,7 +12,7 @@ import pytest
 
 from clara_common.db import make_client
 from clara_logger import batches, history, profiles
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 from tests.utils.predictions import prediction
 from tests.utils.whylabs_endpoint import API_KEY, WhyLabsEndpoint, whylabs_settings
 
@@ -44,7 +44,7 @@ def test_each_batch_day_is_uploaded_once_with_its_profile(db, settings, whylabs)
     settings = whylabs_settings(settings, whylabs.url)
     insert(db, settings, 50, seed=1)
     with make_client(settings) as client:
-        report = Logger(settings, client).tick()
+        report = LoggerService(settings, client).tick()
 
     assert report.uploaded == len(whylabs.uploads) > 0
     assert uploaded_counts(whylabs) == history_counts(db)
@@ -66,7 +66,7 @@ def test_a_failing_endpoint_leaves_batches_pending_until_it_recovers_then_upload
     else:
         whylabs.fail_with(failure, delay=3.0)
     with make_client(settings) as client:
-        logger = Logger(settings, client)
+        logger = LoggerService(settings, client)
         first = logger.tick()
         assert first.logged == 45 and first.uploaded == 0 and first.upload_failures == 1
         assert sum(history_counts(db).values()) == 45  # the history does not wait for WhyLabs
@@ -128,8 +128,8 @@ def test_two_loggers_retrying_uploads_at_once_upload_each_batch_day_once(db, set
     insert(db, settings, 60, seed=5)
     whylabs.fail_with("error")
     with make_client(settings) as client_a, make_client(settings) as client_b:
-        first = Logger(settings, client_a, owner="a")
-        second = Logger(settings, client_b, owner="b")
+        first = LoggerService(settings, client_a, owner="a")
+        second = LoggerService(settings, client_b, owner="b")
         first.tick()
         whylabs.fail_with("none")
         time.sleep(0.1)

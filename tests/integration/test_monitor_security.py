@@ -29,7 +29,7 @@ from clara_common.days import today
 from clara_common.db import ensure_indexes, make_client, predictions
 from clara_common.embedded import free_port
 from clara_common.settings import CommonSettings, SettingsError
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 from clara_monitor import create_app, security
 from clara_monitor.settings import MonitorSettings
 from clara_seed.generator import SeedPlan, generate
@@ -464,7 +464,7 @@ def logged(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
     plan = SeedPlan(end=today(settings.tz), days=90, per_day=40, seed=13)
     predictions(mongo_client, settings).insert_many(list(generate(plan, settings.classes, settings.tz)))
     with make_client(settings) as client:
-        Logger(logger_settings(settings), client).tick()
+        LoggerService(logger_settings(settings), client).tick()
     yield settings
     mongo_client.drop_database(settings.MONGODB_DB)
 

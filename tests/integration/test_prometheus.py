@@ -32,7 +32,7 @@ from clara_common.db import ensure_indexes, make_client, predictions
 from clara_common.embedded import free_port
 from clara_common.ledger import STATE_COLLECTION, STATE_ID
 from clara_common.settings import CommonSettings
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 from clara_monitor import prometheus, security
 from clara_monitor.settings import MonitorSettings
 from clara_seed.generator import SeedPlan, generate
@@ -148,7 +148,7 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
         ]
     )
     with make_client(settings) as client:
-        Logger(logger_settings(settings), client).tick()
+        LoggerService(logger_settings(settings), client).tick()
     just_now = max(now - timedelta(minutes=1), day_start(current, settings.tz))
     blue, grey = settings.classes.id_of("blue"), settings.classes.id_of("grey")
     collection.insert_many(
@@ -225,7 +225,7 @@ def test_unreviewed_figures_are_the_loggers_summary_as_of_its_tick(settings: Com
     collection = predictions(db.client, settings)
     collection.insert_many([prediction(i, blue, None, now - timedelta(minutes=2)) for i in range(5)])
     with make_client(settings) as client:
-        Logger(logger_settings(settings), client).tick()
+        LoggerService(logger_settings(settings), client).tick()
     collection.insert_one(prediction(9, blue, None, now - timedelta(minutes=1)))  # after the tick
     with monitor(monitor_settings(settings)) as client:
         found = scrape(client)

@@ -21,7 +21,7 @@ from clara_common.contract import Rejection, parse_prediction
 from clara_common.days import day_start, local_day, today
 from clara_common.ledger import STATE_COLLECTION, STATE_ID, UNREVIEWED_COLLECTION, readable_day
 from clara_common.settings import CommonSettings
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 from clara_monitor import estimate
 from tests.utils.monitor_app import monitor
 from tests.utils.settings import monitor_settings
@@ -123,7 +123,7 @@ def hostile(settings: CommonSettings, day: date) -> list[dict]:
 
 
 def test_the_summary_equals_a_recount_after_inserts_reviews_corrections_deletes_and_hostile_documents(
-    db: Database, settings: CommonSettings, logger: Logger
+    db: Database, settings: CommonSettings, logger: LoggerService
 ) -> None:
     rng = random.Random(11)
     collection = db[settings.PREDICTIONS_COLLECTION]
@@ -231,7 +231,7 @@ def random_day(settings: CommonSettings, rng: np.random.Generator, day: date, n:
 
 
 def test_the_estimate_from_the_summary_equals_the_per_prediction_computation(
-    db: Database, settings: CommonSettings, logger: Logger
+    db: Database, settings: CommonSettings, logger: LoggerService
 ) -> None:
     """Σp and the Poisson-binomial variance from (n, Σc, Σc²) per bin equal the sums over the predictions."""
     rng = np.random.default_rng(5)
@@ -263,7 +263,7 @@ def test_the_estimate_from_the_summary_equals_the_per_prediction_computation(
 
 
 def test_the_route_answers_from_the_summary_as_of_the_tick_and_without_a_logger_from_the_predictions(
-    db: Database, settings: CommonSettings, logger: Logger
+    db: Database, settings: CommonSettings, logger: LoggerService
 ) -> None:
     rng = random.Random(3)
     collection = db[settings.PREDICTIONS_COLLECTION]

@@ -21,7 +21,7 @@ from clara_common.settings import SettingsError
 from clara_logger.retry import retry_delay
 from clara_logger.settings import LoggerSettings
 from clara_logger.state import LedgerMismatch
-from clara_logger.tick import Logger
+from clara_logger.tick import LoggerService
 
 log = logging.getLogger("clara_logger")
 
@@ -80,7 +80,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run_reconcile(settings: LoggerSettings, days: int | None, everything: bool) -> int:
     """Reconcile the history with the predictions collection; print what changed; return the exit code."""
     with make_client(settings, appname="clara-logger") as client:
-        logger = Logger(settings, client)
+        logger = LoggerService(settings, client)
         logger.ensure_indexes()
         if everything:
             rebuilt = logger.rebuild_if_needed()
@@ -149,7 +149,7 @@ def run(settings: LoggerSettings, once: bool) -> int:
             "all set); the history store keeps every profile"
         )
     with make_client(settings, appname="clara-logger") as client:
-        logger = Logger(settings, client)
+        logger = LoggerService(settings, client)
         try:
             logger.check_ledger()
         except LedgerMismatch as exc:

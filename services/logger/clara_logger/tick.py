@@ -193,7 +193,7 @@ def split(documents: Sequence[dict[str, Any]], settings: CommonSettings) -> tupl
     return changes.added, changes.rejected
 
 
-class Logger:
+class LoggerService:
     """The logger's state between ticks: settings, collections, sinks, its identity."""
 
     def __init__(self, settings: LoggerSettings, client: MongoClient, owner: str | None = None) -> None:

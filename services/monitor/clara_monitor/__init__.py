@@ -98,6 +98,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def get_db() -> MonitorContext:
-    """Return the current app's database context."""
+def monitor_context() -> MonitorContext:
+    """Return the current app's MonitorContext: its settings, database client and caches."""
     return current_app.extensions["clara_monitor"]

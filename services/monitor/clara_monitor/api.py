@@ -19,8 +19,8 @@ from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.days import today
 from clara_common.ledger import ALERTS_COLLECTION
 from clara_common.metrics import AVERAGES, class_scores, daily_summaries, label_table, summary, true_class_totals
-from clara_monitor import MonitorContext, get_db
-from clara_monitor.errors import BadRequest
+from clara_monitor import MonitorContext, monitor_context
+from clara_monitor.errors import InvalidParameter
 from clara_monitor.reader import RangeCounts, day_bounds, range_days, status
 
 bp = Blueprint("api", __name__)
@@ -39,13 +39,13 @@ def parse_day(name: str, text: str | None) -> date | None:
     if text is None or text == "":
         return None
     if not _DATE.fullmatch(text):
-        raise BadRequest(f"{name} must be a date written YYYY-MM-DD, got {text[:40]!r}")
+        raise InvalidParameter(f"{name} must be a date written YYYY-MM-DD, got {text[:40]!r}")
     try:
         day = date.fromisoformat(text)
     except ValueError as exc:
-        raise BadRequest(f"{name} is not a calendar date: {text!r} ({exc})") from None
+        raise InvalidParameter(f"{name} is not a calendar date: {text!r} ({exc})") from None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise BadRequest(f"{name} must be a date in the years {FIRST_YEAR} to {LAST_YEAR}, got {text}")
+        raise InvalidParameter(f"{name} must be a date in the years {FIRST_YEAR} to {LAST_YEAR}, got {text}")
     return day
 
 
@@ -58,9 +58,9 @@ def requested_range(args: Any, current_day: date) -> tuple[date, date]:
     if start is None:
         start = end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
-        raise BadRequest(f"start_date {start} is after end_date {end}")
+        raise InvalidParameter(f"start_date {start} is after end_date {end}")
     if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise BadRequest(
+        raise InvalidParameter(
             f"the range {start} to {end} spans {(end - start).days + 1} days; at most {MAX_RANGE_DAYS} are allowed"
         )
     return start, end
@@ -70,7 +70,7 @@ def requested_average(args: Any) -> str:
     """Return the `average` query parameter, macro by default."""
     average = args.get("average", "macro") or "macro"
     if average not in AVERAGES:
-        raise BadRequest(f"average must be one of {', '.join(AVERAGES)}, got {average[:40]!r}")
+        raise InvalidParameter(f"average must be one of {', '.join(AVERAGES)}, got {average[:40]!r}")
     return average
 
 
@@ -83,7 +83,7 @@ def counts_for(context: MonitorContext, args: Any = None) -> tuple[date, date, R
 @bp.get("/api/metrics")
 def metrics() -> ResponseReturnValue:
     """Return the metrics of a date range: overall, per day and per class, and the ledger's status."""
-    return jsonify(range_metrics(get_db()))
+    return jsonify(range_metrics(monitor_context()))
 
 
 def range_metrics(context: MonitorContext) -> dict[str, Any]:
@@ -121,14 +121,14 @@ def range_metrics(context: MonitorContext) -> dict[str, Any]:
 @bp.get("/api/status")
 def ledger_status() -> ResponseReturnValue:
     """Return how far behind the logger's history is: its last tick and the validated predictions not logged yet."""
-    context = get_db()
+    context = monitor_context()
     return jsonify(status(context.database, context.predictions, context.settings))
 
 
 @bp.get("/api/confusion")
 def confusion() -> ResponseReturnValue:
     """Return the range's confusion matrix: rows the true class, columns the predicted class, catalogue order."""
-    context = get_db()
+    context = monitor_context()
     classes = context.settings.classes
     start, end, read = counts_for(context)
     cells = {(t, p): n for t, p, n in read.counts.group_by("true", "predicted").agg(pl.col("n").sum()).iter_rows()}
@@ -148,7 +148,7 @@ def confusion() -> ResponseReturnValue:
 @bp.get("/api/class-metrics/daily")
 def class_metrics_daily() -> ResponseReturnValue:
     """Return precision, recall, F1 and support per day and class."""
-    context = get_db()
+    context = monitor_context()
     classes = context.settings.classes
     start, end, read = counts_for(context)
     table = label_table(read.counts, ["day"])
@@ -182,7 +182,7 @@ def class_metrics_daily() -> ResponseReturnValue:
 @bp.get("/api/drift")
 def drift() -> ResponseReturnValue:
     """Return each day's drift results as the logger stored them, with the thresholds."""
-    context = get_db()
+    context = monitor_context()
     settings = context.settings
     start, end, read = counts_for(context)
     entries = {day: int(n) for day, n in read.counts.group_by("day").agg(pl.col("n").sum()).iter_rows()}
@@ -220,7 +220,7 @@ def drift() -> ResponseReturnValue:
 @bp.get("/api/alerts")
 def alert_list() -> ResponseReturnValue:
     """Return the alerts raised for days of the range: when, what, and whether the webhook delivered them."""
-    context = get_db()
+    context = monitor_context()
     start, end = requested_range(request.args, today(context.settings.tz))
     query = {"day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
     delivered = {"sent": True, "pending": False, "off": None}
@@ -245,7 +245,7 @@ def alert_list() -> ResponseReturnValue:
 @bp.get("/api/training-data")
 def training_data() -> ResponseReturnValue:
     """Return the training set's class counts: the configured counts plus validated predictions marked trained."""
-    context = get_db()
+    context = monitor_context()
     settings, classes = context.settings, context.settings.classes
     trained = context.trained.get(context.predictions, classes, settings.TIMEZONE)
     configured = classes.training_counts()
@@ -275,7 +275,7 @@ def first_and_last_day(context: MonitorContext) -> tuple[str | None, str | None]
 @bp.get("/api/date-range")
 def date_range() -> ResponseReturnValue:
     """Return the first and last local day with validated predictions, today and the time zone."""
-    context = get_db()
+    context = monitor_context()
     first, last = first_and_last_day(context)
     return jsonify(
         min_date=first,
@@ -294,5 +294,5 @@ def healthz() -> ResponseReturnValue:
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
     """Answer 200 when the database answers a ping (a down database is a 503 from the error handler)."""
-    get_db().client.admin.command("ping")
+    monitor_context().client.admin.command("ping")
     return jsonify(status="ready")

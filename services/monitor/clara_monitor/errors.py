@@ -13,15 +13,15 @@ from clara_monitor.reader import LedgerMismatch
 log = logging.getLogger(__name__)
 
 
-class BadRequest(ValueError):
+class InvalidParameter(ValueError):
     """A request parameter is malformed; the message says which and why."""
 
 
 def register(app: Flask) -> None:
     """Install the JSON error handlers on `app`."""
 
-    @app.errorhandler(BadRequest)
-    def bad_request(exc: BadRequest):
+    @app.errorhandler(InvalidParameter)
+    def bad_request(exc: InvalidParameter):
         return jsonify(error=str(exc)), 400
 
     @app.errorhandler(LedgerMismatch)

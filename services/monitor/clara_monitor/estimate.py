@@ -38,7 +38,7 @@ from clara_common.contract import Rejection, parse_prediction
 from clara_common.days import days_between, local_day, range_bounds, today
 from clara_common.db import find_once
 from clara_common.ledger import HISTORY_COLLECTION, JUDGED_FIELDS
-from clara_monitor import get_db
+from clara_monitor import monitor_context
 from clara_monitor.api import requested_range
 from clara_monitor.reader import check_timezone, read_state, time_queries
 from clara_monitor.settings import MonitorSettings
@@ -94,7 +94,7 @@ def ledger_as_of(database: Database, settings: MonitorSettings) -> str | None:
 @bp.get("/api/calibration")
 def calibration_curve() -> ResponseReturnValue:
     """Return a range's reliability diagram: per confidence bin its count, mean confidence and accuracy; and the ECE."""
-    context = get_db()
+    context = monitor_context()
     settings = context.settings
     start, end = requested_range(request.args, today(settings.tz))
     as_of = ledger_as_of(context.database, settings)
@@ -233,7 +233,7 @@ def realised(day: dict[str, Any] | None) -> tuple[float | None, int]:
 @bp.get("/api/estimated-performance")
 def estimated_performance() -> ResponseReturnValue:
     """Return, per day of prediction, the expected accuracy of the predictions not reviewed yet, with a 90% band."""
-    context = get_db()
+    context = monitor_context()
     settings = context.settings
     current = today(settings.tz)
     start, end = requested_range(request.args, current)

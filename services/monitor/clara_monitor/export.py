@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response
 from flask.typing import ResponseReturnValue
 
-from clara_monitor import get_db
+from clara_monitor import monitor_context
 from clara_monitor.api import range_metrics
 
 bp = Blueprint("export", __name__)
@@ -44,7 +44,7 @@ def csv_response(text: str, filename: str) -> Response:
 @bp.get("/api/metrics.csv")
 def daily_metrics_csv() -> ResponseReturnValue:
     """Return /api/metrics' daily metrics as CSV: one row per day (day, entries, precision, accuracy, recall, f1)."""
-    answer = range_metrics(get_db())
+    answer = range_metrics(monitor_context())
     rows = ([day, *(scores[c] for c in DAILY_COLUMNS[1:])] for day, scores in answer["daily_metrics"].items())
     name = f"clara-metrics_{answer['start_date']}_{answer['end_date']}_{answer['average']}.csv"
     return csv_response(csv_text(DAILY_COLUMNS, rows), name)
@@ -53,7 +53,7 @@ def daily_metrics_csv() -> ResponseReturnValue:
 @bp.get("/api/class-metrics.csv")
 def class_metrics_csv() -> ResponseReturnValue:
     """Return /api/metrics' class metrics as CSV: one row per class, over the whole range."""
-    answer = range_metrics(get_db())
+    answer = range_metrics(monitor_context())
     rows = ([name, *(scores[c] for c in CLASS_COLUMNS[1:])] for name, scores in answer["class_metrics"].items())
     name = f"clara-class-metrics_{answer['start_date']}_{answer['end_date']}.csv"
     return csv_response(csv_text(CLASS_COLUMNS, rows), name)

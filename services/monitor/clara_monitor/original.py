@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from clara_common.days import today
 from clara_common.metrics import original_class_scores, original_daily_summaries, original_summary, true_class_totals
-from clara_monitor import get_db
+from clara_monitor import monitor_context
 from clara_monitor.api import counts_for, first_and_last_day, parse_day
 from clara_monitor.reader import range_days
 
@@ -29,7 +29,7 @@ DEFAULT_DAYS_BEFORE = 7
 @bp.get("/data")
 def data() -> ResponseReturnValue:
     """Return the range's totals, weighted precision and F1, micro recall, per day and per class (zero_division=1)."""
-    context = get_db()
+    context = monitor_context()
     classes = context.settings.classes
     args = request.args.to_dict()
     if not args.get("start_date"):
@@ -52,12 +52,12 @@ def data() -> ResponseReturnValue:
 @bp.get("/training-data")
 def training_data() -> ResponseReturnValue:
     """Return the configured training set's class counts and the class colours."""
-    classes = get_db().settings.classes
+    classes = monitor_context().settings.classes
     return jsonify(class_counts=classes.training_counts(), color_dict=classes.color_dict())
 
 
 @bp.get("/min-date")
 def min_date() -> ResponseReturnValue:
     """Return the first local day with validated predictions (null when there is none)."""
-    first, _ = first_and_last_day(get_db())
+    first, _ = first_and_last_day(monitor_context())
     return jsonify(min_date=first)

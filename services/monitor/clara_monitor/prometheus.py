@@ -49,7 +49,7 @@ from clara_common.db import find_once
 from clara_common.ledger import HISTORY_COLLECTION
 from clara_common.metrics import class_scores, summary
 from clara_common.settings import CommonSettings
-from clara_monitor import estimate, get_db
+from clara_monitor import estimate, monitor_context
 from clara_monitor.reader import read_state, status, time_queries
 
 bp = Blueprint("prometheus", __name__)
@@ -275,7 +275,7 @@ def logger_families(ledger: dict[str, Any]) -> list[Metric]:
 @bp.get("/metrics")
 def metrics() -> Response:
     """Return the figures of the windows 1d, 7d and 30d, drift and the logger's state, for Prometheus."""
-    context = get_db()
+    context = monitor_context()
     settings = context.settings
     current = today(settings.tz)
     starts = window_starts(current)
