@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from pymongo import MongoClient
@@ -20,12 +22,36 @@ from clara_monitor.settings import MonitorSettings
 from clara_monitor.training import TrainedCounts
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Answers:
+    """What was computed from a read's counts, by what it was asked and the read's fingerprint: reads that
+    find nothing new (most, between two reviews) skip the arithmetic. The oldest are dropped past LIMIT."""
+
+    LIMIT = 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        value = compute()
+        with self._lock:
+            self._kept[key] = value
+            while len(self._kept) > self.LIMIT:
+                self._kept.popitem(last=False)
+        return value
 
 
 @dataclass
 class MonitorContext:
     """What the views need: the settings, the one client of this process, and what it keeps between requests
-    (the training counts, the history's days, the tail's judgements and recent documents)."""
+    (the training counts, the history's days, the tail's judgements and recent documents, the answers)."""
 
     settings: MonitorSettings
     client: MongoClient
@@ -33,6 +59,7 @@ class MonitorContext:
     history: HistoryCache = field(default_factory=HistoryCache)
     tail: TailJudgements = field(default_factory=TailJudgements)
     live: LiveTail = field(default_factory=LiveTail)
+    answers: Answers = field(default_factory=Answers)
 
     @property
     def predictions(self) -> Collection:

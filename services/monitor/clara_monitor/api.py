@@ -91,21 +91,27 @@ def range_metrics(context: MonitorContext) -> dict[str, Any]:
     settings, classes = context.settings, context.settings.classes
     average = requested_average(request.args)
     start, end, read = counts_for(context)
-    counts = read.counts
-    totals = true_class_totals(counts)
-    scores = class_scores(counts)
-    undefined = {"precision": None, "recall": None, "f1": None, "support": 0}
-    overall = summary(counts, average)
+
+    def computed() -> dict[str, Any]:
+        counts = read.counts
+        totals = true_class_totals(counts)
+        scores = class_scores(counts)
+        undefined = {"precision": None, "recall": None, "f1": None, "support": 0}
+        overall = summary(counts, average)
+        return dict(
+            total_validated=overall.pop("entries"),
+            class_counts={c.name: totals.get(c.id, 0) for c in classes.classes},
+            metrics=overall,
+            daily_metrics=daily_summaries(counts, range_days(start, end), average),
+            class_metrics={c.name: scores.get(c.id, undefined) for c in classes.classes},
+        )
+
     return dict(
         start_date=start.isoformat(),
         end_date=end.isoformat(),
         timezone=settings.TIMEZONE,
         average=average,
-        total_validated=overall.pop("entries"),
-        class_counts={c.name: totals.get(c.id, 0) for c in classes.classes},
-        metrics=overall,
-        daily_metrics=daily_summaries(counts, range_days(start, end), average),
-        class_metrics={c.name: scores.get(c.id, undefined) for c in classes.classes},
+        **context.answers.get(("metrics", start, end, average, read.fingerprint), computed),
         color_dict=classes.color_dict(),
         invalid_records=sum(read.invalid.values()),
         low_sample_threshold=settings.ALERT_MIN_SAMPLES,

@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import bson
@@ -96,7 +97,7 @@ class LedgerMismatch(RuntimeError):
 class RangeCounts:
     """A range's confusion counts per day, its invalid records per day, and how they were read."""
 
-    counts: pl.DataFrame
+    rows: list[tuple[str, int, int, int]]  # (day, true, predicted, ±n): the history's cells and the tail's deltas
     invalid: dict[str, int]
     tail_documents: int
     unlogged: int  # validated predictions of the range not logged yet
@@ -104,6 +105,20 @@ class RangeCounts:
     attempts: int = 1
     days: dict[str, dict[str, Any]] = field(default_factory=dict)
     ledger: dict[str, Any] | None = None  # the state document the read was made against
+    # What the counts were made of (the history days' versions, the tail's deltas): two reads with the
+    # same fingerprint have the same counts, so what is computed from them can be kept.
+    fingerprint: tuple[Any, ...] = ()
+
+    @cached_property
+    def counts(self) -> pl.DataFrame:
+        """The confusion counts per day (COUNT_SCHEMA): each cell summed, none zero; made when first asked."""
+        return (
+            pl.DataFrame(self.rows, schema=COUNT_SCHEMA, orient="row")
+            .group_by("day", "true", "predicted")
+            .agg(pl.col("n").sum())
+            .filter(pl.col("n") != 0)
+            .sort("day", "true", "predicted")
+        )
 
 
 def read_state(database: Database) -> dict[str, Any] | None:
@@ -456,20 +471,19 @@ def range_counts(
 
     first_day, last_day = first.isoformat(), last.isoformat()
     deltas, invalid_deltas = tail_deltas(tail, held, first_day, last_day)
-    counts = (
-        pl.DataFrame(history_rows(records.values()) + deltas, schema=COUNT_SCHEMA, orient="row")
-        .group_by("day", "true", "predicted")
-        .agg(pl.col("n").sum())
-        .filter(pl.col("n") != 0)
-        .sort("day", "true", "predicted")
-    )
     invalid = {day: r.get("invalid", 0) for day, r in records.items()}
     for day, n in invalid_deltas.items():
         invalid[day] = invalid.get(day, 0) + n
+    fingerprint = (
+        tuple((day, r.get("version"), r.get("updated_at")) for day, r in sorted(records.items())),
+        tuple(sorted(deltas)),
+        tuple(sorted(invalid_deltas.items())),
+    )
     unlogged = sum(
         1 for judged in tail if judged.unlogged and judged.current and first_day <= judged.current.day <= last_day
     )
-    return RangeCounts(counts, invalid, len(tail), unlogged, ledger is not None, attempt, records, ledger)
+    rows = history_rows(records.values()) + deltas
+    return RangeCounts(rows, invalid, len(tail), unlogged, ledger is not None, attempt, records, ledger, fingerprint)
 
 
 # -- status and bounds -----------------------------------------------------------------------------
