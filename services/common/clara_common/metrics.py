@@ -6,13 +6,21 @@ wrong prediction (against accuracy and against its predicted class's precision),
 class's recall, and it is never a label. The labels of a group are the classes that appear in its
 truth or its predictions. An undefined value (a division by zero) is None and is left out of the
 averages, as `precision_recall_fscore_support(..., zero_division=np.nan)` does.
+
+The arithmetic is NumPy over a dense table of per-group, per-label sums (tp, predicted, true): a 90-day
+range is a few thousand cells, and polars' per-operation overhead made the dozens of small group-bys an
+answer needs cost ten times the sums themselves.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from clara_common.contract import REJECTED_TRUE_CLASS
@@ -20,6 +28,16 @@ from clara_common.contract import REJECTED_TRUE_CLASS
 AVERAGES = ("macro", "weighted", "micro")
 COUNT_SCHEMA = {"day": pl.String, "true": pl.Int64, "predicted": pl.Int64, "n": pl.Int64}
 SCORES = ("precision", "recall", "f1")
+Array = npt.NDArray[Any]
+LABEL_TABLE_SCHEMA = {
+    "label": pl.Int64,
+    "tp": pl.Int64,
+    "pred_sum": pl.Int64,
+    "true_sum": pl.Int64,
+    "precision": pl.Float64,
+    "recall": pl.Float64,
+    "f1": pl.Float64,
+}
 
 
 def empty_counts() -> pl.DataFrame:
@@ -27,99 +45,176 @@ def empty_counts() -> pl.DataFrame:
     return pl.DataFrame(schema=COUNT_SCHEMA)
 
 
-def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
-    # Null, not NaN, for 0/0: polars' aggregations skip nulls, which is "left out of the average".
-    return pl.when(denominator > 0).then(numerator / denominator).otherwise(None)
+@dataclass(frozen=True)
+class Sums:
+    """Per group (rows) and label (columns): true positives, predictions of the label, records of the label
+    as their true class; and per group the records (entries) and the right predictions (correct)."""
+
+    keys: list[tuple[Any, ...]]
+    labels: Array  # the label ids, ascending
+    tp: Array
+    pred_sum: Array
+    true_sum: Array
+    entries: Array
+    correct: Array
+
+    @property
+    def present(self) -> Array:
+        """Which labels each group has: those of its truth or its predictions."""
+        return (self.pred_sum > 0) | (self.true_sum > 0)
+
+    def scores(self) -> dict[str, Array]:
+        """Each label's precision, recall and f1 per group, NaN where undefined (a division by zero)."""
+        return {
+            "precision": _ratio(self.tp, self.pred_sum),
+            "recall": _ratio(self.tp, self.true_sum),
+            "f1": _ratio(2 * self.tp, self.true_sum + self.pred_sum),
+        }
+
+
+def _ratio(numerator: Array, denominator: Array) -> Array:
+    """Return numerator / denominator elementwise, NaN where the denominator is 0."""
+    numerator, denominator = np.broadcast_arrays(numerator, denominator)
+    out = np.full(denominator.shape, np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+def sums(counts: pl.DataFrame, keys: Sequence[str] = ()) -> Sums:
+    """Return the counts' sums per group of `keys` (one group, keyed (), without keys) and label."""
+    columns = counts.select(*keys, "true", "predicted", "n")
+    if keys:
+        grouped = columns.select(pl.struct(*keys).rank("dense").cast(pl.Int64) - 1).to_series().to_numpy()
+        keys_of = columns.select(*keys).with_columns(group=grouped).unique("group").sort("group")
+        key_list = [tuple(row[:-1]) for row in keys_of.iter_rows()]
+    else:
+        grouped = np.zeros(columns.height, dtype=np.int64)
+        key_list = [()] if columns.height else []
+    true = columns.get_column("true").to_numpy()
+    predicted = columns.get_column("predicted").to_numpy()
+    n = columns.get_column("n").to_numpy()
+    labels = np.unique(np.concatenate([predicted, true[true != REJECTED_TRUE_CLASS]]))
+    shape = (len(key_list), len(labels))
+
+    def add(weights: Array, label_ids: Array, where: Array) -> Array:
+        cells = grouped[where] * len(labels) + np.searchsorted(labels, label_ids[where])
+        return np.bincount(cells, weights=weights[where], minlength=shape[0] * shape[1]).reshape(shape)
+
+    everything = np.ones(len(n), dtype=bool)
+    known = true != REJECTED_TRUE_CLASS
+    right = known & (true == predicted)
+    return Sums(
+        keys=key_list,
+        labels=labels,
+        tp=add(n, true, right),
+        pred_sum=add(n, predicted, everything),
+        true_sum=add(n, true, known),
+        entries=np.bincount(grouped, weights=n, minlength=shape[0]),
+        correct=np.bincount(grouped[right], weights=n[right], minlength=shape[0]),
+    )
+
+
+def _mean(values: Array, where: Array) -> Array:
+    """Return the mean of each row's values where `where` and not NaN; NaN for a row with none."""
+    keep = where & ~np.isnan(values)
+    count = keep.sum(axis=1)
+    return _ratio(np.where(keep, values, 0.0).sum(axis=1), count)
+
+
+def _weighted_mean(values: Array, weights: Array, where: Array) -> Array:
+    """Weighted by support; as scikit-learn, undefined scores are left out with their weights, and a plain
+    mean is taken when the remaining weights sum to zero."""
+    keep = where & ~np.isnan(values)
+    kept_weights = np.where(keep, weights, 0.0)
+    total = kept_weights.sum(axis=1)
+    weighted = _ratio((np.where(keep, values, 0.0) * kept_weights).sum(axis=1), total)
+    return np.where(total > 0, weighted, _mean(values, where))
+
+
+def averaged(table: Sums, average: str) -> dict[str, Array]:
+    """Return each group's precision, recall and f1, averaged over its labels as `average` says."""
+    if average == "micro":
+        return {
+            "precision": _ratio(table.tp.sum(axis=1), table.pred_sum.sum(axis=1)),
+            "recall": _ratio(table.tp.sum(axis=1), table.true_sum.sum(axis=1)),
+            "f1": _ratio(2 * table.tp.sum(axis=1), table.true_sum.sum(axis=1) + table.pred_sum.sum(axis=1)),
+        }
+    scores, present = table.scores(), table.present
+    if average == "macro":
+        return {k: _mean(v, present) for k, v in scores.items()}
+    if average == "weighted":
+        return {k: _weighted_mean(v, table.true_sum, present) for k, v in scores.items()}
+    raise ValueError(f"average must be one of {', '.join(AVERAGES)}, got {average!r}")
+
+
+def _value(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _summary_rows(table: Sums, averages: dict[str, Array]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    accuracy = _ratio(table.correct, table.entries)
+    return {
+        key: {
+            "entries": int(table.entries[i]),
+            "precision": _value(averages["precision"][i]),
+            "accuracy": _value(accuracy[i]),
+            "recall": _value(averages["recall"][i]),
+            "f1": _value(averages["f1"][i]),
+        }
+        for i, key in enumerate(table.keys)
+        if table.entries[i]
+    }
+
+
+def _empty_summary() -> dict[str, Any]:
+    return {"entries": 0, "precision": None, "accuracy": None, "recall": None, "f1": None}
 
 
 def label_table(counts: pl.DataFrame, keys: Sequence[str] = ()) -> pl.DataFrame:
     """Return, per group of `keys` and label, tp, pred_sum, true_sum and the label's precision, recall and f1."""
-    keys = list(keys)
-    label_keys = [*keys, "label"]
-    predicted = counts.group_by([*keys, pl.col("predicted").alias("label")]).agg(pred_sum=pl.col("n").sum())
-    truth = counts.filter(pl.col("true") != REJECTED_TRUE_CLASS)
-    true_sums = truth.group_by([*keys, pl.col("true").alias("label")]).agg(true_sum=pl.col("n").sum())
-    hits = truth.filter(pl.col("true") == pl.col("predicted"))
-    true_positives = hits.group_by([*keys, pl.col("true").alias("label")]).agg(tp=pl.col("n").sum())
-    table = (
-        predicted.join(true_sums, on=label_keys, how="full", coalesce=True)
-        .join(true_positives, on=label_keys, how="left")
-        .with_columns(pl.col("pred_sum", "true_sum", "tp").fill_null(0))
-    )
-    return table.with_columns(
-        precision=_ratio(pl.col("tp"), pl.col("pred_sum")),
-        recall=_ratio(pl.col("tp"), pl.col("true_sum")),
-        f1=_ratio(2 * pl.col("tp"), pl.col("true_sum") + pl.col("pred_sum")),
-    ).sort(label_keys)
+    table = sums(counts, keys)
+    scores = table.scores()
+    rows = [
+        (*key, int(label), int(table.tp[i, j]), int(table.pred_sum[i, j]), int(table.true_sum[i, j]))
+        + tuple(_value(scores[k][i, j]) for k in SCORES)
+        for i, key in enumerate(table.keys)
+        for j, label in enumerate(table.labels)
+        if table.present[i, j]
+    ]
+    schema = {name: counts.schema[name] for name in keys} | LABEL_TABLE_SCHEMA
+    return pl.DataFrame(rows, schema=schema, orient="row").sort([*keys, "label"])
 
 
-def _weighted(score: str) -> pl.Expr:
-    # sklearn drops undefined scores with their weights, and falls back to a plain mean when the
-    # remaining weights sum to zero (every label of the group only ever predicted).
-    defined = pl.col(score).is_not_null()
-    weight = pl.when(defined).then(pl.col("true_sum")).otherwise(0)
-    total = weight.sum()
-    return pl.when(total > 0).then((pl.col(score) * weight).sum() / total).otherwise(pl.col(score).mean())
-
-
-def _average_exprs(average: str) -> list[pl.Expr]:
-    if average == "macro":
-        return [pl.col(s).mean().alias(s) for s in SCORES]
-    if average == "weighted":
-        return [_weighted(s).alias(s) for s in SCORES]
-    if average == "micro":
-        tp, pred_sum, true_sum = pl.col("tp").sum(), pl.col("pred_sum").sum(), pl.col("true_sum").sum()
-        return [
-            _ratio(tp, pred_sum).alias("precision"),
-            _ratio(tp, true_sum).alias("recall"),
-            _ratio(2 * tp, true_sum + pred_sum).alias("f1"),
-        ]
-    raise ValueError(f"average must be one of {', '.join(AVERAGES)}, got {average!r}")
-
-
-def summary_table(counts: pl.DataFrame, average: str, keys: Sequence[str]) -> pl.DataFrame:
-    """Return, per group of `keys`, entries, accuracy and the averaged precision, recall and f1."""
-    keys = list(keys)
-    averaged = label_table(counts, keys).group_by(keys).agg(_average_exprs(average))
-    accuracy = counts.group_by(keys).agg(
-        entries=pl.col("n").sum(),
-        accuracy=_ratio(pl.col("n").filter(pl.col("true") == pl.col("predicted")).sum(), pl.col("n").sum()),
-    )
-    return accuracy.join(averaged, on=keys, how="left").sort(keys)
-
-
-def _summary_row(row: dict[str, Any] | None) -> dict[str, Any]:
-    if row is None or not row["entries"]:
-        return {"entries": 0, "precision": None, "accuracy": None, "recall": None, "f1": None}
-    return {"entries": int(row["entries"]), **{k: _clean(row[k]) for k in ("precision", "accuracy", "recall", "f1")}}
-
-
-def _clean(value: Any) -> Any:
-    return None if value is None else float(value)
+def _check_average(average: str) -> None:
+    if average not in AVERAGES:
+        raise ValueError(f"average must be one of {', '.join(AVERAGES)}, got {average!r}")
 
 
 def summary(counts: pl.DataFrame, average: str = "macro") -> dict[str, Any]:
     """Return entries, precision, accuracy, recall and f1 over all of `counts`."""
-    rows = summary_table(counts.with_columns(group=pl.lit(0)), average, keys=["group"]).to_dicts()
-    return _summary_row(rows[0] if rows else None)
+    _check_average(average)
+    table = sums(counts)
+    return _summary_rows(table, averaged(table, average)).get(()) or _empty_summary()
 
 
 def daily_summaries(counts: pl.DataFrame, days: Iterable[str], average: str = "macro") -> dict[str, dict[str, Any]]:
     """Return day -> summary for every day in `days`; a day without counts has 0 entries and null metrics."""
-    by_day = {row["day"]: row for row in summary_table(counts, average, keys=["day"]).iter_rows(named=True)}
-    return {day: _summary_row(by_day.get(day)) for day in days}
+    _check_average(average)
+    table = sums(counts, ["day"])
+    by_day = _summary_rows(table, averaged(table, average))
+    return {day: by_day.get((day,)) or _empty_summary() for day in days}
 
 
 def class_scores(counts: pl.DataFrame) -> dict[int, dict[str, Any]]:
     """Return label -> precision, recall, f1 and support (validated predictions whose true class it is)."""
+    table = sums(counts)
+    if not table.keys:
+        return {}
+    scores = table.scores()
     return {
-        int(row["label"]): {
-            "precision": _clean(row["precision"]),
-            "recall": _clean(row["recall"]),
-            "f1": _clean(row["f1"]),
-            "support": int(row["true_sum"]),
-        }
-        for row in label_table(counts).iter_rows(named=True)
+        int(label): {**{k: _value(scores[k][0, j]) for k in SCORES}, "support": int(table.true_sum[0, j])}
+        for j, label in enumerate(table.labels)
+        if table.present[0, j]
     }
 
 
@@ -131,55 +226,43 @@ def class_scores(counts: pl.DataFrame) -> dict[int, dict[str, Any]]:
 ORIGINAL_ZERO_DIVISION = 1.0
 
 
-def _original_exprs() -> list[pl.Expr]:
-    def score(name: str) -> pl.Expr:
-        return pl.col(name).fill_null(ORIGINAL_ZERO_DIVISION)
-
-    weight = pl.col("true_sum")
-    total = weight.sum()
-
-    def weighted(name: str) -> pl.Expr:
-        # As scikit-learn: a plain mean when no label of the group has support.
-        return pl.when(total > 0).then((score(name) * weight).sum() / total).otherwise(score(name).mean()).alias(name)
-
-    micro_recall = _ratio(pl.col("tp").sum(), pl.col("true_sum").sum()).fill_null(ORIGINAL_ZERO_DIVISION)
-    return [weighted("precision"), micro_recall.alias("recall"), weighted("f1")]
-
-
-def original_summary_table(counts: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
-    """Return, per group of `keys`, entries, accuracy, weighted precision and F1 and micro recall (zero_division=1)."""
-    keys = list(keys)
-    averaged = label_table(counts, keys).group_by(keys).agg(_original_exprs())
-    accuracy = counts.group_by(keys).agg(
-        entries=pl.col("n").sum(),
-        accuracy=_ratio(pl.col("n").filter(pl.col("true") == pl.col("predicted")).sum(), pl.col("n").sum()),
-    )
-    return accuracy.join(averaged, on=keys, how="left").sort(keys)
+def original_averaged(table: Sums) -> dict[str, Array]:
+    """Return each group's weighted precision and f1 and micro recall, undefined scores counted as 1.0."""
+    scores, present = table.scores(), table.present
+    filled = {k: np.where(np.isnan(v), ORIGINAL_ZERO_DIVISION, v) for k, v in scores.items()}
+    recall = _ratio(table.tp.sum(axis=1), table.true_sum.sum(axis=1))
+    return {
+        "precision": _weighted_mean(filled["precision"], table.true_sum, present),
+        "recall": np.where(np.isnan(recall), ORIGINAL_ZERO_DIVISION, recall),
+        "f1": _weighted_mean(filled["f1"], table.true_sum, present),
+    }
 
 
 def original_summary(counts: pl.DataFrame) -> dict[str, Any]:
     """Return entries and the original dashboard's precision, accuracy, recall and f1 over all of `counts`."""
-    rows = original_summary_table(counts.with_columns(group=pl.lit(0)), keys=["group"]).to_dicts()
-    return _summary_row(rows[0] if rows else None)
+    table = sums(counts)
+    return _summary_rows(table, original_averaged(table)).get(()) or _empty_summary()
 
 
 def original_daily_summaries(counts: pl.DataFrame, days: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Return day -> the original dashboard's summary for every day in `days` (0 entries and nulls when empty)."""
-    by_day = {row["day"]: row for row in original_summary_table(counts, keys=["day"]).iter_rows(named=True)}
-    return {day: _summary_row(by_day.get(day)) for day in days}
+    table = sums(counts, ["day"])
+    by_day = _summary_rows(table, original_averaged(table))
+    return {day: by_day.get((day,)) or _empty_summary() for day in days}
 
 
 def original_class_scores(counts: pl.DataFrame, labels: Iterable[int]) -> dict[int, dict[str, float]]:
     """Return label -> one-vs-rest precision, recall and f1 with zero_division=1, for each of `labels`."""
-    table = {int(row["label"]): row for row in label_table(counts).iter_rows(named=True)}
-    scores = {}
-    for label in labels:
-        row = table.get(label)
-        scores[label] = {s: ORIGINAL_ZERO_DIVISION if row is None or row[s] is None else float(row[s]) for s in SCORES}
-    return scores
+    scores = class_scores(counts)
+    return {
+        label: {k: ORIGINAL_ZERO_DIVISION if (v := scores.get(label, {}).get(k)) is None else v for k in SCORES}
+        for label in labels
+    }
 
 
 def true_class_totals(counts: pl.DataFrame) -> dict[int, int]:
     """Return true class -> validated predictions (legacy rejections, whose true class is unknown, left out)."""
-    totals = counts.filter(pl.col("true") != REJECTED_TRUE_CLASS).group_by("true").agg(pl.col("n").sum()).sort("true")
-    return {int(t): int(n) for t, n in totals.iter_rows()}
+    table = sums(counts)
+    if not table.keys:
+        return {}
+    return {int(label): int(table.true_sum[0, j]) for j, label in enumerate(table.labels) if table.true_sum[0, j]}
