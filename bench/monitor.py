@@ -11,10 +11,12 @@ Both designs run in the same run, on the same embedded database, as real `clara-
    p50 growth for 10x the history.
 2. Live load: a real `clara-logger` in the background (LOGGER_INTERVAL_MINUTES=0.5) and a writer
    process that inserts new pending predictions and validates pending ones at --rate a second
-   (BSON dates, `timestamp_validated` = now, `logged: False`). Under it, for each design: a freshly
-   started monitor's first 90-day answer (the old one right after `--rebuild-cache`), then
-   /api/metrics over 90 days from 4 client threads for a bounded number of requests while /healthz
-   is sampled, then single-client 7- and 30-day p50s.
+   (BSON dates, `timestamp_validated` = now, `logged: False`). Once the logger's first tick (with its
+   daily reconcile) is done, for each design: a freshly started monitor's first 90-day answer (the
+   old one right after `--rebuild-cache`), then /api/metrics over 90 days from 4 client threads
+   while /healthz is sampled (the new design for --live-seconds, two ticks at least; the old one for
+   a bounded number of requests), then single-client 7- and 30-day p50s. The quiet figures of step 1
+   are taken once the history's last change is POLL_MARGIN old (see settle()).
 3. Exactness: writer and logger stopped, one final `--once` tick; the 90-day totals of each monitor
    (validated, per true class, the confusion matrix, invalid records) against counts made here in
    Python from the documents with the record contract (`parse_prediction`).
@@ -70,11 +72,14 @@ from clara_common.contract import REJECTED_TRUE_CLASS, Rejection, parse_predicti
 from clara_common.days import day_start, local_day, range_bounds, today  # noqa: E402
 from clara_common.db import ensure_indexes, predictions  # noqa: E402
 from clara_common.embedded import EmbeddedMongo, free_port  # noqa: E402
-from clara_common.ledger import CONTRACT_FIELDS  # noqa: E402
+from clara_common.ledger import CONTRACT_FIELDS, HISTORY_COLLECTION, STATE_COLLECTION, STATE_ID  # noqa: E402
+from clara_monitor.reader import POLL_MARGIN  # noqa: E402
 from clara_monitor.settings import MonitorSettings  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 OLD_COMMIT = "5429b76"
+# The live phase's 4-client loop runs for --live-seconds, at most this many requests.
+LIVE_REQUEST_CAP = 20_000
 WINDOWS = (7, 30, 90)
 LOG_DIR = Path(tempfile.gettempdir())
 # The old design finds "inserted since the watermark" through this index (its clara_common.db makes it).
@@ -638,6 +643,32 @@ def first_answer(monitor: Monitor, current: date, timeout: float, label: str) ->
     return ms if answer else float("nan")
 
 
+def wait_for_tick(database: Any, after: datetime, timeout: float) -> float:
+    """Wait until the logger records a tick finished after `after`; return the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        state = database[STATE_COLLECTION].find_one({"_id": STATE_ID}) or {}
+        finished = (state.get("last_tick") or {}).get("finished_at")
+        if finished is not None and finished > after:
+            return time.monotonic() - started
+        time.sleep(0.5)
+    raise RuntimeError(f"the logger finished no tick in {timeout:.0f} s; see {LOG_DIR}/clara-bench-logger.log")
+
+
+def settle(database: Any) -> None:
+    """Wait until the history's last change is POLL_MARGIN old: the quiet figures are those of a steady state.
+
+    Within POLL_MARGIN of a tick that touched every day (the bench's backlog ticks), each request reads
+    those days' versions again; in production only adoption and `--reconcile --all` touch every day.
+    """
+    newest = database[HISTORY_COLLECTION].find_one({}, {"updated_at": 1}, sort=[("updated_at", DESCENDING)])
+    if newest is not None:
+        wait = (newest["updated_at"] + POLL_MARGIN - datetime.now(UTC)).total_seconds() + 1
+        if wait > 0:
+            print(f"  waiting {wait:.0f} s for the history's last change to be {POLL_MARGIN.seconds} s old")
+            time.sleep(wait)
+
+
 def quiet_p50s(
     monitor: Monitor, current: date, requests: int, timeout: float, time_limit: float
 ) -> dict[int, float | None]:
@@ -722,7 +753,7 @@ def main(argv: list[str] | None = None) -> int:
         "--requests",
         type=int,
         default=None,
-        help="new design: 90-day requests from the 4 clients, and per window single-client (default 120)",
+        help="single-client requests per window, quiet and with the logger stopped (default 120)",
     )
     parser.add_argument(
         "--old-requests",
@@ -741,6 +772,13 @@ def main(argv: list[str] | None = None) -> int:
         help="validations a second while the logger is stopped (default 100: a day's worth quicker)",
     )
     parser.add_argument("--clients", type=int, default=4, help="concurrent /api/metrics clients (default 4)")
+    parser.add_argument(
+        "--live-seconds",
+        type=float,
+        default=65.0,
+        help="new design, live: seconds of 4-client 90-day requests, then of each single-client window "
+        "(default 65: two logger ticks at least)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--old-commit", default=OLD_COMMIT, help=f"the old design's commit (default {OLD_COMMIT})")
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
@@ -799,6 +837,7 @@ def main(argv: list[str] | None = None) -> int:
             load(collection, generate(first, span, n, len(settings.classes), rng, now))
             print(f"  in {time.perf_counter() - started:.0f} s; {collection.estimated_document_count():,} stored")
             logger_runs[phase] = log_backlog(collection, settings, phase, server)
+            settle(client[settings.MONGODB_DB])
             print(f"quiet, {phase}:")
             monitor = Monitor("new", settings, args.workers, None)
             try:
@@ -831,12 +870,14 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         writer = Writer(settings, args.rate)
-        time.sleep(5)
+        first_tick = wait_for_tick(client[settings.MONGODB_DB], datetime.now(UTC), 900)
+        print(f"  the logger's first tick (its daily reconcile included) finished after {first_tick:.0f} s")
         print("  new design:")
         monitor = Monitor("new", settings, args.workers, None)
         try:
             new.first_90["live"] = first_answer(monitor, current, timeout, "fresh monitor under load")
-            live_figures(monitor, current, new, requests, args.clients, 180, timeout)
+            # For --live-seconds (a tick or more), not a count: the answers in a tick's wake are part of it.
+            live_figures(monitor, current, new, LIVE_REQUEST_CAP, args.clients, args.live_seconds, timeout)
             reader_breakdown(client, settings, current - timedelta(days=89), current)
         finally:
             monitor.stop()
@@ -1063,7 +1104,8 @@ def report(
     header = ("metric", "new design", "old design", "new/old", "target", "")
     print(
         f"\n{count:,} predictions over {days} days; writer {args.rate:g} validations/s; "
-        f"{requests} new / {old_requests} old 90-day requests from {args.clients} clients; "
+        f"{len((new.live or Sample()).times):,} new ({args.live_seconds:g} s) / "
+        f"{len((old.live or Sample()).times)} old 90-day requests from {args.clients} clients; "
         f"a day's worth = {count:,}/{days} = {daily:,} validations"
     )
     print(" | ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
