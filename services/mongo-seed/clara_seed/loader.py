@@ -12,6 +12,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
+from clara_common.db import Document
 from clara_seed.generator import FILENAME_PREFIX, SeedPlan
 
 SEED_RUNS = "seed_runs"
@@ -33,7 +34,7 @@ def _batches(documents: Iterable[dict[str, Any]], size: int) -> Iterator[list[di
 
 
 def insert_missing(
-    collection: Collection,
+    collection: Collection[Document],
     documents: Iterable[dict[str, Any]],
     batch_size: int = 2000,
     on_batch: Callable[[int], None] | None = None,
@@ -75,26 +76,26 @@ def plan_record(plan: SeedPlan, now: datetime) -> dict[str, Any]:
     }
 
 
-def previous_run(database: Database) -> dict[str, Any] | None:
+def previous_run(database: Database[Document]) -> dict[str, Any] | None:
     """Return the record of the last seed run in `database`, if any."""
     return database[SEED_RUNS].find_one({"_id": "seed"})
 
 
-def record_run(database: Database, plan: SeedPlan, now: datetime) -> None:
+def record_run(database: Database[Document], plan: SeedPlan, now: datetime) -> None:
     database[SEED_RUNS].replace_one({"_id": "seed"}, plan_record(plan, now), upsert=True)
 
 
-def record_complete(database: Database, documents: int) -> None:
+def record_complete(database: Database[Document], documents: int) -> None:
     """Record that the run finished with `documents` seed documents in place: a rerun can then skip the check."""
     database[SEED_RUNS].update_one({"_id": "seed"}, {"$set": {"complete": True, "documents": documents}})
 
 
-def seeded_count(collection: Collection) -> int:
+def seeded_count(collection: Collection[Document]) -> int:
     """Return how many documents of a seed run are in the collection (through the filename index)."""
     return collection.count_documents({"filename": {"$regex": f"^{FILENAME_PREFIX}"}})
 
 
-def delete_seeded(collection: Collection, database: Database) -> int:
+def delete_seeded(collection: Collection[Document], database: Database[Document]) -> int:
     """Delete every document an earlier seed run wrote; return how many."""
     deleted = collection.delete_many({"filename": {"$regex": f"^{FILENAME_PREFIX}"}}).deleted_count
     database[SEED_RUNS].delete_many({})
