@@ -237,8 +237,8 @@ class TailJudgements:
 class LiveTail:
     """The tail's recent BSON-date validations, kept in this process and brought up to date by each request.
 
-    They are most of the tail (every review since the logger's last look for corrections) and read
-    again for every request they cost more than the rest of the answer. Kept here, a request reads
+    They are most of the tail (every review since the logger's last look for corrections) and, read
+    again for every request, they cost more than the rest of the answer. Kept here, a request reads
     only those validated since the newest it has, less MARGIN for a write that lands late; the whole
     window is read again when the ledger moves (its state document, a batch, a history day: the
     logger may have claimed any of them), and after REREAD_AFTER otherwise, for what no newer time
