@@ -171,7 +171,8 @@ def tail_queries(
     for logged in (False, None):
         queries += time_queries("timestamp_validated", start, max(start, recent_from), {"logged": logged})
     if recent_from < end:
-        queries += time_queries("timestamp_validated", recent_from, end)[0 if recent_dates else 1 :]
+        dates, strings = time_queries("timestamp_validated", recent_from, end)
+        queries += [dates, strings] if recent_dates else [strings]
     if not ledger.get("adopted_at"):
         queries += time_queries("timestamp_validated", start, end, {"logged": True})
     if unfinished:
@@ -261,7 +262,7 @@ class LiveTail:
         `ledger_moves`: anything that changes whenever the logger may have written to a prediction.
         """
         start = recent_start(ledger, FIRST_INSTANT)
-        key = (ledger, ledger_moves, start)
+        key = (ledger, ledger_moves)
         with self._lock:
             now = datetime.now(UTC)
             whole = key != self._key or self._read_at is None or now - self._read_at > self.REREAD_AFTER
