@@ -25,14 +25,15 @@ export WHYLOGS_NO_ANALYTICS := 1
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml requirements-*.txt services/*/requirements.txt
+# Every distribution of the workspace, editable: clara-common, the three services (each a pyproject.toml of
+# its own under services/) and the workspace itself (the demo and the test tools).
+$(STAMP): pyproject.toml services/*/pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or 3.12 is needed (whylogs has no wheels for other versions)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[seed,logger,monitor,embedded,test]'
-	@# The editable install maps only the packages that existed when it ran; this puts the service
-	@# folders on sys.path too, so a package added later imports without a reinstall.
-	printf '%s\n' $(abspath $(wildcard services/*)) > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/clara-services.pth"
+	@# setuptools warns that a folder named like a package may shadow it; the services' flat layout is meant.
+	PYTHONWARNINGS="ignore:Editable installation" \
+	  $(BIN)/pip install --quiet $(foreach service,$(wildcard services/*/pyproject.toml),-e $(dir $(service))) -e '.[test]'
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install the services, their console commands and the test tools

@@ -38,7 +38,7 @@ from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 log = logging.getLogger("clara-mongo-init")
 
 # The uid of the user the official mongo image (and the ci/docker stand-in) runs mongod as, and the
-# uid of the CLARA images' `clara` user (services/*/Dockerfile): each secret file is readable by its
+# uid of the CLARA images' `clara` user (services/Dockerfile): each secret file is readable by its
 # reader only.
 MONGO_UID = 999
 CLARA_UID = 10001

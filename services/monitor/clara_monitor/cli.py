@@ -72,7 +72,7 @@ class ProbeLaneWorker(ThreadWorker):
         if missing:
             raise RuntimeError(
                 f"clara-monitor's worker needs gunicorn's gthread worker with {', '.join(missing)}: "
-                "install the gunicorn version services/monitor/requirements.txt names"
+                "install the gunicorn version services/monitor/pyproject.toml names"
             )
         super().check_config(cfg, log)
 
