@@ -54,7 +54,7 @@ ClassReference = Annotated[Literal["window", "training"], BeforeValidator(_lower
 # Defaults of the variables that both the logger and the monitor read: each model declares the field,
 # with this default, so that the two services agree when the variable is unset.
 LOGGER_INTERVAL_MINUTES = 2.0
-DRIFT_ALGORITHM = "chi-square"
+DRIFT_ALGORITHM: Literal["chi-square", "hellinger"] = "chi-square"
 DRIFT_P_VALUE = 0.05
 DRIFT_HELLINGER_THRESHOLD = 0.15
 DRIFT_MIN_SAMPLES = 50

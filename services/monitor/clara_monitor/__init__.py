@@ -11,11 +11,12 @@ from datetime import date
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
+from flask.json.provider import DefaultJSONProvider
 from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
 
-from clara_common.db import get_database, make_client, predictions
+from clara_common.db import Document, get_database, make_client, predictions
 from clara_monitor import security
 from clara_monitor.reader import HistoryCache, LiveTail, RangeCounts, TailJudgements, range_counts
 from clara_monitor.settings import MonitorSettings
@@ -39,7 +40,8 @@ class Answers:
         with self._lock:
             if key in self._kept:
                 self._kept.move_to_end(key)
-                return self._kept[key]
+                kept: T = self._kept[key]
+                return kept
         value = compute()
         with self._lock:
             self._kept[key] = value
@@ -54,7 +56,7 @@ class MonitorContext:
     (the training counts, the history's days, the tail's judgements and recent documents, the answers)."""
 
     settings: MonitorSettings
-    client: MongoClient
+    client: MongoClient[Document]
     trained: TrainedCounts
     history: HistoryCache = field(default_factory=HistoryCache)
     tail: TailJudgements = field(default_factory=TailJudgements)
@@ -62,11 +64,11 @@ class MonitorContext:
     answers: Answers = field(default_factory=Answers)
 
     @property
-    def predictions(self) -> Collection:
+    def predictions(self) -> Collection[Document]:
         return predictions(self.client, self.settings)
 
     @property
-    def database(self) -> Database:
+    def database(self) -> Database[Document]:
         return get_database(self.client, self.settings)
 
     def read_range(self, first: date, last: date) -> RangeCounts:
@@ -74,6 +76,12 @@ class MonitorContext:
         return range_counts(
             self.database, self.predictions, first, last, self.settings, self.history, self.tail, self.live
         )
+
+
+class OrderedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with each object's keys in the order the answer built them rather than sorted."""
+
+    sort_keys = False
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -95,7 +103,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         settings = test_config.get("SETTINGS", settings)
         app.config.from_mapping({k: v for k, v in test_config.items() if k != "SETTINGS"})
-    app.json.sort_keys = False
+    app.json = OrderedJSONProvider(app)
     # Before anything is connected: half-set credentials or an unreadable password file stop the app here.
     required = security.credentials(settings)
     # One client per process: made here (after gunicorn forks its workers), never at import time.
@@ -127,4 +135,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 def monitor_context() -> MonitorContext:
     """Return the current app's MonitorContext: its settings, database client and caches."""
-    return current_app.extensions["clara_monitor"]
+    context: MonitorContext = current_app.extensions["clara_monitor"]
+    return context

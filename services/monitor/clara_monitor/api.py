@@ -158,7 +158,7 @@ def class_metrics_daily() -> ResponseReturnValue:
     classes = context.settings.classes
     start, end, read = counts_for(context)
     table = label_table(read.counts, ["day"])
-    by_day: dict[str, dict[int, dict]] = {}
+    by_day: dict[str, dict[int, dict[str, Any]]] = {}
     for row in table.iter_rows(named=True):
         by_day.setdefault(row["day"], {})[int(row["label"])] = {
             "precision": row["precision"],
@@ -229,7 +229,7 @@ def alert_list() -> ResponseReturnValue:
     context = monitor_context()
     start, end = requested_range(request.args, today(context.settings.tz))
     query = {"day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
-    delivered = {"sent": True, "pending": False, "off": None}
+    delivered: dict[Any, bool | None] = {"sent": True, "pending": False, "off": None}
     alerts = [
         {
             "id": a["_id"],

@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from flask import Blueprint, Response
@@ -45,12 +45,16 @@ from pymongo.database import Database
 from clara_common import unreviewed as unreviewed_summary
 from clara_common.contract import ContractError, parse_timestamp
 from clara_common.days import day_start, local_day, range_bounds, today
-from clara_common.db import find_once
+from clara_common.db import Document, find_once
 from clara_common.ledger import HISTORY_COLLECTION
 from clara_common.metrics import class_scores, summary
 from clara_common.settings import CommonSettings
 from clara_monitor import estimate, monitor_context
 from clara_monitor.reader import read_state, status, time_queries
+from clara_monitor.settings import MonitorSettings
+
+if TYPE_CHECKING:
+    from clara_monitor import MonitorContext
 
 bp = Blueprint("prometheus", __name__)
 
@@ -62,6 +66,8 @@ DRIFT_FEATURES = ("predicted_class", "true_class", "confidence")
 DRIFT_DETECTED = {"drift": 1.0, "no_drift": 0.0}
 # The classic text format (what generate_latest writes for these names), which every Prometheus reads.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# One sample of a family: its label values and its value (None: undefined, left out).
+Sample = tuple[tuple[str, ...], float | None]
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ class Gauge:
     documentation: str
     labels: tuple[str, ...] = ()
 
-    def family(self, samples: Iterable[tuple[tuple[str, ...], float | None]]) -> GaugeMetricFamily:
+    def family(self, samples: Iterable[Sample]) -> GaugeMetricFamily:
         """Return the family with its samples; a None value is undefined and left out."""
         family = GaugeMetricFamily(self.name, self.documentation, labels=list(self.labels))
         for labels, value in samples:
@@ -154,8 +160,8 @@ def window_families(
     class_names: dict[int, str],
 ) -> list[Metric]:
     """Return the windows' metric, count and per-class families from per-day counts of the longest window."""
-    scores: dict[str, list] = {name: [] for name in SCORES}
-    per_class: dict[str, list] = {name: [] for name in CLASS_SCORES}
+    scores: dict[str, list[Sample]] = {name: [] for name in SCORES}
+    per_class: dict[str, list[Sample]] = {name: [] for name in CLASS_SCORES}
     validated, unreviewed_samples, invalid_samples = [], [], []
     for window, first in starts.items():
         in_window = counts.filter(pl.col("day") >= first)
@@ -178,7 +184,9 @@ def window_families(
     ]
 
 
-def unreviewed_by_day(predictions: Collection, first: date, last: date, settings: CommonSettings) -> dict[str, int]:
+def unreviewed_by_day(
+    predictions: Collection[Document], first: date, last: date, settings: CommonSettings
+) -> dict[str, int]:
     """Return, per local day of prediction time, the predictions with neither a verdict nor a validation time.
 
     Found through the (timestamp_validated, timestamp) index: null validation time, prediction time in
@@ -201,7 +209,7 @@ def unreviewed_by_day(predictions: Collection, first: date, last: date, settings
 
 
 def unreviewed_counts(
-    context: Any, first: date, last: date, settings: CommonSettings, ledger: dict[str, Any] | None
+    context: MonitorContext, first: date, last: date, settings: CommonSettings, ledger: dict[str, Any] | None
 ) -> dict[str, int]:
     """Return, per local day of prediction, the unreviewed predictions: the logger's summary, else the predictions."""
     if unreviewed_summary.summary_as_of(ledger) is None:
@@ -213,7 +221,7 @@ def unreviewed_counts(
 
 
 def estimated_today(
-    context: Any, current: date, settings: CommonSettings, ledger: dict[str, Any] | None
+    context: MonitorContext, current: date, settings: MonitorSettings, ledger: dict[str, Any] | None
 ) -> float | None:
     """Return the expected accuracy of today's unreviewed predictions (None: none), as /api/estimated-performance."""
     fitted, _, _ = estimate.fitted_map(context.database, settings, current)
@@ -225,7 +233,7 @@ def estimated_today(
 
 
 def latest_drift(
-    database: Database, current: date, days: dict[str, dict[str, Any]]
+    database: Database[Document], current: date, days: dict[str, dict[str, Any]]
 ) -> tuple[str, dict[str, Any]] | None:
     """Return the latest day before `current` that has stored drift results, with them (None: no such day).
 

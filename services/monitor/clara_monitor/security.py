@@ -97,13 +97,12 @@ def credentials(settings: MonitorSettings) -> Credentials | None:
     if username is None:
         which = "MONITOR_PASSWORD_FILE" if password_file else "MONITOR_PASSWORD"
         raise SettingsError(f"{which} is set but MONITOR_USERNAME is not: authentication needs both")
-    if password is None and password_file is None:
-        raise SettingsError(
-            "MONITOR_USERNAME is set but neither MONITOR_PASSWORD nor MONITOR_PASSWORD_FILE is: "
-            "authentication needs both"
-        )
-    return Credentials(
-        username, password.get_secret_value() if password is not None else read_password_file(password_file)
+    if password is not None:
+        return Credentials(username, password.get_secret_value())
+    if password_file is not None:
+        return Credentials(username, read_password_file(password_file))
+    raise SettingsError(
+        "MONITOR_USERNAME is set but neither MONITOR_PASSWORD nor MONITOR_PASSWORD_FILE is: authentication needs both"
     )
 
 

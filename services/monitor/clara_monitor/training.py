@@ -16,12 +16,13 @@ from pymongo.collection import Collection
 
 from clara_common.classes import ClassCatalog
 from clara_common.contract import REJECTED_TRUE_CLASS, mongo_plain_validated_filter, mongo_record
+from clara_common.db import Document
 
 
-def trained_counts(collection: Collection, classes: ClassCatalog, tz_name: str) -> dict[int, int]:
+def trained_counts(collection: Collection[Document], classes: ClassCatalog, tz_name: str) -> dict[int, int]:
     """Return true class -> validated predictions marked `trained` (legacy rejections have no class)."""
     plain = mongo_plain_validated_filter(classes)
-    pipelines = [
+    pipelines: list[list[dict[str, Any]]] = [
         [
             {"$match": {"trained": True}},
             {"$match": plain},
@@ -50,7 +51,7 @@ class TrainedCounts:
         self._lock = threading.Lock()
         self._kept: tuple[float, dict[int, int]] | None = None
 
-    def get(self, collection: Collection, classes: ClassCatalog, tz_name: str) -> dict[int, Any]:
+    def get(self, collection: Collection[Document], classes: ClassCatalog, tz_name: str) -> dict[int, Any]:
         with self._lock:
             if self._kept is not None and time.monotonic() - self._kept[0] < self.max_age:
                 return self._kept[1]
