@@ -16,6 +16,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from clara_common.db import Document
 from clara_common.ledger import ALERTS_COLLECTION
 from clara_logger.drift import drifting_features
 from clara_logger.retry import next_attempt
@@ -26,15 +27,17 @@ log = logging.getLogger(__name__)
 PENDING, SENT, OFF = "pending", "sent", "off"
 
 
-def alerts(database: Database) -> Collection:
+def alerts(database: Database[Document]) -> Collection[Document]:
     """Return the collection of alerts."""
     return database[ALERTS_COLLECTION]
 
 
-def alerts_for_day(record: dict[str, Any], drift: dict[str, dict], min_accuracy: float, min_samples: int) -> list[dict]:
+def alerts_for_day(
+    record: dict[str, Any], drift: dict[str, dict[str, Any]], min_accuracy: float, min_samples: int
+) -> list[dict[str, Any]]:
     """Return the alerts a day's record and drift results call for (without delivery state)."""
     day = record["_id"]
-    found: list[dict] = []
+    found: list[dict[str, Any]] = []
     accuracy = record.get("metrics", {}).get("accuracy")
     if record["count"] >= min_samples and accuracy is not None and accuracy < min_accuracy:
         found.append(
@@ -66,13 +69,13 @@ def alerts_for_day(record: dict[str, Any], drift: dict[str, dict], min_accuracy:
     return found
 
 
-def _describe(name: str, result: dict) -> str:
+def _describe(name: str, result: dict[str, Any]) -> str:
     if result.get("p_value") is not None:
         return f"{name} ({result['algorithm']} vs {result['reference']}, p={result['p_value']:.2g})"
     return f"{name} ({result['algorithm']} vs {result['reference']}, distance={result['statistic']:.3f})"
 
 
-def store(collection: Collection, found: list[dict], webhook_on: bool) -> list[str]:
+def store(collection: Collection[Document], found: list[dict[str, Any]], webhook_on: bool) -> list[str]:
     """Store the alerts not stored yet; return the keys of the new ones."""
     now = datetime.now(UTC)
     new = []
@@ -96,7 +99,9 @@ def payload(alert: dict[str, Any]) -> dict[str, Any]:
     return {"text": alert["text"], "key": alert["_id"], **fields}
 
 
-def send_due(collection: Collection, settings: LoggerSettings, session: requests.Session | None = None) -> int:
+def send_due(
+    collection: Collection[Document], settings: LoggerSettings, session: requests.Session | None = None
+) -> int:
     """POST every pending alert that is due to ALERT_WEBHOOK_URL; return how many were delivered."""
     if not settings.ALERT_WEBHOOK_URL:
         return 0
@@ -143,7 +148,7 @@ def send_due(collection: Collection, settings: LoggerSettings, session: requests
     return sent
 
 
-def _take_due(collection: Collection, lease_seconds: float) -> dict[str, Any] | None:
+def _take_due(collection: Collection[Document], lease_seconds: float) -> dict[str, Any] | None:
     # Pushing next_attempt_at forward first means a second logger does not POST the same alert meanwhile.
     now = datetime.now(UTC)
     return collection.find_one_and_update(

@@ -178,7 +178,8 @@ def run(settings: LoggerSettings, once: bool) -> int:
 
         job = GuardedJob(start_then_tick, settings)
         scheduler = schedule.Scheduler()
-        scheduler.every(settings.LOGGER_INTERVAL_MINUTES * 60).seconds.do(job)
+        # schedule takes a float number of seconds; its annotation says int.
+        scheduler.every(settings.LOGGER_INTERVAL_MINUTES * 60).seconds.do(job)  # type: ignore[arg-type]
         log.info("logging every %g minutes", settings.LOGGER_INTERVAL_MINUTES)
         job()
         while not stop():

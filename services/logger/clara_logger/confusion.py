@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
+from typing import Any
 
 from clara_common import calibration
 from clara_common.contract import Prediction
@@ -42,7 +43,7 @@ class DayTally:
 
     def count_in(self, item: Contribution, sign: int = 1) -> None:
         """Add one contribution (sign 1) or take it out (sign -1)."""
-        if not item.is_valid:
+        if not item.is_valid or item.predicted is None:  # a valid contribution has both classes
             self.invalid += sign
             return
         row = self.confusion.setdefault(str(item.true), {})
@@ -56,12 +57,12 @@ class DayTally:
             calibration.count_in(
                 self.calibration,
                 item.predicted,
-                item.confidence,  # type: ignore[arg-type]
+                item.confidence,
                 item.true == item.predicted,
                 sign,
             )
 
-    def as_counts(self) -> dict:
+    def as_counts(self) -> dict[str, Any]:
         """Return the tally as a history day's count fields."""
         return {
             "count": self.count,
@@ -131,7 +132,7 @@ def predicted_class_counts(confusion: Mapping[str, Mapping[str, int]], class_ids
     return [sum(row.get(str(c), 0) for row in confusion.values()) for c in class_ids]
 
 
-def confusion_rows(day: str, confusion: Mapping[str, Mapping[str, int]]) -> list[dict]:
+def confusion_rows(day: str, confusion: Mapping[str, Mapping[str, int]]) -> list[dict[str, Any]]:
     """Return a day's confusion table as rows of (day, true, predicted, n), the monitor's count table."""
     return [
         {"day": day, "true": int(true), "predicted": int(predicted), "n": count}

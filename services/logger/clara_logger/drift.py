@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from scipy import stats
 
@@ -39,7 +40,7 @@ class DriftResult:
     threshold: float
     category: str
 
-    def to_document(self) -> dict:
+    def to_document(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -66,7 +67,8 @@ def ks_binned(sample: Sequence[int], reference: Sequence[int]) -> tuple[float, f
     n, m = sum(sample), sum(reference)
     if n == 0 or m == 0:
         raise ValueError("both histograms need at least one value")
-    gap = running_n = running_m = 0
+    gap = 0.0
+    running_n = running_m = 0
     for a, b in zip(sample, reference):
         running_n += a
         running_m += b
@@ -135,6 +137,6 @@ def compare_confidence(histogram: Sequence[int], reference: Sequence[int], setti
     return DriftResult("ks", "window", count, statistic, p_value, settings.p_value, category)
 
 
-def drifting_features(results: dict[str, dict]) -> list[str]:
+def drifting_features(results: dict[str, dict[str, Any]]) -> list[str]:
     """Return the names of the features whose category is drift."""
     return sorted(name for name, result in results.items() if result.get("category") == DRIFT)

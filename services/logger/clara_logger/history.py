@@ -39,6 +39,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from clara_common import calibration as calibration_table
+from clara_common.db import Document
 from clara_common.ledger import HISTORY_COLLECTION
 from clara_common.metrics import COUNT_SCHEMA, class_scores, summary
 from clara_logger import profiles
@@ -94,7 +95,7 @@ class DayPart:
         )
 
 
-def history(database: Database) -> Collection:
+def history(database: Database[Document]) -> Collection[Document]:
     """Return the history collection."""
     return database[HISTORY_COLLECTION]
 
@@ -157,7 +158,7 @@ def merged_profile(stored: bytes | None, added: bytes) -> bytes | None:
     return profiles.serialize(profiles.merge(profiles.deserialize(bytes(stored)), profiles.deserialize(added)))
 
 
-def apply_part(collection: Collection, part: DayPart, batch_id: str) -> bool:
+def apply_part(collection: Collection[Document], part: DayPart, batch_id: str) -> bool:
     """Add a batch's part to its day unless that batch is already there; return whether it was added."""
     for _ in range(MAX_WRITE_ATTEMPTS):
         current = collection.find_one({"_id": part.day})
@@ -179,24 +180,24 @@ def apply_part(collection: Collection, part: DayPart, batch_id: str) -> bool:
     raise HistoryConflict(f"day {part.day} changed {MAX_WRITE_ATTEMPTS} times while batch {batch_id} was applied")
 
 
-def set_drift(collection: Collection, day: str, version: int, drift: dict[str, Any]) -> bool:
+def set_drift(collection: Collection[Document], day: str, version: int, drift: dict[str, Any]) -> bool:
     """Store a day's drift results if the day is still at `version`; return whether they were stored."""
     fields = {"drift": drift, "drift_stale": False, "updated_at": datetime.now(UTC)}
     return collection.update_one({"_id": day, "version": version}, {"$set": fields}).matched_count == 1
 
 
-def stale_days(collection: Collection) -> list[str]:
+def stale_days(collection: Collection[Document]) -> list[str]:
     """Return the days whose counts changed since their drift was last evaluated, oldest first."""
     return [r["_id"] for r in collection.find({"drift_stale": True}, {"_id": 1}, sort=[("_id", 1)])]
 
 
-def get_day(collection: Collection, day: date | str) -> dict[str, Any] | None:
+def get_day(collection: Collection[Document], day: date | str) -> dict[str, Any] | None:
     """Return the stored record of a day, or None."""
     return collection.find_one({"_id": day if isinstance(day, str) else day.isoformat()})
 
 
 def days(
-    collection: Collection, first: date | None = None, last: date | None = None, with_profile: bool = False
+    collection: Collection[Document], first: date | None = None, last: date | None = None, with_profile: bool = False
 ) -> Iterator[dict[str, Any]]:
     """Yield the stored days from `first` to `last` (both included), oldest first."""
     query: dict[str, Any] = {}
@@ -208,7 +209,7 @@ def days(
     yield from collection.find(query, projection, sort=[("_id", 1)])
 
 
-def replace_counts(collection: Collection, day: str, version: int | None, counts: dict[str, Any]) -> bool:
+def replace_counts(collection: Collection[Document], day: str, version: int | None, counts: dict[str, Any]) -> bool:
     """Set a day's counts (a reconcile's repair) if the day is still at `version`; return whether it was set.
 
     `version` None: the day has no record yet, and one is created.
@@ -231,6 +232,6 @@ def replace_counts(collection: Collection, day: str, version: int | None, counts
     )
 
 
-def first_days(collection: Collection, count: int) -> list[dict[str, Any]]:
+def first_days(collection: Collection[Document], count: int) -> list[dict[str, Any]]:
     """Return the `count` oldest stored days (the default drift reference window)."""
     return list(collection.find({}, {"profile": 0, "applied_batches": 0}, sort=[("_id", 1)], limit=count))

@@ -20,6 +20,7 @@ from datetime import datetime
 os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "1")
 
 import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
 import pandas as pd  # noqa: E402
 import whylogs as why  # noqa: E402
 from whylogs.core import DatasetProfileView  # noqa: E402
@@ -64,10 +65,11 @@ def prediction_frame(predictions: Sequence[Prediction], classes: ClassCatalog) -
     )
 
 
-def cell_scores(frame: pd.DataFrame) -> np.ndarray:
+def cell_scores(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
     """Return the score each prediction adds to its confusion cell: its confidence, 1.0 if missing."""
     # A cell's count is its score sketch's n, which skips NaN; 1.0 is whylogs' own score when none is given.
-    return np.nan_to_num(frame[CONFIDENCE].to_numpy(dtype=float), nan=1.0)
+    scores: npt.NDArray[np.float64] = np.nan_to_num(frame[CONFIDENCE].to_numpy(dtype=float), nan=1.0)
+    return scores
 
 
 def confusion_matrix(frame: pd.DataFrame) -> ConfusionMatrix:

@@ -16,7 +16,7 @@ from pymongo.collection import Collection
 
 from clara_common.contract import END_INSTANT, FIRST_INSTANT
 from clara_common.days import days_between, local_day, range_bounds
-from clara_common.db import find_once
+from clara_common.db import Document, find_once
 from clara_common.ledger import (
     JUDGED_FIELDS,
     LOGGED_AS,
@@ -39,7 +39,7 @@ PROJECTION = {name: 1 for name in (*JUDGED_FIELDS, "logger_batch", LOGGED_AS, PR
 SET_ASIDE = {"logged_error": {"$exists": True}}
 
 
-def _find_all(predictions: Collection, queries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def _find_all(predictions: Collection[Document], queries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Return the documents any of the queries finds, once each, with what the logger stored on them."""
     return find_once(predictions, queries, PROJECTION)
 
@@ -54,7 +54,7 @@ def time_ranges(field: str, start: datetime, end: datetime | None = None) -> lis
     return [{field: dates}, {field: strings}]
 
 
-def changed_since(predictions: Collection, since: datetime) -> list[dict[str, Any]]:
+def changed_since(predictions: Collection[Document], since: datetime) -> list[dict[str, Any]]:
     """Return the documents validated since `since` (with what the logger stored on them)."""
     return _find_all(predictions, time_ranges("timestamp_validated", since))
 
@@ -69,7 +69,7 @@ def day_queries(first: date, last: date, tz: Any) -> list[dict[str, Any]]:
     return [*time_ranges("timestamp_validated", start, end), *time_ranges(copied, start, end), SET_ASIDE]
 
 
-def day_documents(predictions: Collection, first: date, last: date, tz: Any) -> list[dict[str, Any]]:
+def day_documents(predictions: Collection[Document], first: date, last: date, tz: Any) -> list[dict[str, Any]]:
     """Return the documents validated on local days `first` to `last`, now or when they were copied."""
     return _find_all(predictions, day_queries(first, last, tz))
 
@@ -84,7 +84,7 @@ def needs_claim_again(doc: dict[str, Any]) -> bool:
     return "logger_batch" not in doc and logged is not None and logged is not False
 
 
-def to_claim_again(candidates: Sequence[dict[str, Any]], records: Collection) -> dict[Any, str | None]:
+def to_claim_again(candidates: Sequence[dict[str, Any]], records: Collection[Document]) -> dict[Any, str | None]:
     """Return document id -> the batch it is bound to, for the candidates to claim again now.
 
     A document bound to a batch that is not applied yet waits: that batch has yet to count it.
@@ -102,7 +102,7 @@ def to_claim_again(candidates: Sequence[dict[str, Any]], records: Collection) ->
 ADOPTION_WINDOW = timedelta(days=7)
 
 
-def unadopted(predictions: Collection, limit: int) -> Iterator[list[dict[str, Any]]]:
+def unadopted(predictions: Collection[Document], limit: int) -> Iterator[list[dict[str, Any]]]:
     """Yield, up to `limit` at a time, the reviewed predictions marked logged by another logger than this one.
 
     Nothing to look for (one index look-up) when no prediction is marked logged. Otherwise the marked
@@ -123,7 +123,7 @@ def unadopted(predictions: Collection, limit: int) -> Iterator[list[dict[str, An
         yield found
 
 
-def adoption_windows(predictions: Collection) -> Iterator[dict[str, Any]]:
+def adoption_windows(predictions: Collection[Document]) -> Iterator[dict[str, Any]]:
     """Yield ranges of validation time that together cover every BSON date and ISO string of the collection."""
     first = predictions.find_one(
         {"timestamp_validated": {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}},
@@ -140,7 +140,7 @@ def adoption_windows(predictions: Collection) -> Iterator[dict[str, Any]]:
     yield {"$gte": "", "$lte": STRING_TOP}
 
 
-def oldest_validation_day(predictions: Collection, tz: Any) -> date | None:
+def oldest_validation_day(predictions: Collection[Document], tz: Any) -> date | None:
     """Return the local day of the earliest BSON-date validation time in the contract's years, or None."""
     first = predictions.find_one(
         {"timestamp_validated": {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}},
@@ -197,9 +197,9 @@ def _same(stored: dict[str, Any], expected: dict[str, Any]) -> bool:
 
 
 def repair_days(
-    predictions: Collection,
-    days_collection: Collection,
-    records: Collection,
+    predictions: Collection[Document],
+    days_collection: Collection[Document],
+    records: Collection[Document],
     first: date,
     last: date,
     settings: CommonSettings,

@@ -10,7 +10,7 @@ def retry_delay(attempts: int, first: float, cap: float) -> float:
     if attempts < 1:
         return 0.0
     # min() before the power would overflow for a long outage's attempt count.
-    return min(cap, first * 2 ** min(attempts - 1, 60))
+    return min(cap, first * 2.0 ** min(attempts - 1, 60))
 
 
 def next_attempt(now: datetime, attempts: int, first: float, cap: float) -> datetime:

@@ -15,6 +15,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from clara_common.db import Document
 from clara_common.ledger import STATE_COLLECTION, STATE_ID
 from clara_common.settings import CommonSettings
 
@@ -26,12 +27,12 @@ class LedgerMismatch(RuntimeError):
     """The history was built under another TIMEZONE: adding to it would mix two calendars."""
 
 
-def state(database: Database) -> Collection:
+def state(database: Database[Document]) -> Collection[Document]:
     """Return the collection of the ledger's state document."""
     return database[STATE_COLLECTION]
 
 
-def open_ledger(collection: Collection, settings: CommonSettings) -> dict[str, Any]:
+def open_ledger(collection: Collection[Document], settings: CommonSettings) -> dict[str, Any]:
     """Return the state document, created for this time zone if there is none; refuse another time zone."""
     now = datetime.now(UTC)
     with contextlib.suppress(DuplicateKeyError):
@@ -53,14 +54,16 @@ def open_ledger(collection: Collection, settings: CommonSettings) -> dict[str, A
     return ledger
 
 
-def reset(collection: Collection, settings: CommonSettings) -> None:
+def reset(collection: Collection[Document], settings: CommonSettings) -> None:
     """Start the state afresh for a history rebuilt in this time zone."""
     collection.delete_one({"_id": STATE_ID})
     open_ledger(collection, settings)
     mark_adopted(collection)
 
 
-def record_tick(collection: Collection, started_at: datetime, line: str, corrections_since: datetime | None) -> None:
+def record_tick(
+    collection: Collection[Document], started_at: datetime, line: str, corrections_since: datetime | None
+) -> None:
     """Record a finished tick; `corrections_since`: where the next look for corrections starts (validation time)."""
     tick = {"started_at": started_at, "finished_at": datetime.now(UTC), "report": line}
     update: dict[str, Any] = {"$set": {"last_tick": tick}}
@@ -69,12 +72,12 @@ def record_tick(collection: Collection, started_at: datetime, line: str, correct
     collection.update_one({"_id": STATE_ID}, update)
 
 
-def mark_adopted(collection: Collection) -> None:
+def mark_adopted(collection: Collection[Document]) -> None:
     """Record that every prediction logged before this ledger existed has been counted."""
     collection.update_one({"_id": STATE_ID}, {"$set": {"adopted_at": datetime.now(UTC)}})
 
 
-def take_reconcile_turn(collection: Collection, now: datetime) -> bool:
+def take_reconcile_turn(collection: Collection[Document], now: datetime) -> bool:
     """Return True, once per RECONCILE_EVERY across all loggers, when the daily reconcile is due."""
     taken = collection.find_one_and_update(
         {"_id": STATE_ID, "last_reconcile_at": {"$lte": now - RECONCILE_EVERY}},
@@ -84,7 +87,7 @@ def take_reconcile_turn(collection: Collection, now: datetime) -> bool:
     return taken is not None
 
 
-def record_reconcile(collection: Collection, first: date, last: date, repaired: int) -> None:
+def record_reconcile(collection: Collection[Document], first: date, last: date, repaired: int) -> None:
     collection.update_one(
         {"_id": STATE_ID},
         {

@@ -11,19 +11,20 @@ clara_common/ledger.py for what a prediction counts as.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import IndexModel, MongoClient
 
 from clara_common import calibration
 from clara_common.contract import Prediction, Rejection, is_early, parse_prediction
 from clara_common.days import day_start, days_between, local_day
-from clara_common.db import create_prediction_indexes, ensure_index_models, get_database, predictions
+from clara_common.db import Document, create_prediction_indexes, ensure_index_models, get_database, predictions
 from clara_common.ledger import CORRECTION_LOOKBACK, PREVIOUS_AS, Contribution, contribution, copy_of, max_skew
 from clara_common.settings import CommonSettings
 from clara_logger import alerts, batches, history, profiles, reconcile, state, unreviewed
@@ -33,6 +34,9 @@ from clara_logger.history import DayPart
 from clara_logger.retry import next_attempt
 from clara_logger.settings import LoggerSettings
 from clara_logger.whylabs import WhyLabsSink
+
+if TYPE_CHECKING:
+    from whylogs.core import DatasetProfileView
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +105,7 @@ class PartBuilder:
     def __init__(self, settings: CommonSettings) -> None:
         self.settings = settings
         self.tallies: dict[date, DayTally] = {}
-        self.views: dict[date, profiles.DatasetProfileView] = {}
+        self.views: dict[date, DatasetProfileView] = {}
 
     def add(self, records: Sequence[Prediction]) -> None:
         """Count and profile a chunk of valid predictions."""
@@ -196,7 +200,7 @@ def split(documents: Sequence[dict[str, Any]], settings: CommonSettings) -> tupl
 class LoggerService:
     """The logger's state between ticks: settings, collections, sinks, its identity."""
 
-    def __init__(self, settings: LoggerSettings, client: MongoClient, owner: str | None = None) -> None:
+    def __init__(self, settings: LoggerSettings, client: MongoClient[Document], owner: str | None = None) -> None:
         self.settings = settings
         database = get_database(client, settings)
         self.predictions = predictions(client, settings)
@@ -298,9 +302,7 @@ class LoggerService:
         while start is not None and start < latest and not should_stop():
             window_end = min(start + span, latest)
             claimed = self._claim_and_process(
-                lambda batch_id, start=start, window_end=window_end: batches.claim_window(
-                    self.predictions, batch_id, start, window_end
-                ),
+                functools.partial(batches.claim_window, self.predictions, start=start, end=window_end),
                 report,
             )
             span = batches.next_span(span, claimed, size)
@@ -317,7 +319,7 @@ class LoggerService:
         for first in range(0, len(ids), self.settings.LOGGER_CLAIM_SIZE):
             chunk = {doc_id: bound_to[doc_id] for doc_id in ids[first : first + self.settings.LOGGER_CLAIM_SIZE]}
             claimed += self._claim_and_process(
-                lambda batch_id, chunk=chunk: batches.claim_again(self.predictions, batch_id, chunk),
+                functools.partial(batches.claim_again, self.predictions, bound_to=chunk),
                 report,
                 kind=kind,
             )
@@ -553,7 +555,7 @@ class LoggerService:
 
 def evaluate_day(
     record: dict[str, Any], reference: dict[str, Any], class_ids: Sequence[int], settings: DriftSettings
-) -> dict[str, dict]:
+) -> dict[str, dict[str, Any]]:
     """Return the drift results of one stored day against the reference."""
     confusion = record["confusion"]
     in_window = record["_id"] in reference["window"]

@@ -40,6 +40,7 @@ class WhyLabsSink:
         self.timeout = settings.LOGGER_HTTP_TIMEOUT_SECONDS
         self._org_id = settings.WHYLABS_DEFAULT_ORG_ID
         self._dataset_id = settings.WHYLABS_DEFAULT_DATASET_ID
+        assert settings.WHYLABS_API_KEY is not None  # whylabs_enabled says so
         self._api_key = settings.WHYLABS_API_KEY.get_secret_value()
         # Checks the key's shape ("<10-character key id>.<secret>") now rather than at the first upload.
         self._key_refresher = StaticKeyRefresher(self._api_key)
