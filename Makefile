@@ -105,4 +105,4 @@ logs: ## Follow the Compose stack's logs
 	$(COMPOSE) logs -f
 
 clean: ## Remove the virtual environment, caches and demo data
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov .data artifacts build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov .data artifacts build *.egg-info services/*/*.egg-info scripts/*.egg-info
