@@ -16,13 +16,11 @@ loops are bounded.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,16 +33,15 @@ sys.path.insert(0, str(REPO))
 
 from pymongo import MongoClient  # noqa: E402
 
-from bench.sample_load import percentile, seed, timed  # noqa: E402
+from bench._common import embedded_database, one_monitor, route_options, table, time_routes  # noqa: E402
+from bench.sample_load import seed  # noqa: E402
 from clara_common.days import day_start, today  # noqa: E402
 from clara_common.db import make_client, predictions  # noqa: E402
-from clara_common.embedded import EmbeddedMongo  # noqa: E402
 from clara_common.ledger import CORRECTION_LOOKBACK, STATE_COLLECTION, STATE_ID  # noqa: E402
 from clara_common.unreviewed import STATE_FIELD  # noqa: E402
 from clara_logger import unreviewed  # noqa: E402
 from clara_logger.settings import LoggerSettings  # noqa: E402
 from clara_logger.tick import LoggerService  # noqa: E402
-from tests.utils.monitor_process import running_monitor  # noqa: E402
 
 DATABASE = "bench_estimate"
 ROUTES: dict[str, str] = {}  # filled in main(): the last 90 days
@@ -118,23 +115,13 @@ def summary_costs(client: MongoClient, settings: LoggerSettings, new: int, revie
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--per-day", type=int, default=275)
-    parser.add_argument("--requests", type=int, default=100, help="timed requests per route")
-    parser.add_argument("--warm-up", type=int, default=10)
+    parser = route_options(__doc__.splitlines()[0], "clara-bench-estimate", days=365, per_day=275)
     parser.add_argument("--new", type=int, default=100, help="predictions made between two ticks")
     parser.add_argument("--reviews", type=int, default=300, help="reviews between two ticks")
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "clara-bench-estimate",
-        help="the embedded database's folder (kept, and reused by the next run)",
-    )
     args = parser.parse_args()
-    with EmbeddedMongo(storage_path=args.data) as server:
-        settings = LoggerSettings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=DATABASE, LOGGER_INTERVAL_MINUTES=600)
-        with MongoClient(server.uri, tz_aware=True) as client:
+    with embedded_database(args.data, DATABASE) as settings:
+        uri = settings.MONGODB_URI.get_secret_value()
+        with MongoClient(uri, tz_aware=True) as client:
             seed(client, settings, args.days, args.per_day)
             summary_costs(client, settings, args.new, args.reviews)
             total = predictions(client, settings).estimated_document_count()
@@ -148,40 +135,26 @@ def main() -> int:
                 "/metrics": "/metrics",
             }
         )
-        with MongoClient(server.uri, tz_aware=True) as client:
+        with MongoClient(uri, tz_aware=True) as client:
             unreviewed = predictions(client, settings).count_documents({"timestamp_validated": None})
         print(f"predictions without a review: {unreviewed:,}")
-        env = {"MONGODB_URI": server.uri, "MONGODB_DB": DATABASE, "LOGGER_INTERVAL_MINUTES": "600"}
-        log = Path(tempfile.gettempdir()) / "clara-bench-estimate-monitor.log"
-        figures: dict[str, list[float]] = {name: [] for name in ROUTES}
-        hidden: dict[str, list[float]] = {
-            name: [] for name in ("/api/metrics", "/api/estimated-performance", "/metrics")
-        }
-        with running_monitor(env, log, workers=1) as monitor, MongoClient(server.uri, tz_aware=True) as client:
+        hidden_routes = {name: ROUTES[name] for name in ("/api/metrics", "/api/estimated-performance", "/metrics")}
+        with one_monitor(settings, "clara-bench-estimate") as monitor, MongoClient(uri, tz_aware=True) as client:
             connection = http.client.HTTPConnection(monitor.host, monitor.port, timeout=120)
             state = client[DATABASE][STATE_COLLECTION]
             as_of = state.find_one({"_id": STATE_ID})[STATE_FIELD]
-            for routes, into, hide in ((ROUTES, figures, False), ({n: ROUTES[n] for n in hidden}, hidden, True)):
-                if hide:  # the previous design: no summary, every unreviewed prediction read per request
-                    state.update_one({"_id": STATE_ID}, {"$unset": {STATE_FIELD: ""}})
-                try:
-                    for _ in range(args.warm_up):
-                        for path in routes.values():
-                            timed(connection, path)
-                    for _ in range(args.requests if not hide else max(args.requests // 3, 5)):
-                        for name, path in routes.items():  # alternating: all meet the same conditions
-                            into[name].append(timed(connection, path))
-                finally:
-                    state.update_one({"_id": STATE_ID}, {"$max": {STATE_FIELD: as_of}})
+            figures = time_routes(connection, ROUTES, args.warm_up, args.requests)
+            # The previous design: no summary, every unreviewed prediction read per request.
+            state.update_one({"_id": STATE_ID}, {"$unset": {STATE_FIELD: ""}})
+            try:
+                hidden = time_routes(connection, hidden_routes, args.warm_up, max(args.requests // 3, 5))
+            finally:
+                state.update_one({"_id": STATE_ID}, {"$max": {STATE_FIELD: as_of}})
             connection.close()
     print(f"\n{total:,} predictions; 90 days; {args.requests} requests each, one client")
     for title, found in (("served from the summary", figures), ("summary hidden (previous design)", hidden)):
-        print(f"\n{title}\n{'route':<28} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
-        for name, values in found.items():
-            print(
-                f"{name:<28} {statistics.median(values):8.1f} {percentile(values, 0.95):8.1f} "
-                f"{statistics.fmean(values):8.1f}"
-            )
+        print(f"\n{title}")
+        print("\n".join(table(found, 28)))
     baseline = statistics.median(figures["/api/metrics"])
     for name in ("/api/calibration", "/api/estimated-performance"):
         p50 = statistics.median(figures[name])

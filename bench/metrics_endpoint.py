@@ -12,12 +12,10 @@ its database. Every request goes to 127.0.0.1; the loops are bounded.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "1")
@@ -26,53 +24,28 @@ sys.path.insert(0, str(REPO))
 
 from pymongo import MongoClient  # noqa: E402
 
-from bench.sample_load import percentile, seed, timed  # noqa: E402
+from bench._common import embedded_database, one_monitor, route_options, table, time_routes  # noqa: E402
+from bench.sample_load import seed  # noqa: E402
 from clara_common.db import predictions  # noqa: E402
-from clara_common.embedded import EmbeddedMongo  # noqa: E402
-from clara_logger.settings import LoggerSettings  # noqa: E402
-from tests.utils.monitor_process import running_monitor  # noqa: E402
 
 DATABASE = "bench_metrics_endpoint"
 ROUTES = {"/metrics": "/metrics", "/api/metrics (7 days)": "/api/metrics"}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--per-day", type=int, default=300)
-    parser.add_argument("--requests", type=int, default=100, help="timed requests per route")
-    parser.add_argument("--warm-up", type=int, default=10)
-    parser.add_argument(
-        "--data",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "clara-bench-metrics-endpoint",
-        help="the embedded database's folder (kept, and reused by the next run)",
-    )
-    args = parser.parse_args()
-    with EmbeddedMongo(storage_path=args.data) as server:
-        settings = LoggerSettings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=DATABASE, LOGGER_INTERVAL_MINUTES=600)
-        with MongoClient(server.uri, tz_aware=True) as client:
+    args = route_options(__doc__.splitlines()[0], "clara-bench-metrics-endpoint", days=90, per_day=300).parse_args()
+    with embedded_database(args.data, DATABASE) as settings:
+        with MongoClient(settings.MONGODB_URI.get_secret_value(), tz_aware=True) as client:
             seed(client, settings, args.days, args.per_day)
             unreviewed = predictions(client, settings).count_documents({"timestamp_validated": None})
         print(f"predictions without a review: {unreviewed:,}")
-        env = {"MONGODB_URI": server.uri, "MONGODB_DB": DATABASE, "LOGGER_INTERVAL_MINUTES": "600"}
-        log = Path(tempfile.gettempdir()) / "clara-bench-metrics-endpoint-monitor.log"
-        with running_monitor(env, log, workers=1) as monitor:
+        with one_monitor(settings, "clara-bench-metrics-endpoint") as monitor:
             connection = http.client.HTTPConnection(monitor.host, monitor.port, timeout=60)
-            figures: dict[str, list[float]] = {name: [] for name in ROUTES}
-            for _ in range(args.warm_up):
-                for path in ROUTES.values():
-                    timed(connection, path)
-            for _ in range(args.requests):  # alternating, so that both meet the same conditions
-                for name, path in ROUTES.items():
-                    figures[name].append(timed(connection, path))
+            figures = time_routes(connection, ROUTES, args.warm_up, args.requests)
             connection.close()
-    print(f"\n{'route':<24} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}   ({args.requests} requests each, one client)")
-    for name, values in figures.items():
-        print(
-            f"{name:<24} {statistics.median(values):8.1f} {percentile(values, 0.95):8.1f} "
-            f"{statistics.fmean(values):8.1f}"
-        )
+    header, *rows = table(figures, 24)
+    print(f"\n{header}   ({args.requests} requests each, one client)")
+    print("\n".join(rows))
     ratio = statistics.median(figures["/metrics"]) / statistics.median(figures["/api/metrics (7 days)"])
     target = statistics.median(figures["/metrics"]) <= 100
     print(f"/metrics p50 / baseline p50: {ratio:.2f}; target p50 <= 100 ms: {'met' if target else 'MISSED'}")

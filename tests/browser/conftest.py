@@ -1,4 +1,5 @@
-"""Fixtures for the browser tests: Debian's chromium, driven through playwright."""
+"""Fixtures for the browser tests: Debian's chromium, driven through playwright, and a real clara-monitor on the
+module's `seeded` database."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import os
 from collections.abc import Iterator
 
 import pytest
+
+from clara_monitor.settings import MonitorSettings
+from tests.utils.monitor_databases import monitor_env
+from tests.utils.monitor_process import running_monitor
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -31,3 +36,11 @@ def browser() -> Iterator:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(seeded: MonitorSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Return the address of a clara-monitor (gunicorn, one worker) on the database of the module's `seeded`."""
+    log_path = tmp_path_factory.mktemp("monitor") / "monitor.log"
+    with running_monitor(monitor_env(seeded), log_path, workers=1) as server:
+        yield server.base_url

@@ -18,8 +18,8 @@ import re
 import time
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,13 +27,10 @@ import pytest
 from pymongo import MongoClient
 
 from clara_common.days import day_bounds, today
-from clara_common.db import ensure_indexes, make_client, predictions
-from clara_common.embedded import free_port
-from clara_logger.tick import LoggerService
+from clara_common.db import predictions
 from clara_monitor.settings import MonitorSettings
-from clara_seed.generator import SeedPlan, generate
+from tests.utils.monitor_databases import log_once, monitor_env, sample_database, unreachable_settings
 from tests.utils.monitor_process import running_monitor
-from tests.utils.settings import logger_settings
 
 pytestmark = pytest.mark.browser
 
@@ -66,54 +63,30 @@ def get_json(url: str) -> dict:
         return json.load(answer)
 
 
-def monitor_env(settings: MonitorSettings) -> dict[str, str]:
-    """Return the environment that points clara-monitor at `settings`' database."""
-    return {
-        "MONGODB_URI": settings.MONGODB_URI.get_secret_value(),
-        "MONGODB_DB": settings.MONGODB_DB,
-        "TIMEZONE": settings.TIMEZONE,
-        "MONITOR_DB_TIMEOUT_MS": str(settings.MONITOR_DB_TIMEOUT_MS),
-        "LOGGER_INTERVAL_MINUTES": str(settings.LOGGER_INTERVAL_MINUTES),
-    }
-
-
-def seed(mongo_client: MongoClient, settings: MonitorSettings, days: int, per_day: int) -> None:
-    """Insert the sample predictions of the last `days` days."""
-    ensure_indexes(mongo_client, settings)
-    plan = SeedPlan(end=today(settings.tz), days=days, per_day=per_day, seed=5)
-    predictions(mongo_client, settings).insert_many(list(generate(plan, settings.classes, settings.tz)))
+def sample_dashboard(
+    mongo_uri: str, mongo_client: MongoClient, days: int, per_day: int, **changes: object
+) -> AbstractContextManager[MonitorSettings]:
+    """Return a database of its own with the sample predictions of the last `days` days in Madrid time, as a
+    context manager that yields its settings (`changes` applied) and drops it afterwards."""
+    return sample_database(
+        mongo_uri, mongo_client, "test_browser", days=days, per_day=per_day, seed=5, TIMEZONE="Europe/Madrid", **changes
+    )
 
 
 @pytest.fixture(scope="module")
 def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     # A long logger interval: the history stays "current" however long the module runs.
-    settings = MonitorSettings.from_env(
-        {},
-        MONGODB_URI=mongo_uri,
-        MONGODB_DB=f"test_browser_{uuid.uuid4().hex[:8]}",
-        TIMEZONE="Europe/Madrid",
-        LOGGER_INTERVAL_MINUTES=600,
-    )
-    seed(mongo_client, settings, SEED_DAYS, PER_DAY)
-    collection = predictions(mongo_client, settings)
-    current = today(settings.tz)
-    start, _ = day_bounds(current - timedelta(days=GAP[0]), settings.tz)
-    _, end = day_bounds(current - timedelta(days=GAP[1]), settings.tz)
-    collection.delete_many({"timestamp_validated": {"$gte": start, "$lt": end}})
-    start, end = day_bounds(current - timedelta(days=LOW_DAY), settings.tz)
-    low_day = collection.find({"timestamp_validated": {"$gte": start, "$lt": end}}, {"_id": 1}, sort=[("_id", 1)])
-    collection.delete_many({"_id": {"$in": [doc["_id"] for doc in low_day][LOW_KEEP:]}})
-    with make_client(settings) as client:
-        LoggerService(logger_settings(settings), client).tick()
-    yield settings
-    mongo_client.drop_database(settings.MONGODB_DB)
-
-
-@pytest.fixture(scope="module")
-def base_url(seeded: MonitorSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log_path = tmp_path_factory.mktemp("dashboard") / "monitor.log"
-    with running_monitor(monitor_env(seeded), log_path, workers=1) as server:
-        yield server.base_url
+    with sample_dashboard(mongo_uri, mongo_client, SEED_DAYS, PER_DAY, LOGGER_INTERVAL_MINUTES=600) as settings:
+        collection = predictions(mongo_client, settings)
+        current = today(settings.tz)
+        start, _ = day_bounds(current - timedelta(days=GAP[0]), settings.tz)
+        _, end = day_bounds(current - timedelta(days=GAP[1]), settings.tz)
+        collection.delete_many({"timestamp_validated": {"$gte": start, "$lt": end}})
+        start, end = day_bounds(current - timedelta(days=LOW_DAY), settings.tz)
+        low_day = collection.find({"timestamp_validated": {"$gte": start, "$lt": end}}, {"_id": 1}, sort=[("_id", 1)])
+        collection.delete_many({"_id": {"$in": [doc["_id"] for doc in low_day][LOW_KEEP:]}})
+        log_once(settings)
+        yield settings
 
 
 @pytest.fixture
@@ -275,9 +248,7 @@ def test_an_empty_range_says_so_instead_of_drawing(page, base_url: str, seeded: 
 
 
 def test_api_errors_are_shown_on_the_page(browser, seeded: MonitorSettings, tmp_path) -> None:
-    down = MonitorSettings.from_env(
-        {}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none", MONITOR_DB_TIMEOUT_MS=300
-    )
+    down = unreachable_settings(MONGODB_DB="none")
     with running_monitor(monitor_env(down), tmp_path / "monitor.log", workers=1) as server:
         context = browser.new_context()
         page = context.new_page()
@@ -570,18 +541,9 @@ def test_a_lagging_ledger_is_shown_in_a_banner(
     browser, mongo_uri: str, mongo_client: MongoClient, ran_logger: bool, tmp_path
 ) -> None:
     # A tick that is late after a few milliseconds ("behind"), or no tick at all ("absent").
-    settings = MonitorSettings.from_env(
-        {},
-        MONGODB_URI=mongo_uri,
-        MONGODB_DB=f"test_browser_{uuid.uuid4().hex[:8]}",
-        TIMEZONE="Europe/Madrid",
-        LOGGER_INTERVAL_MINUTES=0.0001,
-    )
-    try:
-        seed(mongo_client, settings, days=3, per_day=20)
+    with sample_dashboard(mongo_uri, mongo_client, days=3, per_day=20, LOGGER_INTERVAL_MINUTES=0.0001) as settings:
         if ran_logger:
-            with make_client(settings) as client:
-                LoggerService(logger_settings(settings), client).tick()
+            log_once(settings)
             time.sleep(0.1)
         with running_monitor(monitor_env(settings), tmp_path / "monitor.log", workers=1) as server:
             base = server.base_url
@@ -598,8 +560,6 @@ def test_a_lagging_ledger_is_shown_in_a_banner(
             assert page.text_content("#ledger-message") == ledger["message"]
             assert page.get_attribute("#ledger", "data-state") == ledger["state"]
             context.close()
-    finally:
-        mongo_client.drop_database(settings.MONGODB_DB)
 
 
 # -- hardening: typed dates, ranges kept or fitted with a notice, bad addresses, totals, outages,
@@ -798,23 +758,33 @@ def test_class_counts_add_up_to_the_validated_total_and_pie_slices_give_their_sh
     save_screenshot(page, "samples-by-class.png", docs=False)
 
 
-def test_an_outage_is_named_retried_with_backoff_and_recovered_without_a_reload(
-    page, base_url: str, seeded: MonitorSettings
-) -> None:
-    down = {"on": True}
-    metrics_at: list[float] = []
+def open_during_an_outage(page, base_url: str, settings: MonitorSettings, failing: Callable[..., bool]) -> None:
+    """Open the dashboard on the last 30 days with the API answering 503, as the monitor does while its database is
+    down, to each request `failing` (called with the playwright route) picks; the others go through."""
 
     def answer(route) -> None:
-        if "/api/metrics" in route.request.url:
-            metrics_at.append(time.monotonic())
-        if down["on"]:
+        if failing(route):
             body = json.dumps({"error": "the database is unavailable; try again shortly"})
             route.fulfill(status=503, content_type="application/json", body=body)
         else:
             route.continue_()
 
     page.route("**/api/**", answer)
-    open_range(page, base_url, seeded, days=30)
+    open_range(page, base_url, settings, days=30)
+
+
+def test_an_outage_is_named_retried_with_backoff_and_recovered_without_a_reload(
+    page, base_url: str, seeded: MonitorSettings
+) -> None:
+    down = {"on": True}
+    metrics_at: list[float] = []
+
+    def failing(route) -> bool:
+        if "/api/metrics" in route.request.url:
+            metrics_at.append(time.monotonic())
+        return down["on"]
+
+    open_during_an_outage(page, base_url, seeded, failing)
     page.evaluate("window.loadedOnce = true")  # gone if the page were reloaded
     banner = page.text_content("#error")
     assert re.fullmatch(
@@ -843,15 +813,7 @@ def test_an_outage_is_named_retried_with_backoff_and_recovered_without_a_reload(
 
 
 def test_an_outage_names_only_what_failed(page, base_url: str, seeded: MonitorSettings) -> None:
-    def answer(route) -> None:
-        if "/api/drift" in route.request.url:
-            body = json.dumps({"error": "the database is unavailable; try again shortly"})
-            route.fulfill(status=503, content_type="application/json", body=body)
-        else:
-            route.continue_()
-
-    page.route("**/api/**", answer)
-    open_range(page, base_url, seeded, days=30)
+    open_during_an_outage(page, base_url, seeded, lambda route: "/api/drift" in route.request.url)
     banner = page.text_content("#error-message") + page.text_content("#error-retry")
     assert re.fullmatch(r"Could not load the drift results: the database is unavailable; retrying in \d s\.", banner)
     assert page.text_content("#kpi-total") != "–"  # what did load is drawn

@@ -11,7 +11,6 @@ import csv
 import json
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,10 +19,8 @@ import pytest
 from pymongo import MongoClient
 
 from clara_common.days import today
-from clara_common.db import ensure_indexes, predictions
 from clara_monitor.settings import MonitorSettings
-from clara_seed.generator import SeedPlan, generate
-from tests.utils.monitor_process import running_monitor
+from tests.utils.monitor_databases import sample_database
 
 pytestmark = pytest.mark.browser
 
@@ -34,25 +31,10 @@ RANGE_DAYS = 26  # reaches before the seed: days without data, whose metrics are
 
 @pytest.fixture(scope="module")
 def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
-    settings = MonitorSettings.from_env(
-        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_export_page_{uuid.uuid4().hex[:8]}", TIMEZONE="Europe/Madrid"
-    )
-    ensure_indexes(mongo_client, settings)
-    plan = SeedPlan(end=today(settings.tz), days=SEED_DAYS, per_day=60, seed=8)
-    predictions(mongo_client, settings).insert_many(list(generate(plan, settings.classes, settings.tz)))
-    yield settings
-    mongo_client.drop_database(settings.MONGODB_DB)
-
-
-@pytest.fixture(scope="module")
-def base_url(seeded: MonitorSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {
-        "MONGODB_URI": seeded.MONGODB_URI.get_secret_value(),
-        "MONGODB_DB": seeded.MONGODB_DB,
-        "TIMEZONE": seeded.TIMEZONE,
-    }
-    with running_monitor(env, tmp_path_factory.mktemp("export") / "monitor.log", workers=1) as server:
-        yield server.base_url
+    with sample_database(
+        mongo_uri, mongo_client, "test_export_page", days=SEED_DAYS, per_day=60, seed=8, TIMEZONE="Europe/Madrid"
+    ) as settings:
+        yield settings
 
 
 @pytest.fixture

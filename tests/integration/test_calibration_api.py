@@ -24,8 +24,8 @@ from clara_common.days import day_start, today
 from clara_common.settings import CommonSettings
 from clara_logger import history
 from clara_logger.tick import LoggerService
-from clara_monitor.settings import MonitorSettings
 from tests.utils.monitor_app import monitor
+from tests.utils.monitor_databases import answers_with_the_database_down
 from tests.utils.reference import source_records
 from tests.utils.settings import monitor_settings
 
@@ -92,17 +92,20 @@ def assert_matches(body: dict, want: dict) -> None:
     assert body["without_confidence"] == want["without"]
 
 
-def seed(collection: Collection, settings: CommonSettings, count: int = 800) -> None:
+def seed_and_log(db: Database, settings: CommonSettings, logger: LoggerService, count: int = 800) -> Collection:
+    """Insert `count` reviewed predictions over the window's first days and log them with one tick; return the
+    predictions collection."""
+    collection = db[settings.PREDICTIONS_COLLECTION]
     rng = random.Random(41)
     collection.insert_many([reviewed(settings, rng, rng.randrange(DAYS - 1)) for _ in range(count)])
+    logger.tick()
+    return collection
 
 
 def test_calibration_equals_scikit_learn_after_corrections(
     db: Database, settings: CommonSettings, logger: LoggerService
 ) -> None:
-    collection = db[settings.PREDICTIONS_COLLECTION]
-    seed(collection, settings)
-    logger.tick()
+    collection = seed_and_log(db, settings, logger)
     # Corrections: re-reviewed today (moved out of their old day and bin's correct count), confidences unchanged.
     rng = random.Random(5)
     for doc in collection.find().limit(150):
@@ -134,9 +137,7 @@ def test_calibration_equals_scikit_learn_after_corrections(
 def test_the_tail_is_not_included_until_the_logger_ticks(
     db: Database, settings: CommonSettings, logger: LoggerService
 ) -> None:
-    collection = db[settings.PREDICTIONS_COLLECTION]
-    seed(collection, settings, 200)
-    logger.tick()
+    collection = seed_and_log(db, settings, logger, 200)
     first, last = window(settings)
     url = f"/api/calibration?start_date={first}&end_date={last}"
     with monitor(monitor_settings(settings)) as client:
@@ -154,9 +155,7 @@ def test_the_tail_is_not_included_until_the_logger_ticks(
 def test_days_written_before_the_bins_are_reported_and_a_reconcile_fills_them(
     db: Database, settings: CommonSettings, logger: LoggerService
 ) -> None:
-    collection = db[settings.PREDICTIONS_COLLECTION]
-    seed(collection, settings)
-    logger.tick()
+    collection = seed_and_log(db, settings, logger)
     days = history.history(db)
     first, last = window(settings)
     old = [(first + timedelta(days=i)).isoformat() for i in range(2)]
@@ -192,8 +191,7 @@ def test_days_written_before_the_bins_are_reported_and_a_reconcile_fills_them(
 def test_bad_dates_are_400_and_another_timezone_is_409(
     db: Database, settings: CommonSettings, logger: LoggerService
 ) -> None:
-    seed(db[settings.PREDICTIONS_COLLECTION], settings, 20)
-    logger.tick()
+    seed_and_log(db, settings, logger, 20)
     with monitor(monitor_settings(settings)) as client:
         for query in (
             "start_date=2026-13-01",
@@ -213,11 +211,5 @@ def test_bad_dates_are_400_and_another_timezone_is_409(
 
 
 def test_a_down_database_is_a_503_json() -> None:
-    from clara_common.embedded import free_port
-
-    settings = MonitorSettings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONITOR_DB_TIMEOUT_MS=300)
-    with monitor(settings) as client:
-        for route in ("/api/calibration", "/api/estimated-performance"):
-            answer = client.get(route)
-            assert answer.status_code == 503, route
-            assert "database is unavailable" in answer.get_json()["error"]
+    for route, body in answers_with_the_database_down(("/api/calibration", "/api/estimated-performance")).items():
+        assert "database is unavailable" in body["error"], route

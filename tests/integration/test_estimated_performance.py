@@ -9,16 +9,16 @@ must follow the shift.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
-from bson import ObjectId
 from pymongo.database import Database
 
 from clara_common.days import day_start, today
 from clara_common.settings import CommonSettings
 from clara_logger.tick import LoggerService
+from tests.utils.drawn_predictions import drawn_prediction
 from tests.utils.monitor_app import monitor
 from tests.utils.settings import monitor_settings
 
@@ -52,20 +52,9 @@ def documents(
     docs = []
     for p, c, ok in zip(predicted, confidence, correct):
         made = start + timedelta(seconds=int(rng.integers(0, 80_000)))
-        doc = {
-            "_id": ObjectId(),
-            "filename": f"img-{int(rng.integers(10**9))}.jpg",
-            "output_prediction": int(p),
-            "output_confidence": None if np.isnan(c) else float(c),
-            "timestamp": made,
-            "output_validated": None,
-            "timestamp_validated": None,
-            "logged": False,
-        }
-        if reviewed:
-            doc["output_validated"] = int(p) if ok else int((p + 1 + rng.integers(0, 6)) % 7)
-            doc["timestamp_validated"] = min(made + timedelta(hours=2), datetime.now(UTC) - timedelta(minutes=1))
-        docs.append(doc)
+        filename = f"img-{int(rng.integers(10**9))}.jpg"
+        verdict = (int(p) if ok else int((p + 1 + rng.integers(0, 6)) % 7)) if reviewed else None
+        docs.append(drawn_prediction(filename, p, c, made, verdict, delay=timedelta(hours=2)))
     return docs, float(correct.mean())
 
 

@@ -71,6 +71,13 @@ def verdict(rng: random.Random, predicted: int) -> int | bool:
     return predicted if roll < 0.75 else rng.randrange(7)
 
 
+def review_now(collection: Collection, rng: random.Random, doc_id: object) -> None:
+    """Give the prediction `doc_id` a random verdict (a review, or another review of it) now."""
+    doc = collection.find_one({"_id": doc_id})
+    change = {"output_validated": verdict(rng, doc["output_prediction"]), "timestamp_validated": datetime.now(UTC)}
+    collection.update_one({"_id": doc["_id"]}, {"$set": change})
+
+
 def live_change(collection: Collection, settings: CommonSettings, rng: random.Random) -> str:
     """Make one change of the kinds production makes while people read, and return its name."""
     ids = [d["_id"] for d in collection.find({}, {"_id": 1})]
@@ -80,27 +87,9 @@ def live_change(collection: Collection, settings: CommonSettings, rng: random.Ra
     elif kind == "review":
         pending = [d["_id"] for d in collection.find({"output_validated": None}, {"_id": 1})]
         if pending:
-            doc = collection.find_one({"_id": rng.choice(pending)})
-            collection.update_one(
-                {"_id": doc["_id"]},
-                {
-                    "$set": {
-                        "output_validated": verdict(rng, doc["output_prediction"]),
-                        "timestamp_validated": datetime.now(UTC),
-                    }
-                },
-            )
+            review_now(collection, rng, rng.choice(pending))
     elif kind == "review again":
-        doc = collection.find_one({"_id": rng.choice(ids)})
-        collection.update_one(
-            {"_id": doc["_id"]},
-            {
-                "$set": {
-                    "output_validated": verdict(rng, doc["output_prediction"]),
-                    "timestamp_validated": datetime.now(UTC),
-                }
-            },
-        )
+        review_now(collection, rng, rng.choice(ids))
     else:
         bad = new_prediction(settings, rng, reviewed=True)
         field, value = rng.choice(

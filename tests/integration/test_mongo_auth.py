@@ -29,6 +29,7 @@ from clara_common.db import make_client, mongodb_password, redact_uri
 from clara_common.embedded import free_port
 from clara_common.settings import CommonSettings, SettingsError
 from tests.utils.monitor_process import get, running_monitor
+from tests.utils.processes import stop
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +53,7 @@ def standin_entrypoint() -> ModuleType:
 
 
 class AuthServer:
-    """SecantusDB on disk, started with --auth as the stand-in image runs it."""
+    """SecantusDB on disk, started with --auth as the stand-in image runs it (or without, as the stack ran before)."""
 
     def __init__(self, storage: Path, log_path: Path) -> None:
         self.storage, self.log_path = storage, log_path
@@ -63,22 +64,8 @@ class AuthServer:
     def uri(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}"
 
-    def start(self) -> AuthServer:
-        command = [
-            sys.executable,
-            "-m",
-            "secantus",
-            "--standalone",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--storage-path",
-            str(self.storage),
-            "--log-level",
-            "WARNING",
-            "--auth",
-        ]
+    def start(self, auth: bool = True) -> AuthServer:
+        command = standin_entrypoint().private_server(self.port, str(self.storage)) + (["--auth"] if auth else [])
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = clock.monotonic() + 60
@@ -90,17 +77,12 @@ class AuthServer:
             except PyMongoError as error:
                 if self.process.poll() is not None or clock.monotonic() > deadline:
                     log = self.log_path.read_text()[-3000:]
-                    raise RuntimeError(f"SecantusDB --auth did not start:\n{log}") from error
+                    raise RuntimeError(f"SecantusDB (auth: {auth}) did not start:\n{log}") from error
                 clock.sleep(0.2)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop(self.process, 20)
 
 
 def run_init(step: str, secrets_dir: Path, env_file: Path, uri: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -465,27 +447,12 @@ def test_a_database_from_before_authentication_keeps_its_data_and_gets_the_users
     storage = tmp_path / "data"
     with_data = AuthServer(storage, tmp_path / "secantus.log")
     # Started as the stack did before: no --auth, some data.
-    command = [
-        sys.executable,
-        "-m",
-        "secantus",
-        "--standalone",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(with_data.port),
-        "--storage-path",
-        str(storage),
-        "--log-level",
-        "WARNING",
-    ]
-    old = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    old = with_data.start(auth=False)
     try:
         with MongoClient(with_data.uri, serverSelectionTimeoutMS=30_000) as client:
             client[DATABASE]["image_logs"].insert_one({"filename": "from-before.jpg"})
     finally:
-        old.terminate()
-        old.wait(20)
+        old.stop()
 
     secrets_dir, env_file = tmp_path / "secrets", tmp_path / ".env"
     assert run_init("secrets", secrets_dir, env_file).returncode == 0

@@ -19,8 +19,8 @@ from clara_common.days import day_start, local_day, today
 from clara_common.db import ensure_indexes, predictions
 from clara_common.settings import CommonSettings
 from clara_monitor.settings import MonitorSettings
-from clara_seed.generator import SeedPlan, generate
 from tests.utils.monitor_app import monitor
+from tests.utils.monitor_databases import sample_database, unreachable_settings
 from tests.utils.reference import source_records
 
 pytestmark = pytest.mark.integration
@@ -60,15 +60,11 @@ def malformed_documents(settings: MonitorSettings) -> list[dict]:
 @pytest.fixture(scope="module")
 def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     """Return settings for a database seeded once for this module."""
-    settings = MonitorSettings.from_env(
-        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_monitor_{uuid.uuid4().hex[:8]}", TIMEZONE=TZ_NAME
-    )
-    ensure_indexes(mongo_client, settings)
-    plan = SeedPlan(end=today(settings.tz), days=SEED_DAYS, per_day=40, seed=3)
-    docs = list(generate(plan, settings.classes, settings.tz))
-    predictions(mongo_client, settings).insert_many(docs + malformed_documents(settings))
-    yield settings
-    mongo_client.drop_database(settings.MONGODB_DB)
+    with sample_database(
+        mongo_uri, mongo_client, "test_monitor", days=SEED_DAYS, per_day=40, seed=3, TIMEZONE=TZ_NAME
+    ) as settings:
+        predictions(mongo_client, settings).insert_many(malformed_documents(settings))
+        yield settings
 
 
 @pytest.fixture
@@ -331,10 +327,7 @@ def test_unknown_route_is_a_json_404(client: FlaskClient) -> None:
 
 
 def test_database_down_is_a_503_with_a_json_error() -> None:
-    from clara_common.embedded import free_port
-
-    settings = MonitorSettings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONITOR_DB_TIMEOUT_MS=300)
-    with monitor(settings) as client:
+    with monitor(unreachable_settings()) as client:
         assert_all_503(client)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -13,11 +12,10 @@ from flask.testing import FlaskClient
 from pymongo import MongoClient
 
 from clara_common.days import day_start, today
-from clara_common.db import ensure_indexes, predictions
-from clara_common.embedded import free_port
+from clara_common.db import predictions
 from clara_monitor.settings import MonitorSettings
-from clara_seed.generator import SeedPlan, generate
 from tests.utils.monitor_app import monitor
+from tests.utils.monitor_databases import answers_with_the_database_down, sample_database
 
 pytestmark = pytest.mark.integration
 
@@ -40,16 +38,12 @@ def lone_day_documents(settings: MonitorSettings, day: date) -> list[dict]:
 @pytest.fixture(scope="module")
 def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     """Return settings for a database with the sample predictions of the last SEED_DAYS days and one lone day."""
-    settings = MonitorSettings.from_env(
-        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_export_{uuid.uuid4().hex[:8]}", TIMEZONE="Europe/Madrid"
-    )
-    ensure_indexes(mongo_client, settings)
-    current = today(settings.tz)
-    docs = list(generate(SeedPlan(end=current, days=SEED_DAYS, per_day=40, seed=11), settings.classes, settings.tz))
-    docs += lone_day_documents(settings, current - timedelta(days=LONE_DAY))
-    predictions(mongo_client, settings).insert_many(docs)
-    yield settings
-    mongo_client.drop_database(settings.MONGODB_DB)
+    with sample_database(
+        mongo_uri, mongo_client, "test_export", days=SEED_DAYS, per_day=40, seed=11, TIMEZONE="Europe/Madrid"
+    ) as settings:
+        lone_day = today(settings.tz) - timedelta(days=LONE_DAY)
+        predictions(mongo_client, settings).insert_many(lone_day_documents(settings, lone_day))
+        yield settings
 
 
 @pytest.fixture
@@ -156,9 +150,5 @@ def test_bad_input_is_the_json_routes_400(client: FlaskClient, route: str, asked
 
 
 def test_a_down_database_is_a_503_json() -> None:
-    down = MonitorSettings.from_env({}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONITOR_DB_TIMEOUT_MS=300)
-    with monitor(down) as client:
-        for route in ("/api/metrics.csv", "/api/class-metrics.csv"):
-            answer = client.get(route)
-            assert answer.status_code == 503, route
-            assert answer.get_json() == {"error": "the database is unavailable; try again shortly"}
+    for route, body in answers_with_the_database_down(("/api/metrics.csv", "/api/class-metrics.csv")).items():
+        assert body == {"error": "the database is unavailable; try again shortly"}, route

@@ -7,7 +7,6 @@ and alerts exist), and checks each answer against the document.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -29,14 +28,10 @@ from schemathesis.checks import (
 )
 
 from clara_common.days import today
-from clara_common.db import ensure_indexes, make_client, predictions
-from clara_common.embedded import free_port
-from clara_logger.tick import LoggerService
 from clara_monitor import create_app, openapi
 from clara_monitor.settings import MonitorSettings
-from clara_seed.generator import SeedPlan, generate
+from tests.utils.monitor_databases import monitor_env, sample_database, unreachable_settings
 from tests.utils.monitor_process import MonitorProcess, running_monitor
-from tests.utils.settings import logger_settings
 
 pytestmark = pytest.mark.integration
 
@@ -55,20 +50,18 @@ USER, PASSWORD = "ada", "lovelace"
 @pytest.fixture(scope="module")
 def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     """Return settings for a database with 30 days of sample predictions, logged once by the logger."""
-    settings = MonitorSettings.from_env(
-        {},
-        MONGODB_URI=mongo_uri,
-        MONGODB_DB=f"test_openapi_{uuid.uuid4().hex[:8]}",
+    with sample_database(
+        mongo_uri,
+        mongo_client,
+        "test_openapi",
+        days=30,
+        per_day=80,
+        seed=21,
+        logged=True,
         TIMEZONE="Europe/Madrid",
         LOGGER_INTERVAL_MINUTES=600,
-    )
-    ensure_indexes(mongo_client, settings)
-    plan = SeedPlan(end=today(settings.tz), days=30, per_day=80, seed=21)
-    predictions(mongo_client, settings).insert_many(list(generate(plan, settings.classes, settings.tz)))
-    with make_client(settings) as client:
-        LoggerService(logger_settings(settings), client).tick()
-    yield settings
-    mongo_client.drop_database(settings.MONGODB_DB)
+    ) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="module")
@@ -87,13 +80,8 @@ def document(app: Flask) -> dict:
 
 @pytest.fixture(scope="module")
 def live(seeded: MonitorSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MonitorProcess]:
-    env = {
-        "MONGODB_URI": seeded.MONGODB_URI.get_secret_value(),
-        "MONGODB_DB": seeded.MONGODB_DB,
-        "TIMEZONE": seeded.TIMEZONE,
-        "LOGGER_INTERVAL_MINUTES": "600",
-    }
-    with running_monitor(env, tmp_path_factory.mktemp("openapi") / "monitor.log", workers=2) as server:
+    log_path = tmp_path_factory.mktemp("openapi") / "monitor.log"
+    with running_monitor(monitor_env(seeded), log_path, workers=2) as server:
         yield server
 
 
@@ -184,9 +172,7 @@ def test_with_authentication_on_every_refusal_is_the_declared_401(seeded: Monito
 
 
 def test_with_the_database_down_every_answer_is_declared(document: dict) -> None:
-    down = MonitorSettings.from_env(
-        {}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none", MONITOR_DB_TIMEOUT_MS=300
-    )
+    down = unreachable_settings(MONGODB_DB="none")
     schema = schemathesis.openapi.from_dict(document)
     app = create_app({"TESTING": True, "SETTINGS": down})
     try:

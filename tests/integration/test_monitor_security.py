@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,15 +25,13 @@ from flask.testing import FlaskClient
 from pymongo import MongoClient
 
 from clara_common.days import today
-from clara_common.db import ensure_indexes, make_client, predictions
 from clara_common.embedded import free_port
 from clara_common.settings import CommonSettings, SettingsError
-from clara_logger.tick import LoggerService
 from clara_monitor import create_app, security
 from clara_monitor.settings import MonitorSettings
-from clara_seed.generator import SeedPlan, generate
+from tests.utils.monitor_databases import monitor_env, sample_database, unreachable_settings
 from tests.utils.monitor_process import MonitorProcess, get, rss_kib, running_monitor
-from tests.utils.settings import logger_settings, monitor_settings
+from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
 
@@ -168,15 +165,9 @@ def test_wrong_or_malformed_credentials_are_refused(locked: Flask, headers: dict
     assert answer.get_json()["error"]
 
 
-def test_both_username_and_password_are_compared_in_constant_time(locked: Flask, monkeypatch) -> None:
-    compared: list[tuple[bytes, bytes]] = []
-    real = security.hmac.compare_digest
-
-    def recording(a: bytes, b: bytes) -> bool:
-        compared.append((a, b))
-        return real(a, b)
-
-    monkeypatch.setattr(security.hmac, "compare_digest", recording)
+def test_both_username_and_password_are_compared_in_constant_time(
+    locked: Flask, compared: list[tuple[bytes, bytes]]
+) -> None:
     client = locked.test_client()
     # A wrong username still has its password compared: the time says nothing about which was wrong.
     assert fetch(client, "/", headers=basic("eve", "guess")).status_code == 401
@@ -342,9 +333,7 @@ def test_a_refusal_carries_the_security_headers(locked: Flask) -> None:
 
 
 def test_database_errors_and_unexpected_errors_carry_the_security_headers(settings: CommonSettings) -> None:
-    down = MonitorSettings.from_env(
-        {}, MONGODB_URI=f"mongodb://127.0.0.1:{free_port()}", MONGODB_DB="none", MONITOR_DB_TIMEOUT_MS=300
-    )
+    down = unreachable_settings(MONGODB_DB="none")
     with monitor(down) as app:
         client = app.test_client()
         for path in ("/api/metrics", "/readyz", "/api/training-data", "/data"):
@@ -457,16 +446,10 @@ def send_requests(server: MonitorProcess, paths: list[str], connections: int = 4
 @pytest.fixture(scope="module")
 def logged(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
     """Return settings for a small database on which the logger has run once (the usual read path)."""
-    settings = MonitorSettings.from_env(
-        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_bounded_{uuid.uuid4().hex[:8]}", LOGGER_INTERVAL_MINUTES=600
-    )
-    ensure_indexes(mongo_client, settings)
-    plan = SeedPlan(end=today(settings.tz), days=90, per_day=40, seed=13)
-    predictions(mongo_client, settings).insert_many(list(generate(plan, settings.classes, settings.tz)))
-    with make_client(settings) as client:
-        LoggerService(logger_settings(settings), client).tick()
-    yield settings
-    mongo_client.drop_database(settings.MONGODB_DB)
+    with sample_database(
+        mongo_uri, mongo_client, "test_bounded", days=90, per_day=40, seed=13, logged=True, LOGGER_INTERVAL_MINUTES=600
+    ) as settings:
+        yield settings
 
 
 def database_snapshot(mongo_client: MongoClient, settings: MonitorSettings) -> dict:
@@ -487,12 +470,7 @@ def test_random_ranges_write_nothing_and_keep_memory_flat(
     rng = random.Random(18)
     current = today(logged.tz)
     before = database_snapshot(mongo_client, logged)
-    env = {
-        "MONGODB_URI": logged.MONGODB_URI.get_secret_value(),
-        "MONGODB_DB": logged.MONGODB_DB,
-        "LOGGER_INTERVAL_MINUTES": "600",
-    }
-    with running_monitor(env, tmp_path / "monitor.log", workers=1) as server:
+    with running_monitor(monitor_env(logged), tmp_path / "monitor.log", workers=1) as server:
         (worker,) = server.worker_pids()
         started = time.monotonic()
         warm = send_requests(server, [random_request(rng, current) for _ in range(WARM_UP)])

@@ -15,7 +15,6 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,17 +27,17 @@ from prometheus_client.parser import text_string_to_metric_families
 from pymongo import MongoClient
 
 from clara_common.days import day_start, local_day, today
-from clara_common.db import ensure_indexes, make_client, predictions
+from clara_common.db import ensure_indexes, predictions
 from clara_common.embedded import free_port
 from clara_common.ledger import STATE_COLLECTION, STATE_ID
 from clara_common.settings import CommonSettings
-from clara_logger.tick import LoggerService
 from clara_monitor import prometheus, security
 from clara_monitor.settings import MonitorSettings
-from clara_seed.generator import SeedPlan, generate
 from tests.utils.monitor_app import monitor
+from tests.utils.monitor_databases import log_once, monitor_env, sample_database
 from tests.utils.monitor_process import get, running_monitor
-from tests.utils.settings import logger_settings, monitor_settings
+from tests.utils.processes import stop
+from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
 
@@ -116,16 +115,18 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
     with an unknown class (an invalid record); and the logger's last tick moved two hours back (a
     stalled logger).
     """
-    settings = MonitorSettings.from_env(
-        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"test_prom_{uuid.uuid4().hex[:8]}", LOGGER_INTERVAL_MINUTES=600
-    )
-    ensure_indexes(mongo_client, settings)
+    now = datetime.now(UTC)
+    with sample_database(
+        mongo_uri, mongo_client, "test_prom", days=35, per_day=120, seed=21, now=now, LOGGER_INTERVAL_MINUTES=600
+    ) as settings:
+        stage_every_alert(mongo_client, settings, now)
+        yield settings
+
+
+def stage_every_alert(mongo_client: MongoClient, settings: MonitorSettings, now: datetime) -> None:
+    """Add to the sample predictions what sets off every shipped alert, logging part of it (see `seeded`)."""
     collection = predictions(mongo_client, settings)
     current = today(settings.tz)
-    now = datetime.now(UTC)
-    collection.insert_many(
-        list(generate(SeedPlan(end=current, days=35, per_day=120, seed=21), settings.classes, settings.tz, now))
-    )
     yesterday_noon = day_start(current - timedelta(days=1), settings.tz) + timedelta(hours=12)
     collection.insert_many(
         [prediction(i, 0, 0, yesterday_noon - timedelta(hours=2), yesterday_noon) for i in range(150)]
@@ -147,8 +148,7 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
             ),
         ]
     )
-    with make_client(settings) as client:
-        LoggerService(logger_settings(settings), client).tick()
+    log_once(settings)
     just_now = max(now - timedelta(minutes=1), day_start(current, settings.tz))
     blue, grey = settings.classes.id_of("blue"), settings.classes.id_of("grey")
     collection.insert_many(
@@ -158,8 +158,6 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
     mongo_client[settings.MONGODB_DB][STATE_COLLECTION].update_one(
         {"_id": STATE_ID}, {"$set": {"last_tick.finished_at": now - STALLED_FOR}}
     )
-    yield settings
-    mongo_client.drop_database(settings.MONGODB_DB)
 
 
 # -- the figures --------------------------------------------------------------------------------------
@@ -224,8 +222,7 @@ def test_unreviewed_figures_are_the_loggers_summary_as_of_its_tick(settings: Com
     now = datetime.now(UTC)
     collection = predictions(db.client, settings)
     collection.insert_many([prediction(i, blue, None, now - timedelta(minutes=2)) for i in range(5)])
-    with make_client(settings) as client:
-        LoggerService(logger_settings(settings), client).tick()
+    log_once(settings)
     collection.insert_one(prediction(9, blue, None, now - timedelta(minutes=1)))  # after the tick
     with monitor(monitor_settings(settings)) as client:
         found = scrape(client)
@@ -382,15 +379,7 @@ def test_the_metrics_token_alone_guards_metrics_and_leaves_the_rest_open(setting
         assert client.get("/healthz").status_code == 200
 
 
-def test_the_token_is_compared_in_constant_time(settings: CommonSettings, monkeypatch) -> None:
-    compared: list[tuple[bytes, bytes]] = []
-    real = security.hmac.compare_digest
-
-    def recording(a: bytes, b: bytes) -> bool:
-        compared.append((a, b))
-        return real(a, b)
-
-    monkeypatch.setattr(security.hmac, "compare_digest", recording)
+def test_the_token_is_compared_in_constant_time(settings: CommonSettings, compared: list[tuple[bytes, bytes]]) -> None:
     with monitor(with_auth(settings, METRICS_TOKEN=TOKEN)) as client:
         assert client.get("/metrics", headers=bearer("guess")).status_code == 401
     assert compared == [(b"guess", TOKEN.encode())]
@@ -465,14 +454,7 @@ def test_a_real_prometheus_scrapes_metrics_and_every_dashboard_query_and_alert_h
     seeded: MonitorSettings, tmp_path: Path
 ) -> None:
     binary = tool("prometheus")
-    env = {
-        "MONGODB_URI": seeded.MONGODB_URI.get_secret_value(),
-        "MONGODB_DB": seeded.MONGODB_DB,
-        "LOGGER_INTERVAL_MINUTES": "600",
-        "MONITOR_USERNAME": USER,
-        "MONITOR_PASSWORD": PASSWORD,
-        "METRICS_TOKEN": TOKEN,
-    }
+    env = monitor_env(seeded, MONITOR_USERNAME=USER, MONITOR_PASSWORD=PASSWORD, METRICS_TOKEN=TOKEN)
     with running_monitor(env, tmp_path / "monitor.log", workers=1) as server:
         assert get(server.host, server.port, "/metrics")[0] == 401
         port = free_port()
@@ -528,10 +510,5 @@ def test_a_real_prometheus_scrapes_metrics_and_every_dashboard_query_and_alert_h
                 direct = scrape(client, headers={})
             assert scraped == {w: value(direct, "clara_validated_predictions", window=w) for w in WINDOWS}
         finally:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+            stop(process, 30)
     assert TOKEN not in server.log_tail(100_000)

@@ -23,6 +23,7 @@ from clara_common.ledger import STATE_COLLECTION, STATE_ID, UNREVIEWED_COLLECTIO
 from clara_common.settings import CommonSettings
 from clara_logger.tick import LoggerService
 from clara_monitor import estimate
+from tests.utils.drawn_predictions import drawn_prediction
 from tests.utils.monitor_app import monitor
 from tests.utils.settings import monitor_settings
 
@@ -214,19 +215,8 @@ def random_day(settings: CommonSettings, rng: np.random.Generator, day: date, n:
     docs = []
     for i, (p, c, ok) in enumerate(zip(predicted, confidence, correct)):
         made = min(start + timedelta(seconds=int(rng.integers(0, 86_000))), datetime.now(UTC) - timedelta(minutes=3))
-        doc = {
-            "filename": f"r-{day}-{i}.jpg",
-            "output_prediction": int(p),
-            "output_confidence": None if np.isnan(c) else float(c),
-            "timestamp": made,
-            "output_validated": None,
-            "timestamp_validated": None,
-            "logged": False,
-        }
-        if reviewed:
-            doc["output_validated"] = int(p) if ok else int((p + 1) % 7)
-            doc["timestamp_validated"] = min(made + timedelta(hours=1), datetime.now(UTC) - timedelta(minutes=2))
-        docs.append(doc)
+        verdict = (int(p) if ok else int((p + 1) % 7)) if reviewed else None
+        docs.append(drawn_prediction(f"r-{day}-{i}.jpg", p, c, made, verdict, margin=timedelta(minutes=2)))
     return docs
 
 

@@ -60,13 +60,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def ensure_root_user(storage: str, username: str, password: str, run_as: list[str] = AS_MONGODB) -> None:
-    """Create the root user on a private, unauthenticated run of the server on `storage` unless it exists.
+def private_server(port: int, storage: str) -> list[str]:
+    """Return the command that runs the server on `storage`, listening on 127.0.0.1:`port` only, unauthenticated.
 
-    tests/integration/test_mongo_auth.py calls it too (with `run_as=[]`).
+    tests/integration/test_mongo_auth.py runs its servers with it too (with --auth added, or as before it).
     """
-    port = free_port()
-    private = [
+    return [
         sys.executable,
         "-m",
         "secantus",
@@ -80,7 +79,15 @@ def ensure_root_user(storage: str, username: str, password: str, run_as: list[st
         "--log-level",
         "WARNING",
     ]
-    server = subprocess.Popen([*run_as, *private])
+
+
+def ensure_root_user(storage: str, username: str, password: str, run_as: list[str] = AS_MONGODB) -> None:
+    """Create the root user on a private, unauthenticated run of the server on `storage` unless it exists.
+
+    tests/integration/test_mongo_auth.py calls it too (with `run_as=[]`).
+    """
+    port = free_port()
+    server = subprocess.Popen([*run_as, *private_server(port, storage)])
     try:
         deadline = time.monotonic() + 60
         while True:
