@@ -1,8 +1,9 @@
 """Benchmark the monitor (history + unlogged tail) against the old per-day cache, under live load.
 
-Both designs run in the same run, on the same embedded database, as real `clara-monitor` processes
-(gunicorn, --workers). The old design is commit 5429b76 (`monitor_day_counts`), extracted with
-`git archive` into a temporary folder and run with PYTHONPATH pointing there.
+Both designs run in the same run, on the same database (the embedded one unless --mongo-image), as
+real `clara-monitor` processes (gunicorn, --workers). The old design is commit 5429b76
+(`monitor_day_counts`), extracted with `git archive` into a temporary folder and run with PYTHONPATH
+pointing there.
 
 1. Load N predictions over D days ending today: first the newest tenth (D/10 days), then the rest.
    After each load, `clara-logger --once` ticks until nothing validated is left unlogged (timed:
@@ -26,10 +27,15 @@ Both designs run in the same run, on the same embedded database, as real `clara-
    timed one by one (with the plan of the slowest).
 
 It ends with a table: metric, new design, old design, new/old, target, OK/MISSED. Every request loop
-is bounded in count and time; all traffic goes to 127.0.0.1.
+is bounded in count and time; all traffic stays on this machine.
 
     .venv/bin/python bench/monitor.py                 # 1,000,000 predictions over 365 days (30-60 min)
     .venv/bin/python bench/monitor.py --quick         # 50,000 over 60 days, fewer requests
+    .venv/bin/python bench/monitor.py --mongo-image mongo:7   # on MongoDB 7 in a container, if Docker has it
+
+With --mongo-image (or MONGO_IMAGE) it runs on that image in a container through testcontainers when
+a Docker engine answers and has the image or can pull it; otherwise it says why and runs on the
+embedded database. The first and last lines name the database it ran on.
 
 The new design is whatever `clara_common`, `clara_logger` and `clara_monitor` import as. To measure a
 fixed commit while the working tree changes, put its extracted services first on PYTHONPATH:
@@ -63,11 +69,13 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 from bson import ObjectId  # noqa: E402
 from pymongo import DESCENDING, MongoClient  # noqa: E402
 
+from bench.sample_load import bench_database  # noqa: E402
 from clara_common.contract import REJECTED_TRUE_CLASS, Rejection, parse_prediction  # noqa: E402
 from clara_common.days import day_start, local_day, range_bounds, today  # noqa: E402
 from clara_common.db import ensure_indexes, predictions  # noqa: E402
@@ -781,6 +789,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--old-commit", default=OLD_COMMIT, help=f"the old design's commit (default {OLD_COMMIT})")
+    parser.add_argument(
+        "--mongo-image",
+        default=os.environ.get("MONGO_IMAGE"),
+        help="run on this image (e.g. mongo:7) in a container through testcontainers, when a Docker engine "
+        "answers and has or can pull it; else on the embedded database, as without it (default: MONGO_IMAGE)",
+    )
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--uri", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -805,9 +819,10 @@ def main(argv: list[str] | None = None) -> int:
     # On disk, as `make demo` runs it: at 1,000,000 predictions the logger's copies (logged_as) overflow
     # the in-memory store's cache (WT_CACHE_FULL).
     data = tempfile.mkdtemp(prefix="clara-bench-data-")
-    server = EmbeddedMongo(storage_path=data).start()
-    settings = MonitorSettings.from_env({}, MONGODB_URI=server.uri, MONGODB_DB=f"bench_monitor_{int(time.time())}")
-    client = MongoClient(server.uri, tz_aware=True)
+    database = contextlib.ExitStack()
+    uri, where, server = database.enter_context(bench_database(args.mongo_image, data))
+    settings = MonitorSettings.from_env({}, MONGODB_URI=uri, MONGODB_DB=f"bench_monitor_{int(time.time())}")
+    client = MongoClient(uri, tz_aware=True)
     collection = predictions(client, settings)
     ensure_indexes(client, settings)
     now = datetime.now(UTC)
@@ -822,7 +837,7 @@ def main(argv: list[str] | None = None) -> int:
     writer: Writer | None = None
     run_started = time.perf_counter()
     print(
-        f"CLARA Monitor benchmark: {count:,} predictions over {days} days on the embedded database; "
+        f"CLARA Monitor benchmark: {count:,} predictions over {days} days on {where}; "
         f"writer {args.rate:g} validations/s; {args.clients} clients; {args.workers} gunicorn workers; "
         f"old design from {args.old_commit} ({old_root}); logs in {LOG_DIR}/clara-bench-*.log"
     )
@@ -967,11 +982,11 @@ def main(argv: list[str] | None = None) -> int:
         for service in background:
             service.stop()
         client.close()
-        server.stop()
+        database.close()
         shutil.rmtree(data, ignore_errors=True)
 
     print(f"\nrun took {(time.perf_counter() - run_started) / 60:.0f} min")
-    report(new, old, logger_runs, count, days, daily, args, requests, old_requests)
+    report(new, old, logger_runs, count, days, daily, args, requests, old_requests, where)
     return 0
 
 
@@ -985,6 +1000,7 @@ def report(
     args: argparse.Namespace,
     requests: int,
     old_requests: int,
+    where: str,
 ) -> None:
     """Print the final table."""
 
@@ -1103,7 +1119,7 @@ def report(
     ]
     header = ("metric", "new design", "old design", "new/old", "target", "")
     print(
-        f"\n{count:,} predictions over {days} days; writer {args.rate:g} validations/s; "
+        f"\non {where}: {count:,} predictions over {days} days; writer {args.rate:g} validations/s; "
         f"{len((new.live or Sample()).times):,} new ({args.live_seconds:g} s) / "
         f"{len((old.live or Sample()).times)} old 90-day requests from {args.clients} clients; "
         f"a day's worth = {count:,}/{days} = {daily:,} validations"

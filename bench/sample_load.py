@@ -1,18 +1,24 @@
-"""What the benchmarks on sample data share: load and log the sample predictions once, time one GET."""
+"""What the benchmarks share: the database to run on, the sample predictions loaded and logged once, one timed GET."""
 
 from __future__ import annotations
 
 import http.client
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib.metadata import version as version_of
+from pathlib import Path
 
 from pymongo import MongoClient
 
 from clara_common.days import today
 from clara_common.db import ensure_indexes, make_client, predictions
+from clara_common.embedded import MEMORY, EmbeddedMongo
 from clara_logger.settings import LoggerSettings
 from clara_logger.tick import LoggerService
 from clara_seed.generator import SeedPlan, generate
+from tests.utils.database import docker_has_image, mongo_container
 
 
 def seed(client: MongoClient, settings: LoggerSettings, days: int, per_day: int) -> None:
@@ -38,6 +44,27 @@ def seed(client: MongoClient, settings: LoggerSettings, days: int, per_day: int)
     with make_client(settings, appname="clara-logger") as logger_client:
         LoggerService(settings, logger_client).tick()
     print(f"logged them in one tick in {time.monotonic() - started:.0f} s")
+
+
+@contextmanager
+def bench_database(image: str | None, data: str | Path = MEMORY) -> Iterator[tuple[str, str, EmbeddedMongo | None]]:
+    """Yield (URI, which database it is, the embedded server or None) for a benchmark to run on.
+
+    With `image` (e.g. mongo:7), a container of it through testcontainers when a Docker engine answers
+    and has the image or can pull it; otherwise, and when it cannot, the embedded database (in `data`).
+    """
+    if image:
+        usable, why = docker_has_image(image)
+        if usable:
+            with mongo_container(image) as uri:
+                with MongoClient(uri) as client:
+                    info = client.server_info()
+                server = f"SecantusDB {info['secantusVersion']}" if "secantusVersion" in info else "MongoDB"
+                yield uri, f"{image} in a container through testcontainers ({server} {info['version']}; {why})", None
+            return
+        print(f"cannot run on {image}: {why}; running on the embedded database instead")
+    with EmbeddedMongo(storage_path=data) as server:
+        yield server.uri, f"the embedded database (SecantusDB {version_of('secantusdb')})", server
 
 
 def timed(connection: http.client.HTTPConnection, path: str) -> float:

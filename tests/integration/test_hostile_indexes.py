@@ -103,3 +103,20 @@ def test_the_monitor_creates_no_index(db, settings) -> None:
         app.extensions["clara_monitor"].client.close()
     assert db[settings.PREDICTIONS_COLLECTION].index_information() == before
     assert sorted(db.list_collection_names()) == [settings.PREDICTIONS_COLLECTION]
+
+
+def test_an_id_desc_index_an_earlier_version_made_is_left_in_place_and_never_made_again(db, settings) -> None:
+    # Earlier versions made {_id: -1} ("_id_desc"), which only duplicates the _id index: no longer made,
+    # and never dropped from a database that has it.
+    collection = db[settings.PREDICTIONS_COLLECTION]
+    one_review(db, settings)
+    ensure_indexes(db.client, settings)
+    assert [("_id", DESCENDING)] not in [info["key"] for info in collection.index_information().values()]
+
+    collection.create_index([("_id", DESCENDING)], name="_id_desc")
+    done = run_logger_once(settings)
+
+    assert done.returncode == 0, done.stderr
+    assert collection.count_documents({"logged": True}) == 1
+    assert "_id_desc" in collection.index_information()
+    assert "_id_desc" not in ensure_indexes(db.client, settings)

@@ -132,3 +132,24 @@ def test_healthz_answers_quickly_while_the_database_is_down(tmp_path: Path) -> N
     assert set(load.statuses) == {503}
     assert min(load.seconds) > 1.5
     assert_quick(latencies, load, server)
+
+
+def test_a_request_may_outlast_the_worker_timeout(tmp_path: Path) -> None:
+    # Gunicorn's timeout watches a gthread worker's main loop, not its requests: a request waiting 4 s
+    # for a down database outlasts a 1 s timeout, and the worker answers it and is not replaced.
+    env = {"MONGODB_URI": f"mongodb://127.0.0.1:{free_port()}", "MONITOR_DB_TIMEOUT_MS": "4000"}
+    with running_monitor(env, tmp_path / "monitor.log", workers=1, args=["--timeout", "1"]) as server:
+        workers = server.worker_pids()
+        started = time.monotonic()
+        status, _ = get(server.host, server.port, "/api/metrics", timeout=30)
+        took = time.monotonic() - started
+        assert (status, server.worker_pids()) == (503, workers), server.log_tail()
+    assert took > 3.5
+    assert "WORKER TIMEOUT" not in server.log_tail(100_000)
+
+
+def test_the_worker_timeout_is_gunicorns_usual_minute() -> None:
+    from clara_monitor.cli import WORKER_TIMEOUT, parse_args
+
+    assert WORKER_TIMEOUT == 60
+    assert parse_args([], MonitorSettings.from_env({})).timeout == 60

@@ -34,11 +34,24 @@ def _given_uri(uri: str) -> Iterator[str]:
 
 
 @contextmanager
-def _container() -> Iterator[str]:
+def mongo_container(image: str = MONGO_IMAGE) -> Iterator[str]:
+    """Run `image` (mongo's official image, or one with its interface) through testcontainers; yield its URI."""
+    from pymongo import MongoClient
+    from testcontainers.core.config import testcontainers_config
+    from testcontainers.core.wait_strategies import ContainerStatusWaitStrategy
     from testcontainers.mongodb import MongoDbContainer
 
-    with MongoDbContainer(MONGO_IMAGE) as container:
-        yield container.get_connection_url()
+    if not docker_has_image(testcontainers_config.ryuk_image, pull=False)[0]:
+        # Without its reaper image (no registry), testcontainers cannot start; the `with` below stops
+        # and removes the container itself, only a killed process would leave it behind.
+        testcontainers_config.ryuk_disabled = True
+    # Ready once it answers as the root user, rather than on a log line that a look-alike (the
+    # SecantusDB stand-in ci/docker builds) need not print.
+    with MongoDbContainer(image).waiting_for(ContainerStatusWaitStrategy()) as container:
+        uri = container.get_connection_url()
+        with MongoClient(uri, serverSelectionTimeoutMS=120_000) as client:
+            client.admin.command("ping")
+        yield uri
 
 
 @contextmanager
@@ -63,7 +76,8 @@ def _docker_socket_answers() -> bool:
     return True
 
 
-def _docker_has_image() -> tuple[bool, str]:
+def docker_has_image(image: str = MONGO_IMAGE, pull: bool = True) -> tuple[bool, str]:
+    """Return whether a Docker engine answers and has `image` (pulled if it can be and `pull`), and why not."""
     if not _docker_socket_answers():
         return False, "no Docker engine answers"
     try:
@@ -77,15 +91,16 @@ def _docker_has_image() -> tuple[bool, str]:
     try:
         client.ping()
         try:
-            client.images.get(MONGO_IMAGE)
-            return True, f"Docker has {MONGO_IMAGE}"
+            client.images.get(image)
+            return True, f"Docker has {image}"
         except Exception:
-            pass
+            if not pull:
+                return False, f"Docker has no {image}"
         try:
-            client.images.pull(MONGO_IMAGE)
-            return True, f"pulled {MONGO_IMAGE}"
+            client.images.pull(image)
+            return True, f"pulled {image}"
         except Exception as exc:
-            return False, f"Docker answers but {MONGO_IMAGE} cannot be had ({type(exc).__name__})"
+            return False, f"Docker answers but {image} cannot be had ({type(exc).__name__})"
     except Exception as exc:
         return False, f"no Docker engine answers ({type(exc).__name__})"
     finally:
@@ -97,7 +112,7 @@ def choose_backend() -> DatabaseBackend:
     uri = os.environ.get("MONGODB_URI")
     if uri:
         return DatabaseBackend("MONGODB_URI", "set in the environment", lambda: _given_uri(uri))
-    usable, why = _docker_has_image()
+    usable, why = docker_has_image()
     if usable:
-        return DatabaseBackend(f"testcontainers {MONGO_IMAGE}", why, _container)
+        return DatabaseBackend(f"testcontainers {MONGO_IMAGE}", why, mongo_container)
     return DatabaseBackend("embedded SecantusDB", why, _embedded)

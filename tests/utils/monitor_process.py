@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +71,13 @@ def get(
 
 @contextmanager
 def running_monitor(
-    env: Mapping[str, str], log_path: Path, workers: int = 2, startup_timeout: float = 60.0
+    env: Mapping[str, str],
+    log_path: Path,
+    workers: int = 2,
+    startup_timeout: float = 60.0,
+    args: Sequence[str] = (),
 ) -> Iterator[MonitorProcess]:
-    """Run `python -m clara_monitor.cli` on a free loopback port with `env` added; stop it afterwards."""
+    """Run `python -m clara_monitor.cli` (with `args`) on a free loopback port with `env` added; stop it afterwards."""
     host, port = "127.0.0.1", free_port()
     command = [
         sys.executable,
@@ -85,6 +89,7 @@ def running_monitor(
         str(port),
         "--workers",
         str(workers),
+        *args,
     ]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)

@@ -36,7 +36,7 @@ from pymongo.database import Database
 from clara_common import calibration
 from clara_common.classes import ClassCatalog
 from clara_common.contract import Rejection, parse_prediction
-from clara_common.days import days_between, local_day
+from clara_common.days import local_day
 from clara_common.ledger import UNREVIEWED_COLLECTION, readable_day
 
 # The ledger state's field: when the logger last refreshed the summary (absent: never).
@@ -111,7 +111,7 @@ def summary_as_of(ledger: Mapping[str, Any] | None) -> datetime | None:
 
 def summary_days(database: Database[dict[str, Any]], first: date, last: date) -> dict[str, dict[str, Any]]:
     """Return the summary's documents of local days `first` to `last`, by day."""
-    query = {"_id": {"$in": [day.isoformat() for day in days_between(first, last)]}}
+    query = {"_id": {"$gte": first.isoformat(), "$lte": last.isoformat()}}
     return {doc["_id"]: doc for doc in database[UNREVIEWED_COLLECTION].find(query)}
 
 

@@ -6,10 +6,11 @@ Exactly once, without transactions:
    and copies the contract's fields into `logged_as` (clara_common.ledger), on documents that are
    still unlogged, in a window of validation time: each document is bound to exactly one batch,
    even with two loggers claiming at once, and the batch counts the copy, whatever changes after.
-   Claiming costs one write per document. Windows rather than a list of ids: `_id: {$in: [...]}`
-   and a sorted `find` with a limit both cost in proportion to the whole backlog on the embedded
-   database; a window costs in proportion to what it holds (its span adapts to hold about
-   LOGGER_CLAIM_SIZE predictions). Windows end at the current time plus the allowed clock skew: a
+   Claiming costs one write per document. Windows rather than a list of ids: one `update_many` over
+   an index range, with no ids sent back and forth; on MongoDB a window costs in proportion to what
+   it holds, as a list would (its span adapts to hold about LOGGER_CLAIM_SIZE predictions). On the
+   embedded database a list of ids would cost far more (`_id: {$in: [...]}` is quadratic there:
+   bench/logger.py, 30 predictions/s). Windows end at the current time plus the allowed clock skew: a
    review validated later is left unclaimed until it is due. The rare documents no window can claim
    (a validation time that is no date in the contract's years, a `logged` flag that is not a boolean)
    are claimed by id, first, so that a stream of new predictions never starves them.
@@ -40,6 +41,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 
 from clara_common.contract import END_INSTANT, FIRST_INSTANT
+from clara_common.db import Document, find_any
 from clara_common.ledger import BATCHES_COLLECTION, LOGGED_AS, PREVIOUS_AS, STRING_TOP, dates_within, snapshot_stage
 from clara_logger.history import DayPart
 
@@ -61,7 +63,7 @@ UNLOGGED_VALIDATED: dict[str, Any] = {
 }
 
 
-def batches(database: Database) -> Collection:
+def batches(database: Database[Document]) -> Collection[Document]:
     """Return the collection of batch records."""
     return database[BATCHES_COLLECTION]
 
@@ -87,10 +89,10 @@ NOT_CLAIMED: dict[str, Any] = {
 }
 # What no date window claims, claimed by id a few at a time: a validation time that is not a BSON date
 # in the contract's years (an ISO-8601 string, or missing or mistyped on a malformed document), or a
-# `logged` flag that is a string or a number (not logged either, and rejected by the contract). One
-# query each: the embedded database evaluates `$or`, `$nin` and `$type` lists slowly, document by
-# document. (An array holding `true` reads as logged to every query, and an object in `logged` is
-# selected by no cheap range: a reconcile finds the first as logged by another logger.)
+# `logged` flag that is a string or a number (not logged either, and rejected by the contract). Each
+# is an index range, and find_any asks for them as one `$or` (on the embedded database, one at a time).
+# (An array holding `true` reads as logged to every query, and an object in `logged` is selected by
+# no cheap range: a reconcile finds the first as logged by another logger.)
 NOT_IN_A_WINDOW: list[dict[str, Any]] = [
     {**UNLOGGED_VALIDATED, "timestamp_validated": {"$not": {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}}},
     {**NOT_CLAIMED, "logged": {"$gte": "", "$lte": STRING_TOP}},
@@ -104,7 +106,7 @@ def next_span(span: timedelta, claimed: int, target: int) -> timedelta:
     return span * min(MAX_SPAN_CHANGE, max(1 / MAX_SPAN_CHANGE, factor))
 
 
-def first_dated(predictions: Collection, latest: datetime) -> datetime | None:
+def first_dated(predictions: Collection[Document], latest: datetime) -> datetime | None:
     """Return the earliest validation time of the validated, unlogged predictions a window can claim, or None.
 
     Sorted on the validation time alone: `logged` absent, null or false are all "not logged", and
@@ -122,7 +124,7 @@ def first_dated(predictions: Collection, latest: datetime) -> datetime | None:
     return min(dates_within(first["timestamp_validated"], FIRST_INSTANT, latest), default=FIRST_INSTANT)
 
 
-def claim_window(predictions: Collection, batch_id: str, start: datetime, end: datetime) -> int:
+def claim_window(predictions: Collection[Document], batch_id: str, start: datetime, end: datetime) -> int:
     """Bind the validated, unlogged predictions validated in [start, end) to the batch; return how many."""
     return predictions.update_many(
         {**UNLOGGED_VALIDATED, "timestamp_validated": {"$gte": start, "$lt": end}},
@@ -135,25 +137,26 @@ def claim_update(batch_id: str) -> list[dict[str, Any]]:
     return [snapshot_stage(batch_id), {"$unset": ["logged_error"]}]
 
 
-def claim_by_id(predictions: Collection, batch_id: str, limit: int, is_early: Callable[[dict[str, Any]], bool]) -> int:
+def claim_by_id(
+    predictions: Collection[Document], batch_id: str, limit: int, is_early: Callable[[dict[str, Any]], bool]
+) -> int:
     """Bind up to `limit` of the validated, unlogged predictions no window claims; return how many.
 
     Those validated in the future (`is_early`) are passed over until they are due.
     """
     projection = {"timestamp_validated": 1, "output_validated": 1}
-    ids: dict[Any, None] = {}  # ordered and without repeats: a document may match two queries
-    for query in NOT_IN_A_WINDOW:
-        for doc in predictions.find(query, projection):
-            if len(ids) >= limit:
-                break
-            if not is_early(doc):
-                ids[doc["_id"]] = None
+    ids: list[Any] = []
+    for doc in find_any(predictions, NOT_IN_A_WINDOW, projection):
+        if len(ids) >= limit:
+            break
+        if not is_early(doc):
+            ids.append(doc["_id"])
     if not ids:
         return 0
-    return predictions.update_many({"_id": {"$in": list(ids)}, **NOT_CLAIMED}, claim_update(batch_id)).modified_count
+    return predictions.update_many({"_id": {"$in": ids}, **NOT_CLAIMED}, claim_update(batch_id)).modified_count
 
 
-def claim_again(predictions: Collection, batch_id: str, bound_to: dict[Any, str | None]) -> int:
+def claim_again(predictions: Collection[Document], batch_id: str, bound_to: dict[Any, str | None]) -> int:
     """Bind documents to a new batch if each is still bound to the batch given (None: to none); return how many.
 
     Compare-and-set on `logger_batch`, one document at a time: corrections are few, and two loggers
@@ -168,7 +171,7 @@ def claim_again(predictions: Collection, batch_id: str, bound_to: dict[Any, str 
     return claimed
 
 
-def forget_claims(predictions: Collection) -> None:
+def forget_claims(predictions: Collection[Document]) -> None:
     """Turn every claimed prediction back into one "logged by another logger", for a history rebuilt from nothing."""
     predictions.update_many(
         {"logger_batch": {"$exists": True}},
@@ -176,7 +179,7 @@ def forget_claims(predictions: Collection) -> None:
     )
 
 
-def open_batch(records: Collection, owner: str, lease_seconds: float, kind: str = "claim") -> str:
+def open_batch(records: Collection[Document], owner: str, lease_seconds: float, kind: str = "claim") -> str:
     """Write a new batch record in state "claiming" and return its id.
 
     `kind`: "claim" (new reviews), "correction" (reviews changed since they were logged), "reconcile"
@@ -197,14 +200,14 @@ def open_batch(records: Collection, owner: str, lease_seconds: float, kind: str 
     return batch_id
 
 
-def claimed_documents(predictions: Collection, batch_id: str, chunk: int) -> Iterator[list[dict[str, Any]]]:
+def claimed_documents(predictions: Collection[Document], batch_id: str, chunk: int) -> Iterator[list[dict[str, Any]]]:
     """Yield the documents bound to a batch, `chunk` at a time (those it set aside as malformed too)."""
     cursor = predictions.find({"logger_batch": batch_id}, batch_size=chunk)
     while documents := list(islice(cursor, chunk)):
         yield documents
 
 
-def quarantine(predictions: Collection, batch_id: str, reasons: dict[Any, str]) -> None:
+def quarantine(predictions: Collection[Document], batch_id: str, reasons: dict[Any, str]) -> None:
     """Set malformed documents aside: `logged` as the writer left it (false if absent), the reason in `logged_error`.
 
     The flag comes back from the claim's copy, so that the document reads as what was counted.
@@ -216,7 +219,7 @@ def quarantine(predictions: Collection, batch_id: str, reasons: dict[Any, str]) 
         )
 
 
-def release(predictions: Collection, batch_id: str, ids: Sequence[Any]) -> None:
+def release(predictions: Collection[Document], batch_id: str, ids: Sequence[Any]) -> None:
     """Undo the claim of documents validated in the future: bound again to the batch and copy they had, or to none.
 
     Claims pass over such documents; this is for one whose review changed between the look and the claim.
@@ -237,13 +240,13 @@ def release(predictions: Collection, batch_id: str, ids: Sequence[Any]) -> None:
         )
 
 
-def drop_batch(records: Collection, batch_id: str) -> None:
+def drop_batch(records: Collection[Document], batch_id: str) -> None:
     """Delete a record that claimed nothing."""
     records.delete_one({"_id": batch_id, "state": CLAIMING})
 
 
 def save_built(
-    records: Collection,
+    records: Collection[Document],
     batch_id: str,
     parts: Sequence[DayPart],
     predictions: int,
@@ -270,24 +273,24 @@ def save_built(
     )
 
 
-def mark_applied(records: Collection, batch_id: str) -> None:
+def mark_applied(records: Collection[Document], batch_id: str) -> None:
     """Record that every day of the batch is in the history."""
     records.update_one({"_id": batch_id}, {"$set": {"state": APPLIED, "applied_at": now_utc()}})
 
 
-def applied_batches(records: Collection, batch_ids: set[str]) -> set[str]:
+def applied_batches(records: Collection[Document], batch_ids: set[str]) -> set[str]:
     """Return which of these batches are applied."""
     if not batch_ids:
         return set()
     return {r["_id"] for r in records.find({"_id": {"$in": sorted(batch_ids)}, "state": APPLIED}, {"_id": 1})}
 
 
-def unfinished_batches(records: Collection) -> list[str]:
+def unfinished_batches(records: Collection[Document]) -> list[str]:
     """Return the ids of the batches not applied yet."""
     return [r["_id"] for r in records.find({"state": {"$in": UNFINISHED}}, {"_id": 1})]
 
 
-def take_over_expired(records: Collection, owner: str, lease_seconds: float) -> Iterator[dict[str, Any]]:
+def take_over_expired(records: Collection[Document], owner: str, lease_seconds: float) -> Iterator[dict[str, Any]]:
     """Yield unfinished records whose lease ran out, each after taking its lease for `owner`.
 
     Each as it was before the take-over, so that `owner` still names the logger that left it.
@@ -304,11 +307,11 @@ def take_over_expired(records: Collection, owner: str, lease_seconds: float) -> 
             yield taken
 
 
-def get_batch(records: Collection, batch_id: str) -> dict[str, Any] | None:
+def get_batch(records: Collection[Document], batch_id: str) -> dict[str, Any] | None:
     return records.find_one({"_id": batch_id})
 
 
-def take_due_upload(records: Collection, lease_seconds: float) -> dict[str, Any] | None:
+def take_due_upload(records: Collection[Document], lease_seconds: float) -> dict[str, Any] | None:
     """Return the oldest applied batch whose WhyLabs upload is due, its next attempt pushed past the lease.
 
     Pushing the attempt time forward first means a second logger does not upload the same batch
@@ -323,11 +326,11 @@ def take_due_upload(records: Collection, lease_seconds: float) -> dict[str, Any]
     )
 
 
-def record_uploaded_day(records: Collection, batch_id: str, day: str) -> None:
+def record_uploaded_day(records: Collection[Document], batch_id: str, day: str) -> None:
     records.update_one({"_id": batch_id}, {"$addToSet": {"upload.uploaded_days": day}})
 
 
-def record_upload_done(records: Collection, batch_id: str) -> None:
+def record_upload_done(records: Collection[Document], batch_id: str) -> None:
     """Mark the upload done and drop the profile bytes, which no sink needs any more."""
     records.update_one(
         {"_id": batch_id},
@@ -335,7 +338,7 @@ def record_upload_done(records: Collection, batch_id: str) -> None:
     )
 
 
-def record_upload_failure(records: Collection, batch_id: str, error: str, next_attempt_at: datetime) -> None:
+def record_upload_failure(records: Collection[Document], batch_id: str, error: str, next_attempt_at: datetime) -> None:
     records.update_one(
         {"_id": batch_id},
         {
@@ -345,6 +348,6 @@ def record_upload_failure(records: Collection, batch_id: str, error: str, next_a
     )
 
 
-def drop_profiles(records: Collection, batch_id: str) -> None:
+def drop_profiles(records: Collection[Document], batch_id: str) -> None:
     """Drop the profile bytes of a batch that has no upload to make."""
     records.update_one({"_id": batch_id}, {"$unset": {"days.$[].profile": ""}})

@@ -9,8 +9,9 @@ refresh (less CORRECTION_LOOKBACK, for writers' clocks and slow writes):
 A change that leaves no such trace (a prediction inserted with a time days back, a delete, an edit in
 place, a review withdrawn with its validation time cleared) is found by a reconcile: the daily one
 recounts the last LOGGER_RECONCILE_DAYS days, and `clara-logger --reconcile --all` recounts every day.
-(Inserts could be told by their ObjectId's time, but the embedded database scans the whole collection
-for an `_id` range: 17 s at 888,000 predictions.) The first refresh (no `unreviewed_as_of` in the
+(Inserts could be told by their ObjectId's time, which MongoDB reads through the `_id` index; the
+embedded database scans the whole collection for an `_id` range, on every tick: bench/query_shapes.py,
+699 ms at 45,454 predictions, 17 s at 888,000.) The first refresh (no `unreviewed_as_of` in the
 ledger's state) and one after a long stop recount everything. A day is replaced only by a count read
 later than the one it holds, so two loggers at once never put an older count back.
 """
@@ -29,7 +30,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from clara_common.days import days_between, local_day, range_bounds
-from clara_common.db import find_once
+from clara_common.db import Document, find_once
 from clara_common.ledger import (
     CORRECTION_LOOKBACK,
     JUDGED_FIELDS,
@@ -59,7 +60,7 @@ class Refresh:
     seconds: float = 0.0
 
 
-def summaries(database: Database) -> Collection:
+def summaries(database: Database[Document]) -> Collection[Document]:
     """Return the summary's collection (its documents are keyed by day)."""
     return database[UNREVIEWED_COLLECTION]
 
@@ -91,7 +92,7 @@ def runs(days: Iterable[date]) -> list[tuple[date, date]]:
     return result
 
 
-def store(collection: Collection, document: dict[str, Any]) -> bool:
+def store(collection: Collection[Document], document: dict[str, Any]) -> bool:
     """Replace a day's document unless it holds a count read later; return whether it was written."""
     try:
         collection.replace_one({"_id": document["_id"], "as_of": {"$lte": document["as_of"]}}, document, upsert=True)
@@ -101,7 +102,11 @@ def store(collection: Collection, document: dict[str, Any]) -> bool:
 
 
 def recount_days(
-    predictions: Collection, collection: Collection, days: Iterable[date], settings: Settings, as_of: datetime
+    predictions: Collection[Document],
+    collection: Collection[Document],
+    days: Iterable[date],
+    settings: Settings,
+    as_of: datetime,
 ) -> int:
     """Recount the given local days from the predictions and store each (zero when none is left); return how many."""
     wanted = set(days)
@@ -115,7 +120,9 @@ def recount_days(
     return len(wanted)
 
 
-def recount_all(predictions: Collection, collection: Collection, settings: Settings, as_of: datetime) -> int:
+def recount_all(
+    predictions: Collection[Document], collection: Collection[Document], settings: Settings, as_of: datetime
+) -> int:
     """Recount every day from every prediction without a validation time; days no longer found drop to zero."""
     found = summarise(predictions.find({"timestamp_validated": None}, PROJECTION), settings.classes, settings.tz)
     for name, summary in found.items():
@@ -130,9 +137,9 @@ def recount_all(predictions: Collection, collection: Collection, settings: Setti
     return len(found) + len(stale)
 
 
-def changed_days(predictions: Collection, since: datetime, settings: Settings) -> set[date]:
+def changed_days(predictions: Collection[Document], since: datetime, settings: Settings) -> set[date]:
     """Return the prediction days of documents validated since `since` (ISO strings: from the day before)."""
-    validated = [
+    validated: list[dict[str, Any]] = [
         {"timestamp_validated": {"$gte": since}},
         {"timestamp_validated": {"$gte": (since - timedelta(days=1)).date().isoformat(), "$lt": STRING_CEILING}},
     ]
@@ -144,9 +151,9 @@ def changed_days(predictions: Collection, since: datetime, settings: Settings) -
 
 
 def refresh(
-    predictions: Collection,
-    collection: Collection,
-    state: Collection,
+    predictions: Collection[Document],
+    collection: Collection[Document],
+    state: Collection[Document],
     settings: Settings,
     ledger: dict[str, Any] | None = None,
 ) -> Refresh:

@@ -10,7 +10,7 @@ import sys
 import time
 from concurrent import futures
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
@@ -18,6 +18,9 @@ from gunicorn.workers.gthread import ThreadWorker
 from clara_common.logs import configure_logging
 from clara_common.settings import SettingsError
 from clara_monitor.settings import MonitorSettings
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger("clara_monitor")
 
@@ -34,6 +37,11 @@ PEEK_BYTES = max(len(line) for line in PROBE_REQUEST_LINES)
 # at the 95th percentile with 5 ms (six runs), 13 to 36 ms with 0.5 ms (three runs), and the slow
 # requests went no slower.
 SWITCH_INTERVAL = 0.0005
+# Gunicorn's timeout: how long a worker's main loop may go without telling the master it is alive
+# before the master replaces the worker. In a gthread worker that loop never runs a request (the
+# threads do), so it bounds a hung worker, not a slow request: a year counted from the source
+# without a logger still finishes (tests/integration/test_monitor_liveness.py).
+WORKER_TIMEOUT = 60
 
 
 def peek(sock: socket.socket) -> bytes | None:
@@ -46,7 +54,7 @@ def peek(sock: socket.socket) -> bytes | None:
         return b""  # the app's thread meets the same error and closes the connection
 
 
-class ProbeLaneWorker(ThreadWorker):
+class ProbeLaneWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type information
     """Gunicorn's gthread worker, with a thread of its own for GET /healthz.
 
     /healthz must answer at once even when every app thread is busy: 4 threads a worker are taken by 4
@@ -65,9 +73,10 @@ class ProbeLaneWorker(ThreadWorker):
     """
 
     REQUIRED = ("enqueue_req", "on_pending_socket_readable", "murder_pending")
+    tpool: futures.ThreadPoolExecutor  # gthread's pool of app threads, made by its init_process
 
     @classmethod
-    def check_config(cls, cfg, log) -> None:
+    def check_config(cls, cfg: Any, log: Any) -> None:
         missing = [name for name in cls.REQUIRED if not hasattr(ThreadWorker, name)]
         if missing:
             raise RuntimeError(
@@ -81,7 +90,7 @@ class ProbeLaneWorker(ThreadWorker):
         sys.setswitchinterval(SWITCH_INTERVAL)
         super().init_process()  # runs the worker until it stops
 
-    def enqueue_req(self, conn) -> None:
+    def enqueue_req(self, conn: Any) -> None:
         head = peek(conn.sock)
         if head is None and not conn.initialized and not conn.data_ready:
             self.wait_for_first_bytes(conn)
@@ -95,7 +104,7 @@ class ProbeLaneWorker(ThreadWorker):
         else:
             super().enqueue_req(conn)
 
-    def wait_for_first_bytes(self, conn) -> None:
+    def wait_for_first_bytes(self, conn: Any) -> None:
         """Watch `conn` on the poller until its request starts (gthread's path for a deferred connection)."""
         conn.sock.setblocking(False)
         conn.timeout = time.monotonic() + self.cfg.keepalive
@@ -109,7 +118,7 @@ class ProbeLaneWorker(ThreadWorker):
             self.probe_pool.shutdown(wait=False)
 
 
-class MonitorServer(BaseApplication):
+class MonitorServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no type information
     """Gunicorn running `create_app()` in each worker: no preload, so no client crosses a fork."""
 
     def __init__(self, options: dict[str, Any]) -> None:
@@ -120,7 +129,7 @@ class MonitorServer(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self):
+    def load(self) -> Flask:
         from clara_monitor import create_app
 
         return create_app()
@@ -141,6 +150,13 @@ def parse_args(argv: list[str] | None, settings: MonitorSettings) -> argparse.Na
         type=int,
         default=settings.MONITOR_WORKERS,
         help=f"gunicorn worker processes (default MONITOR_WORKERS, {settings.MONITOR_WORKERS})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=WORKER_TIMEOUT,
+        help=f"seconds a worker may go silent before gunicorn replaces it (default {WORKER_TIMEOUT}); "
+        "no limit on how long a request takes",
     )
     return parser.parse_args(argv)
 
@@ -175,8 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             "threads": MONITOR_THREADS,
             "accesslog": "-",  # access log on stdout
             "errorlog": "-",
-            # A monitor without a logger counts a long range from the source: minutes on the embedded database.
-            "timeout": 600,
+            "timeout": args.timeout,
             "preload_app": False,
         }
     ).run()
