@@ -135,6 +135,14 @@ class MonitorServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no t
         return create_app()
 
 
+def positive_int(text: str) -> int:
+    """Read a command-line count that must be 1 or more (argparse reports the error with the option's name)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
 def parse_args(argv: list[str] | None, settings: MonitorSettings) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="clara-monitor", description="Serve the CLARA Monitor dashboard and API.")
     parser.add_argument(
@@ -147,13 +155,13 @@ def parse_args(argv: list[str] | None, settings: MonitorSettings) -> argparse.Na
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=settings.MONITOR_WORKERS,
         help=f"gunicorn worker processes (default MONITOR_WORKERS, {settings.MONITOR_WORKERS})",
     )
     parser.add_argument(
         "--timeout",
-        type=int,
+        type=positive_int,
         default=WORKER_TIMEOUT,
         help=f"seconds a worker may go silent before gunicorn replaces it (default {WORKER_TIMEOUT}); "
         "no limit on how long a request takes",
