@@ -135,7 +135,7 @@ def calibration_map(days: Iterable[dict[str, Any]]) -> calibration.CalibrationMa
 def unreviewed_cells(
     predictions: Collection[Document], first: date, last: date, settings: MonitorSettings
 ) -> tuple[dict[str, Counter[tuple[int, float | None]]], int]:
-    """Return, per local day of prediction time, the unreviewed predictions counted by (predicted class, bin).
+    """Return, per local day of prediction time, the unreviewed predictions counted by (predicted class, confidence).
 
     The confidence is None for a prediction without one. Found through the (timestamp_validated,
     timestamp) index: no validation time, prediction time in the range (BSON dates exactly, ISO strings
