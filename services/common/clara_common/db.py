@@ -34,6 +34,8 @@ PREDICTION_INDEXES = [
     IndexModel([("logged", ASCENDING), ("timestamp_validated", ASCENDING)], name="logged_timestamp_validated"),
     # The monitor's /metrics: predictions not reviewed yet (no validation time) by prediction time.
     IndexModel([("timestamp_validated", ASCENDING), ("timestamp", ASCENDING)], name="timestamp_validated_timestamp"),
+    # The traffic summary's predictions of a day, and the logger's "last prediction" (clara_common/traffic.py).
+    IndexModel([("timestamp", ASCENDING)], name="timestamp"),
     # The logger's "documents bound to this batch" look-up, when it finishes a batch (sparse: only
     # documents the logger has claimed carry the field).
     IndexModel([("logger_batch", ASCENDING)], name="logger_batch", sparse=True),

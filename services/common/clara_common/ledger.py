@@ -38,6 +38,8 @@ ALERTS_COLLECTION = "logger_alerts"
 STATE_COLLECTION = "logger_state"
 # Per local day of prediction, the predictions not reviewed yet (clara_common/unreviewed.py).
 UNREVIEWED_COLLECTION = "logger_unreviewed"
+# Per local day, the predictions made and the reviews written, by hour (clara_common/traffic.py).
+TRAFFIC_COLLECTION = "logger_traffic"
 # The one state document: the ledger's time zone and classes, the logger's last tick, its watermark.
 STATE_ID = "ledger"
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from typing import Annotated
+
+from pydantic import Field, SecretStr
 
 from clara_common import settings as common
 from clara_common.settings import (
@@ -54,6 +56,9 @@ class LoggerSettings(CommonSettings):
     ALERT_MIN_SAMPLES: PositiveInt = common.ALERT_MIN_SAMPLES
     # A Slack-style webhook URL carries its own credential.
     ALERT_WEBHOOK_URL: SecretStr | None = None
+    # Traffic incidents: a silence opens one when the learned hourly rates make it less likely than this
+    # (clara_logger/traffic.py): about this many false incidents per prediction (1e-6: 0.03 per 90 days at 300 a day).
+    TRAFFIC_ALPHA: Annotated[float, Field(gt=0, lt=1)] = 1e-6
 
     @property
     def whylabs_enabled(self) -> bool:

@@ -27,7 +27,7 @@ from clara_common.days import day_start, days_between, local_day
 from clara_common.db import Document, create_prediction_indexes, ensure_index_models, get_database, predictions
 from clara_common.ledger import CORRECTION_LOOKBACK, PREVIOUS_AS, Contribution, contribution, copy_of, max_skew
 from clara_common.settings import CommonSettings
-from clara_logger import alerts, batches, history, profiles, reconcile, state, unreviewed
+from clara_logger import alerts, batches, history, profiles, reconcile, state, traffic, unreviewed
 from clara_logger.confusion import DayTally, predicted_class_counts, tally_by_day, true_class_counts
 from clara_logger.drift import IN_REFERENCE, DriftSettings, compare_classes, compare_confidence
 from clara_logger.history import DayPart
@@ -209,6 +209,7 @@ class LoggerService:
         self.alerts = alerts.alerts(database)
         self.state = state.state(database)
         self.unreviewed = unreviewed.summaries(database)
+        self.database = database
         self.owner = owner or batches.logger_identity()
         self._indexed = False
         self.progress = Progress()
@@ -273,6 +274,7 @@ class LoggerService:
         if not should_stop():
             # After the claims and corrections: a prediction reviewed this tick is out of its day.
             self.refresh_unreviewed(report)
+            report.alerts += traffic.watch(self.predictions, self.database, self.settings)
         if not should_stop():
             self.upload_due(report)
             report.alerts_sent += alerts.send_due(self.alerts, self.settings)

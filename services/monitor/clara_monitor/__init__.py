@@ -119,12 +119,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         settings=settings, client=client, trained=TrainedCounts(settings.MONITOR_TRAINING_CACHE_SECONDS)
     )
 
-    from clara_monitor import api, errors, estimate, export, openapi, original, prometheus, views
+    from clara_monitor import api, errors, estimate, export, openapi, original, prometheus, traffic, views
 
     app.register_blueprint(api.bp)
     app.register_blueprint(original.bp)
     app.register_blueprint(export.bp)
     app.register_blueprint(estimate.bp)
+    app.register_blueprint(traffic.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(prometheus.bp)
     app.register_blueprint(views.bp)
