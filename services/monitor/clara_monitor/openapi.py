@@ -287,6 +287,34 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "source": {"type": "string"},
         }
     ),
+    "Traffic": obj(
+        {
+            "start_date": DAY,
+            "end_date": DAY,
+            "timezone": TIMEZONE,
+            "days": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "day": {**DAY, "description": "a local day of prediction time"},
+                        "predictions": {**COUNT, "description": "the predictions made on the day"},
+                        "reviewed": {**COUNT, "description": "those with a verdict now"},
+                        "awaiting": {**COUNT, "description": "those without one"},
+                        "median_review_hours": {
+                            "type": ["number", "null"],
+                            "description": "the median of timestamp_validated - timestamp over the reviewed ones",
+                        },
+                        "invalid": {**COUNT, "description": "the day's documents that break the record contract"},
+                    }
+                ),
+            },
+            "as_of": {
+                **nullable(INSTANT),
+                "description": "when the logger's summary was refreshed; null: counted from the predictions",
+            },
+            "source": {"enum": ["summary", "predictions"]},
+        }
+    ),
     "EstimatedPerformance": obj(
         {
             "start_date": DAY,
@@ -413,34 +441,7 @@ OPERATIONS: dict[str, Operation] = {
     "/api/drift": Operation("Drift", RANGE, RANGE_ERRORS),
     "/api/calibration": Operation("Calibration", RANGE, RANGE_ERRORS),
     "/api/estimated-performance": Operation("EstimatedPerformance", RANGE, RANGE_ERRORS),
-    "Traffic": obj(
-        {
-            "start_date": DAY,
-            "end_date": DAY,
-            "timezone": TIMEZONE,
-            "days": {
-                "type": "array",
-                "items": obj(
-                    {
-                        "day": {**DAY, "description": "a local day of prediction time"},
-                        "predictions": {**COUNT, "description": "the predictions made on the day"},
-                        "reviewed": {**COUNT, "description": "those with a verdict now"},
-                        "awaiting": {**COUNT, "description": "those without one"},
-                        "median_review_hours": {
-                            "type": ["number", "null"],
-                            "description": "the median of timestamp_validated - timestamp over the reviewed ones",
-                        },
-                        "invalid": {**COUNT, "description": "the day's documents that break the record contract"},
-                    }
-                ),
-            },
-            "as_of": {
-                **nullable(INSTANT),
-                "description": "when the logger's summary was refreshed; null: counted from the predictions",
-            },
-            "source": {"enum": ["summary", "predictions"]},
-        }
-    ),
+    "/api/traffic": Operation("Traffic", RANGE, RANGE_ERRORS),
     "/api/alerts": Operation("Alerts", RANGE, (400, 401, 503)),
     "/api/training-data": Operation("TrainingData"),
     "/api/date-range": Operation("DateRange"),
@@ -572,7 +573,6 @@ def build_document(app: Flask) -> dict[str, Any]:
             },
         },
         # Authentication is optional: a deployment either asks for Basic credentials or for none.
-    "/api/traffic": Operation("Traffic", RANGE, RANGE_ERRORS),
         "security": [{}, {"basic": []}],
     }
 
