@@ -15,6 +15,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -29,7 +30,7 @@ from pymongo import MongoClient
 from clara_common.days import day_start, local_day, today
 from clara_common.db import ensure_indexes, predictions
 from clara_common.embedded import free_port
-from clara_common.ledger import STATE_COLLECTION, STATE_ID
+from clara_common.ledger import ALERTS_COLLECTION, STATE_COLLECTION, STATE_ID
 from clara_common.settings import CommonSettings
 from clara_monitor import prometheus, security
 from clara_monitor.settings import MonitorSettings
@@ -112,8 +113,8 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
     35 days of sample predictions logged by one logger tick, with a drift event yesterday (150 SIGRE
     predictions) and unreviewed predictions with ISO-string times (in the logger's unreviewed summary);
     then, not logged, 80 wrong predictions validated just now (today's accuracy under 0.8) and a review
-    with an unknown class (an invalid record); and the logger's last tick moved two hours back (a
-    stalled logger).
+    with an unknown class (an invalid record); an open incident of each kind (OPEN_INCIDENTS, as the
+    logger stores them); and the logger's last tick moved two hours back (a stalled logger).
     """
     now = datetime.now(UTC)
     with sample_database(
@@ -155,9 +156,45 @@ def stage_every_alert(mongo_client: MongoClient, settings: MonitorSettings, now:
         [prediction(1000 + i, grey, blue, just_now - timedelta(minutes=5), just_now) for i in range(80)]
         + [prediction(2000, blue, 99, just_now, just_now)]
     )  # an unknown class: invalid
+    for incident in open_incidents(current - timedelta(days=2), now):
+        mongo_client[settings.MONGODB_DB][ALERTS_COLLECTION].replace_one(
+            {"_id": incident["_id"]}, incident, upsert=True
+        )
     mongo_client[settings.MONGODB_DB][STATE_COLLECTION].update_one(
         {"_id": STATE_ID}, {"$set": {"last_tick.finished_at": now - STALLED_FOR}}
     )
+
+
+# (kind, metric, class) of the open incidents staged: one of each kind, one for the whole model.
+OPEN_INCIDENTS = [
+    ("performance", "recall", "green"),
+    ("performance", "accuracy", None),
+    ("traffic", "predictions", None),
+    ("drift", "predicted_class", None),
+]
+
+
+def open_incidents(day: date, now: datetime) -> list[dict[str, Any]]:
+    """Return an open incident of each of OPEN_INCIDENTS opened on `day`, as the logger stores them (docs/signal.md)."""
+    return [
+        {
+            "_id": f"{kind}:{metric}:{name or 'all'}:{day}",
+            "kind": kind,
+            "metric": metric,
+            "class": name,
+            "day": day.isoformat(),
+            "since": (day - timedelta(days=1)).isoformat(),
+            "status": "open",
+            "resolved_day": None,
+            "value": 0.5 if kind == "performance" else None,
+            "reference": 0.87 if kind == "performance" else None,
+            "text": f"{name or 'model'} {metric}",
+            "webhook": {"state": "off", "attempts": 0, "next_attempt_at": now},
+            "created_at": now,
+            "updated_at": now,
+        }
+        for kind, metric, name in OPEN_INCIDENTS
+    ]
 
 
 # -- the figures --------------------------------------------------------------------------------------
@@ -258,6 +295,38 @@ def test_drift_older_than_the_windows_is_looked_up_in_the_whole_history(
     found = prometheus.latest_drift(mongo_client[seeded.MONGODB_DB], current, {})
     assert found is not None and found[0] == (current - timedelta(days=1)).isoformat()
     assert found[1]["predicted_class"]["category"] == "drift"
+
+
+def test_open_incidents_are_counted_by_kind_metric_and_class(
+    seeded: MonitorSettings, mongo_client: MongoClient
+) -> None:
+    expected: Counter[tuple[str, str, str]] = Counter(
+        (doc["kind"], doc["metric"], doc.get("class") or "")
+        for doc in mongo_client[seeded.MONGODB_DB][ALERTS_COLLECTION].find({"status": "open"})
+    )
+    with monitor(seeded) as client:
+        found = scrape(client)
+    gauge = {
+        (labels["kind"], labels["metric"], labels["class"]): n
+        for (name, frozen), n in found.items()
+        if name == "clara_open_incidents"
+        for labels in [dict(frozen)]
+    }
+    assert gauge == dict(expected)
+    assert all(gauge[(kind, metric, name or "")] >= 1 for kind, metric, name in OPEN_INCIDENTS)
+
+
+def test_the_incident_rules_replace_the_fixed_accuracy_and_drift_rules() -> None:
+    severities = {rule["alert"]: rule["labels"]["severity"] for rule in alert_rules()}
+    assert severities == {
+        "ClaraPerformanceIncident": "warning",
+        "ClaraTrafficIncident": "warning",
+        "ClaraDriftNotice": "info",
+        "ClaraLoggerStalled": "critical",
+    }
+    kinds = {rule["alert"]: rule["expr"] for rule in alert_rules()}
+    assert 'kind="performance"' in kinds["ClaraPerformanceIncident"]
+    assert 'kind="traffic"' in kinds["ClaraTrafficIncident"] and 'kind="drift"' in kinds["ClaraDriftNotice"]
 
 
 def test_logger_gauges_are_the_status_backlog_and_last_tick(seeded: MonitorSettings) -> None:

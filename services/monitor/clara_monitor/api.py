@@ -19,7 +19,7 @@ from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.days import today
 from clara_common.ledger import ALERTS_COLLECTION
 from clara_common.metrics import AVERAGES, class_scores, daily_summaries, label_table, summary, true_class_totals
-from clara_monitor import MonitorContext, monitor_context
+from clara_monitor import MonitorContext, incidents, monitor_context
 from clara_monitor.errors import InvalidParameter
 from clara_monitor.reader import RangeCounts, day_bounds, range_days, status
 
@@ -115,6 +115,7 @@ def range_metrics(context: MonitorContext) -> dict[str, Any]:
         color_dict=classes.color_dict(),
         invalid_records=sum(read.invalid.values()),
         low_sample_threshold=settings.ALERT_MIN_SAMPLES,
+        reference=incidents.reference_levels(read.ledger, classes),
         # The range's backlog, which the read just counted: the whole collection's is /api/status'.
         ledger={
             **status(context.database, context.predictions, settings, read),
@@ -187,12 +188,27 @@ def class_metrics_daily() -> ResponseReturnValue:
 
 @bp.get("/api/drift")
 def drift() -> ResponseReturnValue:
-    """Return each day's drift results as the logger stored them, with the thresholds."""
+    """Return each day's drift results as the logger stored them, each with the thresholds it was judged with.
+
+    `thresholds` are the monitor's current settings, for clients of releases before the days kept theirs.
+    """
     context = monitor_context()
     settings = context.settings
     start, end, read = counts_for(context)
     entries = {day: int(n) for day, n in read.counts.group_by("day").agg(pl.col("n").sum()).iter_rows()}
-    fields = ("algorithm", "statistic", "p_value", "threshold", "category")
+    # `threshold` of releases before the corrected tests; the thresholds each day was judged with since.
+    fields = (
+        "algorithm",
+        "statistic",
+        "p_value",
+        "threshold",
+        "category",
+        "alpha",
+        "psi",
+        "psi_threshold",
+        "window_days",
+        "shifts",
+    )
     days = []
     for day in range_days(start, end):
         stored = (read.days.get(day) or {}).get("drift") or {}
@@ -225,27 +241,22 @@ def drift() -> ResponseReturnValue:
 
 @bp.get("/api/alerts")
 def alert_list() -> ResponseReturnValue:
-    """Return the alerts raised for days of the range: when, what, and whether the webhook delivered them."""
+    """Return the incidents and drift notices that overlap the range, with the verdict over them.
+
+    Also the day alerts of releases before incidents, for the range's days, as one-day resolved
+    incidents (`legacy`); a stored alert of neither shape is left out and counted (`invalid_alerts`).
+    See docs/signal.md.
+    """
     context = monitor_context()
     start, end = requested_range(request.args, today(context.settings.tz))
-    query = {"day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
-    delivered: dict[Any, bool | None] = {"sent": True, "pending": False, "off": None}
-    alerts = [
-        {
-            "id": a["_id"],
-            "kind": a.get("kind"),
-            "day": a.get("day"),
-            "value": a.get("value"),
-            "threshold": a.get("threshold"),
-            "features": a.get("features"),
-            "count": a.get("count"),
-            "created_at": a["created_at"].isoformat() if a.get("created_at") else None,
-            "delivered": delivered.get((a.get("webhook") or {}).get("state")),
-            "text": a.get("text"),
-        }
-        for a in context.database[ALERTS_COLLECTION].find(query, sort=[("day", 1), ("kind", 1)])
-    ]
-    return jsonify(start_date=start.isoformat(), end_date=end.isoformat(), alerts=alerts)
+    alerts, invalid = incidents.read_alerts(context.database[ALERTS_COLLECTION], start, end)
+    return jsonify(
+        start_date=start.isoformat(),
+        end_date=end.isoformat(),
+        verdict=incidents.verdict(alerts),
+        alerts=alerts,
+        invalid_alerts=invalid,
+    )
 
 
 @bp.get("/api/training-data")

@@ -161,9 +161,14 @@ def unreviewed_cells(
 
 @dataclass(frozen=True)
 class Unreviewed:
-    """A range's unreviewed predictions under a calibration map: per day how many and their band."""
+    """A range's unreviewed predictions under a calibration map: per day how many and their band, and the range's.
+
+    The range's band is computed from every day's groups together, as a day's is from its own: the
+    predictions that lean on one posterior of the map share its uncertainty across days too.
+    """
 
     days: dict[str, tuple[int, calibration.Band | None]]
+    total: tuple[int, calibration.Band | None]
     invalid: int
     as_of: str | None  # when the logger's summary read them; None: read from the predictions at the request
     source: str  # "summary" or "predictions"
@@ -178,30 +183,35 @@ def unreviewed_estimates(
     settings: MonitorSettings,
     ledger: Mapping[str, Any] | None,
 ) -> Unreviewed:
-    """Return the expected accuracy of each day's unreviewed predictions: the logger's summary, else a recount."""
+    """Return the expected accuracy of the unreviewed predictions, per day and over the range.
+
+    From the logger's summary, else a recount of the predictions.
+    """
     as_of = unreviewed.summary_as_of(ledger)
     if as_of is None:
         cells, invalid = unreviewed_cells(predictions, first, last, settings)
+        probabilities = {
+            day: [(fitted.probability(predicted, confidence), n) for (predicted, confidence), n in counts.items()]
+            for day, counts in cells.items()
+        }
         return Unreviewed(
-            {
-                day: (
-                    sum(counts.values()),
-                    calibration.accuracy_band(
-                        (fitted.probability(predicted, confidence), n) for (predicted, confidence), n in counts.items()
-                    ),
-                )
-                for day, counts in cells.items()
-            },
+            {day: (sum(cells[day].values()), calibration.accuracy_band(pairs)) for day, pairs in probabilities.items()},
+            (
+                sum(sum(counts.values()) for counts in cells.values()),
+                calibration.accuracy_band(pair for pairs in probabilities.values() for pair in pairs),
+            ),
             invalid,
             None,
             "predictions",
         )
     documents = unreviewed.summary_days(database, first, last)
+    sums = {day: unreviewed.day_sums(fitted, doc) for day, doc in documents.items()}
     return Unreviewed(
-        {
-            day: (doc.get("unreviewed", 0), calibration.band_of_sums(unreviewed.day_sums(fitted, doc)))
-            for day, doc in documents.items()
-        },
+        {day: (doc.get("unreviewed", 0), calibration.band_of_sums(sums[day])) for day, doc in documents.items()},
+        (
+            sum(doc.get("unreviewed", 0) for doc in documents.values()),
+            calibration.band_of_sums(group for groups in sums.values() for group in groups),
+        ),
         sum(doc.get("invalid", 0) for doc in documents.values()),
         as_of.isoformat(),
         "summary",
@@ -232,9 +242,22 @@ def realised(day: dict[str, Any] | None) -> tuple[float | None, int]:
     return correct / day["count"], day["count"]
 
 
+def estimated(count: int, band: calibration.Band | None) -> dict[str, Any]:
+    """Return how many predictions await review, their expected accuracy and its band (None: no predictions)."""
+    return {
+        "unreviewed": count,
+        "estimated_accuracy": band.estimate if band else None,
+        "lower": band.lower if band else None,
+        "upper": band.upper if band else None,
+    }
+
+
 @bp.get("/api/estimated-performance")
 def estimated_performance() -> ResponseReturnValue:
-    """Return, per day of prediction, the expected accuracy of the predictions not reviewed yet, with a 90% band."""
+    """Return, per day of prediction and over the range, the expected accuracy of unreviewed predictions and its band.
+
+    The band is 90% (band_level); the range's `total` is computed from all its predictions together.
+    """
     context = monitor_context()
     settings = context.settings
     current = today(settings.tz)
@@ -253,15 +276,11 @@ def estimated_performance() -> ResponseReturnValue:
     answer_days = []
     for day in days_between(start, end):
         name = day.isoformat()
-        count, band = found.days.get(name, (0, None))
         accuracy, validated = realised(history.get(name))
         answer_days.append(
             {
                 "day": name,
-                "unreviewed": count,
-                "estimated_accuracy": band.estimate if band else None,
-                "lower": band.lower if band else None,
-                "upper": band.upper if band else None,
+                **estimated(*found.days.get(name, (0, None))),
                 "realised_accuracy": accuracy,
                 "validated": validated,
             }
@@ -271,6 +290,7 @@ def estimated_performance() -> ResponseReturnValue:
         end_date=end.isoformat(),
         timezone=settings.TIMEZONE,
         days=answer_days,
+        total=estimated(*found.total),
         calibration_window={
             "start_date": window_first.isoformat(),
             "end_date": current.isoformat(),

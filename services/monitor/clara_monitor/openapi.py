@@ -61,6 +61,7 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 COUNT = {"type": "integer", "minimum": 0}
+SHARE = {"type": "number", "description": "a class's share of the predictions"}
 DAY = {"type": "string", "format": "date", "description": "a local day of TIMEZONE, YYYY-MM-DD"}
 INSTANT = {"type": "string", "format": "date-time"}
 TIMEZONE = {"type": "string", "description": "the IANA time zone in which days are counted (TIMEZONE)"}
@@ -128,6 +129,26 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "invalid_records": COUNT,
             "low_sample_threshold": COUNT,
             "ledger": obj({**STATUS, "backlog_scope": {"const": "range"}, "tail_documents": COUNT}),
+            "reference": {
+                "anyOf": [ref("ReferenceLevels"), {"type": "null"}],
+                "description": "the reference levels the logger judges with; null until it has written them",
+            },
+        }
+    ),
+    "ReferenceLevel": obj(
+        {
+            "value": {"type": "number"},
+            "low": {"type": ["number", "null"]},
+            "high": {"type": ["number", "null"]},
+            "count": nullable(COUNT),
+        }
+    ),
+    "ReferenceLevels": obj(
+        {
+            "accuracy": nullable(ref("ReferenceLevel")),
+            "classes": by_class(
+                obj({"recall": nullable(ref("ReferenceLevel")), "precision": nullable(ref("ReferenceLevel"))})
+            ),
         }
     ),
     "Confusion": obj(
@@ -165,8 +186,38 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "algorithm": {"type": ["string", "null"], "description": "chi-square, ks or hellinger"},
             "statistic": {"type": ["number", "null"]},
             "p_value": {"type": ["number", "null"]},
-            "threshold": {"type": ["number", "null"]},
+            "threshold": {
+                "type": ["number", "null"],
+                "description": "the p-value or distance threshold of a release before the corrected tests",
+            },
             "category": {"enum": ["drift", "no_drift", "insufficient_data", "in_reference", None]},
+            "alpha": {
+                "type": ["number", "null"],
+                "description": "the corrected per-test significance level the day was judged with",
+            },
+            "psi": {"type": ["number", "null"], "description": "the population stability index of the day's window"},
+            "psi_threshold": {
+                "type": ["number", "null"],
+                "description": "the minimum PSI for drift the day was judged with",
+            },
+            "window_days": {**nullable(COUNT), "description": "how many days the tested window spans"},
+            "shifts": {
+                "anyOf": [
+                    {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "class": {"type": "string"},
+                                "reference": {"type": "number"},
+                                "current": {"type": "number"},
+                            },
+                        },
+                    },
+                    {"type": "null"},
+                ],
+                "description": "class features: each class's share in the reference and in the window",
+            },
         }
     ),
     "Drift": obj(
@@ -201,29 +252,104 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
         }
     ),
+    "Alert": obj(
+        {
+            "id": {
+                "type": "string",
+                "description": "the incident's key, <kind>:<metric>:<class or all>:<day opened>; "
+                "a legacy alert's <kind>:<day>",
+            },
+            "kind": {
+                "enum": ["performance", "drift", "traffic"],
+                "description": "performance and traffic incidents make the verdict degraded; drift is a notice",
+            },
+            "metric": {
+                "type": "string",
+                "description": "performance: accuracy, recall, precision (or f1); drift: predicted_class, "
+                "true_class, confidence; traffic: predictions, reviews",
+            },
+            "class": {"type": ["string", "null"], "description": "the class name; null for the whole model"},
+            "day": {**DAY, "description": "the day the incident opened"},
+            "since": {**DAY, "description": "the estimated onset day (<= day)"},
+            "status": {"enum": ["open", "resolved"]},
+            "resolved_day": {**nullable(DAY), "description": "the day it resolved; null while open"},
+            "value": {
+                "type": ["number", "null"],
+                "description": "the metric over since..the last day seen (open) or since..resolved_day",
+            },
+            "reference": {
+                "type": ["number", "null"],
+                "description": "the reference level it is compared with (a legacy accuracy alert: its threshold)",
+            },
+            "reference_band": {
+                "anyOf": [
+                    {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+                    {"type": "null"},
+                ],
+                "description": "[low, high]: the reference level's 90% band",
+            },
+            "count": {**nullable(COUNT), "description": "reviewed predictions behind `value`"},
+            "confusion": {
+                "anyOf": [
+                    obj({"class": {"type": "string"}, "count": nullable(COUNT), "text": {"type": ["string", "null"]}}),
+                    {"type": "null"},
+                ],
+                "description": "performance only: the class the lost predictions mostly went to",
+            },
+            "shifts": {
+                "anyOf": [
+                    {
+                        "type": "array",
+                        "items": obj({"class": {"type": "string"}, "reference": SHARE, "current": SHARE}),
+                    },
+                    {"type": "null"},
+                ],
+                "description": "drift only: the classes whose share moved, largest first (shares of predictions)",
+            },
+            "text": {"type": ["string", "null"], "description": "one line for people"},
+            "delivered": {
+                "type": ["boolean", "null"],
+                "description": "the opening message: true: the webhook took it; false: pending; "
+                "null: no webhook configured",
+            },
+            "created_at": nullable(INSTANT),
+            "legacy": {
+                "type": "boolean",
+                "description": "a day alert of a release before incidents, shown as a one-day resolved incident",
+            },
+        }
+    ),
+    "Verdict": obj(
+        {
+            "state": {"enum": ["healthy", "degraded"]},
+            "since": {**nullable(DAY), "description": "the earliest onset among the incidents; null when healthy"},
+            "text": {
+                "type": "string",
+                "description": 'e.g. "Healthy", or "Degraded since Nov 23: green recall 87% → 48% '
+                '(mostly predicted as green_point)", naming the most severe incident, "and N more"',
+            },
+            "incidents": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "ids of the performance and traffic incidents, most severe first",
+            },
+            "notices": {"type": "array", "items": {"type": "string"}, "description": "ids of the drift notices"},
+        }
+    ),
     "Alerts": obj(
         {
             "start_date": DAY,
             "end_date": DAY,
+            "verdict": ref("Verdict"),
             "alerts": {
                 "type": "array",
-                "items": obj(
-                    {
-                        "id": {"type": "string", "description": "the alert's key: <kind>:<day>"},
-                        "kind": {"type": ["string", "null"], "description": "accuracy or drift"},
-                        "day": nullable(DAY),
-                        "value": {"type": ["number", "null"]},
-                        "threshold": {"type": ["number", "null"]},
-                        "features": {"type": ["array", "null"], "items": {"type": "string"}},
-                        "count": {"type": ["integer", "null"]},
-                        "created_at": nullable(INSTANT),
-                        "delivered": {
-                            "type": ["boolean", "null"],
-                            "description": "true: the webhook took it; false: pending; null: no webhook configured",
-                        },
-                        "text": {"type": ["string", "null"]},
-                    }
-                ),
+                "items": ref("Alert"),
+                "description": "open first, then by the day opened, latest first",
+            },
+            "invalid_alerts": {
+                **COUNT,
+                "description": "stored alerts left out because they have neither an incident's shape nor a "
+                "legacy alert's",
             },
         }
     ),
@@ -336,6 +462,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "validated": COUNT,
                     }
                 ),
+            },
+            "total": {
+                **obj({"unreviewed": COUNT, "estimated_accuracy": SCORE, "lower": SCORE, "upper": SCORE}),
+                "description": "the range's unreviewed predictions together (the band from all of them, "
+                "not an average of the days' bands)",
             },
             "calibration_window": obj(
                 {

@@ -1,4 +1,4 @@
-"""GET /metrics: the monitor's figures in Prometheus' text format, for the windows 1d, 7d and 30d.
+"""GET /metrics: the monitor's figures in Prometheus' text format, for the windows 1d, 7d and 30d, and open incidents.
 
 A window of N days is the last N local days of TIMEZONE, today included: 7d is /api/metrics' default
 range, and every figure of a window equals /api/metrics' for that range (same read, same metric code).
@@ -13,6 +13,8 @@ One read of the 30 days serves the three windows: its counts are per day, so a w
     clara_invalid_records {window}           /api/metrics' invalid_records
     clara_drift_p_value, clara_drift_statistic, clara_drift_detected {feature, algorithm}
     clara_drift_day_timestamp_seconds        start of the day those drift results are of
+    clara_open_incidents {kind, metric, class}  open incidents of logger_alerts (class "" for the whole
+                                             model); a combination with none is left out
     clara_logger_backlog                     /api/status' backlog (the whole collection's)
     clara_logger_last_tick_timestamp_seconds when the logger last finished a tick
 
@@ -46,10 +48,10 @@ from clara_common import unreviewed as unreviewed_summary
 from clara_common.contract import ContractError, parse_timestamp
 from clara_common.days import day_start, local_day, range_bounds, today
 from clara_common.db import Document, find_once
-from clara_common.ledger import HISTORY_COLLECTION
+from clara_common.ledger import ALERTS_COLLECTION, HISTORY_COLLECTION
 from clara_common.metrics import class_scores, summary
 from clara_common.settings import CommonSettings
-from clara_monitor import estimate, monitor_context
+from clara_monitor import estimate, incidents, monitor_context
 from clara_monitor.reader import read_state, status, time_queries
 from clara_monitor.settings import MonitorSettings
 
@@ -133,6 +135,11 @@ DRIFT_DETECTED_GAUGE = Gauge(
     ("feature", "algorithm"),
 )
 DRIFT_DAY = Gauge("clara_drift_day_timestamp_seconds", "Start of the local day the drift results are of")
+OPEN_INCIDENTS = Gauge(
+    "clara_open_incidents",
+    "Open incidents: performance, traffic, and drift notices (docs/signal.md); class is empty for the whole model",
+    ("kind", "metric", "class"),
+)
 BACKLOG = Gauge("clara_logger_backlog", "Validated predictions the logger has not logged yet")
 LAST_TICK = Gauge("clara_logger_last_tick_timestamp_seconds", "When the logger last finished a tick")
 
@@ -271,6 +278,21 @@ def drift_families(latest: tuple[str, dict[str, Any]] | None, settings: CommonSe
     ]
 
 
+def open_incidents(collection: Collection[Document]) -> Counter[tuple[str, str, str]]:
+    """Return how many incidents are open, by (kind, metric, class name or ""); a malformed document is left out."""
+    found: Counter[tuple[str, str, str]] = Counter()
+    for document in collection.find({"status": "open"}, {"kind": 1, "metric": 1, "class": 1, "status": 1}):
+        kind, metric, name = document.get("kind"), document.get("metric"), document.get("class")
+        if (
+            document.get("status") == "open"
+            and kind in incidents.KINDS
+            and isinstance(metric, str)
+            and (name is None or isinstance(name, str))
+        ):
+            found[(kind, metric, name or "")] += 1
+    return found
+
+
 def logger_families(ledger: dict[str, Any]) -> list[Metric]:
     """Return the logger's backlog and last tick from /api/status' answer."""
     last_tick = ledger.get("last_tick_at")
@@ -297,6 +319,7 @@ def metrics() -> Response:
             read.counts, read.invalid, unreviewed, starts, {c.id: c.name for c in settings.classes.classes}
         ),
         *drift_families(latest_drift(context.database, current, read.days), settings),
+        OPEN_INCIDENTS.family(open_incidents(context.database[ALERTS_COLLECTION]).items()),
         *logger_families(status(context.database, context.predictions, settings)),
     ]
     registry = CollectorRegistry(auto_describe=False)
