@@ -54,7 +54,7 @@ LOW_KEEP = 20
 HOLLOW = "#ffffff"
 DASH = [5, 4]
 WEBHOOK_TEXT = {True: "delivered", False: "pending", None: "webhook off"}
-KIND_TEXT = {"accuracy": "Accuracy", "drift": "Drift"}
+KIND_TEXT = {"performance": "Performance", "drift": "Drift", "traffic": "Traffic"}
 UNKNOWN_CLASS = "rejected, class unknown"  # the bar of legacy rejections that name no class
 
 
@@ -151,7 +151,9 @@ def assert_charts_carry(page, api: dict, training: dict) -> None:
     names = list(api["class_counts"])
     daily = chart_data(page, "chart-daily")
     assert daily["labels"] == days
-    for dataset, metric in zip(daily["datasets"], ["precision", "accuracy", "recall", "f1"], strict=True):
+    # The accuracy's reference level and band, once the logger has judged, follow the four metrics.
+    metric_lines = [d for d in daily["datasets"] if not d["label"].startswith("Accuracy reference")]
+    for dataset, metric in zip(metric_lines, ["precision", "accuracy", "recall", "f1"], strict=True):
         assert dataset["data"] == [api["daily_metrics"][d][metric] for d in days], metric
     for metric in ("precision", "accuracy", "recall", "f1"):
         assert chart_data(page, f"chart-{metric}")["datasets"][0]["data"] == [
@@ -314,10 +316,23 @@ def segment_dashes(page, chart_id: str, dataset: int) -> list:
     )
 
 
-def drift_value(result: dict | None) -> float | None:
+def drift_value(result: dict | None, by_psi: bool) -> float | None:
+    """Return what a drift chart draws of a day: its PSI where the days were judged by it, else its p-value or
+    Hellinger distance (releases before effect sizes)."""
     if not result:
         return None
+    if by_psi:
+        return result.get("psi")
     return result["statistic"] if result["algorithm"] == "hellinger" else result["p_value"]
+
+
+def drift_threshold(result: dict | None, by_psi: bool, setting: float) -> float | None:
+    """Return the threshold a drift chart draws on a day: the one the day was judged with."""
+    if not result:
+        return None
+    if by_psi:
+        return result.get("psi_threshold")
+    return result["threshold"] if result.get("threshold") is not None else setting
 
 
 def test_drift_tab_draws_the_drift_api_and_lists_its_alerts(page, base_url: str, seeded: MonitorSettings) -> None:
@@ -325,22 +340,24 @@ def test_drift_tab_draws_the_drift_api_and_lists_its_alerts(page, base_url: str,
     query = open_range(page, base_url, seeded, tab="drift")
     drift = get_json(f"{base_url}/api/drift?{query}")
     alerts = get_json(f"{base_url}/api/alerts?{query}")["alerts"]
-    hellinger = drift["thresholds"]["algorithm"] == "hellinger"
-    threshold = drift["thresholds"]["hellinger_threshold" if hellinger else "p_value"]
     days = [d["day"] for d in drift["days"]]
     categories_seen = set()
     for feature in ("predicted_class", "true_class", "confidence"):
         chart_id = f"chart-drift-{feature}"
         results = [d["features"].get(feature) for d in drift["days"]]
+        by_psi = any(r and r.get("psi") is not None for r in results)
+        hellinger = not by_psi and drift["thresholds"]["algorithm"] == "hellinger"
+        setting = drift["thresholds"]["hellinger_threshold" if hellinger else "p_value"]
         categories = [r["category"] if r else None for r in results]
         categories_seen.update(categories)
         chart = chart_data(page, chart_id)
         assert chart["labels"] == days
         measured, threshold_line, insufficient = chart["datasets"]
-        assert measured["data"] == [drift_value(r) for r in results], feature
+        assert measured["data"] == [drift_value(r, by_psi) for r in results], feature
         assert page.evaluate("(id) => window.claraCharts[id].data.datasets[0].categories", chart_id) == categories
-        assert threshold_line["data"] == [threshold] * len(days)
-        edge = 0 if hellinger else 1
+        # Each day's own threshold, never one line from the monitor's current setting.
+        assert threshold_line["data"] == [drift_threshold(r, by_psi, setting) for r in results], feature
+        edge = 0 if by_psi or hellinger else 1
         assert insufficient["data"] == [edge if c == "insufficient_data" else None for c in categories]
         points = point_options(page, chart_id, 0)
         for category, point in zip(categories, points, strict=True):
@@ -356,19 +373,21 @@ def test_drift_tab_draws_the_drift_api_and_lists_its_alerts(page, base_url: str,
     assert alerts, "the planted drop of green raises alerts"
     rows = page.evaluate(
         "() => [...document.querySelectorAll('#alerts-table tbody tr')].map(r => ({id: r.dataset.alertId,"
-        " time: r.querySelector('time').dateTime, cells: [...r.cells].map(c => c.textContent.trim())}))"
+        " opened: r.querySelector('time').dateTime, cells: [...r.cells].map(c => c.textContent.trim())}))"
     )
-    assert [r["id"] for r in rows] == [a["id"] for a in alerts]
+    assert [r["id"] for r in rows] == [a["id"] for a in alerts]  # one row per incident, in the API's order
     for row, alert in zip(rows, alerts, strict=True):
-        raised, kind, day, value, limit, webhook, details = row["cells"]
-        assert row["time"] == alert["created_at"]
-        assert (kind, day, webhook) == (KIND_TEXT[alert["kind"]], alert["day"], WEBHOOK_TEXT[alert["delivered"]])
-        for text, number in ((value, alert["value"]), (limit, alert["threshold"])):
-            if number is None:
-                assert text == "–"
-            elif alert["kind"] == "accuracy":
-                assert abs(float(text.rstrip("%")) - number * 100) <= 0.051
-        assert details and details in alert["text"]
+        kind, metric, _, since, opened, status, value, webhook, details = row["cells"]
+        assert row["opened"] == opened == alert["day"]
+        assert kind.split()[0] == KIND_TEXT[alert["kind"]] and ("legacy" in kind) == alert["legacy"]
+        assert (since, webhook) == (alert["since"], WEBHOOK_TEXT[alert["delivered"]])
+        assert status == ("open" if alert["status"] == "open" else f"resolved {alert['resolved_day']}")
+        assert metric
+        # A value the data has is shown, never a dash; a performance figure as a whole percentage.
+        assert (value == "–") == (alert["value"] is None and alert["reference"] is None), (value, alert)
+        if alert["kind"] == "performance" and alert["value"] is not None:
+            assert abs(float(value.split("%")[0]) - alert["value"] * 100) <= 0.5
+        assert details and details.split(" · ")[0] in alert["text"]
     assert page.is_hidden("#alerts-empty")
     page.wait_for_timeout(300)
     save_screenshot(page, "drift-alerts.png", full_page=True)
@@ -391,7 +410,7 @@ def test_alert_days_are_marked_on_the_main_and_metrics_charts(page, base_url: st
         kinds = [a["kind"] for a in alerts if a["day"] == day]
         assert len(lines) == len(kinds), (day, lines)
         for line, kind in zip(lines, kinds, strict=True):
-            assert line.startswith(f"⚠ Alert: {'accuracy' if kind == 'accuracy' else 'CLARA drift'}"), line
+            assert line.startswith(f"⚠ {KIND_TEXT[kind]}: "), line
     save_screenshot(page, "main-with-alerts.png")
     show_tab(page, "metrics")
     for metric in ("precision", "accuracy", "recall", "f1"):

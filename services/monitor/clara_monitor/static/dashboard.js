@@ -14,7 +14,13 @@
     in_reference: { label: "in the reference window", color: "#94a3b8", pointStyle: "rect", radius: 3.5 },
     insufficient_data: { label: "insufficient data", color: "#9ca3af", pointStyle: "circle", radius: 4.5 },
   };
-  const ALERT_KINDS = { accuracy: "Accuracy", drift: "Drift" };
+  const ALERT_KINDS = { performance: "Performance", drift: "Drift", traffic: "Traffic" };
+  const DRIFT_FEATURE_NAMES = { predicted_class: "predicted class", true_class: "true class", confidence: "confidence" };
+  // What a class's share in a drift shift is a share of.
+  const SHIFT_POPULATIONS = { predicted_class: "of predictions", true_class: "of reviewed predictions" };
+  const TRAFFIC_METRICS = { predictions: "no predictions", reviews: "no reviews" };
+  const REFERENCE_FILL = "rgba(31, 122, 85, 0.13)";
+  const TRAFFIC_COLORS = { reviewed: "#1f7a55", awaiting: "#e3b341", hours: "#2563eb" };
   const ALERT_COLOR = "#dc2626";
   const HOLLOW = "#ffffff";
   const THRESHOLD_COLOR = "#a4262c";
@@ -33,10 +39,13 @@
     dateRange: "the days with data",
     calibration: "the calibration",
     estimate: "the estimated accuracy",
+    traffic: "the predictions per day",
   };
+  // Answers that a monitor of an earlier release does not serve: its 404 is said in place, not as an error.
+  const NOT_SERVED = { traffic: "This monitor does not serve /api/traffic: no traffic chart." };
   // Loaded with every range too, but served from the history alone (as of the logger's last tick).
   const HISTORY_KEYS = ["calibration", "estimate"];
-  const RANGE_KEYS = ["metrics", "alerts", "drift", "confusion", "classDaily"];
+  const RANGE_KEYS = ["metrics", "alerts", "drift", "confusion", "classDaily", "traffic"];
   const AVERAGES = ["macro", "weighted", "micro"];
   const DEFAULT_DAYS = 7; // the API's default range
   const MAX_RANGE_DAYS = 366; // the API's longest range
@@ -54,7 +63,9 @@
     alerts: null,
     confusion: null,
     classDaily: null,
+    traffic: null,
     classMetric: "recall",
+    classFocus: "", // the class drawn with its reference on "Metrics by class" ("" for all)
     confusionView: "counts",
     loads: 0,
     updatedAt: null,
@@ -67,9 +78,13 @@
   const endInput = $("end-date");
   const averageSelect = $("average");
   const classMetricSelect = $("class-metric");
+  const classFocusSelect = $("class-focus");
   const autoRefreshSelect = $("auto-refresh");
 
   const percent = (value) => (value === null || value === undefined ? "–" : `${(value * 100).toFixed(1)}%`);
+  // Whole percentages, as the incidents' own texts give them ("87% → 48%").
+  const wholePercent = (value) => `${Math.round(value * 100)}%`;
+  const isNumber = (value) => typeof value === "number" && Number.isFinite(value);
   const isoDay = (d) => d.toISOString().slice(0, 10);
   const addDays = (day, n) => {
     const d = new Date(`${day}T00:00:00Z`);
@@ -186,7 +201,7 @@
       legend.chart.update("none");
     },
     onLeave: (event, item, legend) => {
-      legend.chart.$emphasis = undefined;
+      legend.chart.$emphasis = legend.chart.$focus; // the class chosen, if any, stays forward
       legend.chart.update("none");
     },
   };
@@ -206,12 +221,8 @@
     return byDay;
   }
 
-  function alertSummary(alert) {
-    if (alert.kind === "accuracy" && alert.value !== null) {
-      return `Alert: accuracy ${percent(alert.value)}, below ${percent(alert.threshold)}`;
-    }
-    return `Alert: ${cleanAlertText(alert.text)}`;
-  }
+  // The tooltip line of the day an incident opened.
+  const alertSummary = (alert) => `${ALERT_KINDS[alert.kind] || alert.kind}: ${cleanAlertText(alert.text)}`;
 
   const alertTooltipLines = (day) => (alertsByDay().get(day) || []).map((alert) => `⚠ ${alertSummary(alert)}`);
 
@@ -269,6 +280,45 @@
     ticks: { callback: (v) => `${Math.round(v * 100)}%` },
     grid: { color: "#eef2f0" },
   });
+  // A percentage axis that fits the values drawn: padded, on whole steps (5% or, over a wide spread, 10%),
+  // within 0% and 100%, so that an 87% → 80% slide is seen, not flattened against a 0–100% axis.
+  function fittedAxis(datasets) {
+    const values = datasets.flatMap((dataset) => dataset.data).filter(isNumber);
+    if (!values.length) return unitAxis();
+    const low = Math.min(...values);
+    const high = Math.max(...values);
+    const pad = Math.max((high - low) * 0.15, 0.03);
+    const steps = high - low > 0.3 ? 10 : 20;
+    return {
+      ...unitAxis(),
+      beginAtZero: false,
+      min: Math.max(0, Math.floor((low - pad) * steps) / steps),
+      max: Math.min(1, Math.ceil((high + pad) * steps) / steps),
+    };
+  }
+
+  // A reference level ({value, low, high} from /api/metrics) over every day: its 90% band shaded, the level
+  // dashed. Marked `reference`: the tooltips and the legend leave the band's lower edge out.
+  function referenceDatasets(level, days, color, name) {
+    if (!level || !isNumber(level.value)) return [];
+    const flat = (value) => days.map(() => value);
+    const common = { pointRadius: 0, pointHoverRadius: 0, pointHitRadius: 0, spanGaps: true, reference: level };
+    const datasets = [];
+    if (isNumber(level.low) && isNumber(level.high)) {
+      datasets.push(
+        { ...common, label: `${name} reference band (low)`, data: flat(level.low), borderWidth: 0, fill: false },
+        { ...common, label: `${name} reference, 90% band`, data: flat(level.high), borderWidth: 0,
+          backgroundColor: REFERENCE_FILL, borderColor: REFERENCE_FILL, fill: "-1" },
+      );
+    }
+    datasets.push({ ...common, label: `${name} reference`, data: flat(level.value), borderColor: color,
+      backgroundColor: color, borderDash: [2, 3], borderWidth: 1.5 });
+    return datasets;
+  }
+
+  const referenceLine = (level) =>
+    `reference ${percent(level.value)}` + (isNumber(level.low) && isNumber(level.high) ? ` (90% band ${percent(level.low)}–${percent(level.high)})` : "");
+
   // Ticks say "4 Nov"; the tooltips keep the ISO day.
   const shortDay = (day) =>
     new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
@@ -288,8 +338,10 @@
     callbacks: { label: (ctx) => `${ctx.dataset.label}: ${percent(ctx.parsed.y ?? ctx.parsed)}` },
   };
 
-  // A line chart over days, with low-sample days hollow and dashed, and alert days marked.
+  // A line chart over days, with low-sample days hollow and dashed, and the days incidents opened marked.
+  // Reference datasets (referenceDatasets) say their level once in the tooltip's footer.
   function dayLineConfig(days, datasets, tooltipCallbacks, showLegend) {
+    const references = [...new Set(datasets.filter((d) => d.reference).map((d) => d.reference))];
     return {
       type: "line",
       data: { labels: days, datasets },
@@ -298,20 +350,26 @@
         responsive: true,
         maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
-        scales: { y: unitAxis(), x: dayAxis() },
+        scales: { y: fittedAxis(datasets), x: dayAxis() },
         plugins: {
           legend: {
-            display: showLegend,
+            display: showLegend || references.length > 0,
             position: "bottom",
-            labels: { usePointStyle: true, boxHeight: 7 },
+            labels: { usePointStyle: true, boxHeight: 7, filter: (item, data) => !data.datasets[item.datasetIndex].label.endsWith("(low)") },
             ...legendEmphasis,
           },
-          tooltip: { callbacks: tooltipCallbacks },
+          tooltip: {
+            filter: (item) => !item.dataset.reference,
+            callbacks: { footer: () => references.map(referenceLine), ...tooltipCallbacks },
+          },
           alertMarkers: { days: days.filter((day) => alertsByDay().has(day)) },
         },
       },
     };
   }
+
+  // The whole model's reference levels, as the logger judged with them (null before its first judgement).
+  const modelReference = () => (state.metrics && state.metrics.reference) || null;
 
   function lineConfig(days, series) {
     const daily = state.metrics.daily_metrics;
@@ -327,6 +385,10 @@
       spanGaps: false, // a day without validated predictions is a gap, never a carried value
       ...lowConfidenceStyle(counts, METRIC_COLORS[metric], radius),
     }));
+    if (series.includes("accuracy")) {
+      const reference = modelReference();
+      datasets.push(...referenceDatasets(reference && reference.accuracy, days, METRIC_COLORS.accuracy, "Accuracy"));
+    }
     return dayLineConfig(days, datasets, {
       afterTitle: (items) => countLine(counts[items[0].dataIndex]),
       label: (ctx) => `${ctx.dataset.label}: ${percent(ctx.parsed.y)}`,
@@ -521,6 +583,12 @@
         ...lowConfidenceStyle(counts, emphasised(color), radius),
       };
     });
+    const focus = state.classFocus;
+    if (focus && answer.names.includes(focus)) {
+      const reference = modelReference();
+      const level = reference && reference.classes && reference.classes[focus] ? reference.classes[focus][metric] : null;
+      datasets.push(...referenceDatasets(level, days, answer.color_dict[focus] || "#888", focus));
+    }
     return dayLineConfig(days, datasets, {
       afterTitle: (items) => countLine(counts[items[0].dataIndex]),
       label: (ctx) => `${ctx.dataset.label}: ${percent(ctx.parsed.y)} (support ${ctx.dataset.support[ctx.dataIndex]})`,
@@ -528,10 +596,29 @@
     }, true);
   }
 
+  // The class chooser lists the answer's classes; a class it does not know falls back to all.
+  function fillClassFocus(names) {
+    const kept = [...classFocusSelect.options].slice(1).map((option) => option.value);
+    if (kept.join("\n") !== names.join("\n")) {
+      classFocusSelect.replaceChildren(classFocusSelect.options[0], ...names.map((name) => new Option(name, name)));
+    }
+    if (state.classFocus && !names.includes(state.classFocus)) state.classFocus = "";
+    classFocusSelect.value = state.classFocus;
+  }
+
   function renderClassDaily() {
     const metric = state.classMetric;
-    $("class-daily-title").textContent = `${METRIC_LABELS[metric]} by class, day by day`;
-    draw("chart-class-daily", classDailyConfig(metric));
+    const names = state.classDaily.names;
+    fillClassFocus(names);
+    const focus = state.classFocus;
+    $("class-daily-title").textContent = focus
+      ? `${METRIC_LABELS[metric]} of ${focus}, day by day, beside the other classes`
+      : `${METRIC_LABELS[metric]} by class, day by day`;
+    const chart = draw("chart-class-daily", classDailyConfig(metric));
+    // The class chosen stays forward; pointing at the legend brings another forward for a while.
+    chart.$focus = focus ? names.indexOf(focus) : undefined;
+    chart.$emphasis = chart.$focus;
+    chart.update("none");
   }
 
   // -- confusion matrix ---------------------------------------------------------------------------
@@ -616,12 +703,8 @@
     return value >= 0.001 ? value.toPrecision(2) : value.toExponential(1);
   }
 
-  // p-values on a log axis (drift is below the threshold), Hellinger distances on a linear one (above).
-  function driftAxis(hellinger, values, threshold) {
-    if (hellinger) {
-      const largest = Math.max(threshold * 2, ...values.filter((v) => v !== null));
-      return { min: 0, suggestedMax: largest, grid: { color: "#eef2f0" } };
-    }
+  // p-values on a log axis (drift is below the threshold); PSI and Hellinger distances go on a linear one.
+  function pValueAxis(values) {
     const positive = values.filter((v) => v !== null && v > 0);
     const smallest = Math.min(1e-3, ...positive);
     return {
@@ -640,18 +723,37 @@
     };
   }
 
+  // A day's drift shifts in words: "yellow 25% → 40%, red 12% → 6% of predictions".
+  function shiftText(feature, shifts) {
+    if (!shifts || !shifts.length) return "";
+    const moves = shifts.map((s) => `${s.class} ${wholePercent(s.reference)} → ${wholePercent(s.current)}`);
+    return `${moves.join(", ")} ${SHIFT_POPULATIONS[feature] || ""}`.trim();
+  }
+
+  // Days judged with an effect size (PSI) are drawn by it, against each day's own PSI threshold; days
+  // judged by an earlier release by their p-value (or Hellinger distance) and the threshold they stored.
+  const judgedByPsi = (results) => results.some((r) => r && isNumber(r.psi));
+
   function driftConfig(feature) {
     const drift = state.drift;
-    const hellinger = drift.thresholds.algorithm === "hellinger";
-    const threshold = hellinger ? drift.thresholds.hellinger_threshold : drift.thresholds.p_value;
     const days = drift.days.map((d) => d.day);
     const counts = drift.days.map((d) => d.count);
     const results = drift.days.map((d) => d.features[feature] || null);
+    const psi = judgedByPsi(results);
+    const hellinger = !psi && drift.thresholds.algorithm === "hellinger";
+    const fallback = hellinger ? drift.thresholds.hellinger_threshold : drift.thresholds.p_value;
     const categories = results.map((r) => (r ? r.category : null));
-    const values = results.map(driftValue);
+    const values = results.map((r) => (!r ? null : psi ? (isNumber(r.psi) ? r.psi : null) : driftValue(r)));
+    // Each day's own threshold; a day without a result has none.
+    const thresholds = results.map((r) => {
+      if (!r) return null;
+      if (psi) return isNumber(r.psi_threshold) ? r.psi_threshold : null;
+      return isNumber(r.threshold) ? r.threshold : fallback;
+    });
+    const valueName = psi ? "PSI" : hellinger ? "Hellinger distance" : "p-value";
     const style = (ctx) => driftStyle(categories[ctx.dataIndex]);
     const measured = {
-      label: hellinger ? "Hellinger distance" : "p-value",
+      label: valueName,
       data: values,
       categories, // read by the tooltips and the browser tests
       algorithms: results.map((r) => (r ? r.algorithm : null)),
@@ -665,18 +767,21 @@
       pointBorderColor: (ctx) => style(ctx).color,
     };
     const thresholdLine = {
-      label: `threshold ${threshold}`,
-      data: days.map(() => threshold),
+      label: psi ? "PSI threshold" : "threshold",
+      data: thresholds,
       borderColor: THRESHOLD_COLOR,
       borderDash: [6, 4],
       borderWidth: 1.5,
       pointRadius: 0,
       pointHitRadius: 0,
+      stepped: "middle", // a changed setting shows as a step on the day it took effect
+      spanGaps: false,
     };
     // Untested days have no value: a hollow grey point on the "no evidence" edge of the axis.
+    const edge = psi || hellinger ? 0 : 1;
     const insufficient = {
       label: "insufficient data",
-      data: categories.map((c) => (c === "insufficient_data" ? (hellinger ? 0 : 1) : null)),
+      data: categories.map((c) => (c === "insufficient_data" ? edge : null)),
       showLine: false,
       pointStyle: "circle",
       pointRadius: DRIFT_CATEGORIES.insufficient_data.radius,
@@ -690,9 +795,16 @@
       if (ctx.datasetIndex === 2) {
         return `insufficient data: fewer than ${drift.thresholds.min_samples} predictions, not tested`;
       }
-      const name = hellinger ? "Hellinger distance" : "p-value";
-      return `${name} ${formatP(ctx.parsed.y)} (${measured.algorithms[i]}) · ${driftStyle(categories[i]).label}`;
+      const r = results[i];
+      const test = r && isNumber(r.p_value) ? `p ${formatP(r.p_value)}` + (isNumber(r.alpha) ? ` (α ${formatP(r.alpha)})` : "") : "";
+      const own = isNumber(thresholds[i]) ? ` (threshold ${formatP(thresholds[i])})` : "";
+      const measure = `${valueName} ${formatP(ctx.parsed.y)}${own}`;
+      return `${[measure, test].filter(Boolean).join(", ")} · ${measured.algorithms[i]} · ${driftStyle(categories[i]).label}`;
     };
+    const upper = [...values, ...thresholds].filter(isNumber);
+    const axis = psi || hellinger
+      ? { min: 0, suggestedMax: Math.max(...upper, 0.1) * 1.2, grid: { color: "#eef2f0" } }
+      : pValueAxis(values);
     return {
       type: "line",
       data: { labels: days, datasets: [measured, thresholdLine, insufficient] },
@@ -701,7 +813,7 @@
         maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
         layout: { padding: { top: 6 } },
-        scales: { y: driftAxis(hellinger, values, threshold), x: dayAxis() },
+        scales: { y: axis, x: dayAxis() },
         plugins: {
           legend: { display: false },
           tooltip: {
@@ -709,7 +821,11 @@
             callbacks: {
               afterTitle: (items) => plural(counts[items[0].dataIndex], "validated prediction"),
               label: describe,
-              footer: () => `threshold ${threshold}`,
+              afterBody: (items) => {
+                const r = results[items[0].dataIndex];
+                const moved = r ? shiftText(feature, r.shifts) : "";
+                return moved ? [`moved: ${moved}`] : [];
+              },
             },
           },
         },
@@ -717,18 +833,56 @@
     };
   }
 
+  // Under each drift chart: the classes that moved on the range's last drifting day of that feature.
+  function renderDayShifts(feature) {
+    const note = $(`drift-shift-${feature}`);
+    const last = [...state.drift.days].reverse().find((d) => {
+      const r = d.features[feature];
+      return r && r.category === "drift" && r.shifts && r.shifts.length;
+    });
+    note.hidden = !last;
+    note.textContent = last ? `On ${longDay(last.day)}, the last drifting day: ${shiftText(feature, last.features[feature].shifts)}.` : "";
+  }
+
+  // The drift notices of the range, each with the classes that moved.
+  function renderShiftNotices() {
+    const notices = state.alerts.alerts.filter((a) => a.kind === "drift");
+    $("shifts-empty").hidden = notices.length > 0;
+    $("shifts-list").replaceChildren(
+      ...notices.map((notice) => {
+        const item = element("li");
+        item.dataset.alertId = notice.id;
+        const name = DRIFT_FEATURE_NAMES[notice.metric] || notice.metric || "drift";
+        const span = notice.status === "open" ? "open" : `resolved ${longDay(notice.resolved_day)}`;
+        const head = element("strong", `${name[0].toUpperCase()}${name.slice(1)}, since ${longDay(notice.since)} (${span})`);
+        const moved = shiftText(notice.metric, notice.shifts);
+        item.append(head, element("span", moved ? `: ${moved}.` : `: ${cleanAlertText(notice.text)}`, "shift-text"));
+        if (notice.legacy) item.append(" ", element("span", "legacy", "badge off"));
+        return item;
+      })
+    );
+  }
+
   function renderDrift() {
     const drift = state.drift;
     const t = drift.thresholds;
     const evaluated = drift.days.some((d) => Object.keys(d.features).length > 0);
-    const how = t.algorithm === "hellinger"
-      ? `Hellinger distance of each day from the reference; above ${t.hellinger_threshold} is drift.`
-      : "p-value of each day's test against the reference (chi-square for the classes, " +
-        `Kolmogorov–Smirnov for confidence); below ${t.p_value} is drift.`;
+    const byPsi = drift.days.some((d) => Object.values(d.features).some((r) => r && isNumber(r.psi)));
+    const how = byPsi
+      ? "PSI (population stability index) of each day's window against the reference. A day drifts when its PSI " +
+        "reaches the threshold it was judged with (the dashed line, each day's own) and its test is significant at " +
+        "the level α corrected for the number of tests (Bonferroni; in the tooltip)."
+      : t.algorithm === "hellinger"
+        ? `Hellinger distance of each day from the reference; above the day's threshold is drift.`
+        : "p-value of each day's test against the reference (chi-square for the classes, " +
+          "Kolmogorov–Smirnov for confidence); below the day's threshold is drift.";
     $("drift-explainer").textContent =
       `${how} Days with fewer than ${t.min_samples} predictions are not tested.` +
       (evaluated ? "" : " The logger has not evaluated any day of this range yet.");
-    for (const feature of DRIFT_FEATURES) draw(`chart-drift-${feature}`, driftConfig(feature));
+    for (const feature of DRIFT_FEATURES) {
+      draw(`chart-drift-${feature}`, driftConfig(feature));
+      renderDayShifts(feature);
+    }
   }
 
   function deliveryCell(delivered) {
@@ -740,28 +894,64 @@
     return cell;
   }
 
-  function alertValue(alert, value) {
-    if (value === null || value === undefined) return "–";
-    return alert.kind === "accuracy" ? percent(value) : formatP(value);
+  // A figure of an incident in its metric's unit: a percentage, a PSI, or a plain number (traffic).
+  function incidentFigure(alert, value) {
+    if (alert.kind === "performance") return wholePercent(value);
+    if (alert.kind === "drift") return value.toFixed(2);
+    return value.toLocaleString(undefined, { maximumFractionDigits: 0 }); // events seen, events expected
+  }
+
+  // "48% (ref. 87%)", "PSI 0.21 (threshold 0.10)", or what of it is known; "–" only when neither is.
+  function incidentValue(alert) {
+    const unit = alert.kind === "drift" ? "PSI " : "";
+    const value = isNumber(alert.value) ? `${unit}${incidentFigure(alert, alert.value)}` : "";
+    if (!isNumber(alert.reference)) return value || "–";
+    const reference = incidentFigure(alert, alert.reference);
+    const word = { drift: "threshold", traffic: "expected" }[alert.kind] || (alert.legacy ? "threshold" : "ref.");
+    return value ? `${value} (${word} ${reference})` : `${word} ${reference}`;
+  }
+
+  // What an incident is about, in a few words: "green recall", "accuracy", "predicted class drift".
+  function incidentSubject(alert) {
+    if (alert.kind === "drift") return `${DRIFT_FEATURE_NAMES[alert.metric] || alert.metric} drift`;
+    if (alert.kind === "traffic") return TRAFFIC_METRICS[alert.metric] || `${alert.metric} stopped`;
+    return alert.class ? `${alert.class} ${alert.metric}` : alert.metric;
+  }
+
+  function stateCell(alert) {
+    const cell = element("td", null, "day");
+    const open = alert.status === "open";
+    cell.append(element("span", open ? "open" : `resolved ${alert.resolved_day}`, `badge ${open ? "state-open" : "ok"}`));
+    return cell;
   }
 
   function alertRow(alert) {
-    const row = element("tr", null, `alert-${alert.kind}`);
+    const row = element("tr", null, `alert-${alert.kind}${alert.legacy ? " legacy" : ""}`);
     row.dataset.alertId = alert.id;
-    const raised = element("td");
-    const time = element("time", formatTime(alert.created_at));
-    time.dateTime = alert.created_at;
-    raised.append(time);
     const kind = element("td");
     kind.append(element("span", ALERT_KINDS[alert.kind] || alert.kind, `badge kind-${alert.kind}`));
+    if (alert.legacy) kind.append(" ", element("span", "legacy", "badge off"));
+    const metric = alert.kind === "drift" ? DRIFT_FEATURE_NAMES[alert.metric] || alert.metric : alert.metric;
+    const whole = alert.kind === "performance" ? "whole model" : "–";
+    const opened = element("td", null, "day");
+    const time = element("time", alert.day);
+    time.dateTime = alert.day;
+    if (alert.created_at) time.title = `recorded ${formatTime(alert.created_at)}`;
+    opened.append(time);
+    const value = element("td", incidentValue(alert), "number");
+    if (Number.isInteger(alert.count)) value.title = `over ${plural(alert.count, "reviewed prediction")}`;
+    const text = cleanAlertText(alert.text);
+    const moved = alert.kind === "drift" ? shiftText(alert.metric, alert.shifts) : "";
     row.append(
-      raised,
       kind,
-      element("td", alert.day, "day"),
-      element("td", alertValue(alert, alert.value), "number"),
-      element("td", alertValue(alert, alert.threshold), "number"),
+      element("td", metric || "–"),
+      element("td", alert.class || whole),
+      element("td", alert.since, "day"),
+      opened,
+      stateCell(alert),
+      value,
       deliveryCell(alert.delivered),
-      element("td", cleanAlertText(alert.text), "details")
+      element("td", moved && !text.includes(moved) ? [text, moved].filter(Boolean).join(" · ") : text, "details")
     );
     return row;
   }
@@ -771,6 +961,147 @@
     $("alerts-empty").hidden = list.length > 0;
     $("alerts-table").hidden = list.length === 0;
     $("alerts-table").tBodies[0].replaceChildren(...list.map(alertRow));
+    renderShiftNotices();
+    renderVerdict();
+  }
+
+  // -- the verdict, the predictions awaiting review, the traffic -----------------------------------
+
+  // Where an incident is seen best: its class and metric on "Metrics by class", the whole model's
+  // accuracy on Metrics, traffic on Main's traffic chart, drift on "Drift & alerts".
+  function incidentPlace(alert) {
+    if (alert.kind === "drift") return { tab: "drift", card: "card-shifts", name: "Drift & alerts" };
+    if (alert.kind === "traffic") return { tab: "main", card: "card-traffic", name: "traffic chart" };
+    if (alert.class) return { tab: "class-metrics", card: "card-class-daily", name: "Metrics by class" };
+    return { tab: "metrics", card: "card-accuracy", name: "Metrics" };
+  }
+
+  function followIncident(alert) {
+    const place = incidentPlace(alert);
+    if (place.tab === "class-metrics") {
+      state.classFocus = alert.class;
+      state.classMetric = CLASS_METRICS.includes(alert.metric) ? alert.metric : state.classMetric;
+      classMetricSelect.value = state.classMetric;
+      if (state.classDaily) renderClassDaily();
+    }
+    selectTab(place.tab);
+    const card = $(place.card);
+    card.scrollIntoView({ block: "start" });
+    card.focus({ preventScroll: true });
+  }
+
+  function incidentLink(alert, notice) {
+    const note = notice ? " (notice)" : alert.status === "resolved" ? ` (resolved ${shortDay(alert.resolved_day)})` : "";
+    const place = incidentPlace(alert);
+    const params = new URLSearchParams(location.search);
+    params.set("tab", place.tab);
+    if (place.tab === "class-metrics") {
+      params.set("class", alert.class);
+      if (CLASS_METRICS.includes(alert.metric)) params.set("class_metric", alert.metric);
+    }
+    const link = element("a", `${incidentSubject(alert)}${note}`, "verdict-link");
+    link.href = `?${params}`;
+    link.dataset.alertId = alert.id;
+    link.append(element("span", ` → ${place.name}`, "verdict-place"));
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      followIncident(alert);
+    });
+    const item = element("li");
+    item.append(link);
+    return item;
+  }
+
+  function renderVerdict() {
+    const verdict = state.alerts.verdict;
+    const box = $("verdict");
+    box.hidden = !verdict;
+    if (!verdict) return;
+    const degraded = verdict.state === "degraded";
+    box.dataset.state = verdict.state;
+    $("verdict-mark").textContent = degraded ? "⚠" : "✓";
+    $("verdict-text").textContent = verdict.text || (degraded ? "Degraded" : "Healthy");
+    const byId = new Map(state.alerts.alerts.map((a) => [a.id, a]));
+    // Every incident behind the verdict, the open ones first (the API's order); drift notices still open.
+    const incidents = verdict.incidents.map((id) => byId.get(id)).filter(Boolean);
+    const notices = verdict.notices.map((id) => byId.get(id)).filter((a) => a && a.status === "open");
+    $("verdict-links").replaceChildren(...incidents.map((a) => incidentLink(a, false)), ...notices.map((a) => incidentLink(a, true)));
+    $("verdict-links").hidden = incidents.length + notices.length === 0;
+  }
+
+  // "1,234 awaiting review · est. accuracy 84% (81–87%)", from /api/estimated-performance's total.
+  function renderAwaiting() {
+    const total = state.estimate && state.estimate.total;
+    $("awaiting").hidden = !total;
+    if (!total) return;
+    $("awaiting-count").textContent = total.unreviewed.toLocaleString();
+    let estimate = "awaiting review";
+    if (total.unreviewed > 0 && isNumber(total.estimated_accuracy)) {
+      estimate += ` · est. accuracy ${wholePercent(total.estimated_accuracy)}`;
+      if (isNumber(total.lower) && isNumber(total.upper)) {
+        estimate += ` (${Math.round(total.lower * 100)}–${wholePercent(total.upper)})`;
+      }
+    } else if (total.unreviewed > 0) {
+      estimate += " · no estimate yet (too few reviews with a confidence)";
+    }
+    $("awaiting-estimate").textContent = estimate;
+  }
+
+  // Predictions per day of prediction: reviewed and awaiting stacked, the median time to review beside.
+  function trafficConfig(traffic) {
+    const days = traffic.days.map((d) => d.day);
+    const series = (key) => traffic.days.map((d) => d[key]);
+    return {
+      type: "bar",
+      data: {
+        labels: days,
+        datasets: [
+          { label: "Reviewed", data: series("reviewed"), backgroundColor: TRAFFIC_COLORS.reviewed, stack: "predictions", order: 2 },
+          { label: "Awaiting review", data: series("awaiting"), backgroundColor: TRAFFIC_COLORS.awaiting, stack: "predictions", order: 2 },
+          { label: "Median hours to review", data: series("median_review_hours"), type: "line", yAxisID: "hours",
+            borderColor: TRAFFIC_COLORS.hours, backgroundColor: TRAFFIC_COLORS.hours, borderWidth: 2,
+            pointRadius: days.length > 60 ? 0 : 2.5, spanGaps: false, order: 1 },
+        ],
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
+        scales: {
+          x: { ...dayAxis(), stacked: true },
+          y: { stacked: true, beginAtZero: true, grid: { color: "#eef2f0" }, title: { display: true, text: "predictions" } },
+          hours: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: "hours" } },
+        },
+        plugins: {
+          legend: { position: "bottom", labels: { usePointStyle: true, boxHeight: 7 } },
+          tooltip: {
+            callbacks: {
+              afterTitle: (items) => plural(traffic.days[items[0].dataIndex].predictions, "prediction"),
+              label: (ctx) => ctx.dataset.yAxisID === "hours"
+                ? `${ctx.dataset.label}: ${ctx.parsed.y === null ? "–" : ctx.parsed.y.toFixed(1)}`
+                : `${ctx.dataset.label}: ${ctx.parsed.y.toLocaleString()}`,
+            },
+          },
+        },
+      },
+    };
+  }
+
+  function renderTraffic() {
+    const traffic = state.traffic;
+    $("traffic-chart").hidden = false;
+    draw("chart-traffic", trafficConfig(traffic));
+    const total = traffic.days.reduce((sum, d) => sum + d.predictions, 0);
+    $("traffic-note").textContent =
+      `${plural(total, "prediction")} made in this range, by day of prediction (${traffic.timezone}); ` +
+      "the line is the median time from a prediction to its review, over the day's reviewed predictions.";
+  }
+
+  // A monitor without the route: the card says so, the rest of the page is drawn as usual.
+  function renderNotServed(key) {
+    if (key !== "traffic") return;
+    $("traffic-chart").hidden = true;
+    $("traffic-note").textContent = NOT_SERVED.traffic;
   }
 
   // -- the range: days as YYYY-MM-DD, what is applied, what the address asks for ------------------
@@ -994,6 +1325,7 @@
       class_metric: state.classMetric,
       tab,
     });
+    if (state.classFocus) params.set("class", state.classFocus);
     if (autoRefreshSelect.value !== "off") params.set("refresh", autoRefreshSelect.value);
     history.replaceState(null, "", `?${params}`);
     updateExportLinks();
@@ -1049,6 +1381,7 @@
       dateRange: "/api/date-range",
       calibration: `/api/calibration?${range}`,
       estimate: `/api/estimated-performance?${range}`,
+      traffic: `/api/traffic?${range}`,
     };
     return Object.fromEntries(Object.entries(all).filter(
       ([key]) => RANGE_KEYS.includes(key) || HISTORY_KEYS.includes(key) || stale.has(key)));
@@ -1078,7 +1411,11 @@
     if (loaded.includes("classDaily")) renderClassDaily();
     if (loaded.includes("training")) renderTraining();
     if (loaded.includes("calibration")) renderCalibration();
-    if (loaded.includes("estimate")) renderEstimate();
+    if (loaded.includes("estimate")) {
+      renderEstimate();
+      renderAwaiting();
+    }
+    if (loaded.includes("traffic")) renderTraffic();
   }
 
   // The reliability diagram: accuracy against mean confidence per bin, beside the diagonal.
@@ -1132,7 +1469,10 @@
       },
       options: {
         maintainAspectRatio: false,
-        scales: { y: unitAxis() },
+        scales: {
+          y: fittedAxis(["realised_accuracy", "estimated_accuracy", "lower", "upper"].map((key) => ({ data: band(key) }))),
+          x: dayAxis(),
+        },
         plugins: { legend: { labels: { filter: (item) => item.text !== "90% band (low)" } },
           tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${percent(ctx.parsed.y)}`,
             afterBody: (items) => { const d = e.days[items[0].dataIndex];
@@ -1232,6 +1572,10 @@
           loaded.push(keys[i]);
         } else {
           const error = outcome.reason instanceof LoadError ? outcome.reason : new LoadError(String(outcome.reason), 0);
+          if (error.status === 404 && keys[i] in NOT_SERVED) {
+            renderNotServed(keys[i]);
+            return;
+          }
           failures.push({ key: keys[i], error });
           if (error.retryable && !RANGE_KEYS.includes(keys[i])) stale.add(keys[i]);
         }
@@ -1276,6 +1620,12 @@
     if (state.confusion) renderConfusion();
   }
 
+  function setClassFocus(name) {
+    state.classFocus = name;
+    if (state.classDaily) renderClassDaily();
+    writeUrl(currentTab());
+  }
+
   function setClassMetric(metric) {
     state.classMetric = CLASS_METRICS.includes(metric) ? metric : "recall";
     classMetricSelect.value = state.classMetric;
@@ -1287,6 +1637,7 @@
     const params = new URLSearchParams(location.search);
     state.classMetric = CLASS_METRICS.includes(params.get("class_metric")) ? params.get("class_metric") : "recall";
     classMetricSelect.value = state.classMetric;
+    state.classFocus = params.get("class") || ""; // checked against the classes when they load
     setAutoRefresh(params.get("refresh"));
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
     Chart.defaults.color = "#5f6f68";
@@ -1304,6 +1655,7 @@
       if (state.updatedAt) $("status").textContent = statusLine(true);
     });
     classMetricSelect.addEventListener("change", () => setClassMetric(classMetricSelect.value));
+    classFocusSelect.addEventListener("change", () => setClassFocus(classFocusSelect.value));
     for (const button of document.querySelectorAll("#card-confusion .toggle button")) {
       button.addEventListener("click", () => setConfusionView(button.dataset.view));
     }
