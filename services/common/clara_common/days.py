@@ -42,3 +42,12 @@ def days_between(first: date, last: date) -> Iterator[date]:
 def today(tz: tzinfo, now: datetime | None = None) -> date:
     """Return the current local day in `tz` (or the day of `now`, for tests)."""
     return local_day(now or datetime.now(UTC), tz)
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def short_day(day: str) -> str:
+    """Return "Nov 23" for "2026-11-23", whatever the locale (what alerts and the verdict print)."""
+    parsed = date.fromisoformat(day)
+    return f"{MONTHS[parsed.month - 1]} {parsed.day}"

@@ -18,7 +18,7 @@ Sending is an outbox on each message (alerts.send_due): "pending" until delivere
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +58,11 @@ class Incident:
     @property
     def key(self) -> str:
         return f"{self.kind}:{self.metric}:{'all' if self.class_id is None else self.class_id}:{self.day}"
+
+    def covers(self, days: Iterable[str]) -> bool:
+        """Return whether any of `days` falls from the onset to the resolution."""
+        end = self.resolved_day or "9999-12-31"
+        return any(self.since <= day <= end for day in days)
 
     def overlaps(self, stored: dict[str, Any]) -> bool:
         """Return whether a stored incident of the same stream covers some of the same days."""
@@ -109,7 +114,7 @@ def sync_incidents(
     class_names: dict[int, str],
     last_day: str,
     first_evaluation: bool,
-    announced_days: Iterable[str] = (),
+    already_announced: Callable[[Incident], bool] = lambda incident: False,
     webhook_on: bool,
     now: datetime | None = None,
 ) -> list[str]:
@@ -117,11 +122,10 @@ def sync_incidents(
 
     `last_day`: the last day judged (a withdrawn incident resolves on it). `first_evaluation`: no incident of
     this kind was judged before (a fresh ledger or an upgrade): only what is still open is announced.
-    `announced_days`: days an older release's alerts already announced for this stream's kind.
+    `already_announced`: whether an older release's day alerts already announced an episode.
     """
     now = now or datetime.now(UTC)
     stored = list(collection.find({"kind": kind, "status": {"$in": [OPEN, RESOLVED]}}))
-    announced = set(announced_days)
     matched: set[Any] = set()
     messages: list[str] = []
     for incident in found:
@@ -129,14 +133,13 @@ def sync_incidents(
         fields = _fields(incident, name, now)
         twin = next((s for s in stored if s["_id"] not in matched and incident.overlaps(s)), None)
         if twin is None:
-            send = not (first_evaluation and incident.resolved_day is not None) and not _already_announced(
-                incident, announced
-            )
-            document = {"_id": incident.key, "day": incident.day, **fields, "announced": send, "created_at": now}
+            send = not (first_evaluation and incident.resolved_day is not None) and not already_announced(incident)
+            key = _free_key(collection, incident.key)
+            document = {"_id": key, "day": incident.day, **fields, "announced": send, "created_at": now}
             document[OPENING] = _outbox(send, webhook_on, now)
             if incident.resolved_day is not None:
                 document[RESOLUTION] = _outbox(False, webhook_on, now)  # found resolved: nothing to announce
-            collection.replace_one({"_id": incident.key}, document, upsert=True)
+            collection.insert_one(document)
             if send:
                 messages.append(incident.text)
             continue
@@ -167,6 +170,10 @@ def sync_incidents(
     return messages
 
 
-def _already_announced(incident: Incident, announced_days: set[str]) -> bool:
-    end = incident.resolved_day or "9999-12-31"
-    return any(incident.since <= day <= end for day in announced_days)
+def _free_key(collection: Collection[Document], key: str) -> str:
+    """Return `key`, or `key#2`, `key#3`... when an earlier episode of the stream opened the same day."""
+    taken = {doc["_id"] for doc in collection.find({"_id": {"$gte": key, "$lt": key + "$"}}, {"_id": 1})}
+    suffix = 1
+    while (candidate := key if suffix == 1 else f"{key}#{suffix}") in taken:
+        suffix += 1
+    return candidate

@@ -43,7 +43,8 @@ class LoggerSettings(CommonSettings):
     WHYLABS_DEFAULT_ORG_ID: str | None = None
     WHYLABS_DEFAULT_DATASET_ID: str | None = None
     WHYLABS_API_ENDPOINT: str = PUBLIC_WHYLABS_ENDPOINT
-    # Drift and alerts. The monitor reads the algorithm, thresholds and minimum samples too (it shows them).
+    # Drift and alerts (docs/signal.md). DRIFT_REFERENCE_DAYS is the reference window of the performance
+    # incidents too. The monitor reads the algorithm, thresholds and minimum samples as well.
     DRIFT_ALGORITHM: DriftAlgorithm = common.DRIFT_ALGORITHM
     DRIFT_P_VALUE: UnitInterval = common.DRIFT_P_VALUE
     DRIFT_HELLINGER_THRESHOLD: UnitInterval = common.DRIFT_HELLINGER_THRESHOLD
@@ -52,7 +53,14 @@ class LoggerSettings(CommonSettings):
     # predictions a day chi-square against the training shares flags most ordinary days.
     DRIFT_CLASS_REFERENCE: ClassReference = "window"
     DRIFT_MIN_SAMPLES: PositiveInt = common.DRIFT_MIN_SAMPLES
-    ALERT_MIN_ACCURACY: UnitInterval = 0.8
+    # A window drifts only if its PSI beyond sampling noise is at least this (docs/signal.md).
+    DRIFT_MIN_PSI: PositiveFloat = 0.1
+    # A day is judged on its own predictions pooled with those of the days before it, this many in all.
+    DRIFT_WINDOW_DAYS: PositiveInt = 3
+    # Performance incidents expected by chance over 90 days, over every class and metric together.
+    ALERT_FALSE_ALARMS_PER_90_DAYS: PositiveFloat = 0.5
+    # An optional absolute floor under the day's accuracy (days with ALERT_MIN_SAMPLES reviews or more).
+    ALERT_MIN_ACCURACY: UnitInterval | None = None
     ALERT_MIN_SAMPLES: PositiveInt = common.ALERT_MIN_SAMPLES
     # A Slack-style webhook URL carries its own credential.
     ALERT_WEBHOOK_URL: SecretStr | None = None

@@ -101,3 +101,8 @@ def record_reconcile(collection: Collection[Document], first: date, last: date, 
             }
         },
     )
+
+
+def record_signal(collection: Collection[Document], signal: dict[str, Any]) -> None:
+    """Record the last judgement of incidents: the reference levels and settings it used (the monitor shows them)."""
+    collection.update_one({"_id": STATE_ID}, {"$set": {"signal": signal}})

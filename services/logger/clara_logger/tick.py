@@ -27,10 +27,23 @@ from clara_common.days import day_start, days_between, local_day
 from clara_common.db import Document, create_prediction_indexes, ensure_index_models, get_database, predictions
 from clara_common.ledger import CORRECTION_LOOKBACK, PREVIOUS_AS, Contribution, contribution, copy_of, max_skew
 from clara_common.settings import CommonSettings
-from clara_logger import alerts, batches, history, profiles, reconcile, state, traffic, unreviewed
-from clara_logger.confusion import DayTally, predicted_class_counts, tally_by_day, true_class_counts
-from clara_logger.drift import IN_REFERENCE, DriftSettings, compare_classes, compare_confidence
+from clara_logger import (
+    alerts,
+    batches,
+    drift,
+    history,
+    incidents,
+    performance,
+    profiles,
+    reconcile,
+    state,
+    traffic,
+    unreviewed,
+)
+from clara_logger.confusion import DayTally, tally_by_day
+from clara_logger.drift import DriftSettings
 from clara_logger.history import DayPart
+from clara_logger.performance import PerformanceSettings
 from clara_logger.retry import next_attempt
 from clara_logger.settings import LoggerSettings
 from clara_logger.whylabs import WhyLabsSink
@@ -219,6 +232,14 @@ class LoggerService:
             p_value=settings.DRIFT_P_VALUE,
             hellinger_threshold=settings.DRIFT_HELLINGER_THRESHOLD,
             min_samples=settings.DRIFT_MIN_SAMPLES,
+            min_psi=settings.DRIFT_MIN_PSI,
+            window_days=settings.DRIFT_WINDOW_DAYS,
+        )
+        self.performance_settings = PerformanceSettings(
+            reference_days=settings.DRIFT_REFERENCE_DAYS,
+            false_alarms_per_90_days=settings.ALERT_FALSE_ALARMS_PER_90_DAYS,
+            floor=settings.ALERT_MIN_ACCURACY,
+            floor_min_samples=settings.ALERT_MIN_SAMPLES,
         )
 
     def ensure_indexes(self) -> None:
@@ -239,6 +260,10 @@ class LoggerService:
             self.alerts,
             [
                 IndexModel([("webhook.state", 1), ("webhook.next_attempt_at", 1)], name="webhook_due"),
+                IndexModel(
+                    [("resolution_webhook.state", 1), ("resolution_webhook.next_attempt_at", 1)],
+                    name="resolution_webhook_due",
+                ),
             ],
         )
         self._indexed = True
@@ -270,7 +295,10 @@ class LoggerService:
             self.reconcile_recent(report)
         # Days whose counts changed, this tick or before a logger died: drift and alerts, even when
         # stopping (a second or so), so that a stop never leaves a day unevaluated.
-        self.evaluate_days(history.stale_days(self.history), report)
+        stale = history.stale_days(self.history)
+        self.evaluate_days(stale, report)
+        if stale or "signal" not in ledger:  # the first tick after an upgrade judges the history as it stands
+            report.alerts += self.judge_incidents()
         if not should_stop():
             # After the claims and corrections: a prediction reviewed this tick is out of its day.
             self.refresh_unreviewed(report)
@@ -502,77 +530,110 @@ class LoggerService:
             batches.record_upload_done(self.batches, record["_id"])
 
     def reference(self) -> dict[str, Any]:
-        """Return the drift reference: class shares and the reference window's confidence histogram."""
+        """Return the drift reference: class counts and confidence histogram of the reference window."""
         classes = self.settings.classes
-        window = history.first_days(self.history, self.settings.DRIFT_REFERENCE_DAYS)
-        confidence = [0] * len(window[0]["confidence_histogram"]) if window else []
-        true_counts = [0] * len(classes)
-        predicted_counts = [0] * len(classes)
-        for day in window:
-            confidence = [a + b for a, b in zip(confidence, day["confidence_histogram"])]
-            true_counts = [a + b for a, b in zip(true_counts, true_class_counts(day["confusion"], classes.ids))]
-            predicted_counts = [
-                a + b for a, b in zip(predicted_counts, predicted_class_counts(day["confusion"], classes.ids))
-            ]
-        if self.settings.DRIFT_CLASS_REFERENCE == "training":
-            training = [c.training_count for c in classes.classes]
-            true_counts, predicted_counts = training, training
-        return {
-            "window": [day["_id"] for day in window],
-            "class_reference": self.settings.DRIFT_CLASS_REFERENCE,
-            "true_class": true_counts,
-            "predicted_class": predicted_counts,
-            "confidence": confidence,
-        }
+        return drift.reference_of(
+            history.first_days(self.history, self.settings.DRIFT_REFERENCE_DAYS),
+            classes.ids,
+            self.settings.DRIFT_CLASS_REFERENCE,
+            [c.training_count for c in classes.classes],
+        )
 
     def evaluate_days(self, days: Sequence[str], report: TickReport) -> None:
-        """Compute and store drift for the given days, and raise the alerts they call for."""
+        """Judge drift for the given days and the days whose window holds them."""
         if not days:
             return
         reference = self.reference()
         classes = self.settings.classes
-        for day in days:
-            record = history.get_day(self.history, day)
-            if record is None:
+        width = self.drift_settings.window_days
+        last = max(days)
+        due = sorted({shifted for day in days for shifted in _window_followers(day, width) if shifted <= last})
+        for day in due:
+            records = list(history.days(self.history, _shift(day, 1 - width), date.fromisoformat(day)))
+            if not records or records[-1]["_id"] != day:
                 continue
-            drift = evaluate_day(record, reference, classes.ids, self.drift_settings)
+            results = drift.evaluate_window(records, reference, classes.ids, classes.names, self.drift_settings)
             history.set_drift(
                 self.history,
                 day,
-                record["version"],
-                {
-                    **drift,
-                    "reference_window": reference["window"],
-                    "evaluated_at": datetime.now(UTC),
-                },
+                records[-1]["version"],
+                {**results, "reference_window": reference["window"], "evaluated_at": datetime.now(UTC)},
             )
-            found = alerts.alerts_for_day(
-                record, drift, self.settings.ALERT_MIN_ACCURACY, self.settings.ALERT_MIN_SAMPLES
-            )
-            new = alerts.store(self.alerts, found, webhook_on=bool(self.settings.ALERT_WEBHOOK_URL))
-            for key in new:
-                log.warning("alert %s", next(a["text"] for a in found if a["_id"] == key))
-            report.alerts += len(new)
+
+    def judge_incidents(self) -> int:
+        """Judge performance incidents and drift notices over the whole history; return how many messages are new."""
+        classes = self.settings.classes
+        stored = [day for day in history.days(self.history) if day.get("count")]
+        judged = performance.judge(
+            [(day["_id"], performance.confusion_by_id(day.get("confusion") or {})) for day in stored],
+            dict(zip(classes.ids, classes.names)),
+            self.performance_settings,
+        )
+        notices = drift.notices([(day["_id"], day["drift"]) for day in stored if isinstance(day.get("drift"), dict)])
+        ledger = state.open_ledger(self.state, self.settings)
+        first = "signal" not in ledger
+        last_day = stored[-1]["_id"] if stored else local_day(datetime.now(UTC), self.settings.tz).isoformat()
+        webhook_on = bool(self.settings.ALERT_WEBHOOK_URL)
+        names = dict(zip(classes.ids, classes.names))
+        accuracy_days = incidents.legacy_days(self.alerts, "accuracy")
+        drift_days = incidents.legacy_days(self.alerts, "drift")
+        messages = incidents.sync_incidents(
+            self.alerts,
+            "performance",
+            judged.incidents,
+            class_names=names,
+            last_day=last_day,
+            first_evaluation=first,
+            already_announced=lambda i: i.metric == "accuracy" and i.class_id is None and i.covers(accuracy_days),
+            webhook_on=webhook_on,
+        )
+        messages += incidents.sync_incidents(
+            self.alerts,
+            "drift",
+            notices,
+            class_names=names,
+            last_day=last_day,
+            first_evaluation=first,
+            already_announced=lambda i: i.covers(drift_days),
+            webhook_on=webhook_on,
+        )
+        for text in messages:
+            log.warning("alert: %s", text)
+        state.record_signal(self.state, signal_document(judged, names, self.settings, last_day))
+        return len(messages)
 
 
-def evaluate_day(
-    record: dict[str, Any], reference: dict[str, Any], class_ids: Sequence[int], settings: DriftSettings
-) -> dict[str, dict[str, Any]]:
-    """Return the drift results of one stored day against the reference."""
-    confusion = record["confusion"]
-    in_window = record["_id"] in reference["window"]
-    results = {}
-    for feature, counts in (
-        ("true_class", true_class_counts(confusion, class_ids)),
-        ("predicted_class", predicted_class_counts(confusion, class_ids)),
-    ):
-        result = compare_classes(counts, reference[feature], reference["class_reference"], settings).to_document()
-        if in_window and reference["class_reference"] == "window":
-            result["category"] = IN_REFERENCE
-        results[feature] = result
-    if reference["confidence"]:
-        result = compare_confidence(record["confidence_histogram"], reference["confidence"], settings).to_document()
-        if in_window:
-            result["category"] = IN_REFERENCE
-        results["confidence"] = result
-    return results
+def _shift(day: str, days: int) -> date:
+    return date.fromisoformat(day) + timedelta(days=days)
+
+
+def _window_followers(day: str, width: int) -> list[str]:
+    """Return a day and the days after it whose drift window holds it."""
+    return [_shift(day, offset).isoformat() for offset in range(width)]
+
+
+def signal_document(
+    judged: performance.Judgement, names: dict[int, str], settings: LoggerSettings, last_day: str
+) -> dict[str, Any]:
+    """Return what the monitor reads of the last judgement: its reference levels and the settings it used."""
+    classes: dict[str, dict[str, Any]] = {}
+    accuracy = None
+    for stream, level in judged.references.items():
+        if stream.class_id is None:
+            accuracy = level.to_document()
+        else:
+            classes.setdefault(names[stream.class_id], {})[stream.metric] = level.to_document()
+    return {
+        "evaluated_at": datetime.now(UTC),
+        "judged_through": last_day,
+        "reference_window": list(judged.reference_window) if judged.reference_window else None,
+        "reference": {"accuracy": accuracy, "classes": classes},
+        "threshold": judged.threshold,
+        "settings": {
+            "false_alarms_per_90_days": settings.ALERT_FALSE_ALARMS_PER_90_DAYS,
+            "drift_min_psi": settings.DRIFT_MIN_PSI,
+            "drift_p_value": settings.DRIFT_P_VALUE,
+            "drift_window_days": settings.DRIFT_WINDOW_DAYS,
+            "min_accuracy": settings.ALERT_MIN_ACCURACY,
+        },
+    }
