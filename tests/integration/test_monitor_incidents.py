@@ -148,6 +148,21 @@ def test_the_verdict_names_the_most_severe_of_several_and_counts_the_others() ->
     assert found["notices"] == [notice["id"]]
 
 
+def test_the_verdict_says_the_confusion_in_the_loggers_words_without_its_count() -> None:
+    accuracy = shown(
+        metric="accuracy",
+        name=None,
+        value=0.81,
+        reference=0.86,
+        confusion={"class": "green_point", "count": 178, "text": "mostly green predicted as green_point, 178"},
+    )
+    assert incidents.verdict([accuracy])["text"] == (
+        "Degraded since Nov 23: accuracy 86% → 81% (mostly green predicted as green_point)"
+    )
+    without_text = shown(confusion={"class": "green_point", "count": 285, "text": None})
+    assert incidents.headline(without_text) == "green recall 87% → 48% (mostly predicted as green_point)"
+
+
 def test_the_verdict_is_healthy_when_only_drift_notices_overlap_the_range() -> None:
     notices = [
         shown(kind="drift", metric="predicted_class", name=None, value=None, reference=None),

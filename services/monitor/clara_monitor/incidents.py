@@ -286,10 +286,18 @@ def headline(alert: Mapping[str, Any]) -> str:
     subject = alert["metric"] if alert["class"] is None else f"{alert['class']} {alert['metric']}"
     if alert["value"] is not None and alert["reference"] is not None:
         subject += f" {alert['reference']:.0%} → {alert['value']:.0%}"
-    confusion = alert["confusion"]
-    if confusion is not None:
-        subject += f" (mostly predicted as {confusion['class']})"
+    if alert["confusion"] is not None:
+        subject += f" ({confusion_phrase(alert['confusion'])})"
     return subject
+
+
+def confusion_phrase(confusion: Mapping[str, Any]) -> str:
+    """Return the confusion behind an incident without its count: its text (the logger's words for a class's
+    recall, the model's accuracy or a class's precision differ) less the trailing ", <count>"."""
+    text, count = confusion["text"], confusion["count"]
+    if text is None:
+        return f"mostly predicted as {confusion['class']}"
+    return text.removesuffix(f", {count}") if count is not None else text
 
 
 def verdict(alerts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
