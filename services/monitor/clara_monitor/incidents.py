@@ -294,7 +294,8 @@ def headline(alert: Mapping[str, Any]) -> str:
 def confusion_phrase(confusion: Mapping[str, Any]) -> str:
     """Return the confusion behind an incident without its count: its text (the logger's words for a class's
     recall, the model's accuracy or a class's precision differ) less the trailing ", <count>"."""
-    text, count = confusion["text"], confusion["count"]
+    text: str | None = confusion["text"]
+    count: int | None = confusion["count"]
     if text is None:
         return f"mostly predicted as {confusion['class']}"
     return text.removesuffix(f", {count}") if count is not None else text
