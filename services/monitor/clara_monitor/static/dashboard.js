@@ -302,7 +302,7 @@
   function referenceDatasets(level, days, color, name) {
     if (!level || !isNumber(level.value)) return [];
     const flat = (value) => days.map(() => value);
-    const common = { pointRadius: 0, pointHoverRadius: 0, pointHitRadius: 0, spanGaps: true, reference: level };
+    const common = { pointRadius: 0, pointHoverRadius: 0, pointHitRadius: 0, spanGaps: false, reference: level };
     const datasets = [];
     if (isNumber(level.low) && isNumber(level.high)) {
       datasets.push(
