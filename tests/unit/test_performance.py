@@ -108,3 +108,17 @@ def test_streams_count_a_legacy_wrong_review_against_accuracy_and_precision_only
 def test_a_stored_confusion_with_unreadable_cells_is_read_without_them():
     stored = {"0": {"0": 3, "1": "x", "2": True, "z": 4}, "1": [1, 2], "q": {"0": 1}, "2": {"2": -1}}
     assert performance.confusion_by_id(stored) == {0: {0: 3}}
+
+
+def test_a_precision_incident_during_a_class_mix_shift_says_so():
+    from clara_logger.incidents import Incident
+
+    def episode(metric, since, resolved=None, kind="performance"):
+        return Incident(kind, metric, None if kind == "drift" else 1, since, since, resolved, 0.5, 0.8, 10, metric)
+
+    shift = episode("predicted_class", "2026-02-10", "2026-02-20", kind="drift")
+    during, after = episode("precision", "2026-02-12"), episode("precision", "2026-02-21")
+    recall = episode("recall", "2026-02-12")
+    noted = performance.noting_mix_shifts([during, after, recall], [shift])
+    assert noted[0].text.endswith(performance.MIX_SHIFT_NOTE) and noted[0].details["class_mix_shift"]
+    assert noted[1:] == [after, recall]

@@ -64,6 +64,10 @@ class Incident:
         end = self.resolved_day or "9999-12-31"
         return any(self.since <= day <= end for day in days)
 
+    def overlaps_days(self, other: Incident) -> bool:
+        """Return whether two episodes share a day."""
+        return self.covers([other.since]) or other.covers([self.since])
+
     def overlaps(self, stored: dict[str, Any]) -> bool:
         """Return whether a stored incident of the same stream covers some of the same days."""
         stream = (stored.get("metric"), stored.get("class_id"), stored.get("rule"))

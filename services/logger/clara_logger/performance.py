@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.days import short_day
@@ -114,6 +114,22 @@ def lower_level(p0: float, odds_ratio: float) -> float:
     return odds / (1 + odds)
 
 
+def dispersion(days: Sequence[tuple[int, int]]) -> float:
+    """Return how much more daily (successes, trials) vary around their pooled rate than a binomial does.
+
+    Pearson's dispersion statistic over the days with trials, never below 1: real traffic's days differ
+    by more than sampling (a day's class mix moves a precision), and the tests must not take that for
+    a change. Fewer than 5 days with trials: 1.
+    """
+    known = [(k, n) for k, n in days if n > 0]
+    successes, trials = sum(k for k, _ in known), sum(n for _, n in known)
+    if len(known) < 5 or successes in (0, trials):
+        return 1.0
+    p = successes / trials
+    pearson = sum((k - n * p) ** 2 / (n * p * (1 - p)) for k, n in known)
+    return max(1.0, pearson / (len(known) - 1))
+
+
 def log_likelihood_ratio(successes: int, trials: int, p1: float, p0: float) -> float:
     """Return the log-likelihood ratio of level p1 against p0 for `successes` out of `trials`."""
     return successes * math.log(p1 / p0) + (trials - successes) * math.log((1 - p1) / (1 - p0))
@@ -144,9 +160,18 @@ class _Cusum:
 
 
 def stream_episodes(
-    days: Sequence[tuple[str, Confusion]], stream: Stream, p0: float, h: float, settings: PerformanceSettings
+    days: Sequence[tuple[str, Confusion]],
+    stream: Stream,
+    p0: float,
+    h: float,
+    settings: PerformanceSettings,
+    spread: float = 1.0,
 ) -> list[Episode]:
-    """Run one stream's tests over the days in order (tested against level p0); return its episodes."""
+    """Run one stream's tests over the days in order (tested against level p0); return its episodes.
+
+    `spread` (at least 1): how much more the stream's days varied in the reference window than sampling
+    makes them vary; each day's log-likelihood ratio is divided by it (a quasi-likelihood CUSUM).
+    """
     fresh = [lower_level(p0, r) for r in settings.design_odds_ratios]
     designs = [_Cusum(p1) for p1 in fresh]
     episodes: list[Episode] = []
@@ -161,7 +186,7 @@ def stream_episodes(
             for design in designs:
                 if design.value == 0.0:
                     design.start = index
-                design.value = max(0.0, design.value + log_likelihood_ratio(k, n, design.p1, p0))
+                design.value = max(0.0, design.value + log_likelihood_ratio(k, n, design.p1, p0) / spread)
             crossed = [d for d in designs if d.value >= h]
             if crossed:
                 current = Episode(since=min(d.start for d in crossed), opened=index)
@@ -174,7 +199,7 @@ def stream_episodes(
         level = min(level, lower_level(p0, max(settings.design_odds_ratios)))
         if recovery == 0.0:
             current.end = index - 1
-        recovery = max(0.0, recovery + log_likelihood_ratio(k, n, p0, level))
+        recovery = max(0.0, recovery + log_likelihood_ratio(k, n, p0, level) / spread)
         if recovery == 0.0:
             degraded = (degraded[0] + k, degraded[1] + n)
         if recovery >= settings.recovery_h:
@@ -244,7 +269,8 @@ def judge(
     h = threshold(len(references), len(settings.design_odds_ratios), settings.false_alarms_per_90_days)
     incidents = []
     for stream, level in references.items():
-        for episode in stream_episodes(judged, stream, level.tested, h, settings):
+        spread = dispersion([stream.counts(confusion) for _, confusion in window])
+        for episode in stream_episodes(judged, stream, level.tested, h, settings, spread):
             incidents.append(describe(judged, stream, level, episode, class_names))
     incidents += floor_incidents(judged, settings)
     return Judgement(incidents, references, (window[0][0], window[-1][0]), h)
@@ -359,3 +385,21 @@ def confusion_by_id(stored: Mapping[str, Mapping[str, int]]) -> dict[int, dict[i
             if isinstance(n, int) and not isinstance(n, bool) and n > 0:
                 table.setdefault(cell[0], {})[cell[1]] = n
     return table
+
+
+MIX_SHIFT_NOTE = " during a class-mix shift (precision moves with the class mix)"
+
+
+def noting_mix_shifts(incidents: Sequence[Incident], notices: Sequence[Incident]) -> list[Incident]:
+    """Return the incidents with each precision incident that overlaps a class-mix drift notice saying so.
+
+    A class's precision depends on how often the other classes occur: when the mix shifts, precision can
+    fall with every class's recall unchanged.
+    """
+    mix = [n for n in notices if n.metric in ("true_class", "predicted_class")]
+    return [
+        replace(incident, text=incident.text + MIX_SHIFT_NOTE, details={**incident.details, "class_mix_shift": True})
+        if incident.metric == PRECISION and any(n.overlaps_days(incident) for n in mix)
+        else incident
+        for incident in incidents
+    ]

@@ -570,6 +570,7 @@ class LoggerService:
             self.performance_settings,
         )
         notices = drift.notices([(day["_id"], day["drift"]) for day in stored if isinstance(day.get("drift"), dict)])
+        found = performance.noting_mix_shifts(judged.incidents, notices)
         ledger = state.open_ledger(self.state, self.settings)
         first = "signal" not in ledger
         last_day = stored[-1]["_id"] if stored else local_day(datetime.now(UTC), self.settings.tz).isoformat()
@@ -580,7 +581,7 @@ class LoggerService:
         messages = incidents.sync_incidents(
             self.alerts,
             "performance",
-            judged.incidents,
+            found,
             class_names=names,
             last_day=last_day,
             first_evaluation=first,
