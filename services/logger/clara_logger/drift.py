@@ -59,11 +59,12 @@ class DriftResult:
     category: str
     psi: float | None = None
     psi_threshold: float | None = None
-    window_days: int = 3
+    window_days: int = 1
     shifts: list[dict[str, Any]] | None = None
 
     def to_document(self) -> dict[str, Any]:
-        return asdict(self)
+        # `alpha`: the corrected level of a p-value test (its `threshold`); None for a distance.
+        return {**asdict(self), "alpha": None if self.algorithm == "hellinger" else self.threshold}
 
 
 def chi_square(observed: Sequence[int], reference: Sequence[float], dispersion: float = 1.0) -> tuple[float, float]:
