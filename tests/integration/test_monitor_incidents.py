@@ -148,6 +148,31 @@ def test_the_verdict_names_the_most_severe_of_several_and_counts_the_others() ->
     assert found["notices"] == [notice["id"]]
 
 
+def test_incidents_resolved_within_the_range_leave_it_healthy_and_say_so() -> None:
+    blip = shown(name="grey", since="2025-11-10", day="2025-11-10", status="resolved", resolved_day="2025-11-11")
+    found = incidents.verdict([blip], end="2025-11-30")
+    assert (found["state"], found["since"], found["text"]) == (
+        "healthy",
+        None,
+        "Healthy (1 incident in this range, resolved by Nov 11)",
+    )
+    assert found["incidents"] == [blip["id"]]
+    # Resolved only after the range's last day: the range ended degraded.
+    assert incidents.verdict([blip], end="2025-11-10")["state"] == "degraded"
+
+
+def test_a_withdrawn_incident_never_degrades_the_verdict() -> None:
+    withdrawn = incidents.incident(stored_incident(status="resolved", resolved_day="2025-11-30", withdrawn=True))
+    assert withdrawn["withdrawn"] is True
+    assert incidents.verdict([withdrawn], end="2025-11-25") == {
+        "state": "healthy",
+        "since": None,
+        "text": "Healthy",
+        "incidents": [],
+        "notices": [],
+    }
+
+
 def test_the_verdict_says_the_confusion_in_the_loggers_words_without_its_count() -> None:
     accuracy = shown(
         metric="accuracy",
@@ -254,12 +279,13 @@ def test_alerts_are_the_incidents_that_overlap_the_range(client: FlaskClient, db
         "delivered": True,
         "created_at": NOW.isoformat(),
         "legacy": False,
+        "withdrawn": False,
     }
     drift = body["alerts"][2]
     assert drift["shifts"] == [{"class": "yellow", "reference": 0.25, "current": 0.40}]
     assert drift["confusion"] is None and drift["resolved_day"] == "2025-11-25"
     assert body["verdict"]["state"] == "degraded"
-    assert body["verdict"]["since"] == "2025-10-01"
+    assert body["verdict"]["since"] == "2025-11-01"  # the earliest onset of those still open at the end
     assert body["verdict"]["notices"] == [drift["id"]]
     assert set(body["verdict"]["incidents"]) == {a["id"] for a in body["alerts"] if a["kind"] == "performance"}
     # A range before everything: nothing, and healthy.
@@ -302,6 +328,7 @@ def test_legacy_day_alerts_of_the_range_are_one_day_resolved_incidents(client: F
             "delivered": None,
             "created_at": NOW.isoformat(),
             "legacy": True,
+            "withdrawn": False,
         },
         {
             "id": "accuracy:2025-11-21",
@@ -322,9 +349,10 @@ def test_legacy_day_alerts_of_the_range_are_one_day_resolved_incidents(client: F
             "delivered": False,
             "created_at": NOW.isoformat(),
             "legacy": True,
+            "withdrawn": False,
         },
     ]
-    assert body["verdict"]["text"] == "Degraded since Nov 21: accuracy 80% → 74%"
+    assert body["verdict"]["text"] == "Healthy (1 incident in this range, resolved by Nov 21)"
     assert body["verdict"]["notices"] == ["drift:2025-11-22"]
 
 

@@ -253,7 +253,7 @@ def alert_list() -> ResponseReturnValue:
     return jsonify(
         start_date=start.isoformat(),
         end_date=end.isoformat(),
-        verdict=incidents.verdict(alerts),
+        verdict=incidents.verdict(alerts, end.isoformat()),
         alerts=alerts,
         invalid_alerts=invalid,
     )

@@ -22,6 +22,7 @@ from typing import Any
 from pymongo.collection import Collection
 
 from clara_common.classes import ClassCatalog
+from clara_common.days import short_day
 from clara_common.db import Document
 
 KINDS = ("performance", "drift", "traffic")
@@ -31,8 +32,6 @@ LEGACY_KINDS = {"accuracy": "performance", "drift": "drift"}
 STATUSES = ("open", "resolved")
 # The opening webhook's state -> `delivered`: sent, waiting, or no webhook configured.
 DELIVERED: dict[str, bool | None] = {"sent": True, "pending": False, "off": None}
-# English month abbreviations, whatever the process' locale.
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 TRAFFIC_TEXT = {"predictions": "no predictions arriving", "reviews": "no reviews while predictions arrive"}
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -110,6 +109,7 @@ def incident(document: Mapping[str, Any]) -> dict[str, Any]:
         "delivered": _delivered(document.get("webhook")),
         "created_at": _instant(document.get("created_at")),
         "legacy": False,
+        "withdrawn": document.get("withdrawn") is True,
     }
 
 
@@ -140,6 +140,7 @@ def legacy_alert(document: Mapping[str, Any]) -> dict[str, Any]:
         "delivered": _delivered(document.get("webhook")),
         "created_at": _instant(document.get("created_at")),
         "legacy": True,
+        "withdrawn": False,
     }
 
 
@@ -260,12 +261,6 @@ def _instant(value: Any) -> str | None:
 # -- the verdict ---------------------------------------------------------------------------------------------
 
 
-def short_day(day: str) -> str:
-    """Return a day as "Nov 23" (English month abbreviations, whatever the locale)."""
-    parsed = date.fromisoformat(day)
-    return f"{MONTHS[parsed.month - 1]} {parsed.day}"
-
-
 def relative_drop(alert: Mapping[str, Any]) -> float:
     """Return (reference - value) / reference; -inf when either is unknown or the reference is 0."""
     value, reference = alert["value"], alert["reference"]
@@ -301,28 +296,33 @@ def confusion_phrase(confusion: Mapping[str, Any]) -> str:
     return text.removesuffix(f", {count}") if count is not None else text
 
 
-def verdict(alerts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Return the verdict over a range's alerts: degraded while a performance or traffic incident overlaps it.
+def verdict(alerts: Iterable[Mapping[str, Any]], end: str | None = None) -> dict[str, Any]:
+    """Return the verdict over a range's alerts: degraded while a performance or traffic incident is still on.
 
-    Its text names the most severe incident (severity_order) and how many more there are; drift notices
-    are listed, and never make the range degraded.
+    An incident is still on at the range's `end` when it is open, or resolved after that day. Its text
+    names the most severe such incident (severity_order), from the earliest onset among them, and how
+    many more overlap the range. Incidents that all resolved within the range leave it healthy, and say
+    so. A withdrawn incident (the reviews behind it were corrected) and drift notices never degrade it.
     """
     alerts = list(alerts)
-    degrading = sorted((a for a in alerts if a["kind"] in DEGRADING_KINDS), key=severity_order)
+    degrading = sorted(
+        (a for a in alerts if a["kind"] in DEGRADING_KINDS and not a.get("withdrawn")), key=severity_order
+    )
     notices = [a["id"] for a in alerts if a["kind"] == "drift"]
-    if not degrading:
-        return {"state": "healthy", "since": None, "text": "Healthy", "incidents": [], "notices": notices}
-    since = min(a["since"] for a in degrading)
-    text = f"Degraded since {short_day(since)}: {headline(degrading[0])}"
+    ids = [a["id"] for a in degrading]
+    on = [a for a in degrading if a["status"] == "open" or (end is not None and str(a["resolved_day"]) > end)]
+    if not on:
+        text = "Healthy"
+        if degrading:
+            last = max(str(a["resolved_day"]) for a in degrading)
+            count = f"{len(degrading)} incident{'s' if len(degrading) > 1 else ''}"
+            text += f" ({count} in this range, resolved by {short_day(last)})"
+        return {"state": "healthy", "since": None, "text": text, "incidents": ids, "notices": notices}
+    since = min(a["since"] for a in on)
+    text = f"Degraded since {short_day(since)}: {headline(on[0])}"
     if len(degrading) > 1:
         text += f" and {len(degrading) - 1} more"
-    return {
-        "state": "degraded",
-        "since": since,
-        "text": text,
-        "incidents": [a["id"] for a in degrading],
-        "notices": notices,
-    }
+    return {"state": "degraded", "since": since, "text": text, "incidents": ids, "notices": notices}
 
 
 # -- the reference levels ------------------------------------------------------------------------------------

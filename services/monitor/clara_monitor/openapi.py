@@ -317,6 +317,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "type": "boolean",
                 "description": "a day alert of a release before incidents, shown as a one-day resolved incident",
             },
+            "withdrawn": {
+                "type": "boolean",
+                "description": "resolved because the reviews behind it were corrected: it never degrades the verdict",
+            },
         }
     ),
     "Verdict": obj(
