@@ -381,7 +381,8 @@ def per_90(values: Sequence[int], days: int) -> str:
 
 
 def median(values: Sequence[int]) -> str:
-    return f"{statistics.median(values):g}" if values else "–"
+    """Return "median (worst)" of some delays, or a dash."""
+    return f"{statistics.median(values):g} ({max(values)})" if values else "–"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -140,9 +140,9 @@ def test_the_verdict_names_the_most_severe_of_several_and_counts_the_others() ->
     notice = shown(kind="drift", metric="predicted_class", name=None, value=None, reference=None)
     found = incidents.verdict([small_drop, notice, resolved_larger, large_drop, accuracy])
     assert found["state"] == "degraded"
-    assert found["since"] == "2025-11-10"  # the earliest onset among them
+    assert found["since"] == "2025-11-23"  # the onset of the one it names
     assert found["text"] == (
-        "Degraded since Nov 10: brown recall 90% → 30% (mostly predicted as green_point) and 3 more"
+        "Degraded since Nov 23: brown recall 90% → 30% (mostly predicted as green_point) and 3 more"
     )
     assert found["incidents"] == [large_drop["id"], small_drop["id"], accuracy["id"], resolved_larger["id"]]
     assert found["notices"] == [notice["id"]]
@@ -285,7 +285,7 @@ def test_alerts_are_the_incidents_that_overlap_the_range(client: FlaskClient, db
     assert drift["shifts"] == [{"class": "yellow", "reference": 0.25, "current": 0.40}]
     assert drift["confusion"] is None and drift["resolved_day"] == "2025-11-25"
     assert body["verdict"]["state"] == "degraded"
-    assert body["verdict"]["since"] == "2025-11-01"  # the earliest onset of those still open at the end
+    assert body["verdict"]["since"] == "2025-11-01"  # the onset of the most severe still open at the end
     assert body["verdict"]["notices"] == [drift["id"]]
     assert set(body["verdict"]["incidents"]) == {a["id"] for a in body["alerts"] if a["kind"] == "performance"}
     # A range before everything: nothing, and healthy.

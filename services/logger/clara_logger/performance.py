@@ -189,7 +189,8 @@ def stream_episodes(
                 design.value = max(0.0, design.value + log_likelihood_ratio(k, n, design.p1, p0) / spread)
             crossed = [d for d in designs if d.value >= h]
             if crossed:
-                current = Episode(since=min(d.start for d in crossed), opened=index)
+                since = likeliest_onset(days, stream, p0, min(d.start for d in crossed), index)
+                current = Episode(since=since, opened=index)
                 episodes.append(current)
                 degraded = _totals(days[current.since : index + 1], stream)
                 recovery = 0.0
@@ -209,6 +210,26 @@ def stream_episodes(
     if current is not None:
         current.end = None
     return episodes
+
+
+def likeliest_onset(days: Sequence[tuple[str, Confusion]], stream: Stream, p0: float, first: int, last: int) -> int:
+    """Return the onset, between the days `first` and `last`, that makes the days after it likeliest.
+
+    For each candidate the days from it to `last` are taken at their own level against p0 (the
+    maximum-likelihood change point); the CUSUMs' restarts only bound the candidates.
+    """
+    best, best_gain = first, -math.inf
+    successes = trials = 0
+    for index in range(last, first - 1, -1):
+        k, n = stream.counts(days[index][1])
+        successes, trials = successes + k, trials + n
+        if not n:
+            continue
+        level = min(max(successes / trials, 1e-6), 1 - 1e-6)
+        gain = log_likelihood_ratio(successes, trials, level, p0) if level < p0 else 0.0
+        if gain >= best_gain:
+            best, best_gain = index, gain
+    return best
 
 
 def _totals(days: Sequence[tuple[str, Confusion]], stream: Stream) -> tuple[int, int]:

@@ -300,8 +300,8 @@ def verdict(alerts: Iterable[Mapping[str, Any]], end: str | None = None) -> dict
     """Return the verdict over a range's alerts: degraded while a performance or traffic incident is still on.
 
     An incident is still on at the range's `end` when it is open, or resolved after that day. Its text
-    names the most severe such incident (severity_order), from the earliest onset among them, and how
-    many more overlap the range. Incidents that all resolved within the range leave it healthy, and say
+    names the most severe such incident (severity_order) from its onset, and how many more overlap the
+    range. Incidents that all resolved within the range leave it healthy, and say
     so. A withdrawn incident (the reviews behind it were corrected) and drift notices never degrade it.
     """
     alerts = list(alerts)
@@ -318,7 +318,7 @@ def verdict(alerts: Iterable[Mapping[str, Any]], end: str | None = None) -> dict
             count = f"{len(degrading)} incident{'s' if len(degrading) > 1 else ''}"
             text += f" ({count} in this range, resolved by {short_day(last)})"
         return {"state": "healthy", "since": None, "text": text, "incidents": ids, "notices": notices}
-    since = min(a["since"] for a in on)
+    since = on[0]["since"]
     text = f"Degraded since {short_day(since)}: {headline(on[0])}"
     if len(degrading) > 1:
         text += f" and {len(degrading) - 1} more"
