@@ -46,6 +46,11 @@ def test_the_reference_band_is_wilsons_interval():
 def test_the_threshold_shares_the_false_alarm_rate_among_streams_and_designs():
     h = performance.threshold(15, 2, 0.5)
     assert math.exp(h) == pytest.approx(15 * 2 * 90 / 0.5)
+    streams = performance.streams_of([0, 1, 2])
+    found = performance.stream_thresholds(streams, PerformanceSettings(false_alarms_per_90_days=0.5))
+    # Wald's bound: each stream's design expects at most 90 / e^h false alarms in 90 days; they add up to the budget.
+    assert sum(2 * 90 / math.exp(h) for h in found.values()) == pytest.approx(0.5)
+    assert found[Stream("accuracy", None)] < found[Stream("recall", 1)]
 
 
 def test_quiet_streams_raise_false_alarms_at_no_more_than_the_rate_set():

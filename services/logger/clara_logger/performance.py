@@ -12,15 +12,17 @@ reference level, run once per design shift (a small one for slow declines, a lar
 
 A day's evidence weighs by its sample size: a day of 6 reviews moves S little, 300 reviews a lot. An
 incident opens on the first day some S_t reaches h; its onset (`since`) is the first day with data after
-the last day that S was 0 (the CUSUM's change-point estimate). The false-alarm rate is controlled over
-every stream and design together: a CUSUM of log-likelihood ratios with threshold h runs at least e^h
-days between false alarms (Wald's bound), so
+the last day that S was 0, refined to the maximum-likelihood change point. The false-alarm rate is
+controlled over every stream and design together: a CUSUM of log-likelihood ratios with threshold h
+runs at least e^h days between false alarms (Wald's bound), so
 
-    h = ln(streams x designs x 90 / false_alarms_per_90_days)
+    h = ln(streams x designs x 90 / budget)
 
-keeps the expected false incidents of all streams below `false_alarms_per_90_days` while the reference is
-right. The reference itself is estimated, so the test compares with its lower confidence bound
-(`reference_z` standard errors below), which a stream with few reference reviews needs most.
+keeps the expected false incidents of those streams under `budget` per 90 days while the reference is
+right. The budget, `false_alarms_per_90_days`, is split: half to accuracy (which pools every review and
+sees a slow decline of all classes first), half shared by the class streams. The reference itself is
+estimated, so the test compares with its lower confidence bound (`reference_z` standard errors below),
+which a stream with few reference reviews needs most.
 
 Once open, a second CUSUM asks whether the stream is back: the reference level against the level seen
 since the onset. It resolves the incident on the day it reaches `recovery_h`; the stream's test then
@@ -48,8 +50,9 @@ class PerformanceSettings:
 
     reference_days: int = 14
     false_alarms_per_90_days: float = 0.5
+    accuracy_share: float = 0.5  # of the false-alarm budget, for the accuracy stream (stream_thresholds)
     # Odds ratios of the lower levels each CUSUM looks for: a slow decline, and a collapse.
-    design_odds_ratios: tuple[float, ...] = (0.7, 0.35)
+    design_odds_ratios: tuple[float, ...] = (0.7, 0.25)
     reference_z: float = 1.0
     recovery_h: float = math.log(100)
     min_reference_count: int = 30
@@ -197,7 +200,7 @@ def stream_episodes(
             continue
         # Open: is the stream back at the reference level rather than at the level seen since the onset?
         level = degraded[0] / degraded[1] if degraded[1] else p0
-        level = min(level, lower_level(p0, max(settings.design_odds_ratios)))
+        level = min(max(level, 1e-3), lower_level(p0, max(settings.design_odds_ratios)))
         if recovery == 0.0:
             current.end = index - 1
         recovery = max(0.0, recovery + log_likelihood_ratio(k, n, p0, level) / spread)
@@ -287,14 +290,34 @@ def judge(
         k, n = _totals(window, stream)
         if n >= settings.min_reference_count and k > 0:
             references[stream] = reference_level(k, n, settings.reference_z)
-    h = threshold(len(references), len(settings.design_odds_ratios), settings.false_alarms_per_90_days)
+    thresholds = stream_thresholds(list(references), settings)
     incidents = []
     for stream, level in references.items():
         spread = dispersion([stream.counts(confusion) for _, confusion in window])
-        for episode in stream_episodes(judged, stream, level.tested, h, settings, spread):
+        for episode in stream_episodes(judged, stream, level.tested, thresholds[stream], settings, spread):
             incidents.append(describe(judged, stream, level, episode, class_names))
     incidents += floor_incidents(judged, settings)
-    return Judgement(incidents, references, (window[0][0], window[-1][0]), h)
+    return Judgement(incidents, references, (window[0][0], window[-1][0]), thresholds.get(ACCURACY_STREAM))
+
+
+ACCURACY_STREAM = Stream(ACCURACY, None)
+
+
+def stream_thresholds(streams: Sequence[Stream], settings: PerformanceSettings) -> dict[Stream, float]:
+    """Return each stream's CUSUM threshold: the false-alarm budget shared out, a fixed part to accuracy.
+
+    Accuracy pools every review, so it is the stream that sees a slow decline of every class first;
+    `accuracy_share` of the budget goes to it and the rest is shared evenly by the class streams
+    (a weighted Bonferroni split: the expected false incidents of all streams still add up to the budget).
+    """
+    designs = len(settings.design_odds_ratios)
+    budget = settings.false_alarms_per_90_days
+    classes = [s for s in streams if s != ACCURACY_STREAM]
+    share = settings.accuracy_share if classes else 1.0
+    found = {s: threshold(len(classes), designs, budget * (1 - share)) for s in classes}
+    if ACCURACY_STREAM in streams:
+        found[ACCURACY_STREAM] = threshold(1, designs, budget * share if classes else budget)
+    return found
 
 
 def describe(
