@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pytest_httpserver import HTTPServer
 
+from clara_common.days import short_day
 from clara_common.db import make_client
 from clara_logger import alerts, history, state
 from clara_logger.drift import DRIFT
@@ -181,3 +182,21 @@ def test_an_upgrade_keeps_the_old_day_alerts_and_announces_nothing_they_announce
         if d["_id"] < PLAN.event_start.isoformat()
         for f in ("true_class", "predicted_class")
     )
+
+
+def test_the_demos_sample_data_leads_main_to_its_planted_problem(db, settings):
+    """`make demo` seeds with clara-seed's defaults; after the logger's first tick the verdict names green."""
+    from clara_seed import cli as seed_cli
+    from tests.utils.monitor_app import monitor
+    from tests.utils.settings import monitor_settings
+
+    assert seed_cli.run(seed_cli.parse_args(["--no-progress"]), settings) == 0
+    with make_client(settings) as client:
+        LoggerService(logger_settings(settings), client).tick()
+    with monitor(monitor_settings(settings)) as page:
+        verdict = page.get("/api/alerts").get_json()["verdict"]  # the page's default range: the last 7 days
+    event_start = SeedPlan(end=date.today()).event_start  # the seed's defaults, ending today
+    assert verdict["state"] == "degraded"
+    assert verdict["text"].startswith(f"Degraded since {short_day(verdict['since'])}: green recall ")
+    assert "(mostly predicted as green_point)" in verdict["text"]
+    assert abs((date.fromisoformat(verdict["since"]) - event_start).days) <= 2
