@@ -286,7 +286,8 @@ def traffic_incidents(days: list[dict[str, Any]]) -> list[Incident]:
 
 
 def day_alert(day: str, kind: str, metric: str, class_id: int | None = None) -> Incident:
-    return Incident(kind, metric, class_id, day, day, day, None, None, 0, f"{kind} {metric} {day}")
+    """Return a day alert of the old and 3-sigma rules: one day, opened and over."""
+    return Incident(kind, metric, class_id, day, day, day, None, None, 0, f"{kind} {metric} {day}", {"day_alert": True})
 
 
 def old_rule(days: list[dict[str, Any]]) -> Alerts:
@@ -391,7 +392,9 @@ def score(scenario: Scenario, alerts: Alerts, total: Score) -> None:
         first = hits[0]
         total.delays.append(index_of(first.day) - change)  # 0: opened on the change's first day
         total.onset_errors.append(abs(index_of(first.since) - change))
-        if scenario.recovery_day is not None and first.resolved_day is not None and first.resolved_day != first.day:
+        if scenario.recovery_day is not None and first.details.get("day_alert"):
+            return  # a day alert (old, 3-sigma) has no resolution to measure
+        if scenario.recovery_day is not None and first.resolved_day is not None:
             total.resolve_delays.append(index_of(first.resolved_day) - scenario.recovery_day)
         elif scenario.recovery_day is not None:
             total.resolve_delays.append(JUDGED_DAYS - scenario.recovery_day)  # never resolved
