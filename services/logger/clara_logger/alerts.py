@@ -64,22 +64,20 @@ def send_due(
     """POST every pending message that is due to ALERT_WEBHOOK_URL; return how many were delivered."""
     if not settings.ALERT_WEBHOOK_URL:
         return 0
+    url = settings.ALERT_WEBHOOK_URL.get_secret_value()
     http = session or requests.Session()
-    sent = 0
-    for outbox in OUTBOXES:
-        sent += _send_outbox(collection, outbox, settings, http)
-    return sent
+    return sum(_send_outbox(collection, outbox, url, settings, http) for outbox in OUTBOXES)
 
 
 def _send_outbox(
-    collection: Collection[Document], outbox: str, settings: LoggerSettings, http: requests.Session
+    collection: Collection[Document], outbox: str, url: str, settings: LoggerSettings, http: requests.Session
 ) -> int:
-    assert settings.ALERT_WEBHOOK_URL is not None
+    """POST the due messages of one outbox (openings or resolutions); return how many were delivered."""
     sent = 0
     while (alert := _take_due(collection, outbox, settings.LOGGER_LEASE_SECONDS)) is not None:
         try:
             response = http.post(
-                settings.ALERT_WEBHOOK_URL.get_secret_value(),
+                url,
                 json=payload(alert, outbox),
                 timeout=settings.LOGGER_HTTP_TIMEOUT_SECONDS,
             )

@@ -298,7 +298,7 @@ class LoggerService:
         stale = history.stale_days(self.history)
         self.evaluate_days(stale, report)
         if stale or "signal" not in ledger:  # the first tick after an upgrade judges the history as it stands
-            report.alerts += self.judge_incidents()
+            report.alerts += self.judge_incidents(first_evaluation="signal" not in ledger)
         if not should_stop():
             # After the claims and corrections: a prediction reviewed this tick is out of its day.
             self.refresh_unreviewed(report)
@@ -560,22 +560,22 @@ class LoggerService:
                 {**results, "reference_window": reference["window"], "evaluated_at": datetime.now(UTC)},
             )
 
-    def judge_incidents(self) -> int:
-        """Judge performance incidents and drift notices over the whole history; return how many messages are new."""
-        classes = self.settings.classes
+    def judge_incidents(self, first_evaluation: bool) -> int:
+        """Judge performance incidents and drift notices over the whole history; return how many messages are new.
+
+        `first_evaluation`: nothing was judged before (a new ledger, or the first tick after an upgrade).
+        """
+        names = dict(zip(self.settings.classes.ids, self.settings.classes.names))
         stored = [day for day in history.days(self.history) if day.get("count")]
         judged = performance.judge(
             [(day["_id"], performance.confusion_by_id(day.get("confusion") or {})) for day in stored],
-            dict(zip(classes.ids, classes.names)),
+            names,
             self.performance_settings,
         )
         notices = drift.notices([(day["_id"], day["drift"]) for day in stored if isinstance(day.get("drift"), dict)])
         found = performance.noting_mix_shifts(judged.incidents, notices)
-        ledger = state.open_ledger(self.state, self.settings)
-        first = "signal" not in ledger
         last_day = stored[-1]["_id"] if stored else local_day(datetime.now(UTC), self.settings.tz).isoformat()
         webhook_on = bool(self.settings.ALERT_WEBHOOK_URL)
-        names = dict(zip(classes.ids, classes.names))
         accuracy_days = incidents.legacy_days(self.alerts, "accuracy")
         drift_days = incidents.legacy_days(self.alerts, "drift")
         messages = incidents.sync_incidents(
@@ -584,7 +584,7 @@ class LoggerService:
             found,
             class_names=names,
             last_day=last_day,
-            first_evaluation=first,
+            first_evaluation=first_evaluation,
             already_announced=lambda i: i.metric == "accuracy" and i.class_id is None and i.covers(accuracy_days),
             webhook_on=webhook_on,
         )
@@ -594,7 +594,7 @@ class LoggerService:
             notices,
             class_names=names,
             last_day=last_day,
-            first_evaluation=first,
+            first_evaluation=first_evaluation,
             already_announced=lambda i: i.covers(drift_days),
             webhook_on=webhook_on,
         )
