@@ -10,7 +10,9 @@ reference level, run once per design shift (a small one for slow declines, a lar
 
     S_t = max(0, S_{t-1} + k_t log(p1 / p0) + (n_t - k_t) log((1 - p1) / (1 - p0)))
 
-A day's evidence weighs by its sample size: a day of 6 reviews moves S little, 300 reviews a lot. An
+A day's evidence weighs by its sample size: a day of 6 reviews moves S little, 300 reviews a lot. It is
+divided by the stream's own day-to-day spread in the reference window (`dispersion`, never below 1), so
+that the ordinary variation of real traffic (a day's class mix moves a precision) is not evidence. An
 incident opens on the first day some S_t reaches h; its onset (`since`) is the first day with data after
 the last day that S was 0, refined to the maximum-likelihood change point. The false-alarm rate is
 controlled over every stream and design together: a CUSUM of log-likelihood ratios with threshold h
