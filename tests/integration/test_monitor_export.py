@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -152,3 +153,22 @@ def test_bad_input_is_the_json_routes_400(client: FlaskClient, route: str, asked
 def test_a_down_database_is_a_503_json() -> None:
     for route, body in answers_with_the_database_down(("/api/metrics.csv", "/api/class-metrics.csv")).items():
         assert body == {"error": "the database is unavailable; try again shortly"}, route
+
+
+HOSTILE_NAMES = ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx", "plain"]
+
+
+def test_every_csv_route_neutralises_cells_a_spreadsheet_would_run_as_formulas(
+    seeded: MonitorSettings, tmp_path
+) -> None:
+    path = tmp_path / "classes.json"
+    path.write_text(
+        json.dumps({"classes": [{"id": i, "name": name, "color": "#000"} for i, name in enumerate(HOSTILE_NAMES)]})
+    )
+    with monitor(seeded.replace(CLASSES_FILE=str(path))) as hostile:
+        routes = [rule.rule for rule in hostile.application.url_map.iter_rules() if rule.rule.endswith(".csv")]
+        assert sorted(routes) == ["/api/class-metrics.csv", "/api/metrics.csv"]
+        cells = {route: [cell for row in rows_of(hostile.get(route))[1:] for cell in row] for route in routes}
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for found in cells.values() for cell in found)
+    class_names = cells["/api/class-metrics.csv"][:: len(CLASS_HEADER)]
+    assert class_names == [f"'{name}" for name in HOSTILE_NAMES[:-1]] + ["plain"]

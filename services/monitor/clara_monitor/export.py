@@ -3,7 +3,8 @@
 Both take /api/metrics' parameters and are cut from its answer (api.range_metrics), so a cell always
 equals the JSON's value: a number as Python writes it (the same shortest round-trip form as the JSON),
 an undefined value (null) as an empty cell. Bad input and a down database answer as the JSON route
-does (400 and 503 JSON), because the same function raises the same errors.
+does (400 and 503 JSON), because the same function raises the same errors. A text cell that a
+spreadsheet would take for a formula (a class name from CLASSES_FILE such as `=1+1`) starts with `'`.
 """
 
 from __future__ import annotations
@@ -25,12 +26,24 @@ DAILY_COLUMNS = ("day", "entries", "precision", "accuracy", "recall", "f1")
 CLASS_COLUMNS = ("class", "precision", "recall", "f1", "support")
 
 
+# A text cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral(cell: Any) -> Any:
+    """Return a text cell that a spreadsheet would run as a formula with a leading ', as OWASP recommends.
+
+    Numbers are left as they are (a negative number is data, and written by Python, not by a user).
+    """
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+
+
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """Return RFC 4180 CSV: the header, then one line per row; None is an empty cell."""
+    """Return RFC 4180 CSV: the header, then one line per row; None is an empty cell, formulas neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([neutral(cell) for cell in header])
+    writer.writerows([neutral(cell) for cell in row] for row in rows)
     return out.getvalue()
 
 
