@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -160,3 +161,11 @@ def test_is_early_says_which_documents_wait_until_due() -> None:
     assert not is_early(document(timestamp_validated="garbage"), UTC, NOW, SKEW)  # malformed: set aside now
     assert not is_early(document(timestamp_validated=NOW + timedelta(hours=1)), UTC, None, SKEW)
     assert not is_early(document(output_validated=None, timestamp_validated=NOW + timedelta(hours=1)), UTC, NOW, SKEW)
+
+
+def test_the_readme_table_says_what_the_contract_accepts_as_a_class_id() -> None:
+    """Issue 18, item 6: the code accepts integral doubles as class ids, so the table must say so."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines() if line.startswith("| `output_")}
+    assert parse(document(output_prediction=3.0, output_validated=3.0)).predicted_class == 3
+    assert "integral double" in rows["`output_prediction`"] and "integral double" in rows["`output_validated`"]

@@ -4,8 +4,8 @@ The classifier writes one document per prediction (see the README's "Record cont
 
     filename             str                      base name of the image
     output_confidence    float in [0, 1], optional confidence of the predicted class
-    output_prediction    int class id             predicted class
-    output_validated     int | bool | null        the reviewer's verdict (below)
+    output_prediction    int class id             predicted class (an integral double, 3.0, counts as 3)
+    output_validated     int | bool | null        the reviewer's verdict (below; an integral double too)
     timestamp            BSON date | ISO-8601 str when the prediction was made
     trained              bool, optional           already used for retraining
     logged               bool                     already logged by clara-logger (absent = false)
