@@ -15,9 +15,9 @@ import schedule
 from pymongo.errors import PyMongoError
 
 from clara_common.days import local_day
-from clara_common.db import make_client
+from clara_common.db import make_client, redact_uri
 from clara_common.logs import configure_logging
-from clara_common.settings import SettingsError
+from clara_common.settings import CommonSettings, SettingsError
 from clara_logger.retry import retry_delay
 from clara_logger.settings import LoggerSettings
 from clara_logger.state import LedgerMismatch
@@ -41,6 +41,12 @@ class StopFlag:
 
     def __call__(self) -> bool:
         return self.requested
+
+
+def database_unavailable(exc: PyMongoError, settings: CommonSettings) -> str:
+    """Return one log line naming the database that did not answer, and why, without pymongo's topology dump."""
+    reason = str(exc).partition(", Topology Description:")[0]
+    return f"database unavailable (MONGODB_URI={redact_uri(settings.MONGODB_URI.get_secret_value())}): {reason}"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -120,6 +126,8 @@ class GuardedJob:
             return
         try:
             self.job()
+        except LedgerMismatch:
+            raise  # a history built in another time zone: retrying cannot mend it
         except Exception as exc:  # one failed tick must not end the service
             self.failures += 1
             wait = retry_delay(
@@ -127,7 +135,7 @@ class GuardedJob:
             )
             self.not_before = time.monotonic() + wait
             if isinstance(exc, PyMongoError):
-                log.error("database unavailable (%s); retrying in %.0fs", exc, wait)
+                log.error("%s; retrying in %.0fs", database_unavailable(exc, self.settings), wait)
             else:
                 log.exception("tick failed; retrying in %.0fs", wait)
             return
@@ -150,11 +158,6 @@ def run(settings: LoggerSettings, once: bool) -> int:
         )
     with make_client(settings, appname="clara-logger") as client:
         logger = LoggerService(settings, client)
-        try:
-            logger.check_ledger()
-        except LedgerMismatch as exc:
-            log.error("%s", exc)
-            return 2
 
         def tick() -> None:
             report = logger.tick(should_stop=stop)
@@ -163,18 +166,20 @@ def run(settings: LoggerSettings, once: bool) -> int:
                 # The container's healthcheck: healthy while this file keeps being touched.
                 Path(settings.LOGGER_HEARTBEAT_FILE).touch()
 
-        if once:
-            try:
-                logger.ensure_indexes()
-                tick()
-            except PyMongoError as exc:
-                log.error("database unavailable: %s", exc)
-                return 1
-            return 0
+        ledger_checked = False
 
         def start_then_tick() -> None:
+            # Inside the job, so that a database down at start is waited for like any outage.
+            nonlocal ledger_checked
+            if not ledger_checked:
+                logger.check_ledger()
+                ledger_checked = True
             logger.ensure_indexes()
             tick()
+
+        if once:
+            start_then_tick()
+            return 0
 
         job = GuardedJob(start_then_tick, settings)
         scheduler = schedule.Scheduler()
@@ -206,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     except LedgerMismatch as exc:
         log.error("%s", exc)
         return 2
+    except PyMongoError as exc:  # --once or --reconcile: the one attempt found no database
+        log.error("%s", database_unavailable(exc, settings))
+        return 1
     except ValueError as exc:  # e.g. a WHYLABS_API_KEY that is not shaped like one
         log.error("bad configuration: %s", exc)
         return 2
