@@ -31,8 +31,6 @@ OPEN, RESOLVED = "open", "resolved"
 PENDING, SENT, OFF = "pending", "sent", "off"
 # The outbox field of each message an incident sends.
 OPENING, RESOLUTION = "webhook", "resolution_webhook"
-# Alerts of releases before incidents: one per day and kind, without a status.
-LEGACY_KINDS = ("accuracy", "drift")
 
 
 @dataclass(frozen=True)

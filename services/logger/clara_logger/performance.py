@@ -274,7 +274,7 @@ class Judgement:
     incidents: list[Incident]
     references: dict[Stream, Level]
     reference_window: tuple[str, str] | None
-    threshold: float | None
+    thresholds: dict[Stream, float]  # each stream's CUSUM threshold h
 
 
 def judge(
@@ -285,7 +285,7 @@ def judge(
     The first `reference_days` days are the reference; the days after them are judged in order.
     """
     if len(days) <= settings.reference_days:
-        return Judgement([], {}, None, None)
+        return Judgement([], {}, None, {})
     window, judged = days[: settings.reference_days], days[settings.reference_days :]
     references: dict[Stream, Level] = {}
     for stream in streams_of(list(class_names)):
@@ -299,7 +299,7 @@ def judge(
         for episode in stream_episodes(judged, stream, level.tested, thresholds[stream], settings, spread):
             incidents.append(describe(judged, stream, level, episode, class_names))
     incidents += floor_incidents(judged, settings)
-    return Judgement(incidents, references, (window[0][0], window[-1][0]), thresholds.get(ACCURACY_STREAM))
+    return Judgement(incidents, references, (window[0][0], window[-1][0]), thresholds)
 
 
 ACCURACY_STREAM = Stream(ACCURACY, None)

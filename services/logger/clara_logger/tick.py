@@ -629,7 +629,11 @@ def signal_document(
         "judged_through": last_day,
         "reference_window": list(judged.reference_window) if judged.reference_window else None,
         "reference": {"accuracy": accuracy, "classes": classes},
-        "threshold": judged.threshold,
+        # The CUSUM thresholds h: accuracy's, and the one every class stream shares.
+        "thresholds": {
+            "accuracy": judged.thresholds.get(performance.ACCURACY_STREAM),
+            "class": next((h for s, h in judged.thresholds.items() if s != performance.ACCURACY_STREAM), None),
+        },
         "settings": {
             "false_alarms_per_90_days": settings.ALERT_FALSE_ALARMS_PER_90_DAYS,
             "drift_min_psi": settings.DRIFT_MIN_PSI,
