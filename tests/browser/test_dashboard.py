@@ -51,6 +51,8 @@ PER_DAY = 300
 GAP = (12, 10)  # days before today: validations on these days are removed, to leave a gap
 LOW_DAY = 20  # days before today: all but LOW_KEEP validations removed, a low-sample day
 LOW_KEEP = 20
+SHIFT_DAY = 4  # days before today: SHIFT_EXTRA more yellow predictions, a class-mix shift
+SHIFT_EXTRA = 600
 HOLLOW = "#ffffff"
 DASH = [5, 4]
 WEBHOOK_TEXT = {True: "delivered", False: "pending", None: "webhook off"}
@@ -85,8 +87,31 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
         start, end = day_bounds(current - timedelta(days=LOW_DAY), settings.tz)
         low_day = collection.find({"timestamp_validated": {"$gte": start, "$lt": end}}, {"_id": 1}, sort=[("_id", 1)])
         collection.delete_many({"_id": {"$in": [doc["_id"] for doc in low_day][LOW_KEEP:]}})
+        collection.insert_many(class_mix_shift(settings, current - timedelta(days=SHIFT_DAY)))
         log_once(settings)
         yield settings
+
+
+def class_mix_shift(settings: MonitorSettings, day: date) -> list[dict]:
+    """Return SHIFT_EXTRA yellow predictions, right and reviewed on `day`: a class-mix shift the logger calls drift.
+
+    The planted drop of green alone is too small a shift to pass drift's effect-size test (issue 17).
+    """
+    start, _ = day_bounds(day, settings.tz)
+    yellow = settings.classes.id_of("yellow")
+    at = start + timedelta(hours=12)
+    return [
+        {
+            "filename": f"shift-{i:04d}.jpg",
+            "output_confidence": 0.9,
+            "output_prediction": yellow,
+            "output_validated": yellow,
+            "timestamp": at,
+            "timestamp_validated": at,
+            "logged": False,
+        }
+        for i in range(SHIFT_EXTRA)
+    ]
 
 
 @pytest.fixture
