@@ -1,15 +1,17 @@
 #!/bin/sh
-# Add to the Compose .env file each database password that is missing from it (`make up` runs this).
+# Add to the Compose .env file each password that is missing from it (`make up` runs this): the
+# database passwords and Grafana's admin password (the observability profile's).
 #
 #   scripts/ensure-env-secrets.sh [ENV_FILE]     (default .env; prints the names it added, one a line)
 #
 # Never changes a value that is set: an empty assignment (NAME=) counts as missing and is replaced.
 # A new .env is created readable by its owner only. The values are 43 random letters and digits
 # (256 bits), which need no quoting in .env. Compose's mongo-users step applies them to the database
-# (deploy/mongo/clara_mongo_init.py); .env is git-ignored and never enters an image (.dockerignore).
+# (deploy/mongo/clara_mongo_init.py), grafana-secret hands Grafana its own (deploy/grafana/admin-password.sh);
+# .env is git-ignored and never enters an image (.dockerignore).
 set -eu
 env_file=${1:-.env}
-names="MONGO_ROOT_PASSWORD MONGO_MONITOR_PASSWORD MONGO_LOGGER_PASSWORD MONGO_SEED_PASSWORD"
+names="MONGO_ROOT_PASSWORD MONGO_MONITOR_PASSWORD MONGO_LOGGER_PASSWORD MONGO_SEED_PASSWORD GRAFANA_ADMIN_PASSWORD"
 
 umask 077
 [ -e "$env_file" ] || : >"$env_file"
