@@ -1,4 +1,5 @@
-"""The OpenAPI description (/api/openapi.json): valid OpenAPI 3.1, every route in it, every answer true to it.
+"""The OpenAPI description (/api/openapi.json): valid OpenAPI 3.1, every route in it, every answer true to it,
+and every request it calls valid accepted.
 
 schemathesis sends generated requests, valid and invalid, to a real clara-monitor (gunicorn) on the
 embedded database with sample predictions that the logger has logged once (so that drift results
@@ -8,8 +9,9 @@ and alerts exist), and checks each answer against the document.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Iterator, Mapping
+from datetime import date, timedelta
+from typing import Any
 
 import pytest
 import schemathesis
@@ -22,10 +24,12 @@ from schemathesis.checks import (
     content_type_conformance,
     negative_data_rejection,
     not_a_server_error,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.failures import FailureGroup
 
 from clara_common.days import today
 from clara_monitor import create_app, openapi
@@ -35,7 +39,7 @@ from tests.utils.monitor_process import MonitorProcess, running_monitor
 
 pytestmark = pytest.mark.integration
 
-# Not positive_data_acceptance: a valid date pair may still be refused (reversed, or over 366 days apart).
+# positive_data_acceptance has a test of its own, which knows the date pairs the document refuses.
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -238,8 +242,99 @@ def test_no_generated_request_makes_a_5xx_and_every_answer_conforms(live: Monito
 
             try:
                 send()
-            except Exception as exc:  # noqa: BLE001 - every operation runs; the failures are reported together
+            # schemathesis' FailureGroup is a BaseExceptionGroup, not an Exception.
+            except (Exception, FailureGroup) as exc:  # noqa: BLE001 - every operation runs; failures are reported together
                 failures.append(f"{operation.method.upper()} {operation.path} ({mode}): {exc}")
     print(f"statuses of {sum(sent.values())} requests: {dict(sorted(sent.items()))}")
     assert not failures, "\n\n".join(failures) + f"\n\nmonitor log:\n{live.log_tail()}"
     assert sent[200] > 0 and sent[400] > 0 and not any(status >= 500 for status in sent)
+
+
+# Valid requests per operation, besides schemathesis' coverage cases (the schema's boundaries): about 650 in all.
+ACCEPTANCE_EXAMPLES = 50
+
+
+def refused_range(query: Mapping[str, Any], rule: Mapping[str, Any], current_day: date) -> bool:
+    """Return whether an operation's `x-date-range` rule refuses the range `query` asks for on `current_day`.
+
+    As the document says: after the defaults (the end today, or the start when later; the start a few days
+    before the end), a range that ends before it starts, or spans more than max_days days, is a 400.
+    """
+    start, end = (date.fromisoformat(query[name]) if query.get(name) else None for name in (rule["start"], rule["end"]))
+    if start is None:
+        return False
+    end = end or max(current_day, start)
+    return start > end or (end - start).days + 1 > rule["max_days"]
+
+
+def test_every_request_valid_under_the_document_is_accepted(seeded: MonitorSettings, live: MonitorProcess) -> None:
+    """schemathesis' positive_data_acceptance on every operation, with its coverage cases and generated ones.
+
+    The one rule a JSON schema cannot state, between start_date and end_date, is the operation's
+    `x-date-range`: a request it refuses must be the declared 400, and every other valid request accepted.
+    """
+    schema = schemathesis.openapi.from_url(f"{live.base_url}/api/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {o.path for o in operations} == set(schema.raw_schema["paths"]) - {"/api/openapi.json"}
+    accepted: Counter = Counter()  # path -> valid requests judged by positive_data_acceptance
+    refused: Counter = Counter()  # path -> valid requests the range rule refuses, answered 400
+    failures: list[str] = []
+    for operation in operations:
+        rule = schema.raw_schema["paths"][operation.path]["get"].get("x-date-range")
+
+        def judge(case: Any, path: str = operation.path, rule: Any = rule) -> None:
+            # Without the case's generation mode, positive_data_acceptance passes without looking.
+            assert case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE
+            days = {today(seeded.tz)}
+            response = case.call(timeout=30)
+            days.add(today(seeded.tz))
+            verdicts = {rule is not None and refused_range(case.query or {}, rule, day) for day in days}
+            if len(verdicts) > 1:
+                return  # the day changed during the request: which day the rule took is unknown
+            if verdicts == {True}:
+                assert response.status_code == 400 and "error" in response.json(), (case.query, response.text)
+                refused[path] += 1
+            else:
+                case.validate_response(response, checks=[positive_data_acceptance])
+                accepted[path] += 1
+
+        @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+        @settings(
+            max_examples=ACCEPTANCE_EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+        )
+        def fuzz(case: Any) -> None:
+            judge(case)
+
+        coverage = schema.config.generation_for(operation=operation, phase="coverage")
+        try:
+            for case in operation.schema.iter_coverage_cases(
+                operation, generation_modes=[GenerationMode.POSITIVE], generation_config=coverage
+            ):
+                judge(case)
+            fuzz()
+        except (Exception, FailureGroup) as exc:  # noqa: BLE001 - every operation runs; failures are reported together
+            failures.append(f"GET {operation.path}: {exc}")
+    print(f"accepted: {sum(accepted.values())}, refused by the range rule: {sum(refused.values())}")
+    assert not failures, f"{len(failures)} operations refuse valid requests:\n\n" + "\n\n".join(failures)
+    assert set(accepted) == {o.path for o in operations}
+    # Every operation that takes a range carries the rule, and the server refused what it refuses.
+    ranged = {
+        o.path
+        for o in operations
+        if {"$ref": "#/components/parameters/start_date"}
+        in schema.raw_schema["paths"][o.path]["get"].get("parameters", [])
+    }
+    assert set(refused) == ranged and len(ranged) >= 11
+
+
+def test_the_original_default_week_before_an_end_date_in_the_first_year_is_accepted(app: Flask) -> None:
+    # Found by the check above: the default start (1999-12-27) was held to the years a request may name.
+    answer = app.test_client().get("/data?end_date=2000-01-03")
+    assert answer.status_code == 200, answer.get_json()
+    days = list(answer.get_json()["daily_metrics"])
+    assert (days[0], days[-1], len(days)) == ("1999-12-27", "2000-01-03", 8)

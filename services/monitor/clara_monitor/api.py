@@ -49,14 +49,17 @@ def parse_day(name: str, text: str | None) -> date | None:
     return day
 
 
-def requested_range(args: Any, current_day: date) -> tuple[date, date]:
-    """Return the inclusive (start, end) asked for; the default is the last DEFAULT_DAYS days."""
+def requested_range(args: Any, current_day: date, default_days: int = DEFAULT_DAYS) -> tuple[date, date]:
+    """Return the inclusive (start, end) asked for; the default is the last `default_days` days.
+
+    A default start may fall before FIRST_YEAR: only the days a request names are held to the years.
+    """
     start = parse_day("start_date", args.get("start_date"))
     end = parse_day("end_date", args.get("end_date"))
     if end is None:
         end = max(current_day, start) if start is not None else current_day
     if start is None:
-        start = end - timedelta(days=DEFAULT_DAYS - 1)
+        start = end - timedelta(days=default_days - 1)
     if start > end:
         raise InvalidParameter(f"start_date {start} is after end_date {end}")
     if (end - start).days + 1 > MAX_RANGE_DAYS:
@@ -74,9 +77,9 @@ def requested_average(args: Any) -> str:
     return average
 
 
-def counts_for(context: MonitorContext, args: Any = None) -> tuple[date, date, RangeCounts]:
-    """Return the range requested in `args` (the request's query by default) and its counts."""
-    start, end = requested_range(request.args if args is None else args, today(context.settings.tz))
+def counts_for(context: MonitorContext, default_days: int = DEFAULT_DAYS) -> tuple[date, date, RangeCounts]:
+    """Return the range the request asks for (the last `default_days` days by default) and its counts."""
+    start, end = requested_range(request.args, today(context.settings.tz), default_days)
     return start, end, context.read_range(start, end)
 
 

@@ -509,6 +509,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 DAY_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 # An empty value is the default, as an absent one.
 DAY_PARAMETER = {"anyOf": [{"type": "string", "format": "date", "pattern": DAY_PATTERN}, {"const": ""}]}
+# The rule between start_date and end_date, which no JSON schema of one parameter can state (it depends on
+# the other parameter and on today), on every operation that takes a range: x-date-range, machine-readable.
+RANGE_RULE = (
+    f"A range may span at most {api.MAX_RANGE_DAYS} days, both included, and may not end before it starts: "
+    "after the defaults, either is a 400. So start_date alone may be at most "
+    f"{api.MAX_RANGE_DAYS - 1} days before today."
+)
+DATE_RANGE = {"start": "start_date", "end": "end_date", "max_days": api.MAX_RANGE_DAYS, "description": RANGE_RULE}
 PARAMETERS: dict[str, dict[str, Any]] = {
     "start_date": {
         "name": "start_date",
@@ -516,9 +524,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "required": False,
         "description": (
             f"first day of the range, YYYY-MM-DD, in the years {api.FIRST_YEAR} to {api.LAST_YEAR}; "
-            f"default: {api.DEFAULT_DAYS - 1} days before end_date (on /data, the original's 7). "
-            f"A range may span at most {api.MAX_RANGE_DAYS} days and may not end before it starts "
-            "(else a 400)."
+            f"default: {api.DEFAULT_DAYS - 1} days before end_date (on /data, the original's 7). {RANGE_RULE}"
         ),
         "schema": DAY_PARAMETER,
     },
@@ -526,7 +532,10 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "end_date",
         "in": "query",
         "required": False,
-        "description": "last day of the range, included; default: today, or start_date when that is later",
+        "description": (
+            f"last day of the range, included, YYYY-MM-DD, in the years {api.FIRST_YEAR} to {api.LAST_YEAR}; "
+            f"default: today, or start_date when that is later. {RANGE_RULE}"
+        ),
         "schema": DAY_PARAMETER,
     },
     "average": {
@@ -634,6 +643,8 @@ def operation_document(endpoint: str, view: Any, operation: Operation | None) ->
         return document
     if operation.parameters:
         document["parameters"] = [{"$ref": f"#/components/parameters/{name}"} for name in operation.parameters]
+    if "start_date" in operation.parameters:
+        document["x-date-range"] = DATE_RANGE
     success: dict[str, Any] = {
         "description": summary.strip(),
         "content": {operation.media_type: {"schema": ref(operation.schema)}},

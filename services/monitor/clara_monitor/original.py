@@ -9,15 +9,12 @@ prediction, never a class; a bad date is a 400 JSON, not a 500.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from clara_common.days import today
 from clara_common.metrics import original_class_scores, original_daily_summaries, original_summary, true_class_totals
 from clara_monitor import monitor_context
-from clara_monitor.api import counts_for, first_and_last_day, parse_day
+from clara_monitor.api import counts_for, first_and_last_day
 from clara_monitor.reader import range_days
 
 bp = Blueprint("original", __name__)
@@ -31,11 +28,7 @@ def data() -> ResponseReturnValue:
     """Return the range's totals, weighted precision and F1, micro recall, per day and per class (zero_division=1)."""
     context = monitor_context()
     classes = context.settings.classes
-    args = request.args.to_dict()
-    if not args.get("start_date"):
-        end = parse_day("end_date", args.get("end_date")) or today(context.settings.tz)
-        args["start_date"] = (end - timedelta(days=DEFAULT_DAYS_BEFORE)).isoformat()
-    start, end, read = counts_for(context, args)
+    start, end, read = counts_for(context, default_days=DEFAULT_DAYS_BEFORE + 1)
     totals = true_class_totals(read.counts)
     overall = original_summary(read.counts)
     scores = original_class_scores(read.counts, classes.ids)
