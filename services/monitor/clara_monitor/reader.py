@@ -572,28 +572,86 @@ def day_bounds(
 ) -> tuple[str | None, str | None]:
     """Return the first and last local day with validated predictions within `earliest` to `latest`.
 
-    From the history and the source's ends; a validation time that is not due yet (beyond now +
-    MAX_CLOCK_SKEW_MINUTES) is left out, so that the dashboard never opens on a day to come.
+    The history's first and last day with counts, and the days of the tail's earliest and latest BSON-date
+    validation times (without a logger, the tail is every document): the days a sort over every
+    document's validation time gives, reading only the tail. A validation time that is not due yet
+    (beyond now + MAX_CLOCK_SKEW_MINUTES) is left out, so that the dashboard never opens on a day to come.
+
+    The history is read last: a review the logger claims meanwhile is in the tail or already in a day.
     """
-    days = []
-    history = database[HISTORY_COLLECTION]
+    start = day_start(earliest, settings.tz)
+    end = min(day_start(latest + timedelta(days=1), settings.tz), datetime.now(UTC) + max_skew(settings))
+    times = tail_times(database, predictions, start, end)
+    days = {local_day(t, settings.tz).isoformat() for t in times}
     in_days = {"$gte": earliest.isoformat(), "$lte": latest.isoformat()}
-    bounds = {
-        "start": day_start(earliest, settings.tz),
-        "end": min(day_start(latest + timedelta(days=1), settings.tz), datetime.now(UTC) + max_skew(settings)),
-    }
-    times = {"$gte": bounds["start"], "$lt": bounds["end"]}
     for order in (1, -1):
-        record = history.find_one({"_id": in_days, "count": {"$gt": 0}}, {"_id": 1}, sort=[("_id", order)])
-        if record is not None:
-            days.append(record["_id"])
-        # The source's ends: the earliest and latest reviewed BSON-date validation times.
-        doc = predictions.find_one(
-            {"timestamp_validated": times}, {"timestamp_validated": 1}, sort=[("timestamp_validated", order)]
+        record = database[HISTORY_COLLECTION].find_one(
+            {"_id": in_days, "count": {"$gt": 0}}, {"_id": 1}, sort=[("_id", order)]
         )
-        if doc is not None:
-            days += [local_day(d, settings.tz).isoformat() for d in dates_within(doc["timestamp_validated"], **bounds)]
+        if record is not None:
+            days.add(record["_id"])
     return (min(days), max(days)) if days else (None, None)
+
+
+def tail_times(
+    database: Database[Document], predictions: Collection[Document], start: datetime, end: datetime
+) -> list[datetime]:
+    """Return BSON-date validation times in [start, end) of the tail: among them its earliest and latest.
+
+    Read again while a batch opened after the look for unfinished ones: its documents may have left the
+    tail's other queries before the history holds them.
+    """
+    ledger = read_state(database)
+    unfinished = unfinished_batches(database) if ledger else {}
+    for _ in range(READ_ATTEMPTS):
+        times = tail_ends(predictions, tail_queries(start, end, ledger, unfinished), start, end)
+        # What the logger set aside, whatever its `logged`: the history counts it as invalid, not by day.
+        times += found_ends(predictions, {"logged_error": {"$exists": True}}, start, end)
+        now_unfinished = unfinished_batches(database) if ledger else {}
+        if now_unfinished.keys() <= unfinished.keys():
+            break
+        unfinished = now_unfinished
+    return times
+
+
+def tail_ends(
+    predictions: Collection[Document], queries: list[dict[str, Any]], start: datetime, end: datetime
+) -> list[datetime]:
+    """Return the earliest and latest BSON-date validation times in [start, end) of each query's documents.
+
+    A query of a range of dates is sorted on the server: its first and last documents. An array sorts by
+    its least or greatest element of any type, which need not be the date in range, so a query whose
+    first or last document holds one is read whole. A query of strings or numbers finds no BSON date; one
+    of no validation time (a batch's documents, few) is read whole.
+    """
+    times = []
+    for query in queries:
+        validated = query.get("timestamp_validated")
+        if validated is None:
+            times += found_ends(predictions, query, start, end)
+        elif isinstance(validated.get("$gte"), datetime):
+            ends = [
+                predictions.find_one(query, {"timestamp_validated": 1}, sort=[("timestamp_validated", order)])
+                for order in (1, -1)
+            ]
+            values = [doc["timestamp_validated"] for doc in ends if doc is not None]
+            if any(isinstance(value, list) for value in values):
+                times += found_ends(predictions, query, start, end)
+            else:
+                times += [t for value in values for t in dates_within(value, start, end)]
+    return times
+
+
+def found_ends(
+    predictions: Collection[Document], query: dict[str, Any], start: datetime, end: datetime
+) -> list[datetime]:
+    """Return the earliest and latest BSON-date validation times in [start, end) of every document `query` finds."""
+    first = last = None
+    for doc in predictions.find(query, {"timestamp_validated": 1}):
+        for time in dates_within(doc.get("timestamp_validated"), start, end):
+            first = time if first is None else min(first, time)
+            last = time if last is None else max(last, time)
+    return [] if first is None or last is None else [first, last]
 
 
 def range_days(first: date, last: date) -> list[str]:
