@@ -152,6 +152,12 @@ for _field, _value in _SCALARS.items():
     EXTRA_SHAPES[f"{_field} an empty array"] = document(**{_field: []})
     EXTRA_SHAPES[f"{_field} a nested object"] = document(**{_field: {"value": _value}})
 EXTRA_SHAPES["verdict [1, 2]"] = document(output_validated=[1, 2])
+# At the size limit (FIELD_LIMIT_BYTES, 13 bytes of it BSON framing) and past the plain filter's bound.
+EXTRA_SHAPES["filename at 1 KiB"] = document(filename="f" * 1011)
+EXTRA_SHAPES["filename at 1 KiB less a byte, two-byte characters"] = document(filename="é" * 505)
+EXTRA_SHAPES["filename of 300 characters"] = document(filename="g" * 300)
+EXTRA_SHAPES["filename of 252 four-byte characters"] = document(filename="\U0001f600" * 252)
+EXTRA_SHAPES["filename of 253 four-byte characters"] = document(filename="\U0001f600" * 253)
 
 
 def expected_verdict(raw: dict, tz_name: str, now: datetime | None = None) -> dict:
@@ -295,6 +301,8 @@ def test_plain_filter_matches_only_validated_documents_the_parser_accepts(db: Da
     names = {doc["shape"] for doc in matched}
     assert {"verdict zero is a class", "integral doubles", "int64 class ids", "confidence one", "logged null"} <= names
     assert not names & {"filename starting with nbsp", "filename padded", "legacy true", "confidence absent"}
+    assert "filename of 252 four-byte characters" in names  # the longest a plain filename may be
+    assert not names & {"filename of 253 four-byte characters", "filename of 300 characters", "filename over 1 KiB"}
     assert not names & {
         "validation time the first BSON-decodable instant",
         "validation time in year 9999",

@@ -9,11 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from clara_common.contract import (
+    FIELD_LIMIT_BYTES,
     IN_THE_FUTURE,
     REJECTED_TRUE_CLASS,
+    Oversized,
     Prediction,
     Rejection,
     Review,
+    field_size,
     is_early,
     parse_prediction,
 )
@@ -169,3 +172,22 @@ def test_the_readme_table_says_what_the_contract_accepts_as_a_class_id() -> None
     rows = {line.split("|")[1].strip(): line for line in readme.splitlines() if line.startswith("| `output_")}
     assert parse(document(output_prediction=3.0, output_validated=3.0)).predicted_class == 3
     assert "integral double" in rows["`output_prediction`"] and "integral double" in rows["`output_validated`"]
+
+
+def test_a_field_over_the_size_limit_breaks_the_contract() -> None:
+    """Issue 18, item 1: a 9 MB filename is no base name; the bound keeps the logger's copies small."""
+    at_limit = "a" * (FIELD_LIMIT_BYTES - 13)  # {"v": "..."} encodes to exactly FIELD_LIMIT_BYTES
+    assert isinstance(parse(document(filename=at_limit)), Prediction)
+    over = parse(document(filename=at_limit + "a"))
+    assert isinstance(over, Rejection)
+    assert str(over) == f"filename: is larger than {FIELD_LIMIT_BYTES} bytes ({FIELD_LIMIT_BYTES + 1:,} bytes as BSON)"
+    # A value the parser would otherwise read (a long fraction of a second) counts by its size first.
+    long_iso = "2026-03-02T10:00:00." + "0" * 2000
+    assert str(parse(document(timestamp=long_iso))).startswith("timestamp: is larger than")
+
+
+def test_an_oversized_value_known_by_its_size_is_judged_as_the_value() -> None:
+    value = ["x"] * 500
+    size = field_size(value)
+    assert size > FIELD_LIMIT_BYTES
+    assert str(parse(document(output_prediction=Oversized(size)))) == str(parse(document(output_prediction=value)))

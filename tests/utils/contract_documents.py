@@ -43,6 +43,13 @@ MALFORMED = {
     "filename missing": (document(filename=...), "filename"),
     "filename not a string": (document(filename=17), "filename"),
     "filename empty": (document(filename="  "), "filename"),
+    "filename over 1 KiB": (document(filename="f" * 1012), "filename"),
+    "filename over 1 KiB in two-byte characters": (document(filename="é" * 506), "filename"),
+    "timestamp over 1 KiB": (document(timestamp="2026-03-02T10:00:00." + "0" * 1000), "timestamp"),
+    "validation time over 1 KiB": (
+        document(timestamp_validated="2026-03-02T12:00:00." + "0" * 1000),
+        "timestamp_validated",
+    ),
     "prediction missing": (document(output_prediction=...), "output_prediction"),
     "prediction a string": (document(output_prediction="blue"), "output_prediction"),
     "prediction a bool": (document(output_prediction=True), "output_prediction"),

@@ -11,6 +11,10 @@ The classifier writes one document per prediction (see the README's "Record cont
     logged               bool                     already logged by clara-logger (absent = false)
     timestamp_validated  BSON date | ISO-8601 str when it was reviewed; required once reviewed
 
+Every field above holds at most 1 KiB (FIELD_LIMIT_BYTES, measured as BSON): a larger value, such as a
+9 MB filename, breaks the contract. Valid values are far smaller, and the bound keeps what the logger
+copies onto each document it claims (clara_common.ledger) small whatever a writer stores.
+
 `output_validated` is the reviewer's class id (the original implementation) or, per the reference
 document, a bool: `true` confirms the prediction (true class = predicted class), `false` rejects it
 without naming the right class (it counts against accuracy and the predicted class's precision, and
@@ -32,9 +36,24 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from enum import Enum
 from typing import Any, TypeGuard
 
+import bson
+
 from clara_common.classes import ClassCatalog
 from clara_common.days import as_utc
 
+# The largest value a field of the contract may hold, as the BSON document {"v": value} it encodes to.
+FIELD_LIMIT_BYTES = 1024
+# The fields the contract reads, in the order their sizes are checked.
+FIELDS = (
+    "filename",
+    "output_prediction",
+    "output_confidence",
+    "output_validated",
+    "timestamp",
+    "timestamp_validated",
+    "trained",
+    "logged",
+)
 # The true class recorded for a prediction the reviewer rejected without naming the right class.
 REJECTED_TRUE_CLASS = -1
 
@@ -96,6 +115,34 @@ class ContractError(ValueError):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class Oversized:
+    """A field's value known only by its size: what the logger's copy keeps of a value over the limit."""
+
+    size: int
+
+
+def field_size(value: object) -> int:
+    """Return the size of `{"v": value}` as BSON, as MongoDB's `$bsonSize` measures it."""
+    if isinstance(value, Oversized):
+        return value.size
+    if value is None or isinstance(value, (bool, int, float, datetime)):
+        return 0  # far below the limit (a number or a date is at most 8 bytes)
+    if isinstance(value, str) and 4 * len(value) + 13 <= FIELD_LIMIT_BYTES:
+        return 0  # below the limit whatever its characters (at most 4 bytes each in UTF-8)
+    try:
+        return len(bson.encode({"v": value}))
+    except (bson.errors.BSONError, TypeError, OverflowError):
+        return 0  # not a BSON value: its type breaks the contract instead
+
+
+def check_size(value: object, name: str) -> None:
+    """Raise ContractError when a field's value is larger than FIELD_LIMIT_BYTES."""
+    size = field_size(value)
+    if size > FIELD_LIMIT_BYTES:
+        raise ContractError(name, f"is larger than {FIELD_LIMIT_BYTES} bytes ({size:,} bytes as BSON)")
+
+
 def _is_number(value: object) -> TypeGuard[int | float]:
     # bool is an int subclass in Python; a JSON/BSON true is never a number here.
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -136,6 +183,7 @@ IN_THE_FUTURE = "is in the future"
 
 def parse_timestamp(value: object, name: str, tz: tzinfo) -> datetime:
     """Return a BSON date or an ISO-8601 string as an aware UTC datetime in the contract's years."""
+    check_size(value, name)
     if isinstance(value, datetime):
         try:
             instant = as_utc(value)
@@ -221,6 +269,8 @@ def _parse_flag(raw: Mapping[str, Any], name: str) -> bool:
 
 
 def _parse(raw: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo, latest: datetime | None) -> Prediction:
+    for name in FIELDS:
+        check_size(raw.get(name), name)
     filename = raw.get("filename")
     if not isinstance(filename, str) or not filename.strip():
         raise ContractError("filename", "must be a non-empty string")
@@ -398,12 +448,18 @@ def _mongo_iso_instant(text: object, tz_name: str) -> dict[str, Any]:
     }
 
 
+def _mongo_size_ok(expr: object) -> dict[str, Any]:
+    """Return an expression: whether a field is within FIELD_LIMIT_BYTES (check_size)."""
+    return {"$lte": [{"$bsonSize": {"v": expr}}, FIELD_LIMIT_BYTES]}
+
+
 def mongo_instant(expr: object, tz_name: str) -> dict[str, Any]:
     """Return an expression: the instant of a BSON date or ISO-8601 string field in the contract's years, else null."""
     trimmed = _mongo_trimmed(expr)
     instant = {
         "$switch": {
             "branches": [
+                {"case": {"$not": [_mongo_size_ok(expr)]}, "then": None},
                 {"case": {"$eq": [{"$type": expr}, "date"]}, "then": expr},
                 {"case": {"$eq": [{"$type": expr}, "string"]}, "then": _mongo_iso_instant(trimmed, tz_name)},
             ],
@@ -470,6 +526,7 @@ def mongo_record(
     }
     valid = {
         "$and": [
+            *(_mongo_size_ok(f"${name}") for name in FIELDS),
             filename_ok,
             _mongo_class_id_ok("$output_prediction", classes),
             confidence_ok,
@@ -521,6 +578,10 @@ def mongo_record(
     }
 
 
+# The longest filename the plain shape takes: 4 bytes per character at most, plus the BSON framing.
+PLAIN_FILENAME_CHARACTERS = (FIELD_LIMIT_BYTES - 13) // 4
+
+
 def mongo_plain_validated_filter(
     classes: ClassCatalog, now: datetime | None = None, max_skew: timedelta | None = None
 ) -> dict[str, Any]:
@@ -543,7 +604,12 @@ def mongo_plain_validated_filter(
     scalar = {"$not": {"$type": "array"}}
     return {
         # Literal characters, not escapes: the class must mean the same to PCRE and to Python's re.
-        "filename": {"$type": "string", "$regex": f"^[^{_PYTHON_WHITESPACE}]", **scalar},
+        # At most PLAIN_FILENAME_CHARACTERS characters (the lookahead): within FIELD_LIMIT_BYTES whatever they are.
+        "filename": {
+            "$type": "string",
+            "$regex": f"^(?![\\s\\S]{{{PLAIN_FILENAME_CHARACTERS + 1}}})[^{_PYTHON_WHITESPACE}]",
+            **scalar,
+        },
         "output_prediction": {"$in": list(classes.ids), **numbers, **scalar},
         "output_validated": {"$in": list(classes.ids), **numbers, **scalar},
         "output_confidence": {"$gte": 0, "$lte": 1, **numbers, **scalar},

@@ -8,7 +8,9 @@ The logger is the only writer; the monitor reads. Two places hold the ledger:
   `version`.
 - on each prediction the logger has claimed: `logged_as`, a copy of the contract's fields (and of the
   `trained` and `logged` flags as they were) taken atomically by the claim, with the claiming batch's
-  id, and `previous_as`, the copy it replaced (absent on a first claim). The claim's batch adds what
+  id (a value over the contract's size limit is not copied: `oversized` keeps its size, which is all
+  the contract needs to reject it, so a claim adds a few hundred bytes to a document at most), and
+  `previous_as`, the copy it replaced (absent on a first claim). The claim's batch adds what
   `logged_as` counts and takes out what `previous_as` counted, so a review corrected later moves in
   the history exactly once.
 
@@ -26,7 +28,17 @@ from typing import TYPE_CHECKING, Any
 import bson
 
 from clara_common.classes import ClassCatalog
-from clara_common.contract import ContractError, Rejection, is_flag, parse_prediction, parse_timestamp
+from clara_common.contract import (
+    FIELD_LIMIT_BYTES,
+    FIELDS,
+    ContractError,
+    Oversized,
+    Rejection,
+    field_size,
+    is_flag,
+    parse_prediction,
+    parse_timestamp,
+)
 from clara_common.days import local_day
 
 if TYPE_CHECKING:
@@ -43,20 +55,15 @@ TRAFFIC_COLLECTION = "logger_traffic"
 # The one state document: the ledger's time zone and classes, the logger's last tick, its watermark.
 STATE_ID = "ledger"
 
-# The fields of the record contract that decide what a prediction counts as.
-CONTRACT_FIELDS = (
-    "filename",
-    "output_prediction",
-    "output_confidence",
-    "output_validated",
-    "timestamp",
-    "timestamp_validated",
-)
 # The document's own flags, copied too: the contract rejects a flag that is not a boolean. A claim
 # overwrites `logged`, so its copy is where the value the writer left is kept.
 FLAG_FIELDS = ("trained", "logged")
+# The fields of the record contract that decide what a prediction counts as.
+CONTRACT_FIELDS = tuple(name for name in FIELDS if name not in FLAG_FIELDS)
 # What a reader needs to judge a document by the contract.
-JUDGED_FIELDS = (*CONTRACT_FIELDS, *FLAG_FIELDS)
+JUDGED_FIELDS = FIELDS
+# Where a copy keeps the size of each value it left out for being over the contract's limit.
+OVERSIZED = "oversized"
 # Above every ISO-8601 string (they start with a digit): the upper end of ranges of such strings.
 STRING_CEILING = ":"
 # Above every string a writer sends: the upper end of any range of strings. MongoDB ends an open range
@@ -91,7 +98,13 @@ def snapshot_stage(batch_id: str) -> dict[str, Any]:
     The copy is taken by the same atomic write that binds the document to the batch, so the batch
     counts exactly what it claimed, whatever a reviewer writes a moment later.
     """
-    copy = {name: f"${name}" for name in JUDGED_FIELDS}
+    # `logged` is copied whatever its size: the claim overwrites it, so the copy moves it, and a set-aside
+    # document gets it back.
+    copied = [name for name in JUDGED_FIELDS if name != "logged"]
+    copy: dict[str, Any] = {name: {"$cond": [_fits(name), f"${name}", "$$REMOVE"]} for name in copied}
+    copy["logged"] = "$logged"
+    oversized = {name: {"$cond": [_fits(name), "$$REMOVE", _size(name)]} for name in copied}
+    copy[OVERSIZED] = {"$let": {"vars": {"o": oversized}, "in": {"$cond": [{"$eq": ["$$o", {}]}, "$$REMOVE", "$$o"]}}}
     return {
         "$set": {
             "logged": True,
@@ -100,6 +113,25 @@ def snapshot_stage(batch_id: str) -> dict[str, Any]:
             LOGGED_AS: {**copy, "batch": {"$literal": batch_id}},
         }
     }
+
+
+def _size(name: str) -> dict[str, Any]:
+    return {"$bsonSize": {"v": f"${name}"}}  # field_size, in the database
+
+
+def _fits(name: str) -> dict[str, Any]:
+    return {"$lte": [_size(name), FIELD_LIMIT_BYTES]}
+
+
+def as_judged(copy: object) -> object:
+    """Return a copy as the contract reads it: each value left out for its size stands as `Oversized`."""
+    if not isinstance(copy, Mapping):
+        return copy
+    sizes = copy.get(OVERSIZED)
+    judged = {name: value for name, value in copy.items() if name != OVERSIZED}
+    if isinstance(sizes, Mapping):
+        judged.update({name: Oversized(size) for name, size in sizes.items() if isinstance(size, int)})
+    return judged
 
 
 def _is_reviewed(fields: Mapping[str, Any]) -> bool:
@@ -168,7 +200,7 @@ def batch_of(copy: object) -> str | None:
 
 def copy_of(doc: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """Return what a claimed document was counted as: its copy, or itself if claimed before copies existed."""
-    copy = doc.get(LOGGED_AS)
+    copy = as_judged(doc.get(LOGGED_AS))
     if isinstance(copy, Mapping):
         return copy
     if isinstance(doc.get("logger_batch"), str):
@@ -201,10 +233,15 @@ class Copies:
 
 def copies(doc: Mapping[str, Any], classes: ClassCatalog, tz: tzinfo) -> Copies:
     """Return what `doc`'s copy and previous copy count (nothing for a document never claimed)."""
-    new_copy, old_copy = copy_of(doc), doc.get(PREVIOUS_AS)
+    new_copy, old_copy = copy_of(doc), previous_of(doc)
     return Copies(
         contribution(new_copy, classes, tz), batch_of(new_copy), contribution(old_copy, classes, tz), batch_of(old_copy)
     )
+
+
+def previous_of(doc: Mapping[str, Any]) -> object:
+    """Return what a claimed document was counted as before its last claim (its `previous_as`), or None."""
+    return as_judged(doc.get(PREVIOUS_AS))
 
 
 def counted(
@@ -231,16 +268,25 @@ def copy_differs(doc: Mapping[str, Any]) -> bool:
     The flags count only by whether the contract takes them: the logger itself sets `logged`, and
     marking a prediction `trained` changes nothing the ledger counts.
     """
-    copy = doc.get(LOGGED_AS)
+    copy = as_judged(doc.get(LOGGED_AS))
     if not isinstance(copy, Mapping):
         return True
     return any(not _same_bson(copy, doc, name) for name in CONTRACT_FIELDS) or any(
-        is_flag(copy.get(name)) != is_flag(doc.get(name)) for name in FLAG_FIELDS
+        _flag_verdict(copy.get(name)) != _flag_verdict(doc.get(name)) for name in FLAG_FIELDS
     )
 
 
-def _same_bson(left: Mapping[str, Any], right: Mapping[str, Any], name: str) -> bool:
-    # Compared as BSON: the types must match too (1 and 1.0 differ), and NaN equals NaN.
-    if (name in left) != (name in right):
+def _flag_verdict(value: object) -> tuple[bool, bool]:
+    return is_flag(value), field_size(value) > FIELD_LIMIT_BYTES
+
+
+def _same_bson(copy: Mapping[str, Any], doc: Mapping[str, Any], name: str) -> bool:
+    # Compared as BSON: the types must match too (1 and 1.0 differ), and NaN equals NaN. A value the copy
+    # left out for its size is the same while the document's value has that size (and so counts the same).
+    if (name in copy) != (name in doc):
         return False
-    return name not in left or bson.encode({"v": left[name]}) == bson.encode({"v": right[name]})
+    if name not in copy:
+        return True
+    if isinstance(copy[name], Oversized):
+        return field_size(doc[name]) == int(copy[name].size)
+    return bson.encode({"v": copy[name]}) == bson.encode({"v": doc[name]})

@@ -27,6 +27,7 @@ The WhyLabs upload is a separate outbox state on the record, retried with backof
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import socket
@@ -39,11 +40,14 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import WriteError
 
 from clara_common.contract import END_INSTANT, FIRST_INSTANT
 from clara_common.db import Document, find_any
 from clara_common.ledger import BATCHES_COLLECTION, LOGGED_AS, PREVIOUS_AS, STRING_TOP, dates_within, snapshot_stage
 from clara_logger.history import DayPart
+
+log = logging.getLogger(__name__)
 
 CLAIMING = "claiming"
 BUILT = "built"
@@ -126,15 +130,60 @@ def first_dated(predictions: Collection[Document], latest: datetime) -> datetime
 
 def claim_window(predictions: Collection[Document], batch_id: str, start: datetime, end: datetime) -> int:
     """Bind the validated, unlogged predictions validated in [start, end) to the batch; return how many."""
-    return predictions.update_many(
-        {**UNLOGGED_VALIDATED, "timestamp_validated": {"$gte": start, "$lt": end}},
-        claim_update(batch_id),
-    ).modified_count
+    window = {**UNLOGGED_VALIDATED, "timestamp_validated": {"$gte": start, "$lt": end}}
+    return claim_matching(predictions, batch_id, window)
 
 
 def claim_update(batch_id: str) -> list[dict[str, Any]]:
     """Return the update pipeline that binds a document to a batch with a copy of its fields."""
     return [snapshot_stage(batch_id), {"$unset": ["logged_error"]}]
+
+
+def claim_matching(predictions: Collection[Document], batch_id: str, query: dict[str, Any]) -> int:
+    """Bind the documents `query` matches (none of them claimed) to the batch; return how many.
+
+    One `update_many`. When the server refuses one document (a WriteError: one the copy would take
+    past the 16 MiB limit, one a collection validator rejects), the update stops there: the rest are
+    claimed one at a time, and each refused one is set aside alone with the server's reason.
+    """
+    try:
+        return predictions.update_many(query, claim_update(batch_id)).modified_count
+    except WriteError:
+        pass
+    for doc in list(predictions.find(query, {"_id": 1})):
+        claim_one(predictions, batch_id, {**query, "_id": doc["_id"]})
+    return predictions.count_documents({"logger_batch": batch_id})
+
+
+def claim_one(predictions: Collection[Document], batch_id: str, query: dict[str, Any]) -> int:
+    """Bind the one document `query` matches to the batch (1), or set it aside if the server refuses it (0)."""
+    try:
+        return predictions.update_one(query, claim_update(batch_id)).modified_count
+    except WriteError as exc:
+        set_aside(predictions, query, f"cannot be claimed: {server_reason(exc)}")
+        return 0
+
+
+def server_reason(exc: WriteError) -> str:
+    """Return a short reason for a write the server refused: its code and the start of its message."""
+    message = str((exc.details or {}).get("errmsg", exc))
+    return f"MongoDB error {exc.code}: {message[:MAX_REASON]}"
+
+
+# A reason is kept short: it is written onto documents that may be near the 16 MiB limit.
+MAX_REASON = 120
+
+
+def set_aside(predictions: Collection[Document], query: dict[str, Any], reason: str) -> None:
+    """Set the document `query` matches aside with `reason` in `logged_error`, without claiming it.
+
+    If even that is refused (a document within bytes of the limit), it is left as it is and said in the log.
+    """
+    try:
+        predictions.update_one(query, {"$set": {"logged_error": reason}})
+        log.warning("prediction %s set aside: %s", query.get("_id"), reason)
+    except WriteError as exc:
+        log.error("prediction %s %s, and cannot be set aside either: %s", query.get("_id"), reason, server_reason(exc))
 
 
 def claim_by_id(
@@ -153,7 +202,7 @@ def claim_by_id(
             ids.append(doc["_id"])
     if not ids:
         return 0
-    return predictions.update_many({"_id": {"$in": ids}, **NOT_CLAIMED}, claim_update(batch_id)).modified_count
+    return claim_matching(predictions, batch_id, {"_id": {"$in": ids}, **NOT_CLAIMED})
 
 
 def claim_again(predictions: Collection[Document], batch_id: str, bound_to: dict[Any, str | None]) -> int:
@@ -165,9 +214,7 @@ def claim_again(predictions: Collection[Document], batch_id: str, bound_to: dict
     claimed = 0
     for doc_id, old_batch in bound_to.items():
         current = old_batch if old_batch is not None else {"$exists": False}
-        claimed += predictions.update_one(
-            {"_id": doc_id, "logger_batch": current}, claim_update(batch_id)
-        ).modified_count
+        claimed += claim_one(predictions, batch_id, {"_id": doc_id, "logger_batch": current})
     return claimed
 
 
@@ -213,10 +260,12 @@ def quarantine(predictions: Collection[Document], batch_id: str, reasons: dict[A
     The flag comes back from the claim's copy, so that the document reads as what was counted.
     """
     for doc_id, reason in reasons.items():
-        predictions.update_one(
-            {"_id": doc_id, "logger_batch": batch_id},
-            [{"$set": {"logged": {"$ifNull": [f"${LOGGED_AS}.logged", False]}, "logged_error": {"$literal": reason}}}],
-        )
+        query = {"_id": doc_id, "logger_batch": batch_id}
+        written = {"$ifNull": [f"${LOGGED_AS}.logged", False]}
+        try:
+            predictions.update_one(query, [{"$set": {"logged": written, "logged_error": {"$literal": reason}}}])
+        except WriteError:  # the flag the writer left is too large to hold twice: it stays in the copy alone
+            set_aside(predictions, query, reason[:MAX_REASON])
 
 
 def release(predictions: Collection[Document], batch_id: str, ids: Sequence[Any]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 import schedule
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from clara_common.days import local_day
 from clara_common.db import make_client, redact_uri
@@ -43,10 +43,17 @@ class StopFlag:
         return self.requested
 
 
-def database_unavailable(exc: PyMongoError, settings: CommonSettings) -> str:
-    """Return one log line naming the database that did not answer, and why, without pymongo's topology dump."""
+def database_error(exc: PyMongoError, settings: CommonSettings) -> str:
+    """Return one log line naming the database and what went wrong, without pymongo's topology dump.
+
+    "Unavailable" only when it did not answer: an error it returned (a refused write, a failed
+    login) is said to be one, so that it is never taken for an outage.
+    """
     reason = str(exc).partition(", Topology Description:")[0]
-    return f"database unavailable (MONGODB_URI={redact_uri(settings.MONGODB_URI.get_secret_value())}): {reason}"
+    uri = redact_uri(settings.MONGODB_URI.get_secret_value())
+    if isinstance(exc, ConnectionFailure):
+        return f"database unavailable (MONGODB_URI={uri}): {reason}"
+    return f"database error (MONGODB_URI={uri}): {reason}"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -135,7 +142,7 @@ class GuardedJob:
             )
             self.not_before = time.monotonic() + wait
             if isinstance(exc, PyMongoError):
-                log.error("%s; retrying in %.0fs", database_unavailable(exc, self.settings), wait)
+                log.error("%s; retrying in %.0fs", database_error(exc, self.settings), wait)
             else:
                 log.exception("tick failed; retrying in %.0fs", wait)
             return
@@ -212,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("%s", exc)
         return 2
     except PyMongoError as exc:  # --once or --reconcile: the one attempt found no database
-        log.error("%s", database_unavailable(exc, settings))
+        log.error("%s", database_error(exc, settings))
         return 1
     except ValueError as exc:  # e.g. a WHYLABS_API_KEY that is not shaped like one
         log.error("bad configuration: %s", exc)

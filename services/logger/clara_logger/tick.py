@@ -25,7 +25,7 @@ from clara_common import calibration
 from clara_common.contract import Prediction, Rejection, is_early, parse_prediction
 from clara_common.days import day_start, days_between, local_day
 from clara_common.db import Document, create_prediction_indexes, ensure_index_models, get_database, predictions
-from clara_common.ledger import CORRECTION_LOOKBACK, PREVIOUS_AS, Contribution, contribution, copy_of, max_skew
+from clara_common.ledger import CORRECTION_LOOKBACK, Contribution, contribution, copy_of, max_skew, previous_of
 from clara_common.settings import CommonSettings
 from clara_logger import (
     alerts,
@@ -199,7 +199,7 @@ def batch_changes(
         elif parsed.is_validated:
             changes.added.append(parsed)
         # A copy with no verdict (a review withdrawn, seen by a reconcile) adds nothing.
-        if (old := contribution(document.get(PREVIOUS_AS), settings.classes, settings.tz)) is not None:
+        if (old := contribution(previous_of(document), settings.classes, settings.tz)) is not None:
             changes.taken_out.append(old)
     return changes
 
