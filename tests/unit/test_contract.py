@@ -166,10 +166,10 @@ def test_is_early_says_which_documents_wait_until_due() -> None:
     assert not is_early(document(output_validated=None, timestamp_validated=NOW + timedelta(hours=1)), UTC, NOW, SKEW)
 
 
-def test_the_readme_table_says_what_the_contract_accepts_as_a_class_id() -> None:
-    """Issue 18, item 6: the code accepts integral doubles as class ids, so the table must say so."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    rows = {line.split("|")[1].strip(): line for line in readme.splitlines() if line.startswith("| `output_")}
+def test_the_contract_table_says_what_the_contract_accepts_as_a_class_id() -> None:
+    """Issue 18, item 6: the code accepts integral doubles as class ids, so docs/contract.md's table must say so."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "contract.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in page.splitlines() if line.startswith("| `output_")}
     assert parse(document(output_prediction=3.0, output_validated=3.0)).predicted_class == 3
     assert "integral double" in rows["`output_prediction`"] and "integral double" in rows["`output_validated`"]
 

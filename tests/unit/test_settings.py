@@ -1,4 +1,4 @@
-"""Settings: defaults, environment parsing, clear errors, secrets kept out of repr, and the README's
+"""Settings: defaults, environment parsing, clear errors, secrets kept out of repr, and docs/configuration.md's
 table and .env.example kept in step with the models (compose.yaml's: tests/unit/test_compose_environment.py)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from clara_monitor.settings import MonitorSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = (CommonSettings, LoggerSettings, MonitorSettings)
-# In the README's table but read by no model: Compose's own variables, and LOG_LEVEL, which
+# In docs/configuration.md's table but read by no model: Compose's own variables, and LOG_LEVEL, which
 # clara_common.logs reads before any settings are (so that a settings error is logged at that level).
 NOT_IN_A_MODEL = {
     "MONGO_ROOT_USERNAME",
@@ -216,10 +216,10 @@ def test_missing_class_file_is_refused(tmp_path: Path) -> None:
         _ = CommonSettings.from_env({"CLASSES_FILE": str(tmp_path / "nope.json")}).classes
 
 
-def readme_table() -> dict[str, str]:
-    """Return each variable of the README's configuration table with the text of its default cell."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+def configuration_table() -> dict[str, str]:
+    """Return each variable of docs/configuration.md's settings table with the text of its default cell."""
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    section = text.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
     table: dict[str, str] = {}
     for line in section.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
@@ -240,23 +240,23 @@ def documented_default(value: object) -> str:
     return str(value)
 
 
-def test_the_readme_table_lists_every_setting_with_its_default() -> None:
-    table = readme_table()
+def test_the_configuration_table_lists_every_setting_with_its_default() -> None:
+    table = configuration_table()
     for model in MODELS:
         for name, field in model.model_fields.items():
-            assert name in table, f"{name} ({model.__name__}) is missing from the README's configuration table"
+            assert name in table, f"{name} ({model.__name__}) is missing from docs/configuration.md's table"
             cell = table[name]
             if field.default is None:
-                assert cell.startswith("unset"), f"{name}: the README says {cell!r}, the default is unset"
+                assert cell.startswith("unset"), f"{name}: docs/configuration.md says {cell!r}, the default is unset"
             else:
                 assert cell.strip("`").split("`")[0] == documented_default(field.default), (
-                    f"{name}: the README says {cell!r}, the default is {documented_default(field.default)!r}"
+                    f"{name}: docs/configuration.md says {cell!r}, the default is {documented_default(field.default)!r}"
                 )
 
 
-def test_every_variable_in_the_readme_table_is_read_by_a_model() -> None:
+def test_every_variable_in_the_configuration_table_is_read_by_a_model() -> None:
     fields = {name for model in MODELS for name in model.model_fields}
-    assert set(readme_table()) - NOT_IN_A_MODEL == fields
+    assert set(configuration_table()) - NOT_IN_A_MODEL == fields
 
 
 def test_env_example_lists_every_setting() -> None:
