@@ -57,7 +57,7 @@ class ServiceUser:
 
 
 SERVICE_USERS = (
-    # The monitor writes nothing (README: "The monitor writes nothing to the database").
+    # The monitor writes nothing (docs/architecture.md: "The ledger and the tail").
     ServiceUser("monitor", "clara-monitor", "read", "MONGO_MONITOR_PASSWORD"),
     # The logger writes its logger_* collections and its marks on the predictions, and creates indexes.
     ServiceUser("logger", "clara-logger", "readWrite", "MONGO_LOGGER_PASSWORD"),

@@ -1,6 +1,6 @@
 """The prediction record contract: one raw MongoDB document in, a typed record or a rejection out.
 
-The classifier writes one document per prediction (see the README's "Record contract"):
+The classifier writes one document per prediction (see docs/contract.md):
 
     filename             str                      base name of the image
     output_confidence    float in [0, 1], optional confidence of the predicted class

@@ -2,7 +2,7 @@
 
 Each service has a model of its own that adds what only it reads (`clara_logger.settings.LoggerSettings`,
 `clara_monitor.settings.MonitorSettings`); the seed needs nothing more than `CommonSettings`. Each
-field's name is its environment variable, and the README's configuration table lists them all (a test
+field's name is its environment variable, and docs/configuration.md's table lists them all (a test
 checks the table against the models). A variable two services read is declared in both models with one
 default, the constant here, and the same type.
 

@@ -17,7 +17,7 @@ last refresh (`unreviewed_as_of`): predictions made, or reviewed, since then are
 linear in confidence within a bin, so Σp = a·n + b·Σc and Σp² = a²n + 2ab·Σc + b²·Σc² per bin give the
 same estimate and Poisson-binomial variance as a sum over the predictions. Where no logger has written
 a summary (`unreviewed_source: "predictions"`), the predictions themselves are read at the request,
-one by one: the reference computation, slower as they grow (see the README's figures).
+one by one: the reference computation, slower as they grow (see docs/benchmarks.md).
 """
 
 from __future__ import annotations

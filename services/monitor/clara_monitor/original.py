@@ -1,7 +1,7 @@
 """The original CLARA dashboard's routes, for the clients written against it: /data, /training-data, /min-date.
 
 Same shapes and averaging as the original, from the same counts as /api/metrics (the ledger plus its tail).
-Where the original's numbers were accidents, these differ, on purpose (README, "The original routes"):
+Where the original's numbers were accidents, these differ, on purpose (docs/api.md, "The original routes"):
 a day without validations has 0 entries and null scores (the original carried the previous day's, or
 an invented 0.75, forward); days are local days of TIMEZONE; a legacy `false` review is a wrong
 prediction, never a class; a bad date is a 400 JSON, not a 500.
