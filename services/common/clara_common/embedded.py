@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -43,10 +44,19 @@ def free_port(host: str = "127.0.0.1") -> int:
 class EmbeddedMongo:
     """A SecantusDB server on `host:port`, storing its data in `storage_path` (or in memory)."""
 
-    def __init__(self, port: int | None = None, storage_path: str | Path = MEMORY, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        storage_path: str | Path = MEMORY,
+        host: str = "127.0.0.1",
+        preexec_fn: Callable[[], object] | None = None,
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.storage_path = str(storage_path)
+        # Run in the server's process before it starts (subprocess.Popen's preexec_fn): clara-demo's asks
+        # Linux to stop the server when the demo dies.
+        self._preexec_fn = preexec_fn
         self._process: subprocess.Popen[bytes] | None = None
         # Open for the server's lifetime (its stdout and stderr), closed in stop(): no `with` can hold it.
         self._log_file = tempfile.NamedTemporaryFile(prefix="secantus-", suffix=".log", delete=False)  # noqa: SIM115
@@ -76,7 +86,11 @@ class EmbeddedMongo:
         log.info("starting embedded database: %s", " ".join(command))
         # A session of its own, so that a Ctrl-C aimed at the caller's group does not kill it mid-write.
         self._process = subprocess.Popen(
-            command, stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=self._preexec_fn,
         )
         self._wait_until_ready(timeout)
         return self
@@ -94,6 +108,10 @@ class EmbeddedMongo:
                 time.sleep(0.2)
         self.stop()
         raise EmbeddedMongoError(f"the embedded database did not answer within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def exit_code(self) -> int | None:
+        """Return the server's exit code if it has exited since start(), None while it runs (or before start)."""
+        return None if self._process is None else self._process.poll()
 
     def log_tail(self, lines: int = 30) -> str:
         """Return the last lines the server printed."""
