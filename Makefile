@@ -77,18 +77,22 @@ run: ## Run the stack: Docker Compose when a Docker engine answers, else without
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory up; \
 	else echo "No Docker engine answers: running without Docker (make demo)."; $(MAKE) --no-print-directory demo; fi
 
-demo: $(STAMP) ## Run the stack without Docker: embedded database (data in .data/), seed, logger, monitor on :5004
+# A taken port (MONITOR_PORT, default 5004) or a demo already running on .data/mongo stops it with one line.
+demo: $(STAMP) ## Run the stack without Docker: embedded database (data in .data/), seed, logger, monitor on :5004 (MONITOR_PORT)
 	$(BIN)/clara-demo
 
 # The database passwords missing from .env are generated into it first (never one that is set). When
 # any was added, every container is recreated: a stack started before (with passwords generated in its
 # volumes) gets the new ones applied by mongo-users, and its services must log in again with them.
+# The monitor's port is checked first (scripts/check-monitor-port.sh): taken by another program, it stops
+# here with one line naming MONITOR_PORT, before anything is built or started.
 up: ## Start the stack with Docker Compose (database passwords missing from .env generated into it), then open http://localhost:5004
-	@added=$$(scripts/ensure-env-secrets.sh .env) || exit $$?; \
+	@port=$$(COMPOSE="$(COMPOSE)" scripts/check-monitor-port.sh .env) || exit $$?; \
+	added=$$(scripts/ensure-env-secrets.sh .env) || exit $$?; \
 	if [ -n "$$added" ]; then echo "make up: generated into .env (git-ignored):" $$added; fi; \
 	echo "$(COMPOSE) up --build -d$${added:+ --force-recreate}"; \
-	$(COMPOSE) up --build -d $${added:+--force-recreate}
-	@echo "CLARA Monitor: http://localhost:5004"
+	$(COMPOSE) up --build -d $${added:+--force-recreate} && \
+	echo "CLARA Monitor: http://localhost:$${port%%-*}"
 
 # Drops the four passwords from .env; `make up` then generates new ones, mongo-users logs in as root with
 # the stored root password and sets the new ones, and every container starts again with them.
