@@ -16,12 +16,14 @@ from bson.max_key import MaxKey
 from bson.min_key import MinKey
 from flask.testing import FlaskClient
 from pymongo import monitoring
+from pymongo.collection import Collection
 from pymongo.database import Database
 
 from clara_common.days import day_start, local_day, today
 from clara_common.db import make_client
 from clara_common.ledger import HISTORY_COLLECTION, dates_within
 from clara_common.settings import CommonSettings
+from clara_logger import batches
 from clara_logger.tick import LoggerService
 from clara_monitor import create_app
 from clara_monitor.api import FIRST_YEAR, LAST_YEAR
@@ -51,9 +53,11 @@ class FindRecorder(monitoring.CommandListener):
 
 
 @contextmanager
-def recorded_monitor(settings: CommonSettings) -> Iterator[tuple[FlaskClient, FindRecorder]]:
+def recorded_monitor(
+    settings: CommonSettings, recorder: FindRecorder | None = None
+) -> Iterator[tuple[FlaskClient, FindRecorder]]:
     """Yield a monitor's test client whose database client records the finds it sends."""
-    recorder = FindRecorder()
+    recorder = recorder or FindRecorder()
     app = create_app({"TESTING": True, "SETTINGS": monitor_settings(settings)})
     context = app.extensions["clara_monitor"]
     context.client.close()
@@ -235,6 +239,56 @@ def test_the_routes_answer_what_a_sort_over_every_document_answers(db, settings,
 def test_no_document_no_day(db, settings) -> None:
     with recorded_monitor(settings) as (client, _):
         assert answered(client) == {"min_date": None, "max_date": None}
+
+
+def test_a_day_a_correction_empties_leaves_the_range_once_the_logger_moves_it(db, settings) -> None:
+    collection = db[settings.PREDICTIONS_COLLECTION]
+    alone = review(settings, 8)
+    collection.insert_many([alone] + [review(settings, 5, i) for i in range(10)])
+    with recorded_monitor(settings) as (client, _), logger_for(settings) as logger:
+        logger.tick()
+        assert answered(client)["min_date"] == local_day(alone["timestamp_validated"], settings.tz).isoformat()
+        now = datetime.now(UTC).replace(microsecond=0)
+        collection.update_one({"_id": alone["_id"]}, {"$set": {"timestamp_validated": now}})
+        corrected = answered(client)  # the history still holds it on its first day
+        assert corrected == scanned_bounds(db, settings)
+        assert corrected["max_date"] == today(settings.tz).isoformat()
+        assert logger.tick().corrected == 1
+        moved = answered(client)
+    assert moved == scanned_bounds(db, settings)
+    assert moved["min_date"] == local_day(noon(settings, 5), settings.tz).isoformat()
+
+
+class ClaimOnFirstFind(FindRecorder):
+    """Has a logger claim every unlogged review into a new batch just before the first find on the predictions."""
+
+    def __init__(self, predictions: Collection) -> None:
+        super().__init__()
+        self.predictions = predictions
+        self.batch: str | None = None
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        super().started(event)
+        if self.batch is None and event.command_name == "find" and event.command["find"] == self.predictions.name:
+            self.batch = batches.open_batch(batches.batches(self.predictions.database), "test", 600)
+            batches.claim_window(self.predictions, self.batch, YEAR_2000, datetime.now(UTC))
+
+
+def test_a_review_claimed_between_the_reads_is_kept(db, settings) -> None:
+    collection = db[settings.PREDICTIONS_COLLECTION]
+    collection.insert_many([review(settings, 3, i) for i in range(20)])
+    with logger_for(settings) as logger:
+        logger.tick()
+    back_dated = review(settings, 30)
+    collection.insert_one(back_dated)
+    claiming = ClaimOnFirstFind(collection)
+
+    with recorded_monitor(settings, claiming) as (client, _):
+        answer = answered(client)
+
+    # Claimed by a batch the first look for unfinished ones did not see, and not in the history yet.
+    assert collection.find_one({"_id": back_dated["_id"]})["logger_batch"] == claiming.batch
+    assert answer["min_date"] == local_day(back_dated["timestamp_validated"], settings.tz).isoformat()
 
 
 def test_the_routes_keep_a_review_while_the_logger_claims_it(db, settings) -> None:

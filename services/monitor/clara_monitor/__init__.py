@@ -18,7 +18,7 @@ from pymongo.database import Database
 
 from clara_common.db import Document, get_database, make_client, predictions
 from clara_monitor import security
-from clara_monitor.reader import HistoryCache, LiveTail, RangeCounts, TailJudgements, range_counts
+from clara_monitor.reader import CountedDays, HistoryCache, LiveTail, RangeCounts, TailJudgements, range_counts
 from clara_monitor.settings import MonitorSettings
 from clara_monitor.training import TrainedCounts
 
@@ -59,6 +59,7 @@ class MonitorContext:
     client: MongoClient[Document]
     trained: TrainedCounts
     history: HistoryCache = field(default_factory=HistoryCache)
+    counted_days: CountedDays = field(default_factory=CountedDays)
     tail: TailJudgements = field(default_factory=TailJudgements)
     live: LiveTail = field(default_factory=LiveTail)
     answers: Answers = field(default_factory=Answers)

@@ -289,6 +289,7 @@ def first_and_last_day(context: MonitorContext) -> tuple[str | None, str | None]
         context.settings,
         date(FIRST_YEAR, 1, 1),
         min(current_day, date(LAST_YEAR, 12, 31)),
+        context.counted_days,
     )
 
 

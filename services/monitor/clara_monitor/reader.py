@@ -563,45 +563,86 @@ def _iso_fields(document: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in document.items()}
 
 
+class CountedDays:
+    """The history's days with counts, kept in this process: every day's count read once, then the days
+    changed lately (looked up through `updated_at`, reaching POLL_MARGIN further back, as HistoryCache does).
+
+    The embedded database reads each day's whole record (its profile too) to find the days with counts,
+    hundreds of milliseconds for a year: too much for every page load.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._days: set[str] = set()
+        self._generation: Any = None
+        self._polled_at: datetime | None = None
+
+    def refresh(self, database: Database[Document], ledger: dict[str, Any] | None) -> None:
+        """Bring the days up to date: all of them for a new history, else those changed lately."""
+        with self._lock:
+            started = datetime.now(UTC)
+            generation = (ledger or {}).get("created_at")
+            changed: dict[str, Any] = {}
+            if generation != self._generation or self._polled_at is None:  # first, or rebuilt from nothing
+                self._days, self._generation = set(), generation
+            else:
+                changed = {"updated_at": {"$gte": self._polled_at - POLL_MARGIN}}
+            for record in database[HISTORY_COLLECTION].find(changed, {"count": 1}):
+                count = record.get("count")
+                if isinstance(count, int | float) and count > 0:
+                    self._days.add(record["_id"])
+                else:
+                    self._days.discard(record["_id"])
+            self._polled_at = started
+
+    def ends(self, first: str, last: str) -> list[str]:
+        """Return the first and last day with counts from `first` to `last` (none: an empty list)."""
+        with self._lock:
+            inside = [day for day in self._days if first <= day <= last]
+        return [min(inside), max(inside)] if inside else []
+
+
 def day_bounds(
     database: Database[Document],
     predictions: Collection[Document],
     settings: MonitorSettings,
     earliest: date,
     latest: date,
+    counted: CountedDays | None = None,
 ) -> tuple[str | None, str | None]:
     """Return the first and last local day with validated predictions within `earliest` to `latest`.
 
-    The history's first and last day with counts, and the days of the tail's earliest and latest BSON-date
-    validation times (without a logger, the tail is every document): the days a sort over every
-    document's validation time gives, reading only the tail. A validation time that is not due yet
-    (beyond now + MAX_CLOCK_SKEW_MINUTES) is left out, so that the dashboard never opens on a day to come.
+    The history's first and last day with counts (`counted`, this process's, brought up to date), and
+    the days of the tail's earliest and latest BSON-date validation times (without a logger, the tail is
+    every document): the days a look at every document's validation time gives, reading only the tail.
+    A validation time that is not due yet (beyond now + MAX_CLOCK_SKEW_MINUTES) is left out, so that
+    the dashboard never opens on a day to come.
 
     The history is read last: a review the logger claims meanwhile is in the tail or already in a day.
     """
     start = day_start(earliest, settings.tz)
     end = min(day_start(latest + timedelta(days=1), settings.tz), datetime.now(UTC) + max_skew(settings))
-    times = tail_times(database, predictions, start, end)
-    days = {local_day(t, settings.tz).isoformat() for t in times}
-    in_days = {"$gte": earliest.isoformat(), "$lte": latest.isoformat()}
-    for order in (1, -1):
-        record = database[HISTORY_COLLECTION].find_one(
-            {"_id": in_days, "count": {"$gt": 0}}, {"_id": 1}, sort=[("_id", order)]
-        )
-        if record is not None:
-            days.add(record["_id"])
+    ledger = read_state(database)
+    times = tail_times(database, predictions, ledger, start, end)
+    counted = counted or CountedDays()
+    counted.refresh(database, ledger)
+    days = [local_day(t, settings.tz).isoformat() for t in times]
+    days += counted.ends(earliest.isoformat(), latest.isoformat())
     return (min(days), max(days)) if days else (None, None)
 
 
 def tail_times(
-    database: Database[Document], predictions: Collection[Document], start: datetime, end: datetime
+    database: Database[Document],
+    predictions: Collection[Document],
+    ledger: dict[str, Any] | None,
+    start: datetime,
+    end: datetime,
 ) -> list[datetime]:
     """Return BSON-date validation times in [start, end) of the tail: among them its earliest and latest.
 
     Read again while a batch opened after the look for unfinished ones: its documents may have left the
     tail's other queries before the history holds them.
     """
-    ledger = read_state(database)
     unfinished = unfinished_batches(database) if ledger else {}
     for _ in range(READ_ATTEMPTS):
         times = tail_ends(predictions, tail_queries(start, end, ledger, unfinished), start, end)
