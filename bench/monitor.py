@@ -26,7 +26,12 @@ pointing there.
    the 90-day answer is timed and checked against the documents again, and the reader's queries are
    timed one by one (with the plan of the slowest).
 
-It ends with a table: metric, new design, old design, new/old, target, OK/MISSED. Every request loop
+At the whole history (step 1), /api/date-range and /min-date (asked on every page load) are timed on the
+new design and on the monitor of --scan-commit, the last one that sorted every document's validation
+time for them, in the same run; their answers must agree.
+
+It ends with a table: metric, new design, old design, new/old, target, OK/MISSED; then one of the page-load
+routes, after against before. Every request loop
 is bounded in count and time; all traffic stays on this machine.
 
     .venv/bin/python bench/monitor.py                 # 1,000,000 predictions over 365 days (30-60 min)
@@ -86,6 +91,12 @@ from clara_monitor.settings import MonitorSettings  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 OLD_COMMIT = "5429b76"
+# The last commit whose /api/date-range and /min-date sorted every document's validation time.
+SCAN_COMMIT = "7c5ea09"
+# Asked by every page load (dashboard.js, the original dashboard's clients).
+PAGE_LOAD_ROUTES = ("/api/date-range", "/min-date")
+# Timed requests per page-load route on --scan-commit's monitor: each sorts the whole collection.
+SCAN_REQUESTS = 3
 # The live phase's 4-client loop runs for --live-seconds, at most this many requests.
 LIVE_REQUEST_CAP = 20_000
 WINDOWS = (7, 30, 90)
@@ -651,6 +662,21 @@ def first_answer(monitor: Monitor, current: date, timeout: float, label: str) ->
     return ms if answer else float("nan")
 
 
+def page_load_figures(
+    monitor: Monitor, requests: int, timeout: float, time_limit: float
+) -> dict[str, tuple[Sample, dict[str, Any] | None]]:
+    """Time each page-load route from one client after one warm-up request; print them; return each sample
+    and the warm-up's answer."""
+    figures = {}
+    for route in PAGE_LOAD_ROUTES:
+        url = f"{monitor.base}{route}"
+        _, answer, _ = timed_get(url, timeout)
+        sample = sequential(url, requests, time_limit, timeout)
+        figures[route] = (sample, answer)
+        print(f"    {route}, one client: {sample.line()}; {answer}")
+    return figures
+
+
 def wait_for_tick(database: Any, after: datetime, timeout: float) -> float:
     """Wait until the logger records a tick finished after `after`; return the seconds waited."""
     started = time.monotonic()
@@ -790,6 +816,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--old-commit", default=OLD_COMMIT, help=f"the old design's commit (default {OLD_COMMIT})")
     parser.add_argument(
+        "--scan-commit",
+        default=SCAN_COMMIT,
+        help=f"the page-load routes' baseline: the last commit that sorted every document (default {SCAN_COMMIT})",
+    )
+    parser.add_argument(
         "--mongo-image",
         default=os.environ.get("MONGO_IMAGE"),
         help="run on this image (e.g. mongo:7) in a container through testcontainers, when a Docker engine "
@@ -816,6 +847,9 @@ def main(argv: list[str] | None = None) -> int:
 
     old_root = extract_old(args.old_commit)
     old_path = f"{old_root}/services/common:{old_root}/services/monitor"
+    scan_root = extract_old(args.scan_commit)
+    scan_path = f"{scan_root}/services/common:{scan_root}/services/monitor"
+    page_loads: dict[str, dict[str, tuple[Sample, dict[str, Any] | None]]] = {}
     # On disk, as `make demo` runs it: at 1,000,000 predictions the logger's copies (logged_as) overflow
     # the in-memory store's cache (WT_CACHE_FULL).
     data = tempfile.mkdtemp(prefix="clara-bench-data-")
@@ -858,10 +892,13 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 new.first_90[phase] = first_answer(monitor, current, timeout, "new design, fresh monitor")
                 new.quiet_p50[phase] = quiet_p50s(monitor, current, requests // 4, timeout, 60)
+                if phase == "history":
+                    page_loads["after"] = page_load_figures(monitor, requests, timeout, 60)
             finally:
                 monitor.stop()
             if phase == "history":
                 reader_breakdown(client, settings, current - timedelta(days=89), current)
+                page_loads.update(page_load_baseline(settings, args, scan_path, requests, timeout))
             if phase == "history/10":
                 # The old design's quiet p50 at a tenth of the history (its p50 at the whole is taken
                 # after the live phase, when its cache holds the whole history).
@@ -987,7 +1024,53 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\nrun took {(time.perf_counter() - run_started) / 60:.0f} min")
     report(new, old, logger_runs, count, days, daily, args, requests, old_requests, where)
+    page_load_report(page_loads, count, args.scan_commit)
     return 0
+
+
+def page_load_baseline(
+    settings: MonitorSettings, args: argparse.Namespace, scan_path: str, requests: int, timeout: float
+) -> dict[str, dict[str, tuple[Sample, dict[str, Any] | None]]]:
+    """Time the page-load routes on --scan-commit's monitor (before) at the whole history, quiet."""
+    print(f"  the page-load routes before ({args.scan_commit}, a sort over every document):")
+    monitor = Monitor("before", settings, args.workers, scan_path)
+    try:
+        return {"before": page_load_figures(monitor, min(SCAN_REQUESTS, requests), timeout, 300)}
+    finally:
+        monitor.stop()
+
+
+def page_load_report(
+    figures: dict[str, dict[str, tuple[Sample, dict[str, Any] | None]]], count: int, scan_commit: str
+) -> None:
+    """Print the page-load routes' table: after against before, measured in the same run, and whether they agree."""
+    after, before = figures.get("after", {}), figures.get("before", {})
+    print(
+        f"\npage-load routes at the whole history ({count:,} predictions), quiet, one client: after (the ledger "
+        f"and the tail) against before ({scan_commit}: a sort over every document)"
+    )
+    header = ("route", "after p50", "after p95", "before p50", "after/before", "same answer", "target", "")
+    rows = []
+    for route in PAGE_LOAD_ROUTES:
+        new_sample, new_answer = after.get(route, (Sample(), None))
+        old_sample, old_answer = before.get(route, (Sample(), None))
+        same = new_answer is not None and new_answer == old_answer
+        ok = same and not new_sample.errors and new_sample.p50 is not None and new_sample.p50 <= 50
+        rows.append(
+            (
+                route,
+                fmt(new_sample.p50),
+                fmt(new_sample.p95),
+                fmt(old_sample.p50),
+                ratio(new_sample.p50, old_sample.p50),
+                "yes" if same else "NO",
+                "<= 50 ms, same",
+                "OK" if ok else "MISSED",
+            )
+        )
+    widths = [max(len(r[i]) for r in [*rows, header]) for i in range(len(header))]
+    for r in [header, *rows]:
+        print(" | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
 
 
 def report(
