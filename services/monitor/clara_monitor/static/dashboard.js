@@ -52,6 +52,22 @@
   const TYPING_PAUSE_MS = 1000; // a typed date is applied after this pause (or at once on Enter, blur, a whole date)
   const MAX_RETRY_SECONDS = 60;
   const REFRESH_CHOICES = ["off", "60", "300"]; // seconds between automatic refreshes
+  const FIRST_YEAR = 2000; // the years the API accepts in a date
+  const LAST_YEAR = 2100;
+  const POINT_ROOM = 8; // px past the plot where a point on its edge (6 px, 8 hovered) is still drawn whole
+  const DAY_LABEL_WIDTH = 52; // px a day's tick ("Nov 30") needs, with room around it
+  const MAX_DAY_LABELS = 8;
+  // The per-class lines' point styles: a cue beside the colour, for classes of like colours (green, green_point).
+  // rectRounded last: at a few pixels it reads as a circle.
+  const CLASS_POINT_STYLES = ["circle", "rect", "triangle", "rectRot", "star", "crossRot", "cross", "rectRounded"];
+  // Why the header's controls are disabled on a tab (they change nothing there).
+  const AVERAGE_ELSEWHERE = "The average applies to Main and Metrics only.";
+  const CONTROL_REASONS = {
+    samples: AVERAGE_ELSEWHERE,
+    "class-metrics": AVERAGE_ELSEWHERE,
+    drift: AVERAGE_ELSEWHERE,
+    training: "Training data does not depend on the range or the average.",
+  };
 
   // Chart instances by canvas id, and the last answers: the browser tests read both.
   const charts = {};
@@ -67,6 +83,8 @@
     classMetric: "recall",
     classFocus: "", // the class drawn with its reference on "Metrics by class" ("" for all)
     confusionView: "counts",
+    ranges: {}, // the range (and time) each answer was loaded for
+    firstDay: null, // the first day of the range with data, when the range starts earlier
     loads: 0,
     updatedAt: null,
   };
@@ -163,12 +181,12 @@
 
   // Days with few validated predictions: hollow points and dashed segments (Chart.js scriptables).
   // `color` is a colour or a function of the scriptable context.
-  function lowConfidenceStyle(counts, color, radius) {
+  function lowConfidenceStyle(counts, color, radius, pointStyle = "circle") {
     const low = (index) => isLowCount(counts[index]);
     const paint = typeof color === "function" ? color : () => color;
     return {
       counts, // read by the tooltips and the browser tests
-      pointStyle: "circle",
+      pointStyle,
       pointRadius: (ctx) => (low(ctx.dataIndex) ? Math.max(radius, 3) : radius),
       pointHoverRadius: (ctx) => (low(ctx.dataIndex) ? Math.max(radius, 3) : radius) + 2,
       pointBorderColor: paint,
@@ -261,7 +279,20 @@
 
   // -- charts -------------------------------------------------------------------------------------
 
+  // Points on the plot's edge (a value of 100%, a p-value of 1) are drawn whole: a dataset may reach
+  // POINT_ROOM px past the plot (Chart.js cuts it at an axis' set min and max), and the layout leaves that
+  // room above the plot.
+  function withRoomForPoints(config) {
+    if (config.type === "pie") return config;
+    for (const dataset of config.data.datasets) if (dataset.clip === undefined) dataset.clip = POINT_ROOM;
+    const layout = config.options.layout || {};
+    const padding = layout.padding || {};
+    config.options.layout = { ...layout, padding: { ...padding, top: Math.max(padding.top || 0, POINT_ROOM) } };
+    return config;
+  }
+
   function draw(id, config) {
+    withRoomForPoints(config);
     if (charts[id]) {
       charts[id].data = config.data;
       charts[id].options = config.options;
@@ -319,21 +350,28 @@
   const referenceLine = (level) =>
     `reference ${percent(level.value)}` + (isNumber(level.low) && isNumber(level.high) ? ` (90% band ${percent(level.low)}–${percent(level.high)})` : "");
 
-  // Ticks say "4 Nov"; the tooltips keep the ISO day.
+  // Days in one format: ticks say "Nov 4" (shortDay), tooltips and notes add the year (longDay); never the ISO day.
   const shortDay = (day) =>
     new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
+  const dayTitle = (items) => (items.length ? longDay(items[0].label) : "");
+  // A tick every `step` days back from the last, the step set by the number of days and the chart's width
+  // alone (not by Chart.js' skipping, which follows the width of the value axis): charts side by side
+  // label the same days.
+  const dayStep = (count, width) =>
+    Math.ceil(count / Math.max(2, Math.min(MAX_DAY_LABELS, Math.floor(width / DAY_LABEL_WIDTH))));
   const dayAxis = () => ({
     ticks: {
       maxRotation: 0,
-      autoSkip: true,
-      autoSkipPadding: 14,
-      maxTicksLimit: 8,
-      callback(value) {
-        return shortDay(this.getLabelForValue(value));
+      autoSkip: false,
+      callback(value, index) {
+        const count = this.chart.data.labels.length;
+        return (count - 1 - index) % dayStep(count, this.chart.width) === 0 ? shortDay(this.getLabelForValue(value)) : null;
       },
     },
     grid: { display: false },
   });
+  // The days a chart draws: from the first with data (state.firstDay) where the range starts earlier.
+  const fromFirstDay = (days) => (state.firstDay ? days.filter((d) => (d.day || d) >= state.firstDay) : days);
   const tooltipPercent = {
     callbacks: { label: (ctx) => `${ctx.dataset.label}: ${percent(ctx.parsed.y ?? ctx.parsed)}` },
   };
@@ -360,7 +398,7 @@
           },
           tooltip: {
             filter: (item) => !item.dataset.reference,
-            callbacks: { footer: () => references.map(referenceLine), ...tooltipCallbacks },
+            callbacks: { title: dayTitle, footer: () => references.map(referenceLine), ...tooltipCallbacks },
           },
           alertMarkers: { days: days.filter((day) => alertsByDay().has(day)) },
         },
@@ -495,7 +533,7 @@
     const m = state.metrics;
     const names = Object.keys(m.class_counts);
     const colors = names.map((name) => m.color_dict[name] || "#888");
-    const days = Object.keys(m.daily_metrics);
+    const days = fromFirstDay(Object.keys(m.daily_metrics));
     const empty = m.total_validated === 0;
     for (const panel of ["main", "metrics", "samples", "class-metrics"]) {
       const section = $(`panel-${panel}`);
@@ -508,7 +546,7 @@
     for (const metric of METRICS) $(`kpi-${metric}`).textContent = percent(m.metrics[metric]);
     for (const node of document.querySelectorAll(".low-threshold")) node.textContent = String(lowSampleThreshold());
     $("footnote").textContent =
-      `${m.start_date} to ${m.end_date} · days in ${m.timezone} · ${m.average} average · ` +
+      `${longDay(m.start_date)} to ${longDay(m.end_date)} · days in ${m.timezone} · ${m.average} average · ` +
       `undefined values are left out and shown as gaps`;
     renderLowCountNote(m, days);
     if (empty) return;
@@ -566,21 +604,22 @@
 
   function classDailyConfig(metric) {
     const answer = state.classDaily;
-    const days = answer.days.map((d) => d.day);
-    const counts = answer.days.map((d) => d.count);
-    const radius = days.length > 60 ? 0 : 2.5;
-    const datasets = answer.names.map((name) => {
+    const rows = fromFirstDay(answer.days);
+    const days = rows.map((d) => d.day);
+    const counts = rows.map((d) => d.count);
+    const radius = days.length > 60 ? 2 : 2.5; // points even over many days: their style tells like colours apart
+    const datasets = answer.names.map((name, i) => {
       const color = answer.color_dict[name] || "#888";
       return {
         label: name,
-        data: answer.days.map((d) => (d.classes[name] ? d.classes[name][metric] : null)),
-        support: answer.days.map((d) => (d.classes[name] ? d.classes[name].support : 0)),
+        data: rows.map((d) => (d.classes[name] ? d.classes[name][metric] : null)),
+        support: rows.map((d) => (d.classes[name] ? d.classes[name].support : 0)),
         borderColor: emphasised(color),
         backgroundColor: color,
         borderWidth: 2,
         tension: 0, // straight segments: a class's day-to-day noise is not smoothed into waves
         spanGaps: false,
-        ...lowConfidenceStyle(counts, emphasised(color), radius),
+        ...lowConfidenceStyle(counts, emphasised(color), radius, CLASS_POINT_STYLES[i % CLASS_POINT_STYLES.length]),
       };
     });
     const focus = state.classFocus;
@@ -631,16 +670,17 @@
     const cell = element("td", rows ? percent(share) : value.toLocaleString(), `cell ${diagonal ? "hit" : "miss"}`);
     cell.dataset.value = String(rows ? share : value);
     const heat = !share ? 0 : diagonal ? share : Math.max(Math.sqrt(share), 0.06);
-    cell.style.setProperty("--heat", heat.toFixed(3));
-    if (heat > 0.55) cell.classList.add("dark");
+    cell.style.setProperty("--heat", heat.toFixed(3)); // style.css keeps the darkest shade readable in ink
     cell.title = `${description}: ${plural(value, "prediction")} (${percent(share)} of the true class)`;
     return cell;
   }
 
+  // A name may break after its underscores ("green_" "point") where style.css lets the header wrap (a phone).
   function classHeader(name, color, scope) {
     const cell = element("th");
     cell.scope = scope;
-    cell.append(swatch(color), name);
+    const parts = name.split(/(?<=_)/); // "green_point": "green_", "point"
+    cell.append(swatch(color), ...parts.flatMap((part, i) => (i ? [element("wbr"), part] : [part])));
     return cell;
   }
 
@@ -703,13 +743,20 @@
     return value >= 0.001 ? value.toPrecision(2) : value.toExponential(1);
   }
 
+  const SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹";
+  const powerOfTen = (power) =>
+    `10${power < 0 ? "⁻" : ""}${[...String(Math.abs(power))].map((digit) => SUPERSCRIPT_DIGITS[digit]).join("")}`;
+
   // p-values on a log axis (drift is below the threshold); PSI and Hellinger distances go on a linear one.
+  // Its ticks in one format: decimals (0.001 to 1) on an axis that stops there, powers of ten (10⁻⁴ to 10⁰)
+  // on one that goes lower.
   function pValueAxis(values) {
     const positive = values.filter((v) => v !== null && v > 0);
     const smallest = Math.min(1e-3, ...positive);
+    const min = Math.max(1e-16, 10 ** Math.floor(Math.log10(smallest)));
     return {
       type: "logarithmic",
-      min: Math.max(1e-16, 10 ** Math.floor(Math.log10(smallest))),
+      min,
       max: 1,
       grid: { color: "#eef2f0" },
       ticks: {
@@ -717,7 +764,7 @@
         callback: (v) => {
           const power = Math.round(Math.log10(v));
           if (Math.abs(Math.log10(v) - power) > 1e-9) return "";
-          return power >= -3 ? String(10 ** power) : `1e${power}`;
+          return min < 1e-3 ? powerOfTen(power) : String(10 ** power);
         },
       },
     };
@@ -736,9 +783,10 @@
 
   function driftConfig(feature) {
     const drift = state.drift;
-    const days = drift.days.map((d) => d.day);
-    const counts = drift.days.map((d) => d.count);
-    const results = drift.days.map((d) => d.features[feature] || null);
+    const rows = fromFirstDay(drift.days);
+    const days = rows.map((d) => d.day);
+    const counts = rows.map((d) => d.count);
+    const results = rows.map((d) => d.features[feature] || null);
     const psi = judgedByPsi(results);
     const hellinger = !psi && drift.thresholds.algorithm === "hellinger";
     const fallback = hellinger ? drift.thresholds.hellinger_threshold : drift.thresholds.p_value;
@@ -819,6 +867,7 @@
           tooltip: {
             filter: (item) => item.datasetIndex !== 1 && item.parsed.y !== null,
             callbacks: {
+              title: dayTitle,
               afterTitle: (items) => plural(counts[items[0].dataIndex], "validated prediction"),
               label: describe,
               afterBody: (items) => {
@@ -956,11 +1005,28 @@
     return row;
   }
 
+  // On a phone the table's rows are cards (style.css lays its parts out as blocks, which drops a table's
+  // semantics in some browsers): its roles are stated, and each cell carries its column's name, which
+  // the card writes before the value (the header row is then read by screen readers only).
+  function keepTableSemantics(table) {
+    const names = [...table.tHead.rows[0].cells].map((cell) => cell.textContent);
+    table.setAttribute("role", "table");
+    for (const group of [table.tHead, ...table.tBodies]) group.setAttribute("role", "rowgroup");
+    for (const row of table.rows) {
+      row.setAttribute("role", "row");
+      [...row.cells].forEach((cell, i) => {
+        cell.setAttribute("role", cell.tagName === "TH" ? "columnheader" : "cell");
+        cell.dataset.label = names[i];
+      });
+    }
+  }
+
   function renderAlerts() {
     const list = state.alerts.alerts;
     $("alerts-empty").hidden = list.length > 0;
     $("alerts-table").hidden = list.length === 0;
     $("alerts-table").tBodies[0].replaceChildren(...list.map(alertRow));
+    keepTableSemantics($("alerts-table"));
     renderShiftNotices();
     renderVerdict();
   }
@@ -1049,8 +1115,9 @@
 
   // Predictions per day of prediction: reviewed and awaiting stacked, the median time to review beside.
   function trafficConfig(traffic) {
-    const days = traffic.days.map((d) => d.day);
-    const series = (key) => traffic.days.map((d) => d[key]);
+    const rows = fromFirstDay(traffic.days);
+    const days = rows.map((d) => d.day);
+    const series = (key) => rows.map((d) => d[key]);
     return {
       type: "bar",
       data: {
@@ -1076,7 +1143,8 @@
           legend: { position: "bottom", labels: { usePointStyle: true, boxHeight: 7 } },
           tooltip: {
             callbacks: {
-              afterTitle: (items) => plural(traffic.days[items[0].dataIndex].predictions, "prediction"),
+              title: dayTitle,
+              afterTitle: (items) => plural(rows[items[0].dataIndex].predictions, "prediction"),
               label: (ctx) => ctx.dataset.yAxisID === "hours"
                 ? `${ctx.dataset.label}: ${ctx.parsed.y === null ? "–" : ctx.parsed.y.toFixed(1)}`
                 : `${ctx.dataset.label}: ${ctx.parsed.y.toLocaleString()}`,
@@ -1125,9 +1193,11 @@
   // so a range before the first data or after the last stays as asked (and shows as empty).
   function fitRange(start, end, kept) {
     const notes = [];
+    const moved = new Set(); // "start", "end": the fields changed here, not by the reader
     if (start > end) {
       notes.push(`From (${longDay(start)}) was after To (${longDay(end)}), so the two dates were swapped.`);
       [start, end] = [end, start];
+      moved.add("start").add("end");
     }
     const span = daysBetween(start, end) + 1;
     if (span > MAX_RANGE_DAYS) {
@@ -1136,13 +1206,30 @@
         const asked = end;
         end = addDays(start, MAX_RANGE_DAYS - 1);
         notes.push(`${limit}, so To moved from ${longDay(asked)} to ${longDay(end)}.`);
+        moved.add("end");
       } else {
         const asked = start;
         start = addDays(end, -(MAX_RANGE_DAYS - 1));
         notes.push(`${limit}, so From moved from ${longDay(asked)} to ${longDay(start)}.`);
+        moved.add("start");
       }
     }
-    return { start, end, notes };
+    return { start, end, notes, moved };
+  }
+
+  // A control's description: the notice, on a date field the page moved; the reason, on a disabled control.
+  function describeControl(control) {
+    const ids = [control.classList.contains("moved") && "notice-message", control.disabled && "controls-note"].filter(Boolean);
+    if (ids.length) control.setAttribute("aria-describedby", ids.join(" "));
+    else control.removeAttribute("aria-describedby");
+  }
+
+  // A date field the page moved (not the reader) is outlined and described by the notice that says why.
+  function markMoved(keys) {
+    for (const { input, key } of FIELDS) {
+      input.classList.toggle("moved", keys.has(key));
+      describeControl(input);
+    }
   }
 
   // Show `start`..`end` (fitted) in the fields; return whether the applied range changed.
@@ -1150,6 +1237,7 @@
     const fitted = fitRange(start, end, kept);
     startInput.value = fitted.start;
     endInput.value = fitted.end;
+    markMoved(fitted.moved);
     showNotice([...notes, ...fitted.notes].join(" "));
     if (fitted.start === applied.start && fitted.end === applied.end) return false;
     applied.start = fitted.start;
@@ -1269,41 +1357,33 @@
     });
   }
 
-  // Dates and average from the address. A value the API refuses is reported in the API's words and
-  // replaced by the default; a reversed or too long range is fitted, with a notice.
-  async function rangeFromAddress(params) {
+  // Why the API would refuse a day of the address, in its words (api.parse_day); null when it would not.
+  function dayProblem(name, text) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return `${name} must be a date written YYYY-MM-DD, got '${text.slice(0, 40)}'`;
+    if (!isDay(text)) return `${name} is not a calendar date: '${text}'`;
+    const year = Number(text.slice(0, 4));
+    if (year < FIRST_YEAR || year > LAST_YEAR) return `${name} must be a date in the years ${FIRST_YEAR} to ${LAST_YEAR}, got ${text}`;
+    return null;
+  }
+
+  // Dates and average from the address, checked here: a value the API would refuse is never sent; it is
+  // named, in the API's words, and replaced by the default. A reversed or too long range is fitted. All
+  // of it is said in one notice, after `notes`. Returns whether the applied range changed.
+  function rangeFromAddress(params, notes = []) {
     const asked = {};
     for (const name of ["start_date", "end_date", "average"]) {
       if (params.get(name)) asked[name] = params.get(name);
     }
-    const badDates = ["start_date", "end_date"].filter((name) => name in asked && !isDay(asked[name]));
+    const reasons = ["start_date", "end_date"].filter((name) => name in asked).map((name) => dayProblem(name, asked[name])).filter(Boolean);
+    const badDates = reasons.length > 0;
     const badAverage = "average" in asked && !AVERAGES.includes(asked.average);
-    const notes = [];
-    // The API's own words when it can answer; ours when it cannot (an outage).
-    const apiReason = async (url, ours) => {
-      try {
-        await getJson(url);
-      } catch (err) {
-        if (!err.retryable) return err.reason;
-      }
-      return ours;
-    };
-    const reasons = [];
-    if (badDates.length) {
-      const dates = Object.fromEntries(["start_date", "end_date"].filter((n) => n in asked).map((n) => [n, asked[n]]));
-      const name = badDates[0];
-      reasons.push(await apiReason(`/api/alerts?${new URLSearchParams(dates)}`,
-        `${name} must be a date written YYYY-MM-DD, got ${JSON.stringify(asked[name])}`));
-    }
-    if (badAverage) {
-      reasons.push(await apiReason(`/api/metrics?${new URLSearchParams({ average: asked.average })}`,
-        `average must be one of ${AVERAGES.join(", ")}, got ${JSON.stringify(asked.average)}`));
-    }
+    if (badAverage) reasons.push(`average must be one of ${AVERAGES.join(", ")}, got '${asked.average.slice(0, 40)}'`);
+    notes = [...notes];
     if (reasons.length) notes.push(`The address asks for something the monitor cannot show: ${reasons.join("; ")}.`);
     averageSelect.value = badAverage || !asked.average ? "macro" : asked.average;
     let end = lastDay();
     let start = addDays(end, -(DEFAULT_DAYS - 1));
-    if (badDates.length) {
+    if (badDates) {
       notes.push(`Showing the default range instead: ${longDay(start)} to ${longDay(end)}.`);
     } else {
       // As the API: a start alone ends on the last day with data, or on itself when it is later.
@@ -1312,12 +1392,37 @@
       start = asked.start_date || addDays(end, -(DEFAULT_DAYS - 1));
     }
     if (badAverage) notes.push("Showing the macro average instead.");
-    applyRange(start, end, notes, asked.end_date ? end : asked.start_date);
+    return applyRange(start, end, notes, asked.end_date ? end : asked.start_date);
+  }
+
+  // The view from the address: the tab, the per-class metric and class, the refresh. A tab or metric the
+  // page does not have is said (added to `notes`) and replaced by the default.
+  function viewFromAddress(params, notes) {
+    const tab = params.get("tab");
+    if (tab && !TABS.includes(tab)) {
+      notes.push(`The address asks for the tab “${tab.slice(0, 40)}”, which the dashboard does not have: showing Main.`);
+    }
+    const metric = params.get("class_metric");
+    if (metric && !CLASS_METRICS.includes(metric)) {
+      notes.push(`The address asks for the per-class metric “${metric.slice(0, 40)}”; the chart draws ` +
+        `${listOf(CLASS_METRICS)} only: showing recall.`);
+    }
+    state.classMetric = CLASS_METRICS.includes(metric) ? metric : "recall";
+    classMetricSelect.value = state.classMetric;
+    state.classFocus = params.get("class") || ""; // checked against the classes when they are drawn
+    if (state.classDaily) renderClassDaily();
+    if ((params.get("refresh") || "off") !== autoRefreshSelect.value) setAutoRefresh(params.get("refresh"));
+    selectTab(TABS.includes(tab) ? tab : "main", false);
   }
 
   // -- tabs and the address -----------------------------------------------------------------------
 
-  function writeUrl(tab) {
+  // The address holds the view. A change of range, average, tab, metric or class the reader makes is a
+  // history entry of its own (Back returns to the view before it, popstate restores it); the view set from
+  // the address (at start, on Back and Forward) replaces the entry instead.
+  let restoring = true;
+
+  function writeUrl(tab, push = !restoring) {
     const params = new URLSearchParams({
       start_date: applied.start,
       end_date: applied.end,
@@ -1327,7 +1432,11 @@
     });
     if (state.classFocus) params.set("class", state.classFocus);
     if (autoRefreshSelect.value !== "off") params.set("refresh", autoRefreshSelect.value);
-    history.replaceState(null, "", `?${params}`);
+    const query = `?${params}`;
+    if (query !== location.search) {
+      if (push) history.pushState(null, "", query);
+      else history.replaceState(null, "", query);
+    }
     updateExportLinks();
   }
 
@@ -1343,9 +1452,22 @@
     return selected ? selected.dataset.tab : "main";
   }
 
+  // The header's controls stay on every tab; where they change nothing they are disabled, and a note
+  // beside them says why.
+  function setControlsFor(tab) {
+    const reason = CONTROL_REASONS[tab] || "";
+    const rangeOff = tab === "training";
+    for (const control of [startInput, endInput, ...document.querySelectorAll(".presets button")]) control.disabled = rangeOff;
+    averageSelect.disabled = !["main", "metrics"].includes(tab);
+    $("controls-note").textContent = reason;
+    $("controls-note").hidden = !reason;
+    for (const control of [startInput, endInput, averageSelect]) describeControl(control);
+  }
+
   function selectTab(tab, write = true) {
     if (!TABS.includes(tab)) tab = "main";
-    document.body.dataset.tab = tab; // style.css hides the controls that do nothing on this tab
+    document.body.dataset.tab = tab;
+    setControlsFor(tab);
     for (const button of document.querySelectorAll(".tabs [role=tab]")) {
       button.setAttribute("aria-selected", String(button.dataset.tab === tab));
     }
@@ -1450,8 +1572,12 @@
   // Realised accuracy (days of validation) and the estimate for the predictions not reviewed yet (days of prediction).
   function renderEstimate() {
     const e = state.estimate;
-    const labels = e.days.map((d) => d.day);
-    const band = (key) => e.days.map((d) => d[key]);
+    const days = fromFirstDay(e.days);
+    const labels = days.map((d) => d.day);
+    const band = (key) => days.map((d) => d[key]);
+    // The band is said on its estimate's line, not as two lines of its own.
+    const bandText = (i) =>
+      isNumber(days[i].lower) && isNumber(days[i].upper) ? ` (90% band ${percent(days[i].lower)}–${percent(days[i].upper)})` : "";
     const config = () => ({
       type: "line",
       data: {
@@ -1469,19 +1595,22 @@
       },
       options: {
         maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false }, // both lines answer where their points meet
         scales: {
           y: fittedAxis(["realised_accuracy", "estimated_accuracy", "lower", "upper"].map((key) => ({ data: band(key) }))),
           x: dayAxis(),
         },
         plugins: { legend: { labels: { filter: (item) => item.text !== "90% band (low)" } },
-          tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${percent(ctx.parsed.y)}`,
-            afterBody: (items) => { const d = e.days[items[0].dataIndex];
+          tooltip: { filter: (item) => item.datasetIndex < 2 && item.parsed.y !== null,
+            callbacks: { title: dayTitle,
+              label: (ctx) => `${ctx.dataset.label}: ${percent(ctx.parsed.y)}${ctx.datasetIndex === 1 ? bandText(ctx.dataIndex) : ""}`,
+            afterBody: (items) => { const d = days[items[0].dataIndex];
               return [`${d.unreviewed.toLocaleString()} not reviewed, ${d.validated.toLocaleString()} validated`]; } } } },
       },
     });
     const window = e.calibration_window;
     const note = `Estimate calibrated on the ${window.validated_with_confidence.toLocaleString()} validated predictions ` +
-      `with a confidence of ${window.start_date} to ${window.end_date}; as of the logger's last tick.`;
+      `with a confidence of ${longDay(window.start_date)} to ${longDay(window.end_date)}; as of the logger's last tick.`;
     for (const where of ["main", "metrics"]) {
       draw(`chart-estimate-${where}`, config());
       $(`estimate-note-${where}`).textContent = note;
@@ -1538,12 +1667,70 @@
     $("retry-now").hidden = false;
   }
 
+  const isApplied = (range) => Boolean(range) && range.start === applied.start && range.end === applied.end;
+  const rangeText = (range) => `${longDay(range.start)} – ${longDay(range.end)}`;
+
+  // The answers drawn that are of another range than the one in the date fields (its load failed), by range.
+  function answersOfOtherRanges() {
+    const byRange = new Map();
+    for (const key of [...RANGE_KEYS, ...HISTORY_KEYS]) {
+      const range = state.ranges[key];
+      if (!state[key] || isApplied(range)) continue;
+      const text = rangeText(range);
+      if (!byRange.has(text)) byRange.set(text, { keys: [], at: range.at });
+      byRange.get(text).keys.push(key);
+    }
+    return byRange;
+  }
+
+  // What the page shows: never one range's numbers under another range's dates without saying so.
   function statusLine(anyLoaded) {
+    const others = answersOfOtherRanges();
+    $("status").classList.toggle("stale", others.size > 0);
+    if (others.size) {
+      const drawn = [...RANGE_KEYS, ...HISTORY_KEYS].filter((key) => state[key]);
+      const shown = [...others].map(([range, { keys, at }]) => {
+        const what = drawn.every((key) => keys.includes(key)) ? "" : ` (${listOf(keys.map((key) => SOURCES[key]))})`;
+        return `Showing ${range}${what}, as loaded at ${at.toLocaleTimeString()}`;
+      });
+      return `${shown.join("; ")}: ${rangeText(applied)} could not be loaded yet.`;
+    }
     if (!state.updatedAt) return anyLoaded ? "" : "Nothing loaded yet.";
     const time = state.updatedAt.toLocaleTimeString();
-    if (!anyLoaded) return `Showing what was loaded at ${time}.`;
+    if (!anyLoaded) return `Showing ${rangeText(applied)} as loaded at ${time}.`;
     const every = { 60: "every minute", 300: "every 5 minutes" }[autoRefreshSelect.value];
     return `Updated ${time}` + (every ? ` · refreshes ${every}` : "");
+  }
+
+  // The days with something to draw in an answer: a review, a prediction, a tested day.
+  const DAYS_WITH_DATA = {
+    metrics: (a) => Object.keys(a.daily_metrics).filter((day) => a.daily_metrics[day].entries > 0),
+    classDaily: (a) => a.days.filter((d) => d.count > 0).map((d) => d.day),
+    drift: (a) => a.days.filter((d) => d.count > 0).map((d) => d.day),
+    traffic: (a) => a.days.filter((d) => d.predictions > 0).map((d) => d.day),
+    estimate: (a) => a.days.filter((d) => d.validated + d.unreviewed > 0).map((d) => d.day),
+  };
+
+  // The first day of the range with data in any answer of it; null when that is the range's first day,
+  // or when no day has any (the page says the range is empty).
+  function firstDataDay() {
+    const firsts = Object.entries(DAYS_WITH_DATA)
+      .filter(([key]) => state[key] && isApplied(state.ranges[key]))
+      .map(([key, days]) => days(state[key])[0])
+      .filter(Boolean);
+    if (!firsts.length) return null;
+    const first = firsts.reduce((a, b) => (a < b ? a : b));
+    return first > applied.start ? first : null;
+  }
+
+  // The charts over days start at the first day with data: the note says that the days before hold none.
+  function renderRangeNote() {
+    const first = state.firstDay;
+    $("range-note").hidden = !first;
+    $("range-note").textContent = first
+      ? `No data on the range's first ${plural(daysBetween(applied.start, first), "day")} ` +
+        `(${longDay(applied.start)} to ${longDay(addDays(first, -1))}): the charts start on ${longDay(first)}.`
+      : "";
   }
 
   let pending = 0;
@@ -1553,6 +1740,7 @@
       return;
     }
     const ticket = ++pending;
+    const asked = { start: applied.start, end: applied.end };
     const retrying = retry.timer !== null || retry.attempt > 0;
     stopRetry();
     if (retrying && !$("error").hidden) $("error-retry").textContent = "; retrying now…";
@@ -1568,6 +1756,7 @@
       outcomes.forEach((outcome, i) => {
         if (outcome.status === "fulfilled") {
           state[keys[i]] = outcome.value;
+          state.ranges[keys[i]] = { ...asked, at: new Date() };
           stale.delete(keys[i]);
           loaded.push(keys[i]);
         } else {
@@ -1582,6 +1771,8 @@
       });
       if (failures.some(({ error }) => error.retryable)) stale.add("dateRange"); // it may have moved meanwhile
       if (loaded.includes("dateRange")) applyBounds(state.dateRange);
+      state.firstDay = firstDataDay();
+      renderRangeNote();
       renderAnswers(loaded);
       selectTab(currentTab());
       showError(describeFailures(failures), failures.some(({ error }) => error.retryable));
@@ -1593,6 +1784,7 @@
       // A bug in drawing, not in loading: say so rather than fail silently.
       showError(`The dashboard could not draw the data: ${err.message}`, false);
       $("status").textContent = "";
+      $("status").classList.remove("stale");
     } finally {
       if (ticket === pending) {
         state.loads += 1;
@@ -1635,15 +1827,12 @@
 
   async function start() {
     const params = new URLSearchParams(location.search);
-    state.classMetric = CLASS_METRICS.includes(params.get("class_metric")) ? params.get("class_metric") : "recall";
-    classMetricSelect.value = state.classMetric;
-    state.classFocus = params.get("class") || ""; // checked against the classes when they load
-    setAutoRefresh(params.get("refresh"));
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
     Chart.defaults.color = "#5f6f68";
     // Short animations: charts on hidden tabs play theirs when first shown.
     Chart.defaults.animation.duration = 250;
-    selectTab(params.get("tab") || "main", false);
+    const notes = []; // what the address asks for that the page cannot show, said with the range's notes
+    viewFromAddress(params, notes);
     $("status").textContent = "Loading…";
 
     for (const field of FIELDS) watchDateField(field);
@@ -1651,7 +1840,7 @@
     averageSelect.addEventListener("change", load);
     autoRefreshSelect.addEventListener("change", () => {
       setAutoRefresh(autoRefreshSelect.value);
-      writeUrl(currentTab());
+      writeUrl(currentTab(), false); // a setting of the page, not a view: no history entry
       if (state.updatedAt) $("status").textContent = statusLine(true);
     });
     classMetricSelect.addEventListener("change", () => setClassMetric(classMetricSelect.value));
@@ -1670,15 +1859,36 @@
       button.addEventListener("click", () => selectTab(button.dataset.tab));
     }
     $("retry-now").addEventListener("click", load);
-    $("notice-close").addEventListener("click", () => showNotice(""));
+    $("notice-close").addEventListener("click", () => {
+      showNotice("");
+      markMoved(new Set());
+    });
+    window.addEventListener("popstate", restoreView);
 
     try {
       applyBounds(await getJson("/api/date-range"));
     } catch (err) {
       stale.add("dateRange"); // loaded again with the range; the banner will say why it failed
     }
-    await rangeFromAddress(params);
-    await load();
+    rangeFromAddress(params, notes);
+    const loading = load(); // writes the address it loads (replacing the entry) before its first await
+    restoring = false;
+    await loading;
+  }
+
+  // Back and Forward: the view of the address, loaded again where its range or average differs.
+  function restoreView() {
+    restoring = true;
+    try {
+      stopTyping();
+      const params = new URLSearchParams(location.search);
+      const average = averageSelect.value;
+      const notes = [];
+      viewFromAddress(params, notes);
+      if (rangeFromAddress(params, notes) || averageSelect.value !== average) load();
+    } finally {
+      restoring = false;
+    }
   }
 
   document.addEventListener("DOMContentLoaded", start);
