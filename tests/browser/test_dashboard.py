@@ -243,14 +243,16 @@ def test_changing_the_range_redraws_every_chart(page, base_url: str, seeded: Mon
     page.goto(base_url)
     wait_for_load(page, 1)
     page.get_by_role("tab", name="Metrics", exact=True).click()
-    current = today(seeded.tz)
-    page.fill("#start-date", (current - timedelta(days=20)).isoformat())
+    # From the range the page shows: its default ends on the last day with data, which is not today when the
+    # seeding straddled midnight in Madrid.
+    start = date.fromisoformat(page.input_value("#end-date")) - timedelta(days=20)
+    page.fill("#start-date", start.isoformat())
     page.dispatch_event("#start-date", "change")
     wait_for_load(page, 2)
     api = api_metrics(base_url, page)
     assert len(api["daily_metrics"]) == 21
     assert_charts_carry(page, api, get_json(f"{base_url}/api/training-data"))
-    assert f"start_date={current - timedelta(days=20)}" in page.url
+    assert f"start_date={start}" in page.url
     page.select_option("#average", "weighted")
     wait_for_load(page, 3)
     assert_charts_carry(page, api_metrics(base_url, page), get_json(f"{base_url}/api/training-data"))
@@ -740,33 +742,45 @@ def test_a_range_over_366_days_is_cut_with_a_notice(page, base_url: str, seeded:
 
 
 @pytest.mark.parametrize(
-    "query, api_path",
+    "query, api_path, words",
     [
-        ("start_date=2026-13-01", "/api/alerts?start_date=2026-13-01"),
-        ("end_date=yesterday", "/api/alerts?end_date=yesterday"),
-        ("average=median", "/api/metrics?average=median"),
+        ("start_date=2026-13-01", "/api/alerts?start_date=2026-13-01", "start_date is not a calendar date"),
+        ("end_date=yesterday", "/api/alerts?end_date=yesterday", None),
+        ("start_date=1999-12-31", "/api/alerts?start_date=1999-12-31", None),
+        ("average=median", "/api/metrics?average=median", None),
     ],
-    ids=["impossible-month", "not-a-date", "unknown-average"],
+    ids=["impossible-month", "not-a-date", "out-of-years", "unknown-average"],
 )
-def test_a_bad_address_shows_the_api_error_and_falls_back_to_the_default(
-    page, base_url: str, query: str, api_path: str
+def test_a_bad_address_is_refused_in_the_page_and_falls_back_to_the_default(
+    page, base_url: str, query: str, api_path: str, words: str | None
 ) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         get_json(f"{base_url}{api_path}")
     assert refused.value.code == 400
     api_error = json.load(refused.value)["error"]
+    # The page checks the address itself: the bad value never reaches the API, no 400 in the console.
+    bad_value = query.split("=")[1]
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url) if "/api/" in request.url else None)
+    failed: list[str] = []
+    page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
     page.goto(f"{base_url}/?{query}&tab=main")
     wait_for_load(page, 1)
+    assert sent and not [url for url in sent if bad_value in url], sent
+    assert not failed, failed
     assert page.text_content("#status") != "Loading…"
     assert page.is_visible("#notice")
-    assert api_error in page.text_content("#notice")
+    notice = page.text_content("#notice")
+    # In the API's words (or, for a day no calendar has, the start of them).
+    assert (words or api_error) in notice and api_error.startswith(words or api_error), (notice, api_error)
     last = bounds(base_url)["max_date"]
     default_start = str(date.fromisoformat(last) - timedelta(days=6))
-    assert (page.input_value("#start-date"), page.input_value("#end-date")) == (default_start, last)
+    assert shown_range(page) == (default_start, last)
     assert page.input_value("#average") == "macro"
     assert f"start_date={default_start}&end_date={last}&average=macro" in page.url
     assert page.is_hidden("#error")
-    assert page.text_content("#kpi-total") == f"{get_json(f'{base_url}/api/metrics')['total_validated']:,}"
+    # Against the range the page shows (the API's default ends today, not on the last day with data).
+    assert page.text_content("#kpi-total") == f"{api_metrics(base_url, page)['total_validated']:,}"
 
 
 def test_class_counts_add_up_to_the_validated_total_and_pie_slices_give_their_share(
@@ -917,12 +931,14 @@ def test_on_a_phone_every_tab_is_on_screen_and_the_header_is_compact(browser, ba
     page.click("#tab-training")
     page.wait_for_timeout(600)
     save_screenshot(page, "phone-training.png", docs=False)
-    for control in ("#start-date", "#end-date", "#average", ".presets"):
-        assert page.is_hidden(control), control
+    for control in ("#start-date", "#end-date", "#average", ".presets button"):
+        assert page.is_disabled(control), control  # shown, disabled, with the reason beside them
+    assert page.is_visible("#controls-note")
     page.click("#tab-drift")
-    assert page.is_visible("#start-date") and page.is_hidden("#average")  # drift ignores the average
+    assert page.is_enabled("#start-date") and page.is_disabled("#average")  # drift ignores the average
     page.click("#tab-metrics")
-    assert page.is_visible("#start-date") and page.is_visible("#average")
+    assert page.is_enabled("#start-date") and page.is_enabled("#average")
+    assert page.locator("header.top").bounding_box()["height"] < 0.2 * height
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     context.close()
 
@@ -1000,3 +1016,281 @@ def test_estimate_is_drawn_dashed_with_its_band_beside_the_realised_accuracy(
     save_screenshot(page.locator("#chart-estimate-main").locator("xpath=../.."), "estimated-accuracy.png")
     show_tab(page, "metrics")
     save_screenshot(page.locator(".export"), "export-links.png")
+
+
+# -- honest pages (issue 19): the range shown is the range said, history entries, drawing, tooltips, controls --
+
+
+def long_day(day: date | str) -> str:
+    """Return a day as the page writes it in en-US ("Dec 1, 2026")."""
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    return f"{day:%b} {day.day}, {day.year}"
+
+
+def shown_range(page) -> tuple[str, str]:
+    return page.input_value("#start-date"), page.input_value("#end-date")
+
+
+def test_a_range_that_could_not_load_is_never_shown_under_the_numbers_of_another(
+    page, base_url: str, seeded: MonitorSettings
+) -> None:
+    page.goto(base_url)
+    wait_for_load(page, 1)
+    loaded = shown_range(page)
+    seven_days = chart_data(page, "chart-daily")["labels"]
+    down = {"on": True}
+
+    def answer(route) -> None:
+        if down["on"]:
+            body = json.dumps({"error": "the database is unavailable; try again shortly"})
+            route.fulfill(status=503, content_type="application/json", body=body)
+        else:
+            route.continue_()
+
+    page.route("**/api/**", answer)
+    page.click(".presets button[data-days='30']")
+    wait_for_load(page, 2)
+    # The numbers drawn are still the 7 days': the page says so, with their dates, beside the 30 days asked for.
+    assert chart_data(page, "chart-daily")["labels"] == seven_days
+    status = page.text_content("#status")
+    assert f"Showing {long_day(loaded[0])} – {long_day(loaded[1])}" in status, status
+    assert page.is_visible("#status.stale")
+    asked = shown_range(page)
+    assert asked != loaded
+    assert long_day(asked[0]) in status
+    down["on"] = False
+    page.click("#retry-now")
+    wait_for_load(page, 3)
+    assert len(chart_data(page, "chart-daily")["labels"]) == 30
+    assert "Showing" not in page.text_content("#status") and page.is_hidden("#status.stale")
+
+
+def test_a_range_change_is_said_and_charts_start_at_the_first_day_with_data(
+    page, base_url: str, seeded: MonitorSettings
+) -> None:
+    page.goto(base_url)
+    wait_for_load(page, 1)
+    end = page.get_attribute("#end-date", "max")  # where the quick ranges end
+    # From typed years before To: To moves, and the page says so and marks the field it moved.
+    page.click("#start-date", position={"x": 14, "y": 12})
+    page.keyboard.type("01012020")
+    wait_for_load(page, 2)
+    assert shown_range(page) == ("2020-01-01", "2020-12-31")
+    assert page.is_visible("#notice") and "To moved" in page.text_content("#notice")
+    assert page.get_attribute("#end-date", "aria-describedby") == "notice-message"
+    assert page.evaluate("document.getElementById('end-date').classList.contains('moved')")
+    assert page.get_attribute("#start-date", "aria-describedby") is None
+    # 90 days reach back before the first data: the fields keep the 90 days, the charts start at the first day
+    # with data, and a note says the earlier days hold none.
+    page.click(".presets button[data-days='90']")
+    wait_for_load(page, 3)
+    start = str(date.fromisoformat(end) - timedelta(days=89))
+    assert shown_range(page) == (start, end)
+    assert not page.evaluate("document.getElementById('end-date').classList.contains('moved')")
+    first = bounds(base_url)["min_date"]
+    assert first > start
+    for chart_id in ("chart-daily", "chart-estimate-main", "chart-traffic"):
+        assert chart_data(page, chart_id)["labels"][0] == first, chart_id
+    show_tab(page, "drift")
+    for feature in ("predicted_class", "true_class", "confidence"):
+        assert chart_data(page, f"chart-drift-{feature}")["labels"][0] == first, feature
+    note = page.text_content("#range-note")
+    assert page.is_visible("#range-note"), "the note is on every tab with charts over days"
+    empty_days = (date.fromisoformat(first) - date.fromisoformat(start)).days
+    assert f"{empty_days} days" in note and long_day(start) in note and long_day(first) in note, note
+    # A range inside the data has no note.
+    page.click(".presets button[data-days='7']")
+    wait_for_load(page, 4)
+    assert page.is_hidden("#range-note")
+
+
+def test_back_returns_to_the_previous_view(page, base_url: str, seeded: MonitorSettings) -> None:
+    page.goto(base_url)
+    wait_for_load(page, 1)
+    page.evaluate("window.stayed = true")
+    seven = shown_range(page)
+    page.click(".presets button[data-days='30']")
+    wait_for_load(page, 2)
+    thirty = shown_range(page)
+    show_tab(page, "metrics")
+    page.select_option("#average", "weighted")
+    wait_for_load(page, 3)
+    show_tab(page, "class-metrics")
+    page.select_option("#class-metric", "f1")
+    page.go_back()
+    wait_until(page, "document.getElementById('class-metric').value === 'recall'")
+    assert "class_metric=recall" in page.url and page.get_attribute("#tab-class-metrics", "aria-selected") == "true"
+    page.go_back()
+    wait_until(page, "document.getElementById('tab-metrics').getAttribute('aria-selected') === 'true'")
+    assert page.is_visible("#panel-metrics") and "tab=metrics" in page.url
+    page.go_back()
+    wait_for_load(page, 4)
+    assert page.input_value("#average") == "macro" and page.evaluate("window.claraState.metrics.average") == "macro"
+    page.go_back()
+    wait_until(page, "document.getElementById('tab-main').getAttribute('aria-selected') === 'true'")
+    assert shown_range(page) == thirty
+    page.go_back()
+    wait_for_load(page, 5)
+    assert shown_range(page) == seven and len(chart_data(page, "chart-daily")["labels"]) == 7
+    assert f"start_date={seven[0]}" in page.url
+    assert page.evaluate("window.stayed === true")  # the same page all along, never a reload
+    page.go_forward()
+    wait_for_load(page, 6)
+    assert shown_range(page) == thirty
+
+
+TOOLTIP_TITLE = """(id) => { const c = window.claraCharts[id]; const i = c.data.labels.length - 1;
+  const ds = c.data.datasets.findIndex(d => d.data[i] !== null && d.data[i] !== undefined);
+  c.tooltip.setActiveElements([{datasetIndex: ds, index: i}], {x: 0, y: 0}); c.update('none');
+  const title = c.tooltip.title[0]; c.tooltip.setActiveElements([], {x: 0, y: 0}); return title; }"""
+TICKS = "([id, axis]) => window.claraCharts[id].scales[axis].getLabelItems().map(i => i.label).flat().filter(Boolean)"
+
+
+def top_edge_points(page, chart_id: str) -> list[dict]:
+    """Return the points a chart draws within their radius of the plot's top edge, with how far its clip reaches."""
+    return page.evaluate(
+        """(id) => { const c = window.claraCharts[id]; const top = c.chartArea.top; const found = [];
+        c.data.datasets.forEach((d, i) => { const meta = c.getDatasetMeta(i); if (meta.hidden) return;
+          for (const p of meta.data) { const r = p.options.radius || 0;
+            if (r > 0 && p.y - r < top) found.push({dataset: d.label, y: p.y, r, clip: meta._clip.top}); } });
+        return found; }""",
+        chart_id,
+    )
+
+
+def test_charts_draw_whole_points_one_day_format_aligned_labels_and_a_second_cue_for_like_colours(
+    page, base_url: str, seeded: MonitorSettings
+) -> None:
+    query = open_range(page, base_url, seeded, days=SEED_DAYS, tab="metrics")
+    show_tab(page, "metrics")
+    wait_until(page, "window.claraCharts['chart-calibration'] !== undefined")
+    top = top_edge_points(page, "chart-calibration")
+    assert top, "the seed's most confident bin is right nearly always: its point touches the top edge"
+    for point in top:  # not cut by the plot's edge, nor by the canvas'
+        assert point["clip"] is False or point["clip"] >= point["r"], point
+        assert point["y"] - point["r"] >= 0, point
+    # One format for days: the ticks as "Dec 1", the tooltips and the notes with the year, never 2026-12-01.
+    last = chart_data(page, "chart-daily")["labels"][-1]
+    for chart_id in ("chart-accuracy", "chart-estimate-metrics"):
+        assert page.evaluate(TOOLTIP_TITLE, chart_id) == long_day(last), chart_id
+        ticks = page.evaluate(TICKS, [chart_id, "x"])
+        assert ticks and all(re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}", t) for t in ticks), ticks
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", page.text_content("#estimate-note-metrics"))
+    show_tab(page, "main")
+    for chart_id in ("chart-daily", "chart-traffic"):
+        assert page.evaluate(TOOLTIP_TITLE, chart_id) == long_day(last), chart_id
+    # green and green_point, two greens: each class line has a point style of its own, in the legend too.
+    show_tab(page, "class-metrics")
+    styles = page.evaluate(
+        "() => { const c = window.claraCharts['chart-class-daily']; return c.data.datasets.map((d, i) =>"
+        " [d.label, c.getDatasetMeta(i).data[0].options.pointStyle]); }"
+    )
+    names = [name for name, _ in styles]
+    assert {"green", "green_point"} <= set(names)
+    assert len({style for _, style in styles}) == len(styles), styles
+    legend = page.evaluate("window.claraCharts['chart-class-daily'].legend.legendItems.map(i => i.pointStyle)")
+    assert legend[: len(styles)] == [style for _, style in styles]
+    assert page.evaluate(TOOLTIP_TITLE, "chart-class-daily") == long_day(last)
+    # Predicted class judged by p-value (days of a release before effect sizes), the others by PSI: its log axis
+    # has the widest labels. The three charts side by side still label the same days, and the log axis writes
+    # its ticks in one format (down to 10⁻¹⁶ here: powers of ten, never "1e-4" beside "0.01").
+    page.route("**/api/drift?*", judged_by_p_value("predicted_class"))
+    page.set_viewport_size({"width": 1210, "height": 900})  # where Chart.js' own skipping parted them
+    for days in (7, 30):
+        open_range(page, base_url, seeded, days=days, tab="drift")
+        show_tab(page, "drift")
+        labels = [
+            page.evaluate(TICKS, [f"chart-drift-{f}", "x"]) for f in ("predicted_class", "true_class", "confidence")
+        ]
+        assert labels[0] == labels[1] == labels[2], (days, labels)
+        ticks = page.evaluate(TICKS, ["chart-drift-predicted_class", "y"])
+        assert len(ticks) >= 4 and all(re.fullmatch(r"10⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+", t) for t in ticks), ticks
+        assert page.evaluate(TOOLTIP_TITLE, "chart-drift-true_class") == long_day(
+            chart_data(page, "chart-drift-true_class")["labels"][-1]
+        )
+    assert query
+
+
+def judged_by_p_value(feature: str) -> Callable:
+    """Return a playwright route handler that passes /api/drift's answer on without the PSI of `feature`."""
+
+    def handle(route) -> None:
+        answer = route.fetch()
+        body = answer.json()
+        for day in body["days"]:
+            result = day["features"].get(feature)
+            if result:
+                result.pop("psi", None)
+                result.pop("psi_threshold", None)
+        route.fulfill(response=answer, json=body)
+
+    return handle
+
+
+def test_tooltips_answer_for_every_series_and_the_estimate_gives_its_band(
+    page, base_url: str, seeded: MonitorSettings
+) -> None:
+    query = open_range(page, base_url, seeded, days=SEED_DAYS, tab="main")
+    api = get_json(f"{base_url}/api/estimated-performance?{query}")
+    # A day with both the realised accuracy and an estimate with a band: the points sit close together.
+    index = next(
+        i
+        for i, d in enumerate(api["days"])
+        if d["realised_accuracy"] is not None and d["estimated_accuracy"] is not None and d["lower"] is not None
+    )
+    page.wait_for_timeout(600)
+    point = page.evaluate(
+        "(i) => { const p = window.claraCharts['chart-estimate-main'].getDatasetMeta(1).data[i];"
+        " return {x: p.x, y: p.y}; }",
+        index,
+    )
+    box = page.locator("#chart-estimate-main").bounding_box()
+    page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
+    wait_until(page, "window.claraCharts['chart-estimate-main'].tooltip.opacity > 0")
+    lines = page.evaluate(
+        "() => window.claraCharts['chart-estimate-main'].tooltip.body"
+        ".flatMap(b => [...b.before, ...b.lines, ...b.after])"
+    )
+    day = api["days"][index]
+    assert any(line.startswith("Realised accuracy: ") for line in lines), lines
+    estimate = next(line for line in lines if line.startswith("Estimated, not reviewed yet: "))
+    assert f"90% band {day['lower'] * 100:.1f}%–{day['upper'] * 100:.1f}%" in estimate, estimate
+    assert not any(line.startswith("90% band") for line in lines), lines  # the band is said once, on its estimate
+
+
+def test_header_controls_are_disabled_with_a_reason_where_they_change_nothing(page, base_url: str) -> None:
+    page.goto(base_url)
+    wait_for_load(page, 1)
+    range_controls = ("#start-date", "#end-date", ".presets button[data-days='7']")
+    expected = {
+        "main": (True, True),
+        "metrics": (True, True),
+        "samples": (True, False),
+        "class-metrics": (True, False),
+        "drift": (True, False),
+        "training": (False, False),
+    }
+    for tab, (range_on, average_on) in expected.items():
+        page.click(f"#tab-{tab}")
+        for control in (*range_controls, "#average"):
+            assert page.is_visible(control), (tab, control)
+        assert all(page.is_enabled(c) == range_on for c in range_controls), tab
+        assert page.is_enabled("#average") == average_on, tab
+        reason = page.text_content("#controls-note")
+        if range_on and average_on:
+            assert page.is_hidden("#controls-note"), tab
+        else:
+            assert page.is_visible("#controls-note") and ("average" in reason or "range" in reason), (tab, reason)
+            assert page.get_attribute("#average", "aria-describedby") == "controls-note"
+    assert "does not depend on the range" in page.text_content("#controls-note")
+
+
+def test_an_unknown_tab_or_class_metric_in_the_address_is_named(page, base_url: str) -> None:
+    page.goto(f"{base_url}/?tab=overview&class_metric=accuracy")
+    wait_for_load(page, 1)
+    notice = page.text_content("#notice")
+    assert page.is_visible("#notice")
+    assert "“overview”" in notice and "Main" in notice, notice
+    assert "“accuracy”" in notice and "recall" in notice, notice
+    assert page.get_attribute("#tab-main", "aria-selected") == "true"
+    assert "tab=main" in page.url and "class_metric=recall" in page.url
