@@ -405,15 +405,15 @@ def test_drift_tab_draws_the_drift_api_and_lists_its_alerts(page, base_url: str,
     assert alerts, "the planted drop of green raises alerts"
     rows = page.evaluate(
         "() => [...document.querySelectorAll('#alerts-table tbody tr')].map(r => ({id: r.dataset.alertId,"
-        " opened: r.querySelector('time').dateTime, cells: [...r.cells].map(c => c.textContent.trim())}))"
+        " opened: r.cells[4].querySelector('time').dateTime, cells: [...r.cells].map(c => c.textContent.trim())}))"
     )
     assert [r["id"] for r in rows] == [a["id"] for a in alerts]  # one row per incident, in the API's order
     for row, alert in zip(rows, alerts, strict=True):
         kind, metric, _, since, opened, status, value, webhook, details = row["cells"]
-        assert row["opened"] == opened == alert["day"]
+        assert row["opened"] == alert["day"] and opened == long_day(alert["day"])
         assert kind.split()[0] == KIND_TEXT[alert["kind"]] and ("legacy" in kind) == alert["legacy"]
-        assert (since, webhook) == (alert["since"], WEBHOOK_TEXT[alert["delivered"]])
-        assert status == ("open" if alert["status"] == "open" else f"resolved {alert['resolved_day']}")
+        assert (since, webhook) == (long_day(alert["since"]), WEBHOOK_TEXT[alert["delivered"]])
+        assert status == ("open" if alert["status"] == "open" else f"resolved {long_day(alert['resolved_day'])}")
         assert metric
         # A value the data has is shown, never a dash; a performance figure as a whole percentage.
         assert (value == "–") == (alert["value"] is None and alert["reference"] is None), (value, alert)

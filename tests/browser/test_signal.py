@@ -53,6 +53,10 @@ def short_day(day: date) -> str:
     return f"{MONTHS[day.month - 1]} {day.day}"
 
 
+def long_day(day: date) -> str:
+    return f"{short_day(day)}, {day.year}"
+
+
 def whole_percent(value: float) -> str:
     """Return a share as the page writes it: JavaScript's Math.round of the percentage."""
     return f"{math.floor(value * 100 + 0.5)}%"
@@ -283,6 +287,7 @@ def test_alerts_table_has_one_row_per_incident_with_its_values(page, base_url: s
     query = open_last(page, base_url, seeded, days=35, tab="drift")
     current = today(seeded.tz)
     ago = lambda n: (current - timedelta(days=n)).isoformat()  # noqa: E731
+    shown = lambda n: long_day(current - timedelta(days=n))  # noqa: E731  # as the page writes days
     alerts = get_json(f"{base_url}/api/alerts?{query}")["alerts"]
     rows = page.evaluate(
         "() => [...document.querySelectorAll('#alerts-table tbody tr')].map(r => ({id: r.dataset.alertId,"
@@ -295,8 +300,8 @@ def test_alerts_table_has_one_row_per_incident_with_its_values(page, base_url: s
         "Performance",
         "recall",
         "green",
-        ago(GREEN["since"]),
-        ago(GREEN["day"]),
+        shown(GREEN["since"]),
+        shown(GREEN["day"]),
         "open",
         "48% (ref. 87%)",
         "delivered",
@@ -306,9 +311,9 @@ def test_alerts_table_has_one_row_per_incident_with_its_values(page, base_url: s
         "Performance",
         "accuracy",
         "whole model",
-        ago(ACCURACY["since"]),
-        ago(ACCURACY["day"]),
-        f"resolved {ago(ACCURACY['resolved_day'])}",
+        shown(ACCURACY["since"]),
+        shown(ACCURACY["day"]),
+        f"resolved {shown(ACCURACY['resolved_day'])}",
         "78% (ref. 86%)",
         "pending",
         "accuracy 86% → 78%",
@@ -318,8 +323,8 @@ def test_alerts_table_has_one_row_per_incident_with_its_values(page, base_url: s
         "Drift",
         "predicted class",
         "–",
-        ago(DRIFT["since"]),
-        ago(DRIFT["day"]),
+        shown(DRIFT["since"]),
+        shown(DRIFT["day"]),
         "open",
         "PSI 0.21 (threshold 0.10)",
         "webhook off",
@@ -327,7 +332,7 @@ def test_alerts_table_has_one_row_per_incident_with_its_values(page, base_url: s
     assert "yellow 25% → 40%, red 15% → 9% of predictions" in drift[8]
     legacy = cells[f"accuracy:{ago(LEGACY)}"]
     assert legacy[0] == "Performance legacy"
-    assert legacy[3:7] == [ago(LEGACY), ago(LEGACY), f"resolved {ago(LEGACY)}", "79% (threshold 80%)"]
+    assert legacy[3:7] == [shown(LEGACY), shown(LEGACY), f"resolved {shown(LEGACY)}", "79% (threshold 80%)"]
     assert page.evaluate("document.querySelector(`#alerts-table tr.legacy`) !== null")
     for row in rows:  # every incident here has a value and a reference
         assert "–" not in row["cells"][6], row

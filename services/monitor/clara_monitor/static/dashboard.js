@@ -967,10 +967,19 @@
     return alert.class ? `${alert.class} ${alert.metric}` : alert.metric;
   }
 
+  // A day as every date on the page reads ("Dec 1, 2026"), its ISO form in `datetime`.
+  function dayElement(day) {
+    const time = element("time", day ? longDay(day) : "–");
+    if (day) time.dateTime = day;
+    return time;
+  }
+
   function stateCell(alert) {
     const cell = element("td", null, "day");
     const open = alert.status === "open";
-    cell.append(element("span", open ? "open" : `resolved ${alert.resolved_day}`, `badge ${open ? "state-open" : "ok"}`));
+    const state = element("span", open ? "open" : "resolved ", `badge ${open ? "state-open" : "ok"}`);
+    if (!open) state.append(dayElement(alert.resolved_day));
+    cell.append(state);
     return cell;
   }
 
@@ -983,10 +992,11 @@
     const metric = alert.kind === "drift" ? DRIFT_FEATURE_NAMES[alert.metric] || alert.metric : alert.metric;
     const whole = alert.kind === "performance" ? "whole model" : "–";
     const opened = element("td", null, "day");
-    const time = element("time", alert.day);
-    time.dateTime = alert.day;
+    const time = dayElement(alert.day);
     if (alert.created_at) time.title = `recorded ${formatTime(alert.created_at)}`;
     opened.append(time);
+    const since = element("td", null, "day");
+    since.append(dayElement(alert.since));
     const value = element("td", incidentValue(alert), "number");
     if (Number.isInteger(alert.count)) value.title = `over ${plural(alert.count, "reviewed prediction")}`;
     const text = cleanAlertText(alert.text);
@@ -995,7 +1005,7 @@
       kind,
       element("td", metric || "–"),
       element("td", alert.class || whole),
-      element("td", alert.since, "day"),
+      since,
       opened,
       stateCell(alert),
       value,
