@@ -1062,7 +1062,7 @@ def page_load_report(
                 fmt(new_sample.p50),
                 fmt(new_sample.p95),
                 fmt(old_sample.p50),
-                ratio(new_sample.p50, old_sample.p50),
+                f"{new_sample.p50 / old_sample.p50:.2g}" if new_sample.p50 and old_sample.p50 else "-",
                 "yes" if same else "NO",
                 "<= 50 ms, same",
                 "OK" if ok else "MISSED",
