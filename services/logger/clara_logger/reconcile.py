@@ -125,13 +125,9 @@ def unadopted(predictions: Collection[Document], limit: int) -> Iterator[list[di
 
 def adoption_windows(predictions: Collection[Document]) -> Iterator[dict[str, Any]]:
     """Yield ranges of validation time that together cover every BSON date and ISO string of the collection."""
-    first = predictions.find_one(
-        {"timestamp_validated": {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}},
-        {"timestamp_validated": 1},
-        sort=[("timestamp_validated", 1)],
-    )
+    first = earliest_validation(predictions)
     if first is not None:
-        start, end = first["timestamp_validated"], END_INSTANT
+        start, end = first, END_INSTANT
         now = datetime.now(UTC)
         while start <= now:
             yield {"$gte": start, "$lt": start + ADOPTION_WINDOW}
@@ -140,15 +136,29 @@ def adoption_windows(predictions: Collection[Document]) -> Iterator[dict[str, An
     yield {"$gte": "", "$lte": STRING_TOP}
 
 
+def earliest_validation(predictions: Collection[Document]) -> datetime | None:
+    """Return the earliest BSON-date validation time in the contract's years, or None.
+
+    Sorted on the server. An array sorts by its least element of any type (a number before any date),
+    not by the date that matched, so arrays met before the first plain date are read for their dates:
+    an array after it holds no earlier date.
+    """
+    in_years = {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}
+    found: list[datetime] = []
+    for doc in predictions.find({"timestamp_validated": in_years}, {"timestamp_validated": 1}).sort(
+        "timestamp_validated", 1
+    ):
+        value = doc.get("timestamp_validated")
+        found += dates_within(value, FIRST_INSTANT, END_INSTANT)
+        if not isinstance(value, list):
+            break
+    return min(found, default=None)
+
+
 def oldest_validation_day(predictions: Collection[Document], tz: Any) -> date | None:
     """Return the local day of the earliest BSON-date validation time in the contract's years, or None."""
-    first = predictions.find_one(
-        {"timestamp_validated": {"$gte": FIRST_INSTANT, "$lt": END_INSTANT}},
-        {"timestamp_validated": 1},
-        sort=[("timestamp_validated", 1)],
-    )
-    dates = dates_within(first["timestamp_validated"], FIRST_INSTANT, END_INSTANT) if first else []
-    return local_day(min(dates), tz) if dates else None
+    first = earliest_validation(predictions)
+    return None if first is None else local_day(first, tz)
 
 
 @dataclass(frozen=True)
