@@ -9,6 +9,11 @@ PYTHON ?= $(shell for p in python3.12 python3.11 python3; do \
 	done)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The lock: every version that `make install` and the images install, pinned (pip -c). `make lock` writes
+# it with uv, itself pinned here, resolved once for CPython 3.11 and 3.12 alike.
+LOCK := constraints.txt
+UV_VERSION := 0.13.8
+UV_VENV := build/uv-$(UV_VERSION)
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 # The end-to-end stack: compose.yaml plus compose.test.yaml, under a project name of its own so that it
 # never touches the stack (or the database volume) of `make up`.
@@ -20,23 +25,37 @@ E2E_COMPOSE = $(COMPOSE) -p $(E2E_PROJECT) -f compose.yaml -f compose.test.yaml
 PYTEST_ARGS ?=
 export WHYLOGS_NO_ANALYTICS := 1
 
-.PHONY: help install lint typecheck test test-fast coverage e2e run demo up down logs rotate-db-passwords clean
+.PHONY: help install lock lint typecheck test test-fast coverage e2e run demo up down logs rotate-db-passwords clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
 
 # Every distribution of the workspace, editable: clara-common, the three services (each a pyproject.toml of
-# its own under services/) and the workspace itself (the demo and the test tools).
-$(STAMP): pyproject.toml services/*/pyproject.toml
+# its own under services/) and the workspace itself (the demo and the test tools), at the lock's versions.
+WORKSPACE := $(foreach service,$(wildcard services/*/pyproject.toml),./$(dir $(service))) '.[test]'
+$(STAMP): pyproject.toml services/*/pyproject.toml $(LOCK)
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or 3.12 is needed (whylogs has no wheels for other versions)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade -c $(LOCK) pip
 	@# setuptools warns that a folder named like a package may shadow it; the services' flat layout is meant.
 	PYTHONWARNINGS="ignore:Editable installation" \
-	  $(BIN)/pip install --quiet $(foreach service,$(wildcard services/*/pyproject.toml),-e $(dir $(service))) -e '.[test]'
+	  $(BIN)/pip install --quiet -c $(LOCK) --build-constraint $(LOCK) $(foreach path,$(WORKSPACE),-e $(path))
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install the services, their console commands and the test tools
+
+# The lock's input is what `make install` installs, plus the e2e runner's requirements, pip and the build
+# backend; the workspace's own distributions are left out (pip takes no local paths as constraints).
+# Without hashes: pip's hash-checking mode refuses editable and local-folder installs, which every
+# install here has. tests/unit/test_lock.py fails when a pyproject.toml asks for a version the lock lacks.
+lock: ## Refresh constraints.txt after a change to a pyproject.toml (UPGRADE=1: every package to its newest allowed)
+	@test -n "$(PYTHON)" || { echo "error: Python 3.11 or 3.12 is needed"; exit 1; }
+	@test -x $(UV_VENV)/bin/uv || { $(PYTHON) -m venv $(UV_VENV) && $(UV_VENV)/bin/pip install --quiet uv==$(UV_VERSION); }
+	{ printf -- '-e %s\n' $(WORKSPACE); printf '%s\n' '-r tests/e2e/requirements.txt' pip 'setuptools>=77'; } | \
+	  $(UV_VENV)/bin/uv pip compile - --universal --python-version 3.11 $(if $(UPGRADE),--upgrade) --quiet \
+	    --custom-compile-command 'make lock' \
+	    $(foreach name,$(shell sed -n 's/^name = "\(.*\)"$$/\1/p' pyproject.toml services/*/pyproject.toml),--no-emit-package $(name)) \
+	    -o $(LOCK)
 
 lint: $(STAMP) ## Lint and check the formatting of every Python file with ruff (rules in pyproject.toml)
 	$(BIN)/ruff check .
