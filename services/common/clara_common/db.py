@@ -32,6 +32,28 @@ PREDICTION_INDEXES = [
     IndexModel([("filename", ASCENDING)], name="filename"),
     # The logger's "validated but not logged yet" look-up.
     IndexModel([("logged", ASCENDING), ("timestamp_validated", ASCENDING)], name="logged_timestamp_validated"),
+    # The monitor's tail and backlog: validated predictions not logged, neither set aside (`logged_error`) nor
+    # marked by the logger as having no verdict (`logger_pending`); and the logger's look for ones to mark.
+    # Both kinds keep `logged: false`: without the two equalities, every request read them all again. A mark,
+    # rather than the verdict in this key: the embedded database bounds one field of an index scan (after
+    # equalities), and the tail needs that range on the validation time (the recent ones are the LiveTail's);
+    # a condition on the verdict beside it was checked document by document, every pending one read.
+    IndexModel(
+        [
+            ("logged", ASCENDING),
+            ("logged_error", ASCENDING),
+            ("logger_pending", ASCENDING),
+            ("timestamp_validated", ASCENDING),
+        ],
+        name="logged_logged_error_logger_pending_timestamp_validated",
+    ),
+    # The monitor's tail: the predictions marked as having no verdict that have one now, by type of verdict
+    # (sparse: only marked predictions carry the field).
+    IndexModel(
+        [("logger_pending", ASCENDING), ("output_validated", ASCENDING)],
+        name="logger_pending_output_validated",
+        sparse=True,
+    ),
     # The monitor's /metrics: predictions not reviewed yet (no validation time) by prediction time.
     IndexModel([("timestamp_validated", ASCENDING), ("timestamp", ASCENDING)], name="timestamp_validated_timestamp"),
     # The traffic summary's predictions of a day, and the logger's "last prediction" (clara_common/traffic.py).

@@ -44,7 +44,15 @@ from pymongo.errors import WriteError
 
 from clara_common.contract import END_INSTANT, FIRST_INSTANT
 from clara_common.db import Document, find_any
-from clara_common.ledger import BATCHES_COLLECTION, LOGGED_AS, PREVIOUS_AS, STRING_TOP, dates_within, snapshot_stage
+from clara_common.ledger import (
+    BATCHES_COLLECTION,
+    LOGGED_AS,
+    PENDING,
+    PREVIOUS_AS,
+    STRING_TOP,
+    dates_within,
+    snapshot_stage,
+)
 from clara_logger.history import DayPart
 
 log = logging.getLogger(__name__)
@@ -136,7 +144,7 @@ def claim_window(predictions: Collection[Document], batch_id: str, start: dateti
 
 def claim_update(batch_id: str) -> list[dict[str, Any]]:
     """Return the update pipeline that binds a document to a batch with a copy of its fields."""
-    return [snapshot_stage(batch_id), {"$unset": ["logged_error"]}]
+    return [snapshot_stage(batch_id), {"$unset": ["logged_error", PENDING]}]
 
 
 def claim_matching(predictions: Collection[Document], batch_id: str, query: dict[str, Any]) -> int:
@@ -184,6 +192,36 @@ def set_aside(predictions: Collection[Document], query: dict[str, Any], reason: 
         log.warning("prediction %s set aside: %s", query.get("_id"), reason)
     except WriteError as exc:
         log.error("prediction %s %s, and cannot be set aside either: %s", query.get("_id"), reason, server_reason(exc))
+
+
+# Not logged, not set aside, not marked, with a validation time the monitor's tail reads (a BSON date or a
+# string): equalities then one range, through the (logged, logged_error, logger_pending, timestamp_validated)
+# index, on the embedded database too.
+UNMARKED: list[dict[str, Any]] = [
+    {"logged": logged, "logged_error": None, PENDING: None, "timestamp_validated": times}
+    for logged in (False, None)
+    for times in (
+        {"$gte": datetime(1, 1, 1, tzinfo=UTC), "$lte": datetime.max.replace(tzinfo=UTC)},
+        {"$gte": "", "$lte": STRING_TOP},
+    )
+]
+
+
+def mark_pending(predictions: Collection[Document]) -> int:
+    """Mark the predictions not logged with a review time and no verdict (`logger_pending`); return how many.
+
+    The monitor's tail reads every prediction not logged on every request, and passes over marked ones
+    unless a verdict has been written since (clara_monitor.reader.unlogged_queries): a prediction that
+    waits for a verdict costs a request nothing once marked. Run after the claims, the look finds those
+    left since the previous tick. Each is marked only while it still has no verdict (compare-and-set on
+    the verdict): a verdict written meanwhile leaves it unmarked, and a claim removes the mark.
+    """
+    marked = 0
+    for doc in find_any(predictions, UNMARKED, {"output_validated": 1}):
+        if doc.get("output_validated") is None:
+            query = {"_id": doc["_id"], "output_validated": None, PENDING: None}
+            marked += predictions.update_one(query, {"$set": {PENDING: True}}).modified_count
+    return marked
 
 
 def claim_by_id(

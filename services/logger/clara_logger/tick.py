@@ -285,6 +285,8 @@ class LoggerService:
             self.adopt_all(report)
             state.mark_adopted(self.state)
         self.claim_unlogged(report, should_stop)
+        if not should_stop():
+            batches.mark_pending(self.predictions)  # after the claims: what is left waits for a verdict
         corrections_done = False
         if not should_stop():
             since = ledger.get("corrections_since")

@@ -5,7 +5,11 @@
 The tail is every document whose current contribution may differ from what the history holds:
 validated but not logged yet, validated since the logger last looked for corrections, bound to a batch
 not applied yet, or (until the logger has adopted them) marked logged by another logger. Each is
-judged by the one record contract (clara_common.ledger). What the history holds of a document is
+judged by the one record contract (clara_common.ledger). A prediction that can never count is not read
+(unlogged_queries): one the logger set aside, whose invalid record the history holds (fixed later, it is
+found by its new review time or, fixed in place, by the next reconcile, as any counted prediction edited in
+place is), and one the logger marked as having a review time and no verdict, until it has one. What the
+history holds of a document is
 decided by its batch: applied to all its days, or in flight and then by the batch ids each day
 records. The history's days are kept in each process and refreshed from the days the logger changed
 lately, looked up before and after the tail: if one changed in between, the read is done again, so an
@@ -48,6 +52,7 @@ from clara_common.ledger import (
     HISTORY_COLLECTION,
     JUDGED_FIELDS,
     LOGGED_AS,
+    PENDING,
     PREVIOUS_AS,
     STATE_COLLECTION,
     STATE_ID,
@@ -153,25 +158,53 @@ def recent_start(ledger: dict[str, Any], start: datetime) -> datetime:
     return max(start, since - CORRECTION_LOOKBACK) if since else start
 
 
+# A verdict as an index range: one closed range per type of verdict a writer sends (numbers, and an array by
+# its numbers; booleans and NaN; strings), for the predictions the logger marked as having none. A verdict of
+# another type (an object, a date), malformed and rare, written onto a marked prediction with its old review
+# time counts from the history once the logger has set it aside, within a tick.
+VERDICTS: list[dict[str, Any]] = [
+    {"$gte": -math.inf, "$lte": math.inf},
+    {"$in": [False, True, math.nan]},
+    {"$gte": "", "$lte": STRING_TOP},
+]
+
+
+def unlogged_queries(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Return the queries that find the predictions not logged validated in [start, end) that may count.
+
+    Passed over: those the logger set aside (`logged_error`: the history holds their invalid record) and those
+    it marked as having no verdict (`logger_pending`), unless a verdict has been written since, whatever its
+    review time. Each query is equalities then one range, through an index (clara_common.db), which the
+    embedded database reads as such too: neither kind is read, however many there are.
+    """
+    unmarked = {"logged_error": None, PENDING: None}
+    queries = [
+        query
+        for logged in (False, None)
+        for query in time_queries("timestamp_validated", start, end, {"logged": logged, **unmarked})
+    ]
+    return queries + [{PENDING: True, "output_validated": verdict} for verdict in VERDICTS]
+
+
 def tail_queries(
     start: datetime,
     end: datetime,
     ledger: dict[str, Any] | None,
     unfinished: Iterable[str],
     recent_dates: bool = True,
+    not_logged: Callable[[datetime, datetime], list[dict[str, Any]]] = unlogged_queries,
 ) -> list[dict[str, Any]]:
     """Return the queries that together find the tail of [start, end), each through an index (for find_any).
 
-    `recent_dates=False` leaves out the recent BSON-date validations, which a LiveTail keeps.
+    `recent_dates=False` leaves out the recent BSON-date validations, which a LiveTail keeps. `not_logged`
+    gives the queries of the predictions not logged validated before the corrections watermark.
     """
     if ledger is None:
         unreadable = [{"timestamp_validated": times} for times in UNREADABLE_TIMES]
         return time_queries("timestamp_validated", start, end) + unreadable
     recent_from = recent_start(ledger, start)
-    queries = []
     # Not logged yet, validated before the corrections watermark (after it, the next queries find them).
-    for logged in (False, None):
-        queries += time_queries("timestamp_validated", start, max(start, recent_from), {"logged": logged})
+    queries = not_logged(start, max(start, recent_from))
     if recent_from < end:
         dates, strings = time_queries("timestamp_validated", recent_from, end)
         queries += [dates, strings] if recent_dates else [strings]
@@ -180,6 +213,16 @@ def tail_queries(
     if unfinished:
         queries.append({"logger_batch": {"$in": sorted(unfinished)}})
     return queries
+
+
+def validated_not_logged(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Return the queries of every prediction not logged validated in [start, end), verdict or not (day_bounds:
+    a review time is a day to show)."""
+    return [
+        query
+        for logged in (False, None)
+        for query in time_queries("timestamp_validated", start, end, {"logged": logged})
+    ]
 
 
 def unfinished_batches(database: Database[Document]) -> dict[str, str]:
@@ -495,18 +538,23 @@ def range_counts(
 def backlog(predictions: Collection[Document]) -> int:
     """Return how many validated predictions wait to be logged (BSON-date and ISO-string validation times).
 
-    Through the (logged, timestamp_validated) index, one range per value of `logged` and type of time.
+    Through the indexes of unlogged_queries: neither those set aside nor those marked as having no verdict
+    are read (one marked that has a verdict now is counted).
     """
+    unmarked = {"logged_error": None, PENDING: None}
     ranges = [
-        {"logged": logged, "timestamp_validated": values}
+        {"logged": logged, **unmarked, "timestamp_validated": values}
         for logged in (False, None)
         for values in ({"$gte": datetime(1, 1, 1, tzinfo=UTC)}, {"$gte": "0", "$lt": STRING_CEILING})
     ]
+    verdicts = [{PENDING: True, "output_validated": verdict} for verdict in VERDICTS]
     if not splits_or(predictions):
-        return predictions.count_documents({"$or": ranges, "logged_error": {"$exists": False}})
-    # The embedded database scans the collection for the `logged_error` condition, so the ranges'
-    # documents are counted here (bench/query_shapes.py, 45,454 predictions: 7.3 ms, against 939 ms).
-    return sum(1 for doc in find_once(predictions, ranges, {"logged_error": 1}) if "logged_error" not in doc)
+        reviewed = [{**query, "output_validated": {"$ne": None}} for query in ranges]
+        return predictions.count_documents({"$or": reviewed + verdicts})
+    # The embedded database reads every document for an `$or`, and for a verdict beside a range of times: the
+    # ranges' documents are counted here, those not marked yet without a verdict left out.
+    found = find_once(predictions, ranges + verdicts, {"output_validated": 1})
+    return sum(1 for doc in found if doc.get("output_validated") is not None)
 
 
 def status(
@@ -645,7 +693,8 @@ def tail_times(
     """
     unfinished = unfinished_batches(database) if ledger else {}
     for _ in range(READ_ATTEMPTS):
-        times = tail_ends(predictions, tail_queries(start, end, ledger, unfinished), start, end)
+        queries = tail_queries(start, end, ledger, unfinished, not_logged=validated_not_logged)
+        times = tail_ends(predictions, queries, start, end)
         # What the logger set aside, whatever its `logged`: the history counts it as invalid, not by day.
         times += found_ends(predictions, {"logged_error": {"$exists": True}}, start, end)
         now_unfinished = unfinished_batches(database) if ledger else {}
