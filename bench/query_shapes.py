@@ -8,7 +8,9 @@ shape, and whether both found the same. Then the cost of inserting predictions w
 old `_id_desc` index.
 
 The last column says which shape the services run on the embedded database (on MongoDB they run
-the MongoDB shape, except where the row says "both"). Only the ratios of one run mean much.
+the MongoDB shape, except where the row says "both"). The trained counts' row sets the monitor's read
+(the `trained` index) beside parse_prediction over every document, the count its tests hold it to.
+Only the ratios of one run mean much.
 
     .venv/bin/python bench/query_shapes.py                          # about 46,000 predictions over 365 days
     .venv/bin/python bench/query_shapes.py --mongo-image mongo:7    # the same on MongoDB 7, if Docker has it
@@ -36,7 +38,6 @@ from bson import ObjectId  # noqa: E402
 from pymongo import DESCENDING, MongoClient  # noqa: E402
 
 from bench.sample_load import bench_database, seed  # noqa: E402
-from clara_common.contract import REJECTED_TRUE_CLASS, mongo_record  # noqa: E402
 from clara_common.days import range_bounds, today  # noqa: E402
 from clara_common.db import PREDICTION_INDEXES, predictions  # noqa: E402
 from clara_common.ledger import BATCHES_COLLECTION, HISTORY_COLLECTION, STRING_CEILING, STRING_TOP  # noqa: E402
@@ -46,7 +47,7 @@ from clara_logger.batches import APPLIED, NOT_IN_A_WINDOW, UNLOGGED_VALIDATED  #
 from clara_logger.settings import LoggerSettings  # noqa: E402
 from clara_monitor import reader  # noqa: E402
 from clara_monitor.estimate import HISTORY_FIELDS  # noqa: E402
-from clara_monitor.training import trained_counts  # noqa: E402
+from clara_monitor.training import PROJECTION, count_trained, trained_counts  # noqa: E402
 
 DATABASE = "bench_query_shapes"
 
@@ -79,17 +80,6 @@ def ids_docs(collection: Any, queries: list[dict[str, Any]], projection: dict[st
 
 def ids(cursor: Any) -> set[Any]:
     return {doc["_id"] for doc in cursor}
-
-
-def trained_in_one_pipeline(collection: Any, settings: LoggerSettings) -> dict[int, int]:
-    """training.trained_counts as one pipeline: every trained prediction through the contract's twin."""
-    pipeline = [
-        {"$match": {"trained": True}},
-        {"$project": {"_id": 0, "r": mongo_record(settings.classes, settings.TIMEZONE)}},
-        {"$match": {"r.valid": True, "r.reviewed": True, "r.true": {"$ne": REJECTED_TRUE_CLASS}}},
-        {"$group": {"_id": "$r.true", "n": {"$sum": 1}}},
-    ]
-    return {int(group["_id"]): int(group["n"]) for group in collection.aggregate(pipeline)}
 
 
 def shapes(client: MongoClient, settings: LoggerSettings, batch_ids: list[str]) -> list[Shape]:
@@ -189,9 +179,9 @@ def shapes(client: MongoClient, settings: LoggerSettings, batch_ids: list[str]) 
             "neither (reconcile)",
         ),
         Shape(
-            "trained counts (training.trained_counts)",
+            "trained counts: `trained` index / every document",
             lambda: trained_counts(collection, settings.classes, settings.TIMEZONE),
-            lambda: trained_in_one_pipeline(collection, settings),
+            lambda: count_trained(collection.find({}, PROJECTION), settings.classes, settings.tz),
             "tuned (both)",
         ),
     ]

@@ -1,46 +1,50 @@
 """The training tab's counts: validated predictions already used for retraining, per true class.
 
-Counted inside the database by the contract's aggregation twin (clara_common.contract.mongo_record),
-which tests/integration/test_contract_mongo.py holds to the parser's verdict. Marking a prediction
-`trained` changes no time the ledger follows, so the counts are kept in this process for
-MONITOR_TRAINING_CACHE_SECONDS; the monitor writes nothing to the database.
+The predictions marked `trained` are read through the `trained` index and judged by the record
+contract (`parse_prediction`), as every other count is. Marking a prediction `trained` changes no time
+the ledger follows, so the counts are kept in this process for MONITOR_TRAINING_CACHE_SECONDS; the
+monitor writes nothing to the database.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pymongo.collection import Collection
 
 from clara_common.classes import ClassCatalog
-from clara_common.contract import REJECTED_TRUE_CLASS, mongo_plain_validated_filter, mongo_record
+from clara_common.contract import FIELDS, REJECTED_TRUE_CLASS, Prediction, parse_prediction
 from clara_common.db import Document
+
+# What the query asks for: a superset of what the contract takes for trained (true, and arrays holding it).
+TRAINED = {"trained": True}
+PROJECTION = dict.fromkeys(FIELDS, 1)
+
+
+def count_trained(documents: Iterable[Mapping[str, Any]], classes: ClassCatalog, tz: tzinfo) -> dict[int, int]:
+    """Return true class -> documents the contract reads as validated and trained (legacy rejections have no class)."""
+    records = (parse_prediction(doc, classes, tz) for doc in documents)
+    return dict(
+        Counter(
+            record.true_class
+            for record in records
+            if isinstance(record, Prediction)
+            and record.trained
+            and record.true_class is not None
+            and record.true_class != REJECTED_TRUE_CLASS
+        )
+    )
 
 
 def trained_counts(collection: Collection[Document], classes: ClassCatalog, tz_name: str) -> dict[int, int]:
-    """Return true class -> validated predictions marked `trained` (legacy rejections have no class)."""
-    plain = mongo_plain_validated_filter(classes)
-    pipelines: list[list[dict[str, Any]]] = [
-        [
-            {"$match": {"trained": True}},
-            {"$match": plain},
-            {"$group": {"_id": {"$toInt": "$output_validated"}, "n": {"$sum": 1}}},
-        ],
-        [
-            {"$match": {"trained": True}},
-            {"$match": {"$nor": [plain]}},
-            {"$project": {"_id": 0, "r": mongo_record(classes, tz_name)}},
-            {"$match": {"r.valid": True, "r.reviewed": True, "r.true": {"$ne": REJECTED_TRUE_CLASS}}},
-            {"$group": {"_id": "$r.true", "n": {"$sum": 1}}},
-        ],
-    ]
-    counts: dict[int, int] = {}
-    for pipeline in pipelines:
-        for group in collection.aggregate(pipeline):
-            counts[int(group["_id"])] = counts.get(int(group["_id"]), 0) + int(group["n"])
-    return counts
+    """Return true class -> validated predictions marked `trained`, read through the `trained` index."""
+    return count_trained(collection.find(TRAINED, PROJECTION), classes, ZoneInfo(tz_name))
 
 
 class TrainedCounts:
