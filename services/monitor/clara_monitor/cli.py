@@ -4,38 +4,34 @@ from __future__ import annotations
 
 import argparse
 import logging
-import selectors
-import socket
 import sys
-import time
-from concurrent import futures
-from functools import partial
+import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import ThreadWorker
+from werkzeug.wsgi import ClosingIterator
 
 from clara_common.logs import configure_logging
 from clara_common.settings import SettingsError
 from clara_monitor.settings import MonitorSettings
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from flask import Flask
 
 log = logging.getLogger("clara_monitor")
 
-# Threads per gunicorn worker for the app's requests.
-MONITOR_THREADS = 4
-# Threads per worker that answer GET /healthz only (see ProbeLaneWorker).
-PROBE_THREADS = 1
-# How a liveness probe's request line starts; a query string or anything longer is an ordinary request.
-PROBE_REQUEST_LINES = (b"GET /healthz HTTP/", b"HEAD /healthz HTTP/")
-PEEK_BYTES = max(len(line) for line in PROBE_REQUEST_LINES)
-# How long a thread may keep the GIL while another waits for it (Python's default: 5 ms). The probe
+# Requests the app works on at once in each gunicorn worker: each may hold a year of documents.
+APP_REQUESTS = 4
+# Gunicorn's threads per worker. More than APP_REQUESTS, so that while the app is busy a thread is
+# still free for /healthz: the app's further requests wait for a slot (see AppRequestLimit), holding a
+# thread but no documents. Only this many requests at once in one worker would make a probe queue.
+MONITOR_THREADS = 32
+# How long a thread may keep the GIL while another waits for it (Python's default: 5 ms). The probe's
 # thread needs the GIL a dozen times per answer, and the app's threads hold it while they parse a
-# year of documents: under the load of test_monitor_liveness.py (2 CPUs), /healthz took 38 to 114 ms
-# at the 95th percentile with 5 ms (six runs), 13 to 36 ms with 0.5 ms (three runs), and the slow
-# requests went no slower.
+# year of documents; a shorter interval lets the probe in sooner and the slow requests go no slower
+# (bench/monitor.py, tests/integration/test_monitor_liveness.py).
 SWITCH_INTERVAL = 0.0005
 # Gunicorn's timeout: how long a worker's main loop may go without telling the master it is alive
 # before the master replaces the worker. In a gthread worker that loop never runs a request (the
@@ -44,78 +40,41 @@ SWITCH_INTERVAL = 0.0005
 WORKER_TIMEOUT = 60
 
 
-def peek(sock: socket.socket) -> bytes | None:
-    """Return the first bytes waiting on `sock` without consuming them: None if none has arrived yet."""
-    try:
-        return sock.recv(PEEK_BYTES, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-    except (BlockingIOError, InterruptedError):
-        return None
-    except OSError:
-        return b""  # the app's thread meets the same error and closes the connection
+def is_probe(environ: WSGIEnvironment) -> bool:
+    """Return whether a request is a liveness probe: GET or HEAD /healthz, which never reads the database."""
+    return environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
 
 
-class ProbeLaneWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type information
-    """Gunicorn's gthread worker, with a thread of its own for GET /healthz.
+class AppRequestLimit:
+    """WSGI middleware: at most `limit` requests at once reach the app; a liveness probe goes straight in.
 
-    /healthz must answer at once even when every app thread is busy: 4 threads a worker are taken by 4
-    slow requests (a year of metrics counted from the source, or 4 requests waiting out
-    MONITOR_DB_TIMEOUT_MS on a down database), and a probe queued behind them waited seconds, enough
-    for an orchestrator to restart a healthy monitor. More threads only move the point where that
-    happens (and let more year-long reads hold memory at once), so instead the main loop looks at
-    each request's first bytes (MSG_PEEK: nothing is consumed) and sends a probe to PROBE_THREADS
-    threads that nothing else uses. The probe still goes through the whole app, with its headers and
-    its access-log line. A connection that has sent nothing yet waits on the poller, without a
-    thread, as gunicorn's own deferred connections do (closed after the keep-alive timeout).
-
-    Built on gthread's ThreadWorker internals of gunicorn 27 (enqueue_req, tpool, pending_conns,
-    on_pending_socket_readable); check_config refuses to start with a gunicorn that lacks them.
-    tests/integration/test_monitor_liveness.py measures it against real processes.
+    /healthz must answer at once even when the app is busy (a year of metrics counted from the source,
+    or requests waiting out MONITOR_DB_TIMEOUT_MS on a down database): an orchestrator would otherwise
+    restart a healthy monitor. Gunicorn gives each worker MONITOR_THREADS threads, and this limit keeps
+    the app itself to APP_REQUESTS of them, so a probe finds a free thread and no queue. The probe
+    still goes through the whole app, with its headers and gunicorn's access-log line. A slot is held
+    until the server closes the answer's body (PEP 3333), so a streamed body counts too.
     """
 
-    REQUIRED = ("enqueue_req", "on_pending_socket_readable", "murder_pending")
-    tpool: futures.ThreadPoolExecutor  # gthread's pool of app threads, made by its init_process
+    def __init__(self, app: WSGIApplication, limit: int) -> None:
+        self.app = app
+        self.slots = threading.BoundedSemaphore(limit)
 
-    @classmethod
-    def check_config(cls, cfg: Any, log: Any) -> None:
-        missing = [name for name in cls.REQUIRED if not hasattr(ThreadWorker, name)]
-        if missing:
-            raise RuntimeError(
-                f"clara-monitor's worker needs gunicorn's gthread worker with {', '.join(missing)}: "
-                "install the gunicorn version services/monitor/pyproject.toml names"
-            )
-        super().check_config(cfg, log)
-
-    def init_process(self) -> None:
-        self.probe_pool = futures.ThreadPoolExecutor(max_workers=PROBE_THREADS, thread_name_prefix="healthz")
-        sys.setswitchinterval(SWITCH_INTERVAL)
-        super().init_process()  # runs the worker until it stops
-
-    def enqueue_req(self, conn: Any) -> None:
-        head = peek(conn.sock)
-        if head is None and not conn.initialized and not conn.data_ready:
-            self.wait_for_first_bytes(conn)
-        elif head and head.startswith(PROBE_REQUEST_LINES):
-            # The parent submits to self.tpool; only this (main) thread reads it.
-            app_pool, self.tpool = self.tpool, self.probe_pool
-            try:
-                super().enqueue_req(conn)
-            finally:
-                self.tpool = app_pool
-        else:
-            super().enqueue_req(conn)
-
-    def wait_for_first_bytes(self, conn: Any) -> None:
-        """Watch `conn` on the poller until its request starts (gthread's path for a deferred connection)."""
-        conn.sock.setblocking(False)
-        conn.timeout = time.monotonic() + self.cfg.keepalive
-        self.pending_conns.append(conn)
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
-
-    def run(self) -> None:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if is_probe(environ):
+            return self.app(environ, start_response)
+        self.slots.acquire()
         try:
-            super().run()
-        finally:
-            self.probe_pool.shutdown(wait=False)
+            body = self.app(environ, start_response)
+        except BaseException:
+            self.slots.release()
+            raise
+        return ClosingIterator(body, self.slots.release)
+
+
+def start_worker(worker: Any) -> None:
+    """Gunicorn's post_worker_init hook: let a waiting thread (a probe's) take the GIL sooner."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 class MonitorServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no type information
@@ -132,7 +91,9 @@ class MonitorServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no t
     def load(self) -> Flask:
         from clara_monitor import create_app
 
-        return create_app()
+        app = create_app()
+        app.wsgi_app = AppRequestLimit(app.wsgi_app, APP_REQUESTS)  # type: ignore[method-assign]
+        return app
 
 
 def positive_int(text: str) -> int:
@@ -169,6 +130,21 @@ def parse_args(argv: list[str] | None, settings: MonitorSettings) -> argparse.Na
     return parser.parse_args(argv)
 
 
+def gunicorn_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Return gunicorn's settings for the parsed command line: gthread workers with threads to spare."""
+    return {
+        "bind": f"{args.host}:{args.port}",
+        "workers": args.workers,
+        "worker_class": "gthread",
+        "threads": MONITOR_THREADS,
+        "post_worker_init": start_worker,
+        "accesslog": "-",  # access log on stdout
+        "errorlog": "-",
+        "timeout": args.timeout,
+        "preload_app": False,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the monitor under gunicorn until stopped."""
     configure_logging()
@@ -190,19 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         args.workers,
         f"on (HTTP Basic, user {required.username})" if required else "off",
     )
-    MonitorServer(
-        {
-            "bind": f"{args.host}:{args.port}",
-            "workers": args.workers,
-            # gthread, with /healthz on a thread of its own: see ProbeLaneWorker.
-            "worker_class": ProbeLaneWorker,
-            "threads": MONITOR_THREADS,
-            "accesslog": "-",  # access log on stdout
-            "errorlog": "-",
-            "timeout": args.timeout,
-            "preload_app": False,
-        }
-    ).run()
+    MonitorServer(gunicorn_options(args)).run()
     return 0
 
 
