@@ -30,8 +30,8 @@ APP_REQUESTS = 4
 MONITOR_THREADS = 32
 # How long a thread may keep the GIL while another waits for it (Python's default: 5 ms). The probe's
 # thread needs the GIL a dozen times per answer, and the app's threads hold it while they parse a
-# year of documents; a shorter interval lets the probe in sooner and the slow requests go no slower
-# (bench/monitor.py, tests/integration/test_monitor_liveness.py).
+# year of documents; a shorter interval lets the probe in sooner, and the slow requests go no slower
+# (measured by tests/integration/test_monitor_liveness.py against the default).
 SWITCH_INTERVAL = 0.0005
 # Gunicorn's timeout: how long a worker's main loop may go without telling the master it is alive
 # before the master replaces the worker. In a gthread worker that loop never runs a request (the
