@@ -22,6 +22,7 @@ import pytest
 
 from clara_common.embedded import EmbeddedMongo, free_port
 from tests.utils.monitor_process import child_pids, get
+from tests.utils.processes import stop
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -117,13 +118,7 @@ def running_demo(
         yield demo
     finally:
         seen = sorted({*seen, *demo.descendants()}) if process.poll() is None else seen
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        stop(process, 30)
         try:
             wait_until(lambda: not any(alive(pid) for pid in seen), 30, "the demo's processes did not all stop")
         finally:

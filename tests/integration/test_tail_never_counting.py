@@ -14,35 +14,19 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 from pymongo.collection import Collection
 
 from clara_common.days import day_start, today
 from clara_common.settings import CommonSettings
 from clara_monitor.reader import HistoryCache, LiveTail, RangeCounts, TailJudgements, range_counts
 from tests.utils.reference import source_records
+from tests.utils.returned_documents import ReturnedDocuments
 from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
 
 DAYS = 3
-
-
-class ReturnedDocuments(monitoring.CommandListener):
-    """Counts the documents the server returns to find and getMore commands."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        pass
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        cursor = event.reply.get("cursor", {})
-        self.count += len(cursor.get("firstBatch", cursor.get("nextBatch", [])))
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 class Reader:

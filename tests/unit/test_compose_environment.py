@@ -24,6 +24,7 @@ from pydantic.fields import FieldInfo
 from clara_common.settings import CommonSettings
 from clara_logger.settings import LoggerSettings
 from clara_monitor.settings import MonitorSettings
+from tests.utils.compose import compose_command
 
 REPO = Path(__file__).resolve().parents[2]
 # Each CLARA service of compose.yaml and the settings model it builds from its environment.
@@ -117,20 +118,6 @@ def test_every_variable_of_env_example_is_read_by_a_service_or_by_compose() -> N
     read = {name for service in SERVICES for name in fields(service)} | NOT_A_FIELD
     unread = env_example_names() - read
     assert unread == COMPOSE_ONLY, f"read by nothing: {sorted(unread - COMPOSE_ONLY)}"
-
-
-def compose_command() -> list[str]:
-    """Return the Compose command installed here; fail under CI when there is none, skip elsewhere."""
-    docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
-        return [docker, "compose"]
-    legacy = shutil.which("docker-compose")
-    if legacy:
-        return [legacy]
-    reason = "neither `docker compose` nor docker-compose is installed: apt-get install docker-compose"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must render compose.yaml")
-    pytest.skip(reason)
 
 
 def rendered_environments(tmp_path: Path, dotenv: str | None) -> dict[str, dict[str, str]]:

@@ -21,24 +21,12 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.utils.compose import compose_command
+
 REPO = Path(__file__).resolve().parents[2]
 ENSURE_SECRETS = Path("scripts") / "ensure-env-secrets.sh"
 GENERATED = re.compile(r"[A-Za-z0-9]{43}")
 NAME = "GRAFANA_ADMIN_PASSWORD"
-
-
-def compose_command() -> list[str]:
-    """Return the Compose command installed here; fail under CI when there is none, skip elsewhere."""
-    docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
-        return [docker, "compose"]
-    legacy = shutil.which("docker-compose")
-    if legacy:
-        return [legacy]
-    reason = "neither `docker compose` nor docker-compose is installed: apt-get install docker-compose"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must render compose.yaml")
-    pytest.skip(reason)
 
 
 def clean_environment(home: Path) -> dict[str, str]:
