@@ -12,7 +12,7 @@ from whylogs.migration.converters import read_v0_to_view
 from clara_common.days import local_day
 from clara_common.db import make_client
 from clara_logger import batches, history
-from clara_logger.tick import LoggerService, build_parts, split
+from clara_logger.tick import LoggerService, PartBuilder, batch_changes
 from tests.utils.predictions import START, expected_confusion, prediction, stored_confusion
 from tests.utils.settings import logger_settings
 
@@ -129,9 +129,11 @@ def test_a_batch_record_left_built_by_a_dead_logger_is_finished_once(db, setting
     batch_id = batches.open_batch(records, "dead-logger", lease_seconds=0.01)
     batches.claim_window(collection, batch_id, START, START + timedelta(days=30))
     claimed = [doc for chunk in batches.claimed_documents(collection, batch_id, 100) for doc in chunk]
-    valid, _ = split(claimed, settings)
-    batches.save_built(records, batch_id, build_parts(valid, settings), len(valid), 0, batches.UPLOAD_OFF)
-    history.apply_part(history.history(db), build_parts(valid, settings)[0], batch_id)
+    valid = batch_changes(claimed, settings).added
+    builder = PartBuilder(settings)
+    builder.add(valid)
+    batches.save_built(records, batch_id, builder.parts(), len(valid), 0, batches.UPLOAD_OFF)
+    history.apply_part(history.history(db), builder.parts()[0], batch_id)
 
     report = logger.tick()
 

@@ -33,32 +33,27 @@ def test_reviewer_class_id_is_the_true_class() -> None:
     record = parse(document())
     assert isinstance(record, Prediction)
     assert (record.review, record.predicted_class, record.true_class) == (Review.LABELLED, 1, 5)
-    assert record.is_correct is False
+    assert record.true_class != record.predicted_class
     assert record.timestamp == PREDICTED_AT and record.timestamp_validated == VALIDATED_AT
 
 
 def test_legacy_true_confirms_the_prediction() -> None:
     record = parse(document(output_validated=True))
     assert isinstance(record, Prediction)
-    assert (record.review, record.true_class, record.is_correct) == (Review.CONFIRMED, 1, True)
+    assert (record.review, record.true_class) == (Review.CONFIRMED, record.predicted_class)
 
 
 def test_legacy_false_rejects_the_prediction_without_a_true_class() -> None:
     record = parse(document(output_validated=False))
     assert isinstance(record, Prediction)
-    assert (record.review, record.true_class, record.is_correct) == (Review.REJECTED, REJECTED_TRUE_CLASS, False)
+    assert (record.review, record.true_class) == (Review.REJECTED, REJECTED_TRUE_CLASS)
 
 
 @pytest.mark.parametrize("pending", [None, ...])
 def test_null_or_absent_verdict_is_pending_and_needs_no_validation_time(pending: object) -> None:
     record = parse(document(output_validated=pending, timestamp_validated=...))
     assert isinstance(record, Prediction)
-    assert (record.review, record.true_class, record.is_validated, record.is_correct) == (
-        Review.PENDING,
-        None,
-        False,
-        None,
-    )
+    assert (record.review, record.true_class, record.is_validated) == (Review.PENDING, None, False)
 
 
 @pytest.mark.parametrize("field", ["output_confidence", "trained", "logged"])

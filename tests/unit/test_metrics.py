@@ -13,9 +13,9 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.metrics import (
     AVERAGES,
+    COUNT_SCHEMA,
     class_scores,
     daily_summaries,
-    empty_counts,
     original_class_scores,
     original_daily_summaries,
     original_summary,
@@ -27,7 +27,7 @@ from clara_common.metrics import (
 def counts_of(records: list[tuple[str, int, int]]) -> pl.DataFrame:
     """Return the confusion-count table of (day, true, predicted) records."""
     if not records:
-        return empty_counts()
+        return pl.DataFrame(schema=COUNT_SCHEMA)
     frame = pl.DataFrame(records, schema=["day", "true", "predicted"], orient="row")
     return frame.group_by("day", "true", "predicted").agg(n=pl.len().cast(pl.Int64))
 
@@ -127,8 +127,14 @@ def test_edge_cases_equal_sklearn(records: list[tuple[str, int, int]], average: 
 
 
 def test_empty_range_has_no_entries_and_null_metrics() -> None:
-    assert summary(empty_counts()) == {"entries": 0, "precision": None, "accuracy": None, "recall": None, "f1": None}
-    assert class_scores(empty_counts()) == {}
+    assert summary(pl.DataFrame(schema=COUNT_SCHEMA)) == {
+        "entries": 0,
+        "precision": None,
+        "accuracy": None,
+        "recall": None,
+        "f1": None,
+    }
+    assert class_scores(pl.DataFrame(schema=COUNT_SCHEMA)) == {}
 
 
 def test_empty_day_is_a_gap_not_the_previous_value() -> None:
@@ -219,7 +225,7 @@ def test_original_class_scores_equal_sklearn_one_vs_rest(seed: int) -> None:
 
 def test_original_summary_of_an_empty_range_is_null_not_an_error() -> None:
     # scikit-learn raises on empty input; the original route failed there. Ours answers nulls.
-    assert original_summary(empty_counts()) == {
+    assert original_summary(pl.DataFrame(schema=COUNT_SCHEMA)) == {
         "entries": 0,
         "precision": None,
         "accuracy": None,

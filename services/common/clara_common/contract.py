@@ -86,13 +86,6 @@ class Prediction:
     def is_validated(self) -> bool:
         return self.review is not Review.PENDING
 
-    @property
-    def is_correct(self) -> bool | None:
-        """Return whether the prediction was right, or None while it is not reviewed."""
-        if not self.is_validated:
-            return None
-        return self.true_class == self.predicted_class
-
 
 @dataclass(frozen=True)
 class Rejection:

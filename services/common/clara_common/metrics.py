@@ -40,11 +40,6 @@ LABEL_TABLE_SCHEMA = {
 }
 
 
-def empty_counts() -> pl.DataFrame:
-    """Return a confusion-count table with no rows."""
-    return pl.DataFrame(schema=COUNT_SCHEMA)
-
-
 @dataclass(frozen=True)
 class Sums:
     """Per group (rows) and label (columns): true positives, predictions of the label, records of the label

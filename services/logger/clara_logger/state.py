@@ -40,7 +40,6 @@ def open_ledger(collection: Collection[Document], settings: CommonSettings) -> d
             {
                 "_id": STATE_ID,
                 "timezone": settings.TIMEZONE,
-                "class_ids": list(settings.classes.ids),
                 "created_at": now,
                 "last_reconcile_at": now,
             }

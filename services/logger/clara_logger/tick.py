@@ -154,13 +154,6 @@ class PartBuilder:
         ]
 
 
-def build_parts(records: Sequence[Prediction], settings: CommonSettings) -> list[DayPart]:
-    """Return the per-day parts (counts and whylogs profile) of valid predictions."""
-    builder = PartBuilder(settings)
-    builder.add(records)
-    return builder.parts()
-
-
 def history_day(record: Prediction, settings: CommonSettings) -> date:
     """Return the local day (TIMEZONE) on which a prediction was validated: its day in the history."""
     return local_day(record.timestamp_validated, settings.tz)  # type: ignore[arg-type]
@@ -202,12 +195,6 @@ def batch_changes(
         if (old := contribution(previous_of(document), settings.classes, settings.tz)) is not None:
             changes.taken_out.append(old)
     return changes
-
-
-def split(documents: Sequence[dict[str, Any]], settings: CommonSettings) -> tuple[list[Prediction], dict[Any, str]]:
-    """Return the predictions a batch's documents add, and the reason each malformed one is set aside."""
-    changes = batch_changes(documents, settings)
-    return changes.added, changes.rejected
 
 
 class LoggerService:
