@@ -103,8 +103,7 @@ def find_any(
 
     On MongoDB, one `$or`: each branch goes through its own index, and the server returns each document
     once. On the embedded database, one query per branch, merged here: its `$or` is a collection scan
-    (bench/query_shapes.py, 45,454 predictions: the monitor's tail without a logger, 7 branches, took
-    2,245 ms as one `$or` and 625 ms as separate queries; with a logger, 1,616 ms against 16.7 ms).
+    (docs/benchmarks.md, "Query shapes").
     """
     queries = list(queries)
     if len(queries) > 1 and not splits_or(collection):

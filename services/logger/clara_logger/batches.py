@@ -10,7 +10,7 @@ Exactly once, without transactions:
    an index range, with no ids sent back and forth; on MongoDB a window costs in proportion to what
    it holds, as a list would (its span adapts to hold about LOGGER_CLAIM_SIZE predictions). On the
    embedded database a list of ids would cost far more (`_id: {$in: [...]}` is quadratic there:
-   bench/logger.py, 30 predictions/s). Windows end at the current time plus the allowed clock skew: a
+   docs/benchmarks.md, "Figures behind design choices"). Windows end at the current time plus the allowed clock skew: a
    review validated later is left unclaimed until it is due. The rare documents no window can claim
    (a validation time that is no date in the contract's years, a `logged` flag that is not a boolean)
    are claimed by id, first, so that a stream of new predictions never starves them.

@@ -76,8 +76,8 @@ def confusion_matrix(frame: pd.DataFrame) -> ConfusionMatrix:
     """Return whylogs' confusion matrix of a frame: a distribution of confidence per (predicted, true) cell.
 
     What `ModelPerformanceMetrics.compute_confusion_matrix` builds, but it hands each cell's scores
-    to whylogs as a list, which costs milliseconds per cell (150 ms a profile); as an array it costs
-    a fortieth of that.
+    to whylogs as a list, which costs milliseconds per cell; an array costs far less (docs/benchmarks.md,
+    "Figures behind design choices").
     """
     targets = frame[TRUE_CLASS].tolist()
     predictions = frame[PREDICTED_CLASS].tolist()
@@ -94,8 +94,8 @@ def confusion_matrix(frame: pd.DataFrame) -> ConfusionMatrix:
 
 def profile_frame(frame: pd.DataFrame, dataset_timestamp: datetime) -> DatasetProfileView:
     """Return the profile of a frame of predictions, with classification metrics."""
-    # The same metrics as the default (declarative) resolver, resolved ten times faster: this runs
-    # once per batch and day.
+    # The same metrics as the default (declarative) resolver, resolved faster (docs/benchmarks.md):
+    # this runs once per batch and day.
     result = why.log(
         pandas=frame, schema=DatasetSchema(resolvers=StandardResolver()), dataset_timestamp=dataset_timestamp
     )

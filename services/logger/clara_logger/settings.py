@@ -28,8 +28,7 @@ class LoggerSettings(CommonSettings):
     # Predictions one claim (one logger batch) takes; memory is bounded by LOGGER_BATCH_SIZE instead.
     # On MongoDB a claim costs in proportion to what it holds, whatever this size. Large for the
     # embedded database, where a claim's query also costs in proportion to the whole collection
-    # (bench/query_shapes.py: 57 ms for a day's window of 109 reviews among 45,454 predictions), so a
-    # backlog takes few of them.
+    # (docs/benchmarks.md, "Figures behind design choices"), so a backlog takes few of them.
     LOGGER_CLAIM_SIZE: PositiveInt = 50000
     LOGGER_HTTP_TIMEOUT_SECONDS: PositiveFloat = 30.0
     LOGGER_HEARTBEAT_FILE: str | None = None

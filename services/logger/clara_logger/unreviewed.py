@@ -10,8 +10,8 @@ A change that leaves no such trace (a prediction inserted with a time days back,
 place, a review withdrawn with its validation time cleared) is found by a reconcile: the daily one
 recounts the last LOGGER_RECONCILE_DAYS days, and `clara-logger --reconcile --all` recounts every day.
 (Inserts could be told by their ObjectId's time, which MongoDB reads through the `_id` index; the
-embedded database scans the whole collection for an `_id` range, on every tick: bench/query_shapes.py,
-699 ms at 45,454 predictions, 17 s at 888,000.) The first refresh (no `unreviewed_as_of` in the
+embedded database scans the whole collection for an `_id` range, on every tick; docs/benchmarks.md,
+"Figures behind design choices".) The first refresh (no `unreviewed_as_of` in the
 ledger's state) and one after a long stop recount everything. A day is replaced only by a count read
 later than the one it holds, so two loggers at once never put an older count back.
 """
