@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 from bson import ObjectId
+from flask.testing import FlaskClient
 from pymongo.collection import Collection
 from pymongo.database import Database
 from sklearn.calibration import calibration_curve
@@ -24,8 +25,8 @@ from clara_common.days import day_start, today
 from clara_common.settings import CommonSettings
 from clara_logger import history
 from clara_logger.tick import LoggerService
-from tests.utils.monitor_app import monitor
-from tests.utils.monitor_databases import answers_with_the_database_down
+from tests.utils.monitor_app import MakeMonitor
+from tests.utils.monitor_databases import answers_with_the_database_down, unreachable_settings
 from tests.utils.reference import source_records
 from tests.utils.settings import monitor_settings
 
@@ -103,7 +104,7 @@ def seed_and_log(db: Database, settings: CommonSettings, logger: LoggerService, 
 
 
 def test_calibration_equals_scikit_learn_after_corrections(
-    db: Database, settings: CommonSettings, logger: LoggerService
+    db: Database, settings: CommonSettings, logger: LoggerService, client: FlaskClient
 ) -> None:
     collection = seed_and_log(db, settings, logger)
     # Corrections: re-reviewed today (moved out of their old day and bin's correct count), confidences unchanged.
@@ -122,38 +123,36 @@ def test_calibration_equals_scikit_learn_after_corrections(
         )
     logger.tick()
     first, last = window(settings)
-    with monitor(monitor_settings(settings)) as client:
-        body = client.get(f"/api/calibration?start_date={first}&end_date={last}").get_json()
-        assert_matches(body, expected(collection, settings, first, last))
-        assert body["days_without_bins"] == []
-        assert body["as_of"] is not None
-        # One day of the range alone: the corrected predictions left it.
-        day = first.isoformat()
-        one = client.get(f"/api/calibration?start_date={day}&end_date={day}").get_json()
-        assert_matches(one, expected(collection, settings, first, first))
-        assert one["with_confidence"] < body["with_confidence"]
+    body = client.get(f"/api/calibration?start_date={first}&end_date={last}").get_json()
+    assert_matches(body, expected(collection, settings, first, last))
+    assert body["days_without_bins"] == []
+    assert body["as_of"] is not None
+    # One day of the range alone: the corrected predictions left it.
+    day = first.isoformat()
+    one = client.get(f"/api/calibration?start_date={day}&end_date={day}").get_json()
+    assert_matches(one, expected(collection, settings, first, first))
+    assert one["with_confidence"] < body["with_confidence"]
 
 
 def test_the_tail_is_not_included_until_the_logger_ticks(
-    db: Database, settings: CommonSettings, logger: LoggerService
+    db: Database, settings: CommonSettings, logger: LoggerService, client: FlaskClient
 ) -> None:
     collection = seed_and_log(db, settings, logger, 200)
     first, last = window(settings)
     url = f"/api/calibration?start_date={first}&end_date={last}"
-    with monitor(monitor_settings(settings)) as client:
-        before = client.get(url).get_json()
-        rng = random.Random(9)
-        collection.insert_many([{**reviewed(settings, rng, DAYS - 1), "output_confidence": 0.95} for _ in range(30)])
-        assert client.get(url).get_json()["with_confidence"] == before["with_confidence"]
-        logger.tick()
-        after = client.get(url).get_json()
-        assert after["with_confidence"] == before["with_confidence"] + 30
-        assert after["as_of"] > before["as_of"]
-        assert_matches(after, expected(collection, settings, first, last))
+    before = client.get(url).get_json()
+    rng = random.Random(9)
+    collection.insert_many([{**reviewed(settings, rng, DAYS - 1), "output_confidence": 0.95} for _ in range(30)])
+    assert client.get(url).get_json()["with_confidence"] == before["with_confidence"]
+    logger.tick()
+    after = client.get(url).get_json()
+    assert after["with_confidence"] == before["with_confidence"] + 30
+    assert after["as_of"] > before["as_of"]
+    assert_matches(after, expected(collection, settings, first, last))
 
 
 def test_days_written_before_the_bins_are_reported_and_a_reconcile_fills_them(
-    db: Database, settings: CommonSettings, logger: LoggerService
+    db: Database, settings: CommonSettings, logger: LoggerService, client: FlaskClient
 ) -> None:
     collection = seed_and_log(db, settings, logger)
     days = history.history(db)
@@ -167,49 +166,52 @@ def test_days_written_before_the_bins_are_reported_and_a_reconcile_fills_them(
     logger.tick()
     assert days.find_one({"_id": old[0]}).get("calibration") is None
     url = f"/api/calibration?start_date={first}&end_date={last}"
-    with monitor(monitor_settings(settings)) as client:
-        partial = client.get(url).get_json()
-        assert partial["days_without_bins"] == old
-        assert partial["validated_without_bins"] == sum(days.find_one({"_id": d})["count"] for d in old)
-        later = first + timedelta(days=2)
-        assert_matches(partial, expected(collection, settings, later, last))
-        env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB}
-        done = subprocess.run(
-            [sys.executable, "-m", "clara_logger.cli", "--reconcile", "--days", str(DAYS + 1)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        assert "calibration bins filled" in done.stdout + done.stderr
-        filled = client.get(url).get_json()
-        assert filled["days_without_bins"] == []
-        assert_matches(filled, expected(collection, settings, first, last))
+    partial = client.get(url).get_json()
+    assert partial["days_without_bins"] == old
+    assert partial["validated_without_bins"] == sum(days.find_one({"_id": d})["count"] for d in old)
+    later = first + timedelta(days=2)
+    assert_matches(partial, expected(collection, settings, later, last))
+    env = {**os.environ, "MONGODB_URI": settings.MONGODB_URI.get_secret_value(), "MONGODB_DB": settings.MONGODB_DB}
+    done = subprocess.run(
+        [sys.executable, "-m", "clara_logger.cli", "--reconcile", "--days", str(DAYS + 1)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "calibration bins filled" in done.stdout + done.stderr
+    filled = client.get(url).get_json()
+    assert filled["days_without_bins"] == []
+    assert_matches(filled, expected(collection, settings, first, last))
 
 
 def test_bad_dates_are_400_and_another_timezone_is_409(
-    db: Database, settings: CommonSettings, logger: LoggerService
+    db: Database,
+    settings: CommonSettings,
+    logger: LoggerService,
+    client: FlaskClient,
+    make_monitor: MakeMonitor,
 ) -> None:
     seed_and_log(db, settings, logger, 20)
-    with monitor(monitor_settings(settings)) as client:
-        for query in (
-            "start_date=2026-13-01",
-            "start_date=2026-05-02&end_date=2026-05-01",
-            "start_date=2020-01-01&end_date=2022-01-01",
-            "end_date=yesterday",
-        ):
-            for route in ("/api/calibration", "/api/estimated-performance"):
-                answer = client.get(f"{route}?{query}")
-                assert answer.status_code == 400, (route, query)
-                assert "error" in answer.get_json()
-    with monitor(monitor_settings(settings, TIMEZONE="Europe/Madrid")) as client:
+    for query in (
+        "start_date=2026-13-01",
+        "start_date=2026-05-02&end_date=2026-05-01",
+        "start_date=2020-01-01&end_date=2022-01-01",
+        "end_date=yesterday",
+    ):
         for route in ("/api/calibration", "/api/estimated-performance"):
-            refused = client.get(route)
-            assert refused.status_code == 409
-            assert "clara-logger --reconcile --all" in refused.get_json()["error"]
+            answer = client.get(f"{route}?{query}")
+            assert answer.status_code == 400, (route, query)
+            assert "error" in answer.get_json()
+    client = make_monitor(monitor_settings(settings, TIMEZONE="Europe/Madrid"))
+    for route in ("/api/calibration", "/api/estimated-performance"):
+        refused = client.get(route)
+        assert refused.status_code == 409
+        assert "clara-logger --reconcile --all" in refused.get_json()["error"]
 
 
-def test_a_down_database_is_a_503_json() -> None:
-    for route, body in answers_with_the_database_down(("/api/calibration", "/api/estimated-performance")).items():
+def test_a_down_database_is_a_503_json(make_monitor: MakeMonitor) -> None:
+    routes = ("/api/calibration", "/api/estimated-performance")
+    for route, body in answers_with_the_database_down(make_monitor(unreachable_settings()), routes).items():
         assert "database is unavailable" in body["error"], route

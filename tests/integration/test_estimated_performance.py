@@ -13,13 +13,13 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
+from flask.testing import FlaskClient
 from pymongo.database import Database
 
 from clara_common.days import day_start, today
 from clara_common.settings import CommonSettings
 from clara_logger.tick import LoggerService
 from tests.utils.drawn_predictions import drawn_prediction
-from tests.utils.monitor_app import monitor
 from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
@@ -59,7 +59,7 @@ def documents(
 
 
 def test_the_estimate_follows_a_shift_the_naive_guess_misses(
-    db: Database, settings: CommonSettings, logger: LoggerService
+    db: Database, settings: CommonSettings, logger: LoggerService, client: FlaskClient
 ) -> None:
     rng = np.random.default_rng(2026)
     current = today(settings.tz)
@@ -77,17 +77,14 @@ def test_the_estimate_follows_a_shift_the_naive_guess_misses(
     logger.tick()
 
     last_reviewed = first_unreviewed - timedelta(days=1)
-    with monitor(monitor_settings(settings)) as client:
-        # The naive guess: the accuracy of the last reviewed week, from the monitor's own metrics.
-        week = client.get(f"/api/metrics?start_date={last_reviewed - timedelta(days=6)}&end_date={last_reviewed}")
-        naive = week.get_json()["metrics"]["accuracy"]
-        answer = client.get(
-            f"/api/estimated-performance?start_date={last_reviewed - timedelta(days=2)}&end_date={current}"
-        )
-        assert answer.status_code == 200
-        body = answer.get_json()
-        daily = client.get(f"/api/metrics?start_date={last_reviewed - timedelta(days=2)}&end_date={current}")
-        realised_by_metrics = {day: m["accuracy"] for day, m in daily.get_json()["daily_metrics"].items()}
+    # The naive guess: the accuracy of the last reviewed week, from the monitor's own metrics.
+    week = client.get(f"/api/metrics?start_date={last_reviewed - timedelta(days=6)}&end_date={last_reviewed}")
+    naive = week.get_json()["metrics"]["accuracy"]
+    answer = client.get(f"/api/estimated-performance?start_date={last_reviewed - timedelta(days=2)}&end_date={current}")
+    assert answer.status_code == 200
+    body = answer.get_json()
+    daily = client.get(f"/api/metrics?start_date={last_reviewed - timedelta(days=2)}&end_date={current}")
+    realised_by_metrics = {day: m["accuracy"] for day, m in daily.get_json()["daily_metrics"].items()}
 
     days = {d["day"]: d for d in body["days"]}
     estimated = np.array([days[day]["estimated_accuracy"] for day in hidden])
@@ -120,14 +117,15 @@ def test_the_estimate_follows_a_shift_the_naive_guess_misses(
     assert window["validated_with_confidence"] > 20 * PER_DAY * 0.9
 
 
-def test_without_a_history_the_estimate_leans_on_calibrated_priors(db: Database, settings: CommonSettings) -> None:
+def test_without_a_history_the_estimate_leans_on_calibrated_priors(
+    db: Database, settings: CommonSettings, client: FlaskClient
+) -> None:
     """No logger has run: no bin is fitted, and the estimate is the confidences' mean (the prior), with a wide band."""
     rng = np.random.default_rng(1)
     current = today(settings.tz)
     docs, _ = documents(settings, rng, current - timedelta(days=1), 0.0, reviewed=False)
     db[settings.PREDICTIONS_COLLECTION].insert_many(docs)
-    with monitor(monitor_settings(settings)) as client:
-        body = client.get("/api/estimated-performance").get_json()
+    body = client.get("/api/estimated-performance").get_json()
     day = {d["day"]: d for d in body["days"]}[(current - timedelta(days=1)).isoformat()]
     assert day["unreviewed"] == PER_DAY
     assert body["calibration_window"]["validated_with_confidence"] == 0 and body["as_of"] is None

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from flask.testing import FlaskClient
 
-from clara_common.settings import CommonSettings
 from clara_monitor.api import FIRST_YEAR, LAST_YEAR
-from tests.utils.monitor_app import monitor
-from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
 
 ROUTES = ["/api/metrics", "/data", "/api/drift", "/api/alerts", "/api/confusion", "/api/class-metrics/daily"]
-
-
-@pytest.fixture
-def client(settings: CommonSettings) -> Iterator[FlaskClient]:
-    with monitor(monitor_settings(settings)) as test_client:
-        yield test_client
 
 
 @pytest.mark.parametrize("route", ROUTES)

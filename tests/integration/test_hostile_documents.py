@@ -17,7 +17,7 @@ from clara_common.db import make_client
 from clara_common.settings import CommonSettings
 from clara_logger import batches, history
 from clara_logger.tick import LoggerService
-from tests.utils.monitor_app import monitor
+from tests.utils.monitor_app import MakeMonitor
 from tests.utils.settings import logger_settings, monitor_settings
 
 pytestmark = pytest.mark.integration
@@ -93,7 +93,9 @@ def metrics(client: FlaskClient, first: date, last: date) -> dict:
     return answer.get_json()
 
 
-def test_every_hostile_shape_is_left_out_and_counted_by_the_logger_and_the_monitor_alike(db, new_york) -> None:
+def test_every_hostile_shape_is_left_out_and_counted_by_the_logger_and_the_monitor_alike(
+    db, new_york, make_monitor: MakeMonitor
+) -> None:
     settings = new_york
     collection = db[settings.PREDICTIONS_COLLECTION]
     good = [reviewed(settings, i) for i in range(12)]
@@ -101,7 +103,8 @@ def test_every_hostile_shape_is_left_out_and_counted_by_the_logger_and_the_monit
     collection.insert_many(good + list(hostile.values()))
     first, last = window(settings)
 
-    with monitor(monitor_settings(settings)) as client, logger_for(settings) as logger:
+    client = make_monitor(monitor_settings(settings))
+    with logger_for(settings) as logger:
         before = metrics(client, first, last)  # no logger yet: all from the source
         report = logger.tick()
         after = metrics(client, first, last)
@@ -122,12 +125,14 @@ def test_every_hostile_shape_is_left_out_and_counted_by_the_logger_and_the_monit
     assert "2000-01-01" <= bounds.get_json()["min_date"] <= bounds.get_json()["max_date"] <= last.isoformat()
 
 
-def test_a_review_without_a_validation_time_is_counted_on_its_prediction_day_once_set_aside(db, settings) -> None:
+def test_a_review_without_a_validation_time_is_counted_on_its_prediction_day_once_set_aside(
+    db, settings, client
+) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     doc = reviewed(settings, 2, timestamp_validated=...)
     collection.insert_one(doc)
     day = local_day(doc["timestamp"], settings.tz)
-    with monitor(monitor_settings(settings)) as client, logger_for(settings) as logger:
+    with logger_for(settings) as logger:
         report = logger.tick()
         body = metrics(client, day, day)
         assert logger.reconcile(day, day) == []
@@ -137,11 +142,11 @@ def test_a_review_without_a_validation_time_is_counted_on_its_prediction_day_onc
 
 
 def test_a_logged_flag_that_is_a_string_is_claimed_and_counted_even_after_the_corrections_watermark(
-    db, settings
+    db, settings, client
 ) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     first, last = window(settings)
-    with monitor(monitor_settings(settings)) as client, logger_for(settings) as logger:
+    with logger_for(settings) as logger:
         logger.tick()  # the ledger exists: the monitor reads the history plus the tail from now on
         collection.insert_one(reviewed(settings, 3, logged="no"))  # validated days ago, before the watermark
         logger.tick()
@@ -150,7 +155,7 @@ def test_a_logged_flag_that_is_a_string_is_claimed_and_counted_even_after_the_co
     assert collection.find_one({})["logged"] == "no"
 
 
-def test_a_review_validated_in_the_future_waits_unclaimed_until_due(db, settings) -> None:
+def test_a_review_validated_in_the_future_waits_unclaimed_until_due(db, settings, make_monitor: MakeMonitor) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     now = datetime.now(UTC).replace(microsecond=0)
     early = reviewed(settings, 1, timestamp_validated=now + timedelta(minutes=30))
@@ -160,7 +165,8 @@ def test_a_review_validated_in_the_future_waits_unclaimed_until_due(db, settings
     collection.insert_many([early, early_text, within_skew, far])
     first, last = today(settings.tz) - timedelta(days=1), today(settings.tz) + timedelta(days=3)
 
-    with monitor(monitor_settings(settings)) as client, logger_for(settings) as logger:
+    client = make_monitor(monitor_settings(settings))
+    with logger_for(settings) as logger:
         report = logger.tick()
         waiting = metrics(client, first, last)
         bounds = client.get("/api/date-range").get_json()
@@ -176,7 +182,8 @@ def test_a_review_validated_in_the_future_waits_unclaimed_until_due(db, settings
     assert bounds["max_date"] <= bounds["today"]
 
     later = settings.replace(MAX_CLOCK_SKEW_MINUTES=60.0)  # as if half an hour had passed
-    with monitor(monitor_settings(later)) as client, logger_for(later) as logger:
+    client = make_monitor(monitor_settings(later))
+    with logger_for(later) as logger:
         report = logger.tick()
         due = metrics(client, first, last)
     assert (report.logged, report.quarantined) == (2, 0)
@@ -184,7 +191,7 @@ def test_a_review_validated_in_the_future_waits_unclaimed_until_due(db, settings
     assert collection.count_documents({"logged_error": {"$exists": True}}) == 0
 
 
-def test_a_correction_into_the_future_waits_and_then_moves_once(db, settings) -> None:
+def test_a_correction_into_the_future_waits_and_then_moves_once(db, settings, make_monitor: MakeMonitor) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     doc = reviewed(settings, 2, output_validated=2, output_prediction=2)
     collection.insert_one(doc)
@@ -198,12 +205,12 @@ def test_a_correction_into_the_future_waits_and_then_moves_once(db, settings) ->
         report = logger.tick()
     assert report.corrected == 0
     assert collection.find_one({"_id": doc["_id"]})["logger_batch"] == bound
-    with monitor(monitor_settings(settings)) as client:
-        waiting = metrics(client, first, last)
+    waiting = metrics(make_monitor(monitor_settings(settings)), first, last)
     assert (waiting["total_validated"], waiting["invalid_records"]) == (0, 1)
 
     later = settings.replace(MAX_CLOCK_SKEW_MINUTES=60.0)
-    with monitor(monitor_settings(later)) as client, logger_for(later) as logger:
+    client = make_monitor(monitor_settings(later))
+    with logger_for(later) as logger:
         report = logger.tick()
         again = logger.tick()
         due = metrics(client, first, last)
@@ -258,12 +265,12 @@ def test_a_correction_moved_into_the_future_before_processing_is_released_to_its
     assert sum(r["count"] for r in history.history(db).find()) == 1
 
 
-def test_a_logged_flag_no_claim_selects_is_claimed_by_the_reconcile_and_counted(db, settings) -> None:
+def test_a_logged_flag_no_claim_selects_is_claimed_by_the_reconcile_and_counted(db, settings, client) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     odd = [reviewed(settings, 1, logged={"by": "someone"}), reviewed(settings, 2, logged=[True])]
     collection.insert_many(odd)
     first, last = window(settings)
-    with monitor(monitor_settings(settings)) as client, logger_for(settings) as logger:
+    with logger_for(settings) as logger:
         logger.tick()
         logger.reconcile(first, last)
         body = metrics(client, first, last)
@@ -275,7 +282,9 @@ def test_a_logged_flag_no_claim_selects_is_claimed_by_the_reconcile_and_counted(
     ]
 
 
-def test_one_monitor_process_counts_a_review_when_it_comes_due_and_sees_an_edit_in_place(db, settings) -> None:
+def test_one_monitor_process_counts_a_review_when_it_comes_due_and_sees_an_edit_in_place(
+    db, settings, make_monitor: MakeMonitor
+) -> None:
     # The monitor judges each tail document once per version (its bytes); a review ahead of the clock
     # is the exception, judged again by every request until due, and an edit is a new version.
     collection = db[settings.PREDICTIONS_COLLECTION]
@@ -284,7 +293,8 @@ def test_one_monitor_process_counts_a_review_when_it_comes_due_and_sees_an_edit_
     doc = reviewed(exact, 1, timestamp_validated=soon, output_prediction=3, output_validated=3)
     collection.insert_one(doc)
     first, last = today(exact.tz) - timedelta(days=1), today(exact.tz) + timedelta(days=1)
-    with monitor(monitor_settings(exact)) as client, logger_for(exact) as logger:
+    client = make_monitor(monitor_settings(exact))
+    with logger_for(exact) as logger:
         logger.tick()  # a ledger, so that the monitor reads the history and its tail
         early = metrics(client, first, last)
         while datetime.now(UTC) <= soon:

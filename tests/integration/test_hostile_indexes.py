@@ -14,7 +14,7 @@ from pymongo import ASCENDING, DESCENDING
 
 from clara_common.db import ensure_indexes
 from clara_common.settings import CommonSettings
-from clara_monitor import create_app
+from tests.utils.monitor_app import MakeMonitor
 from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
@@ -91,16 +91,12 @@ def test_an_index_that_cannot_be_created_is_logged_and_the_logger_runs_without_i
     assert db[settings.PREDICTIONS_COLLECTION].count_documents({"logged": True}) == 1
 
 
-def test_the_monitor_creates_no_index(db, settings) -> None:
+def test_the_monitor_creates_no_index(db, settings, make_monitor: MakeMonitor) -> None:
     one_review(db, settings)
     before = db[settings.PREDICTIONS_COLLECTION].index_information()
-    app = create_app({"TESTING": True, "SETTINGS": monitor_settings(settings)})
-    try:
-        client = app.test_client()
-        for route in ("/api/metrics", "/api/status", "/api/date-range", "/api/training-data", "/readyz"):
-            assert client.get(route).status_code == 200, route
-    finally:
-        app.extensions["clara_monitor"].client.close()
+    client = make_monitor(monitor_settings(settings))  # built after the look: building makes no index either
+    for route in ("/api/metrics", "/api/status", "/api/date-range", "/api/training-data", "/readyz"):
+        assert client.get(route).status_code == 200, route
     assert db[settings.PREDICTIONS_COLLECTION].index_information() == before
     assert sorted(db.list_collection_names()) == [settings.PREDICTIONS_COLLECTION]
 

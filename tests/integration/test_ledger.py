@@ -22,7 +22,7 @@ from pymongo.collection import Collection
 from clara_common.days import day_start, today
 from clara_common.settings import CommonSettings
 from clara_logger import batches, history
-from tests.utils.monitor_app import monitor
+from tests.utils.monitor_app import MakeMonitor
 from tests.utils.reference import assert_metrics_equal, expected_confusion, expected_metrics, source_records
 from tests.utils.settings import monitor_settings
 
@@ -161,23 +161,24 @@ def assert_answers_equal_the_source(client: FlaskClient, collection: Collection,
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_answers_stay_exact_while_predictions_and_reviews_arrive(db, settings, logger, seed) -> None:
+def test_answers_stay_exact_while_predictions_and_reviews_arrive(db, settings, logger, client, seed) -> None:
     rng = random.Random(seed)
     collection = db[settings.PREDICTIONS_COLLECTION]
     collection.insert_many([new_prediction(settings, rng, reviewed=rng.random() < 0.7) for _ in range(120)])
-    with monitor(monitor_settings(settings)) as client:
-        assert_answers_equal_the_source(client, collection, settings)  # no logger yet: all from the source
-        for step in range(40):
-            live_change(collection, settings, rng)
-            if rng.random() < 0.2:
-                logger.tick()
-            if step % 8 == 7:
-                assert_answers_equal_the_source(client, collection, settings)
-        assert_answers_equal_the_source(client, collection, settings)
+    assert_answers_equal_the_source(client, collection, settings)  # no logger yet: all from the source
+    for step in range(40):
+        live_change(collection, settings, rng)
+        if rng.random() < 0.2:
+            logger.tick()
+        if step % 8 == 7:
+            assert_answers_equal_the_source(client, collection, settings)
+    assert_answers_equal_the_source(client, collection, settings)
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_after_any_changes_one_tick_and_a_reconcile_make_the_history_equal_the_source(db, settings, logger, seed):
+def test_after_any_changes_one_tick_and_a_reconcile_make_the_history_equal_the_source(
+    db, settings, logger, client, seed
+):
     rng = random.Random(100 + seed)
     collection = db[settings.PREDICTIONS_COLLECTION]
     collection.insert_many([new_prediction(settings, rng, reviewed=rng.random() < 0.7) for _ in range(120)])
@@ -195,10 +196,9 @@ def test_after_any_changes_one_tick_and_a_reconcile_make_the_history_equal_the_s
     for day in (first + timedelta(days=i) for i in range(DAYS)):
         on_day = [r for r in records if r.timestamp_validated.astimezone(settings.tz).date() == day]
         assert stored.get(day.isoformat(), {}).get("count", 0) == len(on_day), day
-    with monitor(monitor_settings(settings)) as client:
-        assert_answers_equal_the_source(client, collection, settings)
-        body = client.get(f"/api/metrics?start_date={first}&end_date={last}").get_json()
-        assert body["ledger"]["backlog"] == 0
+    assert_answers_equal_the_source(client, collection, settings)
+    body = client.get(f"/api/metrics?start_date={first}&end_date={last}").get_json()
+    assert body["ledger"]["backlog"] == 0
 
 
 def test_a_review_corrected_later_moves_between_days_exactly_once(db, settings, logger) -> None:
@@ -231,7 +231,7 @@ def test_a_review_corrected_later_moves_between_days_exactly_once(db, settings, 
     assert record["corrected"] == 1 and record["upload"]["state"] == batches.UPLOAD_OFF
 
 
-def test_an_edit_that_keeps_its_time_waits_for_a_reconcile_which_reports_the_day(db, settings, logger) -> None:
+def test_an_edit_that_keeps_its_time_waits_for_a_reconcile_which_reports_the_day(db, settings, logger, client) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     first, last = window(settings)
     insert_correct_reviews(collection, settings, first, 3)
@@ -240,12 +240,11 @@ def test_an_edit_that_keeps_its_time_waits_for_a_reconcile_which_reports_the_day
     collection.delete_one({"filename": "2.jpg"})
     logger.tick()
     url = f"/api/metrics?start_date={first}&end_date={first}"
-    with monitor(monitor_settings(settings)) as client:
-        assert client.get(url).get_json()["total_validated"] == 3  # not seen yet: the documented limit
+    assert client.get(url).get_json()["total_validated"] == 3  # not seen yet: the documented limit
 
-        repairs = logger.reconcile(first, last)
+    repairs = logger.reconcile(first, last)
 
-        body = client.get(url).get_json()
+    body = client.get(url).get_json()
     assert (body["total_validated"], body["metrics"]["accuracy"]) == (2, 0.5)
     assert [(r.day, r.before["count"], r.after["count"]) for r in repairs] == [(first.isoformat(), 3, 2)]
 
@@ -269,7 +268,9 @@ def test_the_reconcile_command_prints_each_changed_day(db, settings, logger) -> 
     assert "1 day(s) changed" in done.stdout
 
 
-def test_a_history_in_another_time_zone_is_refused_until_rebuilt(db, settings, logger) -> None:
+def test_a_history_in_another_time_zone_is_refused_until_rebuilt(
+    db, settings, logger, make_monitor: MakeMonitor
+) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     late_evening = datetime.now(UTC).replace(hour=23, minute=30, second=0, microsecond=0) - timedelta(days=2)
     collection.insert_one(
@@ -284,10 +285,10 @@ def test_a_history_in_another_time_zone_is_refused_until_rebuilt(db, settings, l
     )
     logger.tick()  # in UTC
     madrid = monitor_settings(settings, TIMEZONE="Europe/Madrid")
-    with monitor(madrid) as client:
-        refused = client.get("/api/metrics")
-        assert refused.status_code == 409
-        assert "clara-logger --reconcile --all" in refused.get_json()["error"]
+    client = make_monitor(madrid)
+    refused = client.get("/api/metrics")
+    assert refused.status_code == 409
+    assert "clara-logger --reconcile --all" in refused.get_json()["error"]
     env = {
         **os.environ,
         "MONGODB_URI": settings.MONGODB_URI.get_secret_value(),
@@ -305,30 +306,30 @@ def test_a_history_in_another_time_zone_is_refused_until_rebuilt(db, settings, l
     assert "rebuilt the history in TIMEZONE=Europe/Madrid from 1 logged predictions" in done.stdout
     next_day = (late_evening + timedelta(days=1)).date().isoformat()
     assert history.get_day(history.history(db), next_day)["count"] == 1
-    with monitor(madrid) as client:
-        body = client.get(f"/api/metrics?start_date={next_day}&end_date={next_day}").get_json()
+    client = make_monitor(madrid)
+    body = client.get(f"/api/metrics?start_date={next_day}&end_date={next_day}").get_json()
     assert body["total_validated"] == 1
 
 
-def test_status_says_absent_current_or_behind_with_the_backlog(db, settings, logger) -> None:
+def test_status_says_absent_current_or_behind_with_the_backlog(
+    db, settings, logger, client, make_monitor: MakeMonitor
+) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     rng = random.Random(5)
     collection.insert_many([new_prediction(settings, rng, reviewed=True) for _ in range(4)])
-    with monitor(monitor_settings(settings)) as client:
-        absent = client.get("/api/status").get_json()
-        logger.tick()
-        collection.insert_one(new_prediction(settings, rng, reviewed=True))
-        current = client.get("/api/status").get_json()
+    absent = client.get("/api/status").get_json()
+    logger.tick()
+    collection.insert_one(new_prediction(settings, rng, reviewed=True))
+    current = client.get("/api/status").get_json()
     assert (absent["state"], absent["backlog"]) == ("absent", 4)
     assert (current["state"], current["backlog"]) == ("current", 1)
     assert current["last_tick_at"] is not None
     slow = monitor_settings(settings, LOGGER_INTERVAL_MINUTES=0.0001)  # behind after three intervals: 18 ms
     time.sleep(0.1)
-    with monitor(slow) as client:
-        assert client.get("/api/status").get_json()["state"] == "behind"
+    assert make_monitor(slow).get("/api/status").get_json()["state"] == "behind"
 
 
-def test_the_monitor_writes_nothing_to_the_database(db, settings, logger) -> None:
+def test_the_monitor_writes_nothing_to_the_database(db, settings, logger, make_monitor: MakeMonitor) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     rng = random.Random(8)
     collection.insert_many([new_prediction(settings, rng, reviewed=True) for _ in range(30)])
@@ -340,37 +341,36 @@ def test_the_monitor_writes_nothing_to_the_database(db, settings, logger) -> Non
 
     before = snapshot()
     first, last = window(settings)
-    with monitor(monitor_settings(settings)) as client:
-        for route in (
-            "/api/metrics",
-            "/api/confusion",
-            "/api/class-metrics/daily",
-            "/api/drift",
-            "/api/alerts",
-            "/api/status",
-            "/api/date-range",
-            "/api/training-data",
-            "/data",
-            "/min-date",
-            "/",
-        ):
-            assert client.get(f"{route}?start_date={first}&end_date={last}").status_code == 200, route
+    client = make_monitor(monitor_settings(settings))  # built after the snapshot: building writes nothing either
+    for route in (
+        "/api/metrics",
+        "/api/confusion",
+        "/api/class-metrics/daily",
+        "/api/drift",
+        "/api/alerts",
+        "/api/status",
+        "/api/date-range",
+        "/api/training-data",
+        "/data",
+        "/min-date",
+        "/",
+    ):
+        assert client.get(f"{route}?start_date={first}&end_date={last}").status_code == 200, route
     assert snapshot() == before
 
 
-def test_an_array_where_a_class_id_belongs_is_left_out_and_counted_everywhere(db, settings, logger) -> None:
+def test_an_array_where_a_class_id_belongs_is_left_out_and_counted_everywhere(db, settings, logger, client) -> None:
     collection = db[settings.PREDICTIONS_COLLECTION]
     rng = random.Random(2)
     good = [new_prediction(settings, rng, reviewed=True) for _ in range(10)]
     bad = {**new_prediction(settings, rng, reviewed=True), "output_validated": [1, 2], "trained": True}
     collection.insert_many(good + [bad])
     first, last = window(settings)
-    with monitor(monitor_settings(settings)) as client:
-        for route in ("/api/metrics", "/api/date-range", "/api/training-data"):
-            assert client.get(f"{route}?start_date={first}&end_date={last}").status_code == 200, route
-        before_logging = client.get(f"/api/metrics?start_date={first}&end_date={last}").get_json()
-        report = logger.tick()
-        after_logging = client.get(f"/api/metrics?start_date={first}&end_date={last}").get_json()
+    for route in ("/api/metrics", "/api/date-range", "/api/training-data"):
+        assert client.get(f"{route}?start_date={first}&end_date={last}").status_code == 200, route
+    before_logging = client.get(f"/api/metrics?start_date={first}&end_date={last}").get_json()
+    report = logger.tick()
+    after_logging = client.get(f"/api/metrics?start_date={first}&end_date={last}").get_json()
     assert report.quarantined == 1
     assert before_logging["invalid_records"] == after_logging["invalid_records"] == 1
     assert before_logging["total_validated"] == after_logging["total_validated"] == 10

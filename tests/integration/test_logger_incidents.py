@@ -184,17 +184,13 @@ def test_an_upgrade_keeps_the_old_day_alerts_and_announces_nothing_they_announce
     )
 
 
-def test_the_demos_sample_data_leads_main_to_its_planted_problem(db, settings):
+def test_the_demos_sample_data_leads_main_to_its_planted_problem(db, settings, logger, client):
     """`make demo` seeds with clara-seed's defaults; after the logger's first tick the verdict names green."""
     from clara_seed import cli as seed_cli
-    from tests.utils.monitor_app import monitor
-    from tests.utils.settings import monitor_settings
 
     assert seed_cli.run(seed_cli.parse_args(["--no-progress"]), settings) == 0
-    with make_client(settings) as client:
-        LoggerService(logger_settings(settings), client).tick()
-    with monitor(monitor_settings(settings)) as page:
-        verdict = page.get("/api/alerts").get_json()["verdict"]  # the page's default range: the last 7 days
+    logger.tick()
+    verdict = client.get("/api/alerts").get_json()["verdict"]  # the page's default range: the last 7 days
     event_start = SeedPlan(end=date.today()).event_start  # the seed's defaults, ending today
     assert verdict["state"] == "degraded"
     assert verdict["text"].startswith(f"Degraded since {short_day(verdict['since'])}: green recall ")

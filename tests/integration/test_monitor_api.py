@@ -19,7 +19,7 @@ from clara_common.days import day_start, local_day, today
 from clara_common.db import ensure_indexes, predictions
 from clara_common.settings import CommonSettings
 from clara_monitor.settings import MonitorSettings
-from tests.utils.monitor_app import monitor
+from tests.utils.monitor_app import MakeMonitor
 from tests.utils.monitor_databases import sample_database, unreachable_settings
 from tests.utils.reference import source_records
 
@@ -67,23 +67,22 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
         yield settings
 
 
-@pytest.fixture
-def client(seeded: MonitorSettings) -> Iterator[FlaskClient]:
-    with monitor(seeded) as test_client:
-        yield test_client
+@pytest.fixture(name="monitor_settings")
+def seeded_monitor_settings(seeded: MonitorSettings) -> MonitorSettings:
+    """Point the `client` fixture's monitor at the module's sample database."""
+    return seeded
 
 
 @pytest.fixture
 def fresh(
-    settings: CommonSettings, mongo_client: MongoClient
+    settings: CommonSettings, mongo_client: MongoClient, make_monitor: MakeMonitor
 ) -> Iterator[tuple[FlaskClient, Collection, MonitorSettings]]:
     """Return a client over this test's own (empty) database, for tests that write."""
     settings = MonitorSettings.from_env(
         {}, MONGODB_URI=settings.MONGODB_URI, MONGODB_DB=settings.MONGODB_DB, TIMEZONE=TZ_NAME
     )
     ensure_indexes(mongo_client, settings)
-    with monitor(settings) as test_client:
-        yield test_client, predictions(mongo_client, settings), settings
+    yield make_monitor(settings), predictions(mongo_client, settings), settings
     mongo_client.drop_database(settings.MONGODB_DB)
 
 
@@ -331,9 +330,8 @@ def test_unknown_route_is_a_json_404(client: FlaskClient) -> None:
     assert answer.status_code == 404 and "error" in answer.get_json()
 
 
-def test_database_down_is_a_503_with_a_json_error() -> None:
-    with monitor(unreachable_settings()) as client:
-        assert_all_503(client)
+def test_database_down_is_a_503_with_a_json_error(make_monitor: MakeMonitor) -> None:
+    assert_all_503(make_monitor(unreachable_settings()))
 
 
 def assert_all_503(client: FlaskClient) -> None:

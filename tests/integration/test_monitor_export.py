@@ -15,8 +15,8 @@ from pymongo import MongoClient
 from clara_common.days import day_start, today
 from clara_common.db import predictions
 from clara_monitor.settings import MonitorSettings
-from tests.utils.monitor_app import monitor
-from tests.utils.monitor_databases import answers_with_the_database_down, sample_database
+from tests.utils.monitor_app import MakeMonitor
+from tests.utils.monitor_databases import answers_with_the_database_down, sample_database, unreachable_settings
 
 pytestmark = pytest.mark.integration
 
@@ -47,10 +47,10 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
         yield settings
 
 
-@pytest.fixture
-def client(seeded: MonitorSettings) -> Iterator[FlaskClient]:
-    with monitor(seeded) as test_client:
-        yield test_client
+@pytest.fixture(name="monitor_settings")
+def seeded_monitor_settings(seeded: MonitorSettings) -> MonitorSettings:
+    """Point the `client` fixture's monitor at the sample database."""
+    return seeded
 
 
 def rows_of(answer) -> list[list[str]]:
@@ -150,8 +150,9 @@ def test_bad_input_is_the_json_routes_400(client: FlaskClient, route: str, asked
     assert "Content-Disposition" not in answer.headers
 
 
-def test_a_down_database_is_a_503_json() -> None:
-    for route, body in answers_with_the_database_down(("/api/metrics.csv", "/api/class-metrics.csv")).items():
+def test_a_down_database_is_a_503_json(make_monitor: MakeMonitor) -> None:
+    routes = ("/api/metrics.csv", "/api/class-metrics.csv")
+    for route, body in answers_with_the_database_down(make_monitor(unreachable_settings()), routes).items():
         assert body == {"error": "the database is unavailable; try again shortly"}, route
 
 
@@ -159,16 +160,16 @@ HOSTILE_NAMES = ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx",
 
 
 def test_every_csv_route_neutralises_cells_a_spreadsheet_would_run_as_formulas(
-    seeded: MonitorSettings, tmp_path
+    seeded: MonitorSettings, tmp_path, make_monitor: MakeMonitor
 ) -> None:
     path = tmp_path / "classes.json"
     path.write_text(
         json.dumps({"classes": [{"id": i, "name": name, "color": "#000"} for i, name in enumerate(HOSTILE_NAMES)]})
     )
-    with monitor(seeded.replace(CLASSES_FILE=str(path))) as hostile:
-        routes = [rule.rule for rule in hostile.application.url_map.iter_rules() if rule.rule.endswith(".csv")]
-        assert sorted(routes) == ["/api/class-metrics.csv", "/api/metrics.csv"]
-        cells = {route: [cell for row in rows_of(hostile.get(route))[1:] for cell in row] for route in routes}
+    hostile = make_monitor(seeded.replace(CLASSES_FILE=str(path)))
+    routes = [rule.rule for rule in hostile.application.url_map.iter_rules() if rule.rule.endswith(".csv")]
+    assert sorted(routes) == ["/api/class-metrics.csv", "/api/metrics.csv"]
+    cells = {route: [cell for row in rows_of(hostile.get(route))[1:] for cell in row] for route in routes}
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for found in cells.values() for cell in found)
     class_names = cells["/api/class-metrics.csv"][:: len(CLASS_HEADER)]
     assert class_names == [f"'{name}" for name in HOSTILE_NAMES[:-1]] + ["plain"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from statistics import NormalDist
 from typing import Any
@@ -30,7 +29,7 @@ from clara_common.settings import CommonSettings
 from clara_logger.tick import LoggerService
 from clara_monitor import estimate, incidents
 from tests.utils.drawn_predictions import drawn_prediction
-from tests.utils.monitor_app import monitor
+from tests.utils.monitor_app import MakeMonitor
 from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
@@ -102,10 +101,10 @@ def legacy_alert(kind: str, day: str, **fields: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def client(settings: CommonSettings, db: Database) -> Iterator[FlaskClient]:
+def client(client: FlaskClient, settings: CommonSettings, db: Database) -> FlaskClient:
+    """Return the conftest's monitor client, over the test's database indexed as the logger leaves it."""
     ensure_indexes(db.client, settings)
-    with monitor(monitor_settings(settings)) as test_client:
-        yield test_client
+    return client
 
 
 def alerts_of(client: FlaskClient, query: str = RANGE) -> dict[str, Any]:
@@ -623,7 +622,7 @@ def unreviewed_of(db: Database, settings: CommonSettings, first: date, last: dat
 
 @pytest.mark.parametrize("logged", [True, False], ids=["the logger's summary", "the predictions"])
 def test_the_estimate_total_is_all_the_ranges_unreviewed_predictions_together(
-    db: Database, settings: CommonSettings, logger: LoggerService, logged: bool
+    db: Database, settings: CommonSettings, logger: LoggerService, make_monitor: MakeMonitor, logged: bool
 ) -> None:
     rng = random.Random(17)
     current = today(settings.tz)
@@ -636,8 +635,8 @@ def test_the_estimate_total_is_all_the_ranges_unreviewed_predictions_together(
         logger.tick()
     first = current - timedelta(days=5)
     service = monitor_settings(settings)
-    with monitor(service) as client:
-        body = client.get(f"/api/estimated-performance?start_date={first}&end_date={current}").get_json()
+    client = make_monitor(service)
+    body = client.get(f"/api/estimated-performance?start_date={first}&end_date={current}").get_json()
     assert body["unreviewed_source"] == ("summary" if logged else "predictions")
     total = body["total"]
     predictions = unreviewed_of(db, settings, first, current)

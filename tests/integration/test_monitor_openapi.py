@@ -32,8 +32,9 @@ from schemathesis.checks import (
 from schemathesis.core.failures import FailureGroup
 
 from clara_common.days import today
-from clara_monitor import create_app, openapi
+from clara_monitor import openapi
 from clara_monitor.settings import MonitorSettings
+from tests.utils.monitor_app import MakeMonitor, build_monitor, close_monitor
 from tests.utils.monitor_databases import monitor_env, sample_database, unreachable_settings
 from tests.utils.monitor_process import MonitorProcess, running_monitor
 
@@ -70,9 +71,11 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
 
 @pytest.fixture(scope="module")
 def app(seeded: MonitorSettings) -> Iterator[Flask]:
-    application = create_app({"TESTING": True, "SETTINGS": seeded})
+    """Return the monitor on the sample database, built once for the module (the conftest's `app` is per test,
+    and the module's `document` is read from this one)."""
+    application = build_monitor(seeded)
     yield application
-    application.extensions["clara_monitor"].client.close()
+    close_monitor(application)
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +158,9 @@ def conforms(schema, path: str, answer) -> None:
     )
 
 
-def test_with_authentication_on_every_refusal_is_the_declared_401(seeded: MonitorSettings, document: dict) -> None:
+def test_with_authentication_on_every_refusal_is_the_declared_401(
+    seeded: MonitorSettings, document: dict, make_monitor: MakeMonitor
+) -> None:
     locked = MonitorSettings.from_env(
         {},
         MONGODB_URI=seeded.MONGODB_URI,
@@ -164,49 +169,39 @@ def test_with_authentication_on_every_refusal_is_the_declared_401(seeded: Monito
         MONITOR_PASSWORD=PASSWORD,
     )
     schema = schemathesis.openapi.from_dict(document)
-    app = create_app({"TESTING": True, "SETTINGS": locked})
-    try:
-        client = app.test_client()
-        for path, item in document["paths"].items():
-            answer = client.get(path)
-            assert answer.status_code == (401 if item["get"].get("security") != [] else 200), path
-            conforms(schema, path, answer)
-    finally:
-        app.extensions["clara_monitor"].client.close()
+    client = make_monitor(locked)
+    for path, item in document["paths"].items():
+        answer = client.get(path)
+        assert answer.status_code == (401 if item["get"].get("security") != [] else 200), path
+        conforms(schema, path, answer)
 
 
-def test_with_the_database_down_every_answer_is_declared(document: dict) -> None:
+def test_with_the_database_down_every_answer_is_declared(document: dict, make_monitor: MakeMonitor) -> None:
     down = unreachable_settings(MONGODB_DB="none")
     schema = schemathesis.openapi.from_dict(document)
-    app = create_app({"TESTING": True, "SETTINGS": down})
-    try:
-        client = app.test_client()
-        statuses = {}
-        for path in document["paths"]:
-            answer = client.get(path)
-            statuses[path] = answer.status_code
-            conforms(schema, path, answer)
-        assert statuses["/api/metrics"] == statuses["/api/metrics.csv"] == statuses["/readyz"] == 503
-        assert statuses["/healthz"] == statuses["/api/openapi.json"] == 200
-    finally:
-        app.extensions["clara_monitor"].client.close()
+    client = make_monitor(down)
+    statuses = {}
+    for path in document["paths"]:
+        answer = client.get(path)
+        statuses[path] = answer.status_code
+        conforms(schema, path, answer)
+    assert statuses["/api/metrics"] == statuses["/api/metrics.csv"] == statuses["/readyz"] == 503
+    assert statuses["/healthz"] == statuses["/api/openapi.json"] == 200
 
 
-def test_a_history_of_another_time_zone_is_the_declared_409(seeded: MonitorSettings, document: dict) -> None:
+def test_a_history_of_another_time_zone_is_the_declared_409(
+    seeded: MonitorSettings, document: dict, make_monitor: MakeMonitor
+) -> None:
     elsewhere = MonitorSettings.from_env(
         {}, MONGODB_URI=seeded.MONGODB_URI, MONGODB_DB=seeded.MONGODB_DB, TIMEZONE="Asia/Tokyo"
     )
     schema = schemathesis.openapi.from_dict(document)
-    app = create_app({"TESTING": True, "SETTINGS": elsewhere})
-    try:
-        client = app.test_client()
-        current = today(elsewhere.tz)
-        for path in ("/api/metrics", "/api/metrics.csv", "/api/class-metrics.csv", "/api/drift", "/data"):
-            answer = client.get(f"{path}?start_date={current - timedelta(days=3)}")
-            assert answer.status_code == 409, path
-            conforms(schema, path, answer)
-    finally:
-        app.extensions["clara_monitor"].client.close()
+    client = make_monitor(elsewhere)
+    current = today(elsewhere.tz)
+    for path in ("/api/metrics", "/api/metrics.csv", "/api/class-metrics.csv", "/api/drift", "/data"):
+        answer = client.get(f"{path}?start_date={current - timedelta(days=3)}")
+        assert answer.status_code == 409, path
+        conforms(schema, path, answer)
 
 
 # Per operation and mode (valid requests, and invalid ones where there are parameters): about 1,000 requests.

@@ -14,7 +14,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -29,9 +28,9 @@ from clara_common.embedded import free_port
 from clara_common.settings import CommonSettings, SettingsError
 from clara_monitor import create_app, security
 from clara_monitor.settings import MonitorSettings
+from tests.utils.monitor_app import MakeMonitor
 from tests.utils.monitor_databases import monitor_env, sample_database, unreachable_settings
 from tests.utils.monitor_process import MonitorProcess, get, rss_kib, running_monitor
-from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
 
@@ -56,16 +55,6 @@ CSP = {
 def basic(user: str, password: str) -> dict[str, str]:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
-
-
-@contextmanager
-def monitor(settings: MonitorSettings) -> Iterator[Flask]:
-    """Yield a monitor built from `settings`; close its database client afterwards."""
-    app = create_app({"TESTING": True, "SETTINGS": settings})
-    try:
-        yield app
-    finally:
-        app.extensions["clara_monitor"].client.close()
 
 
 def with_auth(settings: CommonSettings, **auth: str) -> MonitorSettings:
@@ -93,17 +82,9 @@ def route_paths(app: Flask) -> list[str]:
 
 
 @pytest.fixture
-def locked(settings: CommonSettings) -> Iterator[Flask]:
-    """Return a monitor that asks for USER and PASSWORD."""
-    with monitor(with_auth(settings, MONITOR_USERNAME=USER, MONITOR_PASSWORD=PASSWORD)) as app:
-        yield app
-
-
-@pytest.fixture
-def client(settings: CommonSettings) -> Iterator[FlaskClient]:
-    """Return a client of a monitor without authentication."""
-    with monitor(monitor_settings(settings)) as app:
-        yield app.test_client()
+def locked(settings: CommonSettings, make_monitor: MakeMonitor) -> Flask:
+    """Return a monitor that asks for USER and PASSWORD (the `client` fixture's asks for nothing)."""
+    return make_monitor(with_auth(settings, MONITOR_USERNAME=USER, MONITOR_PASSWORD=PASSWORD)).application
 
 
 # -- authentication ---------------------------------------------------------------------------------
@@ -177,16 +158,17 @@ def test_both_username_and_password_are_compared_in_constant_time(
     assert compared == [(USER.encode(), USER.encode()), (PASSWORD.encode(), PASSWORD.encode())]
 
 
-def test_the_password_file_is_read_once_when_the_app_is_built(settings: CommonSettings, tmp_path: Path) -> None:
+def test_the_password_file_is_read_once_when_the_app_is_built(
+    settings: CommonSettings, tmp_path: Path, make_monitor: MakeMonitor
+) -> None:
     secret = tmp_path / "monitor_password"
     secret.write_text(PASSWORD + "\n")  # as `echo` writes a Docker secret
-    with monitor(with_auth(settings, MONITOR_USERNAME=USER, MONITOR_PASSWORD_FILE=str(secret))) as app:
-        secret.write_text("changed\n")
-        client = app.test_client()
-        assert fetch(client, "/api/status", headers=basic(USER, PASSWORD)).status_code == 200
-        assert fetch(client, "/api/status", headers=basic(USER, "changed")).status_code == 401
-        secret.unlink()
-        assert fetch(client, "/api/status", headers=basic(USER, PASSWORD)).status_code == 200
+    client = make_monitor(with_auth(settings, MONITOR_USERNAME=USER, MONITOR_PASSWORD_FILE=str(secret)))
+    secret.write_text("changed\n")
+    assert fetch(client, "/api/status", headers=basic(USER, PASSWORD)).status_code == 200
+    assert fetch(client, "/api/status", headers=basic(USER, "changed")).status_code == 401
+    secret.unlink()
+    assert fetch(client, "/api/status", headers=basic(USER, PASSWORD)).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -332,24 +314,24 @@ def test_a_refusal_carries_the_security_headers(locked: Flask) -> None:
         assert_security_headers(answer, path)
 
 
-def test_database_errors_and_unexpected_errors_carry_the_security_headers(settings: CommonSettings) -> None:
+def test_database_errors_and_unexpected_errors_carry_the_security_headers(
+    app: Flask, make_monitor: MakeMonitor
+) -> None:
     down = unreachable_settings(MONGODB_DB="none")
-    with monitor(down) as app:
-        client = app.test_client()
-        for path in ("/api/metrics", "/readyz", "/api/training-data", "/data"):
-            answer = fetch(client, path)
-            assert answer.status_code == 503, path
-            assert_security_headers(answer, path)
-    with monitor(monitor_settings(settings)) as app:
+    client = make_monitor(down)
+    for path in ("/api/metrics", "/readyz", "/api/training-data", "/data"):
+        answer = fetch(client, path)
+        assert answer.status_code == 503, path
+        assert_security_headers(answer, path)
 
-        def broken():
-            raise RuntimeError("a bug")
+    def broken():
+        raise RuntimeError("a bug")
 
-        app.add_url_rule("/api/broken", view_func=broken)
-        answer = fetch(app.test_client(), "/api/broken")
-        assert answer.status_code == 500
-        assert answer.get_json() == {"error": "internal error; the server log has the details"}
-        assert_security_headers(answer, "/api/broken")
+    app.add_url_rule("/api/broken", view_func=broken)
+    answer = fetch(app.test_client(), "/api/broken")
+    assert answer.status_code == 500
+    assert answer.get_json() == {"error": "internal error; the server log has the details"}
+    assert_security_headers(answer, "/api/broken")
 
 
 class InlineFinder(HTMLParser):

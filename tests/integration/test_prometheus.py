@@ -34,7 +34,7 @@ from clara_common.ledger import ALERTS_COLLECTION, STATE_COLLECTION, STATE_ID
 from clara_common.settings import CommonSettings
 from clara_monitor import prometheus, security
 from clara_monitor.settings import MonitorSettings
-from tests.utils.monitor_app import monitor
+from tests.utils.monitor_app import MakeMonitor
 from tests.utils.monitor_databases import log_once, monitor_env, sample_database
 from tests.utils.monitor_process import get, running_monitor
 from tests.utils.processes import stop
@@ -124,6 +124,12 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
         yield settings
 
 
+@pytest.fixture(name="monitor_settings")
+def seeded_monitor_settings(seeded: MonitorSettings) -> MonitorSettings:
+    """Point the `client` fixture's monitor at the module's staged database (`make_monitor` builds the others)."""
+    return seeded
+
+
 def stage_every_alert(mongo_client: MongoClient, settings: MonitorSettings, now: datetime) -> None:
     """Add to the sample predictions what sets off every shipped alert, logging part of it (see `seeded`)."""
     collection = predictions(mongo_client, settings)
@@ -200,29 +206,28 @@ def open_incidents(day: date, now: datetime) -> list[dict[str, Any]]:
 # -- the figures --------------------------------------------------------------------------------------
 
 
-def test_every_window_equals_api_metrics_for_the_same_range(seeded: MonitorSettings) -> None:
+def test_every_window_equals_api_metrics_for_the_same_range(seeded: MonitorSettings, client: FlaskClient) -> None:
     current = today(seeded.tz)
-    with monitor(seeded) as client:
-        found = scrape(client)
-        for window, days in WINDOWS.items():
-            start = current - timedelta(days=days - 1)
-            api = client.get(f"/api/metrics?start_date={start}&end_date={current}").get_json()
-            assert api["total_validated"] > 0
-            assert value(found, "clara_validated_predictions", window=window) == api["total_validated"]
-            assert value(found, "clara_invalid_records", window=window) == api["invalid_records"]
-            for score in SCORES:
-                assert value(found, f"clara_{score}", window=window) == api["metrics"][score], (window, score)
-            for name, scores in api["class_metrics"].items():
-                for score in ("precision", "recall", "f1"):
-                    assert value(found, f"clara_class_{score}", **{"class": name, "window": window}) == scores[score]
-        default = client.get("/api/metrics").get_json()  # the last 7 days, as 7d
-        assert value(found, "clara_accuracy", window="7d") == default["metrics"]["accuracy"]
+    found = scrape(client)
+    for window, days in WINDOWS.items():
+        start = current - timedelta(days=days - 1)
+        api = client.get(f"/api/metrics?start_date={start}&end_date={current}").get_json()
+        assert api["total_validated"] > 0
+        assert value(found, "clara_validated_predictions", window=window) == api["total_validated"]
+        assert value(found, "clara_invalid_records", window=window) == api["invalid_records"]
+        for score in SCORES:
+            assert value(found, f"clara_{score}", window=window) == api["metrics"][score], (window, score)
+        for name, scores in api["class_metrics"].items():
+            for score in ("precision", "recall", "f1"):
+                assert value(found, f"clara_class_{score}", **{"class": name, "window": window}) == scores[score]
+    default = client.get("/api/metrics").get_json()  # the last 7 days, as 7d
+    assert value(found, "clara_accuracy", window="7d") == default["metrics"]["accuracy"]
     assert value(found, "clara_invalid_records", window="1d") >= 1
     assert value(found, "clara_accuracy", window="1d") < 0.8
 
 
 def test_unreviewed_predictions_are_those_made_in_the_window_without_a_review(
-    seeded: MonitorSettings, mongo_client: MongoClient
+    seeded: MonitorSettings, mongo_client: MongoClient, client: FlaskClient
 ) -> None:
     current = today(seeded.tz)
     made_on: list[date] = []
@@ -235,25 +240,27 @@ def test_unreviewed_predictions_are_those_made_in_the_window_without_a_review(
                 parsed = datetime.fromisoformat(at)
                 at = parsed if parsed.tzinfo else parsed.replace(tzinfo=seeded.tz)
             made_on.append(local_day(at, seeded.tz))
-    with monitor(seeded) as client:
-        found = scrape(client)
+    found = scrape(client)
     for window, days in WINDOWS.items():
         expected = sum(1 for day in made_on if current - timedelta(days=days - 1) <= day <= current)
         assert value(found, "clara_unreviewed_predictions", window=window) == expected, window
     assert value(found, "clara_unreviewed_predictions", window="1d") >= 3  # the ISO strings without an offset
 
 
-def test_estimated_accuracy_is_todays_estimate_of_api_estimated_performance(seeded: MonitorSettings) -> None:
+def test_estimated_accuracy_is_todays_estimate_of_api_estimated_performance(
+    seeded: MonitorSettings, client: FlaskClient
+) -> None:
     current = today(seeded.tz)
-    with monitor(seeded) as client:
-        found = scrape(client)
-        body = client.get(f"/api/estimated-performance?start_date={current}&end_date={current}").get_json()
+    found = scrape(client)
+    body = client.get(f"/api/estimated-performance?start_date={current}&end_date={current}").get_json()
     assert body["unreviewed_source"] == "summary" and body["days"][0]["unreviewed"] > 0
     assert value(found, "clara_estimated_accuracy", window="1d") == body["days"][0]["estimated_accuracy"]
     assert {dict(labels)["window"] for name, labels in found if name == "clara_estimated_accuracy"} == {"1d"}
 
 
-def test_unreviewed_figures_are_the_loggers_summary_as_of_its_tick(settings: CommonSettings, db) -> None:
+def test_unreviewed_figures_are_the_loggers_summary_as_of_its_tick(
+    settings: CommonSettings, db, make_monitor: MakeMonitor
+) -> None:
     ensure_indexes(db.client, settings)
     blue = settings.classes.id_of("blue")
     now = datetime.now(UTC)
@@ -261,20 +268,19 @@ def test_unreviewed_figures_are_the_loggers_summary_as_of_its_tick(settings: Com
     collection.insert_many([prediction(i, blue, None, now - timedelta(minutes=2)) for i in range(5)])
     log_once(settings)
     collection.insert_one(prediction(9, blue, None, now - timedelta(minutes=1)))  # after the tick
-    with monitor(monitor_settings(settings)) as client:
-        found = scrape(client)
-        body = client.get("/api/estimated-performance").get_json()
+    client = make_monitor(monitor_settings(settings))
+    found = scrape(client)
+    body = client.get("/api/estimated-performance").get_json()
     assert value(found, "clara_unreviewed_predictions", window="1d") == 5
     assert value(found, "clara_estimated_accuracy", window="1d") == body["days"][-1]["estimated_accuracy"]
     assert 0 < value(found, "clara_estimated_accuracy", window="1d") < 1
 
 
-def test_drift_is_the_latest_day_before_today_with_results(seeded: MonitorSettings) -> None:
+def test_drift_is_the_latest_day_before_today_with_results(seeded: MonitorSettings, client: FlaskClient) -> None:
     current = today(seeded.tz)
     yesterday = current - timedelta(days=1)
-    with monitor(seeded) as client:
-        found = scrape(client)
-        days = client.get(f"/api/drift?start_date={yesterday}&end_date={current}").get_json()["days"]
+    found = scrape(client)
+    days = client.get(f"/api/drift?start_date={yesterday}&end_date={current}").get_json()["days"]
     stored = {d["day"]: d["features"] for d in days}
     assert stored[current.isoformat()], "the tick evaluated today too: the test must show it is left out"
     features = stored[yesterday.isoformat()]
@@ -298,14 +304,13 @@ def test_drift_older_than_the_windows_is_looked_up_in_the_whole_history(
 
 
 def test_open_incidents_are_counted_by_kind_metric_and_class(
-    seeded: MonitorSettings, mongo_client: MongoClient
+    seeded: MonitorSettings, mongo_client: MongoClient, client: FlaskClient
 ) -> None:
     expected: Counter[tuple[str, str, str]] = Counter(
         (doc["kind"], doc["metric"], doc.get("class") or "")
         for doc in mongo_client[seeded.MONGODB_DB][ALERTS_COLLECTION].find({"status": "open"})
     )
-    with monitor(seeded) as client:
-        found = scrape(client)
+    found = scrape(client)
     gauge = {
         (labels["kind"], labels["metric"], labels["class"]): n
         for (name, frozen), n in found.items()
@@ -329,24 +334,23 @@ def test_the_incident_rules_replace_the_fixed_accuracy_and_drift_rules() -> None
     assert 'kind="traffic"' in kinds["ClaraTrafficIncident"] and 'kind="drift"' in kinds["ClaraDriftNotice"]
 
 
-def test_logger_gauges_are_the_status_backlog_and_last_tick(seeded: MonitorSettings) -> None:
-    with monitor(seeded) as client:
-        found = scrape(client)
-        status = client.get("/api/status").get_json()
+def test_logger_gauges_are_the_status_backlog_and_last_tick(client: FlaskClient) -> None:
+    found = scrape(client)
+    status = client.get("/api/status").get_json()
     assert value(found, "clara_logger_backlog") == status["backlog"] >= 81  # the tail inserted after the tick
     last_tick = datetime.fromisoformat(status["last_tick_at"]).timestamp()
     assert value(found, "clara_logger_last_tick_timestamp_seconds") == last_tick
     assert time.time() - last_tick > STALLED_FOR.total_seconds() - 60
 
 
-def test_undefined_values_are_absent_never_zero(settings: CommonSettings, db) -> None:
+def test_undefined_values_are_absent_never_zero(settings: CommonSettings, db, make_monitor: MakeMonitor) -> None:
     ensure_indexes(db.client, settings)
-    with monitor(monitor_settings(settings)) as client:
-        empty = scrape(client)
-        blue = settings.classes.id_of("blue")
-        now = datetime.now(UTC)
-        predictions(db.client, settings).insert_one(prediction(1, blue, blue, now - timedelta(seconds=30), now))
-        one = scrape(client)
+    client = make_monitor(monitor_settings(settings))
+    empty = scrape(client)
+    blue = settings.classes.id_of("blue")
+    now = datetime.now(UTC)
+    predictions(db.client, settings).insert_one(prediction(1, blue, blue, now - timedelta(seconds=30), now))
+    one = scrape(client)
     names = {name for name, _ in empty}
     # Nothing validated: no metric at all; the counts are 0, which is a value.
     assert not names & {
@@ -390,10 +394,9 @@ def test_a_hellinger_result_has_a_statistic_and_no_p_value(settings: CommonSetti
     assert not [k for k in found if dict(k[1]).get("feature") == "true_class"]
 
 
-def test_the_exposition_is_prometheus_text_with_the_security_headers(seeded: MonitorSettings) -> None:
-    with monitor(seeded) as client:
-        answer = client.get("/metrics")
-        again = client.get("/metrics")
+def test_the_exposition_is_prometheus_text_with_the_security_headers(client: FlaskClient) -> None:
+    answer = client.get("/metrics")
+    again = client.get("/metrics")
     assert answer.status_code == 200
     assert answer.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     assert answer.headers["Cache-Control"] == "no-store"
@@ -413,44 +416,50 @@ def with_auth(settings: CommonSettings, **auth: str) -> MonitorSettings:
     return MonitorSettings.from_env({}, MONGODB_URI=settings.MONGODB_URI, MONGODB_DB=settings.MONGODB_DB, **auth)
 
 
-def test_metrics_asks_for_basic_credentials_when_authentication_is_on(settings: CommonSettings) -> None:
-    with monitor(with_auth(settings, MONITOR_USERNAME=USER, MONITOR_PASSWORD=PASSWORD)) as client:
-        refused = client.get("/metrics")
-        assert refused.status_code == 401
-        assert refused.headers["WWW-Authenticate"] == 'Basic realm="CLARA Monitor"'
-        assert client.get("/metrics", headers=basic(USER, PASSWORD)).status_code == 200
-        assert client.get("/metrics", headers=bearer(TOKEN)).status_code == 401  # no token configured
+def test_metrics_asks_for_basic_credentials_when_authentication_is_on(
+    settings: CommonSettings, make_monitor: MakeMonitor
+) -> None:
+    client = make_monitor(with_auth(settings, MONITOR_USERNAME=USER, MONITOR_PASSWORD=PASSWORD))
+    refused = client.get("/metrics")
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == 'Basic realm="CLARA Monitor"'
+    assert client.get("/metrics", headers=basic(USER, PASSWORD)).status_code == 200
+    assert client.get("/metrics", headers=bearer(TOKEN)).status_code == 401  # no token configured
 
 
-def test_the_metrics_token_opens_metrics_and_nothing_else(settings: CommonSettings) -> None:
+def test_the_metrics_token_opens_metrics_and_nothing_else(settings: CommonSettings, make_monitor: MakeMonitor) -> None:
     locked = with_auth(settings, MONITOR_USERNAME=USER, MONITOR_PASSWORD=PASSWORD, METRICS_TOKEN=TOKEN)
-    with monitor(locked) as client:
-        assert client.get("/metrics").status_code == 401
-        assert client.get("/metrics", headers=bearer(TOKEN)).status_code == 200
-        assert client.get("/metrics", headers=basic(USER, PASSWORD)).status_code == 200
-        for wrong in (TOKEN + "x", TOKEN[:-1], "", PASSWORD):
-            answer = client.get("/metrics", headers=bearer(wrong))
-            assert answer.status_code == 401, wrong
-            assert answer.get_json()["error"]
-        for path in ("/", "/api/metrics", "/api/status", "/data"):
-            assert client.get(path, headers=bearer(TOKEN)).status_code == 401, path
-            assert client.get(path, headers=basic(USER, PASSWORD)).status_code == 200, path
+    client = make_monitor(locked)
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=bearer(TOKEN)).status_code == 200
+    assert client.get("/metrics", headers=basic(USER, PASSWORD)).status_code == 200
+    for wrong in (TOKEN + "x", TOKEN[:-1], "", PASSWORD):
+        answer = client.get("/metrics", headers=bearer(wrong))
+        assert answer.status_code == 401, wrong
+        assert answer.get_json()["error"]
+    for path in ("/", "/api/metrics", "/api/status", "/data"):
+        assert client.get(path, headers=bearer(TOKEN)).status_code == 401, path
+        assert client.get(path, headers=basic(USER, PASSWORD)).status_code == 200, path
 
 
-def test_the_metrics_token_alone_guards_metrics_and_leaves_the_rest_open(settings: CommonSettings) -> None:
-    with monitor(with_auth(settings, METRICS_TOKEN=TOKEN)) as client:
-        refused = client.get("/metrics")
-        assert refused.status_code == 401
-        assert refused.headers["WWW-Authenticate"] == 'Bearer realm="CLARA Monitor"'
-        assert client.get("/metrics", headers=bearer("guess")).status_code == 401
-        assert client.get("/metrics", headers=bearer(TOKEN)).status_code == 200
-        assert client.get("/api/metrics").status_code == 200
-        assert client.get("/healthz").status_code == 200
+def test_the_metrics_token_alone_guards_metrics_and_leaves_the_rest_open(
+    settings: CommonSettings, make_monitor: MakeMonitor
+) -> None:
+    client = make_monitor(with_auth(settings, METRICS_TOKEN=TOKEN))
+    refused = client.get("/metrics")
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == 'Bearer realm="CLARA Monitor"'
+    assert client.get("/metrics", headers=bearer("guess")).status_code == 401
+    assert client.get("/metrics", headers=bearer(TOKEN)).status_code == 200
+    assert client.get("/api/metrics").status_code == 200
+    assert client.get("/healthz").status_code == 200
 
 
-def test_the_token_is_compared_in_constant_time(settings: CommonSettings, compared: list[tuple[bytes, bytes]]) -> None:
-    with monitor(with_auth(settings, METRICS_TOKEN=TOKEN)) as client:
-        assert client.get("/metrics", headers=bearer("guess")).status_code == 401
+def test_the_token_is_compared_in_constant_time(
+    settings: CommonSettings, compared: list[tuple[bytes, bytes]], make_monitor: MakeMonitor
+) -> None:
+    client = make_monitor(with_auth(settings, METRICS_TOKEN=TOKEN))
+    assert client.get("/metrics", headers=bearer("guess")).status_code == 401
     assert compared == [(b"guess", TOKEN.encode())]
 
 
@@ -520,7 +529,7 @@ def test_the_shipped_rules_and_config_pass_promtool() -> None:
 
 
 def test_a_real_prometheus_scrapes_metrics_and_every_dashboard_query_and_alert_has_data(
-    seeded: MonitorSettings, tmp_path: Path
+    seeded: MonitorSettings, tmp_path: Path, client: FlaskClient
 ) -> None:
     binary = tool("prometheus")
     env = monitor_env(seeded, MONITOR_USERNAME=USER, MONITOR_PASSWORD=PASSWORD, METRICS_TOKEN=TOKEN)
@@ -575,8 +584,7 @@ def test_a_real_prometheus_scrapes_metrics_and_every_dashboard_query_and_alert_h
             assert silent == [], f"alert expressions without data on a state that should set them off: {silent}"
             # The scraped values are the monitor's.
             scraped = {r["metric"]["window"]: float(r["value"][1]) for r in query(port, "clara_validated_predictions")}
-            with monitor(seeded) as client:
-                direct = scrape(client, headers={})
+            direct = scrape(client, headers={})
             assert scraped == {w: value(direct, "clara_validated_predictions", window=w) for w in WINDOWS}
         finally:
             stop(process, 30)

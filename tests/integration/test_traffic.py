@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from bson import ObjectId
+from flask.testing import FlaskClient
 from pymongo.database import Database
 
 from clara_common.contract import Rejection, parse_prediction
@@ -17,7 +18,7 @@ from clara_common.db import make_client
 from clara_common.ledger import ALERTS_COLLECTION, TRAFFIC_COLLECTION
 from clara_common.settings import CommonSettings
 from clara_logger.tick import LoggerService
-from tests.utils.monitor_app import monitor
+from tests.utils.monitor_app import MakeMonitor
 from tests.utils.settings import logger_settings, monitor_settings
 
 pytestmark = pytest.mark.integration
@@ -144,19 +145,19 @@ def test_the_summary_equals_a_direct_count_after_inserts_reviews_and_hostile_doc
 
 
 def test_api_traffic_answers_from_the_summary_and_without_a_logger_from_the_predictions(
-    db: Database, settings: CommonSettings
+    db: Database, settings: CommonSettings, make_monitor: MakeMonitor
 ) -> None:
     fill(db, settings, random.Random(6), days=6, per_day=30)
     want = recount(db, settings)
     today = datetime.now(ZoneInfo(ZONE)).date()
     query = f"/api/traffic?start_date={today - timedelta(days=7)}&end_date={today}"
     served = monitor_settings(settings, TIMEZONE=ZONE)
-    with monitor(served) as client:
-        before = client.get(query).get_json()
+    client = make_monitor(served)
+    before = client.get(query).get_json()
     with make_client(settings) as mongo:
         LoggerService(logger_settings(settings, TIMEZONE=ZONE), mongo).tick()
-    with monitor(served) as client:
-        after = client.get(query).get_json()
+    client = make_monitor(served)
+    after = client.get(query).get_json()
     assert (before["source"], after["source"]) == ("predictions", "summary")
     assert before["days"] == after["days"]
     assert [d["day"] for d in after["days"]] == [(today - timedelta(days=7 - k)).isoformat() for k in range(8)]
@@ -178,9 +179,8 @@ def test_api_traffic_answers_from_the_summary_and_without_a_logger_from_the_pred
         "start_date=2024-01-01&end_date=2026-01-01",
     ],
 )
-def test_api_traffic_refuses_a_bad_range_with_a_400(db: Database, settings: CommonSettings, query: str) -> None:
-    with monitor(monitor_settings(settings)) as client:
-        answer = client.get(f"/api/traffic?{query}")
+def test_api_traffic_refuses_a_bad_range_with_a_400(db: Database, client: FlaskClient, query: str) -> None:
+    answer = client.get(f"/api/traffic?{query}")
     assert answer.status_code == 400 and "error" in answer.get_json()
 
 

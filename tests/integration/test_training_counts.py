@@ -20,7 +20,7 @@ from clara_common.db import ensure_indexes, predictions
 from clara_common.settings import CommonSettings
 from clara_monitor.settings import MonitorSettings
 from tests.utils.contract_documents import CLASSES, MALFORMED, document
-from tests.utils.monitor_app import monitor
+from tests.utils.monitor_app import MakeMonitor
 
 pytestmark = pytest.mark.integration
 
@@ -188,7 +188,7 @@ def oracle(collection: Collection, settings: MonitorSettings) -> dict[str, int]:
 
 @pytest.mark.parametrize("tz_name", TIME_ZONES)
 def test_trained_counts_equal_the_contracts_verdict_on_every_document(
-    settings: CommonSettings, mongo_client: MongoClient, tz_name: str
+    settings: CommonSettings, mongo_client: MongoClient, make_monitor: MakeMonitor, tz_name: str
 ) -> None:
     monitor_settings = MonitorSettings.from_env(
         {}, MONGODB_URI=settings.MONGODB_URI, MONGODB_DB=settings.MONGODB_DB, TIMEZONE=tz_name
@@ -198,8 +198,8 @@ def test_trained_counts_equal_the_contracts_verdict_on_every_document(
     collection.insert_many([{**doc, "_id": ObjectId()} for doc in hostile_shapes() + plain_documents()])
     try:
         want = oracle(collection, monitor_settings)
-        with monitor(monitor_settings) as client:
-            body = client.get("/api/training-data").get_json()
+        client = make_monitor(monitor_settings)
+        body = client.get("/api/training-data").get_json()
         assert body["trained_predictions"] == want
         configured = monitor_settings.classes.training_counts()
         assert body["class_counts"] == {name: configured[name] + want[name] for name in configured}

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 from bson import ObjectId
+from flask.testing import FlaskClient
 from pymongo.database import Database
 
 from clara_common.calibration import CALIBRATION_BINS, confidence_bin
@@ -24,7 +25,6 @@ from clara_common.settings import CommonSettings
 from clara_logger.tick import LoggerService
 from clara_monitor import estimate
 from tests.utils.drawn_predictions import drawn_prediction
-from tests.utils.monitor_app import monitor
 from tests.utils.settings import monitor_settings
 
 pytestmark = pytest.mark.integration
@@ -253,7 +253,7 @@ def test_the_estimate_from_the_summary_equals_the_per_prediction_computation(
 
 
 def test_the_route_answers_from_the_summary_as_of_the_tick_and_without_a_logger_from_the_predictions(
-    db: Database, settings: CommonSettings, logger: LoggerService
+    db: Database, settings: CommonSettings, logger: LoggerService, client: FlaskClient
 ) -> None:
     rng = random.Random(3)
     collection = db[settings.PREDICTIONS_COLLECTION]
@@ -261,14 +261,13 @@ def test_the_route_answers_from_the_summary_as_of_the_tick_and_without_a_logger_
     yesterday = current - timedelta(days=1)
     collection.insert_many([pending(rng, settings, yesterday, n) for n in range(40)])
     route = f"/api/estimated-performance?start_date={yesterday}&end_date={current}"
-    with monitor(monitor_settings(settings)) as client:
-        before = client.get(route).get_json()  # no logger yet: read from the predictions
-        assert before["unreviewed_source"] == "predictions" and before["unreviewed_as_of"] is None
-        logger.tick()
-        collection.insert_many([pending(rng, settings, current, 100 + n) for n in range(7)])
-        after = client.get(route).get_json()
-        logger.tick()
-        later = client.get(route).get_json()
+    before = client.get(route).get_json()  # no logger yet: read from the predictions
+    assert before["unreviewed_source"] == "predictions" and before["unreviewed_as_of"] is None
+    logger.tick()
+    collection.insert_many([pending(rng, settings, current, 100 + n) for n in range(7)])
+    after = client.get(route).get_json()
+    logger.tick()
+    later = client.get(route).get_json()
     counts = [[d["unreviewed"] for d in body["days"]] for body in (before, after, later)]
     assert counts == [[40, 0], [40, 0], [40, 7]]  # made after the tick: counted from the next one
     assert after["unreviewed_source"] == "summary"

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from flask.testing import FlaskClient
 from pymongo import MongoClient
 
 from clara_common.days import today
@@ -18,7 +19,6 @@ from clara_common.settings import CommonSettings
 from clara_logger.tick import LoggerService
 from clara_monitor.settings import MonitorSettings
 from clara_seed.generator import SeedPlan, generate
-from tests.utils.monitor_app import monitor
 from tests.utils.settings import logger_settings
 
 
@@ -86,12 +86,12 @@ def unreachable_settings(**changes: Any) -> MonitorSettings:
     )
 
 
-def answers_with_the_database_down(routes: Iterable[str]) -> dict[str, Any]:
-    """Return each route's JSON answer from a monitor whose database never answers, asserting that it is a 503."""
+def answers_with_the_database_down(client: FlaskClient, routes: Iterable[str]) -> dict[str, Any]:
+    """Return each route's JSON answer from `client`, a monitor whose database never answers (unreachable_settings'),
+    asserting that it is a 503."""
     bodies: dict[str, Any] = {}
-    with monitor(unreachable_settings()) as client:
-        for route in routes:
-            answer = client.get(route)
-            assert answer.status_code == 503, route
-            bodies[route] = answer.get_json()
+    for route in routes:
+        answer = client.get(route)
+        assert answer.status_code == 503, route
+        bodies[route] = answer.get_json()
     return bodies
