@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from clara_common.settings import CommonSettings
-from clara_monitor.api import FIRST_YEAR, LAST_YEAR
+from clara_monitor.params import FIRST_YEAR, LAST_YEAR
 from tests.utils.monitor_app import monitor
 from tests.utils.settings import monitor_settings
 
