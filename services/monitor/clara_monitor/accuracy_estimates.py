@@ -29,9 +29,8 @@ HISTORY_FIELDS = {"count": 1, "confusion": 1, "confidence_missing": 1, "calibrat
 
 def history_days(database: Database[Document], first: date, last: date) -> list[dict[str, Any]]:
     """Return the history's count fields of local days `first` to `last`, oldest first."""
-    # The days by name, on every request of two routes with a 100 ms target. MongoDB reads the same _id
-    # keys for `$in` as for a range; the embedded database reads every day for a range (bench/query_shapes.py,
-    # 90 of 365 days: 26 to 31 ms by name, 36 to 38 ms as a range; at 1,000,000 predictions 28 against 63 ms).
+    # The days by name, on every request of two routes. MongoDB reads the same _id keys for `$in` as for a
+    # range; the embedded database reads every day for a range (bench/query_shapes.py, docs/benchmarks.md).
     query = {"_id": {"$in": [day.isoformat() for day in days_between(first, last)]}}
     return list(database[HISTORY_COLLECTION].find(query, HISTORY_FIELDS, sort=[("_id", 1)]))
 

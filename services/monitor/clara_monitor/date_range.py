@@ -27,8 +27,8 @@ class CountedDays:
     """The history's days with counts, kept in this process: every day's count read once, then the days
     changed lately (looked up through `updated_at`, reaching POLL_MARGIN further back, as HistoryCache does).
 
-    The embedded database reads each day's whole record (its profile too) to find the days with counts,
-    hundreds of milliseconds for a year: too much for every page load.
+    The embedded database reads each day's whole record (its profile too) to find the days with counts:
+    too slow for every page load (docs/benchmarks.md).
     """
 
     def __init__(self) -> None:

@@ -18,8 +18,7 @@ from clara_common.ledger import (
 # How far back each look for history days changed lately reaches before the previous look: the
 # logger's and the monitor's clocks may differ (NTP keeps them within milliseconds; one host in
 # Compose), and a day's write lands a moment after its updated_at. Every day changed within it is
-# read again by every request, so it is short: after a tick that touched a whole year, 2 minutes cost
-# 80 ms a request on the embedded database.
+# read again by every request, so it is short (docs/benchmarks.md).
 POLL_MARGIN = timedelta(seconds=15)
 
 
@@ -37,7 +36,7 @@ def history_rows(records: Iterable[dict[str, Any]]) -> list[tuple[str, int, int,
 class HistoryCache:
     """The history's days as this process last read them, brought up to date from the days changed lately.
 
-    Reading 90 days on every request costs tens of milliseconds on the embedded database; the days a
+    Reading 90 days on every request is slow on the embedded database (docs/benchmarks.md); the days a
     request must read again are only those the logger changed since the previous look (`updated_at`,
     looked up through its index, reaching POLL_MARGIN further back for clocks and slow writes).
     """

@@ -23,8 +23,8 @@ result under DRIFT_MIN_SAMPLES, no tick yet) is left out of the exposition, neve
 Each request builds its own registry: nothing is kept between requests.
 
 The unreviewed predictions and their estimate come from the logger's summary (clara_common/unreviewed.py)
-as of its last refresh, as /api/estimated-performance's do: at 888,000 predictions a scrape takes 56 ms
-so, and 277 ms counting them from the predictions (bench/estimate.py). Without a logger's summary they
+as of its last refresh, as /api/estimated-performance's do: quicker than counting them from the predictions
+(bench/estimate.py, docs/benchmarks.md). Without a logger's summary they
 are counted from the predictions (`unreviewed_by_day`).
 """
 
