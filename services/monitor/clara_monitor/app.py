@@ -10,7 +10,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from clara_common.db import make_client
-from clara_monitor import api, errors, estimate, export, openapi, original, prometheus, security, traffic, views
+from clara_monitor import security
 from clara_monitor.context import MonitorContext
 from clara_monitor.settings import MonitorSettings
 from clara_monitor.training import TrainedCounts
@@ -56,6 +56,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["clara_monitor"] = MonitorContext(
         settings=settings, client=client, trained=TrainedCounts(settings.MONITOR_TRAINING_CACHE_SECONDS)
     )
+
+    # The views are imported here, as before the split: importing the package (gunicorn's master, the CLI)
+    # loads none of them.
+    from clara_monitor import api, errors, estimate, export, openapi, original, prometheus, traffic, views
 
     app.register_blueprint(api.bp)
     app.register_blueprint(original.bp)
