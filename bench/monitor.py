@@ -86,7 +86,7 @@ from clara_common.days import day_start, local_day, range_bounds, today  # noqa:
 from clara_common.db import ensure_indexes, predictions  # noqa: E402
 from clara_common.embedded import EmbeddedMongo, free_port  # noqa: E402
 from clara_common.ledger import CONTRACT_FIELDS, HISTORY_COLLECTION, STATE_COLLECTION, STATE_ID  # noqa: E402
-from clara_monitor.reader import POLL_MARGIN  # noqa: E402
+from clara_monitor.history_cache import POLL_MARGIN  # noqa: E402
 from clara_monitor.settings import MonitorSettings  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -565,16 +565,16 @@ def compare(monitor: Monitor, current: date, days: int, expected: dict[str, Any]
 
 
 def reader_breakdown(client: MongoClient, settings: MonitorSettings, first: date, last: date) -> None:
-    """Time each query of one range read (as clara_monitor.reader makes them) and print the slowest one's plan."""
+    """Time each query of one range read (as clara_monitor.range_counts makes them) and print the slowest one's plan."""
     try:
-        from clara_monitor import reader
+        from clara_monitor import history_cache, ledger_state, ledger_status, range_counts, tail
     except ImportError as exc:  # the monitor's code changed under the run
         print(f"  reader breakdown skipped: {exc}")
         return
     database = client[settings.MONGODB_DB]
     collection = predictions(client, settings)
     plans.clear()
-    ledger = reader.read_state(database)
+    ledger = ledger_state.read_state(database)
     start, end = range_bounds(first, last, settings.tz)
     steps: list[tuple[str, float, int, Any]] = []
 
@@ -591,16 +591,21 @@ def reader_breakdown(client: MongoClient, settings: MonitorSettings, first: date
         )
         return result
 
-    cache = reader.HistoryCache()
+    cache = history_cache.HistoryCache()
     if ledger is not None:
         step("history: the process's first read of the range", lambda: cache.records(database, first, last))
         step("history: the days changed lately", lambda: cache.refresh(database, ledger) and cache.days)
-    unfinished = step("unfinished_batches", lambda: reader.unfinished_batches(database))
-    for query in reader.tail_queries(start, end, ledger, unfinished):
-        step(f"tail find {query}", lambda q=query: list(collection.find(q, reader.PROJECTION)), query)
-    step("reader.backlog() (the whole collection's backlog, /api/status)", lambda: reader.backlog(collection))
+    unfinished = step("unfinished_batches", lambda: ledger_state.unfinished_batches(database))
+    for query in tail.tail_queries(start, end, ledger, unfinished):
+        step(f"tail find {query}", lambda q=query: list(collection.find(q, tail.PROJECTION)), query)
+    step(
+        "ledger_status.backlog() (the whole collection's backlog, /api/status)",
+        lambda: ledger_status.backlog(collection),
+    )
     for label in ("range_counts, first in this process", "range_counts, warm"):
-        step(label, lambda: reader.range_counts(database, collection, first, last, settings, cache).tail_documents)
+        step(
+            label, lambda: range_counts.range_counts(database, collection, first, last, settings, cache).tail_documents
+        )
     print(f"  the reader's queries for {first} to {last}, in this process:")
     for name, ms, n, _ in steps:
         print(f"    {ms:9.1f} ms  {n:>9,}  {name}")

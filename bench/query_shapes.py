@@ -45,8 +45,8 @@ from clara_common.unreviewed import UNREVIEWED_COLLECTION  # noqa: E402
 from clara_logger import reconcile  # noqa: E402
 from clara_logger.batches import APPLIED, NOT_IN_A_WINDOW, UNLOGGED_VALIDATED  # noqa: E402
 from clara_logger.settings import LoggerSettings  # noqa: E402
-from clara_monitor import reader  # noqa: E402
-from clara_monitor.estimate import HISTORY_FIELDS  # noqa: E402
+from clara_monitor import ledger_state, tail  # noqa: E402
+from clara_monitor.accuracy_estimates import HISTORY_FIELDS  # noqa: E402
 from clara_monitor.training import PROJECTION, count_trained, trained_counts  # noqa: E402
 
 DATABASE = "bench_query_shapes"
@@ -89,7 +89,7 @@ def shapes(client: MongoClient, settings: LoggerSettings, batch_ids: list[str]) 
     current = today(settings.tz)
     first = current - timedelta(days=89)
     start, end = range_bounds(first, current, settings.tz)
-    ledger = reader.read_state(database)
+    ledger = ledger_state.read_state(database)
     day = datetime.now(UTC) - timedelta(days=1)
     days = [(first + timedelta(days=n)).isoformat() for n in range(90)]
     by_name, by_range = {"_id": {"$in": days}}, {"_id": {"$gte": days[0], "$lte": days[-1]}}
@@ -108,17 +108,17 @@ def shapes(client: MongoClient, settings: LoggerSettings, batch_ids: list[str]) 
             "tuned",
         )
 
-    projection = reader.PROJECTION
+    projection = tail.PROJECTION
     return [
-        pair("tail, no logger, 90 days (reader.tail_queries)", reader.tail_queries(start, end, None, []), projection),
+        pair("tail, no logger, 90 days (tail.tail_queries)", tail.tail_queries(start, end, None, []), projection),
         pair(
-            "tail, with a logger, 90 days (reader.tail_queries)",
-            reader.tail_queries(start, end, ledger, batch_ids[:1]),
+            "tail, with a logger, 90 days (tail.tail_queries)",
+            tail.tail_queries(start, end, ledger, batch_ids[:1]),
             projection,
         ),
         pair(
             "unreviewed, 90 days (estimate, prometheus)",
-            reader.time_queries("timestamp", start, end, {"timestamp_validated": None}),
+            tail.time_queries("timestamp", start, end, {"timestamp_validated": None}),
             {"timestamp": 1, "output_validated": 1},
         ),
         pair(
@@ -133,7 +133,7 @@ def shapes(client: MongoClient, settings: LoggerSettings, batch_ids: list[str]) 
         ),
         pair("claims by id (batches.NOT_IN_A_WINDOW)", NOT_IN_A_WINDOW, {"timestamp_validated": 1}),
         Shape(
-            "backlog (reader.backlog): count",
+            "backlog (ledger_status.backlog): count",
             lambda: sum(
                 1 for doc in ids_docs(collection, backlog_ranges, {"logged_error": 1}) if "logged_error" not in doc
             ),
@@ -141,7 +141,7 @@ def shapes(client: MongoClient, settings: LoggerSettings, batch_ids: list[str]) 
             "tuned",
         ),
         Shape(
-            "history, 90 of 365 days (estimate; reader, first read)",
+            "history, 90 of 365 days (accuracy_estimates; history_cache, first read)",
             lambda: ids(history.find(by_name, HISTORY_FIELDS)),
             lambda: ids(history.find(by_range, HISTORY_FIELDS)),
             "tuned; MongoDB",
@@ -153,7 +153,7 @@ def shapes(client: MongoClient, settings: LoggerSettings, batch_ids: list[str]) 
             "MongoDB",
         ),
         Shape(
-            f"batch states, {records.estimated_document_count():,} records (reader.fully_applied)",
+            f"batch states, {records.estimated_document_count():,} records (ledger_state.fully_applied)",
             lambda: {
                 r["_id"] for r in records.find({"_id": {"$in": batch_ids}}, {"state": 1}) if r["state"] == APPLIED
             },

@@ -41,7 +41,7 @@ from clara_common.days import day_start, today  # noqa: E402
 from clara_common.db import make_client, predictions  # noqa: E402
 from clara_logger.settings import LoggerSettings  # noqa: E402
 from clara_logger.tick import LoggerService  # noqa: E402
-from clara_monitor.reader import range_counts  # noqa: E402
+from clara_monitor.range_counts import range_counts  # noqa: E402
 from clara_monitor.settings import MonitorSettings  # noqa: E402
 from tests.utils.reference import source_records  # noqa: E402
 

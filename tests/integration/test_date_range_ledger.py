@@ -26,7 +26,7 @@ from clara_common.settings import CommonSettings
 from clara_logger import batches
 from clara_logger.tick import LoggerService
 from clara_monitor import create_app
-from clara_monitor.api import FIRST_YEAR, LAST_YEAR
+from clara_monitor.params import FIRST_YEAR, LAST_YEAR
 from tests.utils.settings import logger_settings, monitor_settings
 
 pytestmark = pytest.mark.integration

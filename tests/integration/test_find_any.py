@@ -14,7 +14,7 @@ import pytest
 from clara_common import db as clara_db
 from clara_common.days import range_bounds, today
 from clara_logger import batches, reconcile, unreviewed
-from clara_monitor import reader
+from clara_monitor import ledger_state, ledger_status, tail
 from tests.utils.contract_documents import MALFORMED, document
 from tests.utils.settings import logger_settings
 
@@ -49,13 +49,13 @@ def collection(db, settings, logger):
 def query_lists(db, settings) -> dict[str, list[dict]]:
     tz = settings.tz
     start, end = range_bounds(FIRST, today(tz), tz)
-    ledger = reader.read_state(db)
+    ledger = ledger_state.read_state(db)
     some_batch = next(iter(db["logger_batches"].find({}, {"_id": 1})))["_id"]
     return {
-        "tail without a logger": reader.tail_queries(start, end, None, []),
-        "tail with a logger": reader.tail_queries(start, end, ledger, [some_batch]),
-        "tail beside a LiveTail": reader.tail_queries(start, end, ledger, [some_batch], recent_dates=False),
-        "unreviewed by prediction time": reader.time_queries("timestamp", start, end, {"timestamp_validated": None}),
+        "tail without a logger": tail.tail_queries(start, end, None, []),
+        "tail with a logger": tail.tail_queries(start, end, ledger, [some_batch]),
+        "tail beside a LiveTail": tail.tail_queries(start, end, ledger, [some_batch], recent_dates=False),
+        "unreviewed by prediction time": tail.time_queries("timestamp", start, end, {"timestamp_validated": None}),
         "unreviewed summary days": unreviewed.day_queries(FIRST, today(tz), logger_settings(settings)),
         "a reconcile's days": reconcile.day_queries(FIRST, today(tz), tz),
         "validated since": reconcile.time_ranges("timestamp_validated", NOW - timedelta(hours=1)),
@@ -79,9 +79,9 @@ def test_each_query_list_finds_the_same_documents_as_one_or_and_one_by_one(db, s
 @pytest.mark.parametrize("splits", [False, True])
 def test_the_backlog_is_the_same_count_either_way(db, settings, collection, monkeypatch, splits) -> None:
     monkeypatch.setattr(clara_db, "splits_or", lambda _: splits)
-    monkeypatch.setattr(reader, "splits_or", lambda _: splits)
+    monkeypatch.setattr(ledger_status, "splits_or", lambda _: splits)
     # The two new reviews not logged: the BSON date (logged absent) and the ISO string (logged false).
-    assert reader.backlog(collection) == 2
+    assert ledger_status.backlog(collection) == 2
 
 
 @pytest.mark.parametrize("splits", [False, True])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from clara_monitor.api import FIRST_YEAR, LAST_YEAR
+from clara_monitor.params import FIRST_YEAR, LAST_YEAR
 
 pytestmark = pytest.mark.integration
 

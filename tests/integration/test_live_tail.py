@@ -1,6 +1,6 @@
 """The monitor's live tail: a request reads only the reviews newer than those it holds, and stays exact.
 
-Read through reader.range_counts with one process's caches (as MonitorContext keeps them) and a client
+Read through range_counts.range_counts with one process's caches (as MonitorContext keeps them) and a client
 that counts the documents each read brings back; the answers are compared with the predictions
 collection itself (tests.utils.reference, the record contract's parser).
 """
@@ -18,7 +18,9 @@ from pymongo.collection import Collection
 
 from clara_common.days import today
 from clara_common.settings import CommonSettings
-from clara_monitor.reader import HistoryCache, LiveTail, RangeCounts, TailJudgements, range_counts
+from clara_monitor.history_cache import HistoryCache
+from clara_monitor.range_counts import RangeCounts, range_counts
+from clara_monitor.tail import LiveTail, TailJudgements
 from tests.utils.reference import source_records
 from tests.utils.returned_documents import ReturnedDocuments
 from tests.utils.settings import monitor_settings

@@ -27,7 +27,7 @@ from clara_common.db import ensure_indexes
 from clara_common.ledger import ALERTS_COLLECTION, HISTORY_COLLECTION, STATE_COLLECTION, STATE_ID
 from clara_common.settings import CommonSettings
 from clara_logger.tick import LoggerService
-from clara_monitor import estimate, incidents
+from clara_monitor import accuracy_estimates, incidents
 from tests.utils.drawn_predictions import drawn_prediction
 from tests.utils.monitor_app import MakeMonitor
 from tests.utils.settings import monitor_settings
@@ -641,7 +641,7 @@ def test_the_estimate_total_is_all_the_ranges_unreviewed_predictions_together(
     total = body["total"]
     predictions = unreviewed_of(db, settings, first, current)
     assert total["unreviewed"] == len(predictions) == 150 + 60 + 40 == sum(d["unreviewed"] for d in body["days"])
-    fitted = estimate.fitted_map(db, service, current)[0]
+    fitted = accuracy_estimates.fitted_map(db, service, current)[0]
     estimate_, lower, upper = independent_total(fitted, predictions, body["band_level"])
     assert total["estimated_accuracy"] == pytest.approx(estimate_, rel=1e-9)
     assert (total["lower"], total["upper"]) == (pytest.approx(lower, rel=1e-9), pytest.approx(upper, rel=1e-9))

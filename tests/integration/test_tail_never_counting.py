@@ -2,7 +2,7 @@
 
 A prediction with a review time and no verdict yet, and one the logger set aside as malformed (its invalid
 record is in the history), keep `logged: false`. The monitor's tail must not read them on every request:
-read through reader.range_counts with a client that counts the documents each read brings back, and the
+read through range_counts.range_counts with a client that counts the documents each read brings back, and the
 answers compared with the predictions collection itself (tests.utils.reference, the record contract's
 parser).
 """
@@ -19,7 +19,9 @@ from pymongo.collection import Collection
 
 from clara_common.days import day_start, today
 from clara_common.settings import CommonSettings
-from clara_monitor.reader import HistoryCache, LiveTail, RangeCounts, TailJudgements, range_counts
+from clara_monitor.history_cache import HistoryCache
+from clara_monitor.range_counts import RangeCounts, range_counts
+from clara_monitor.tail import LiveTail, TailJudgements
 from tests.utils.reference import source_records
 from tests.utils.returned_documents import ReturnedDocuments
 from tests.utils.settings import monitor_settings

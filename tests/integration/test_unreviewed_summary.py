@@ -23,7 +23,7 @@ from clara_common.days import day_start, local_day, today
 from clara_common.ledger import STATE_COLLECTION, STATE_ID, UNREVIEWED_COLLECTION, readable_day
 from clara_common.settings import CommonSettings
 from clara_logger.tick import LoggerService
-from clara_monitor import estimate
+from clara_monitor import accuracy_estimates
 from tests.utils.drawn_predictions import drawn_prediction
 from tests.utils.settings import monitor_settings
 
@@ -234,10 +234,10 @@ def test_the_estimate_from_the_summary_equals_the_per_prediction_computation(
     logger.tick()
     service = monitor_settings(settings)
     ledger = db[STATE_COLLECTION].find_one({"_id": STATE_ID})
-    fitted = estimate.fitted_map(db, service, current)[0]
+    fitted = accuracy_estimates.fitted_map(db, service, current)[0]
     first = current - timedelta(days=10)
-    from_summary = estimate.unreviewed_estimates(db, collection, fitted, first, current, service, ledger)
-    per_prediction = estimate.unreviewed_estimates(db, collection, fitted, first, current, service, None)
+    from_summary = accuracy_estimates.unreviewed_estimates(db, collection, fitted, first, current, service, ledger)
+    per_prediction = accuracy_estimates.unreviewed_estimates(db, collection, fitted, first, current, service, None)
     assert (from_summary.source, per_prediction.source) == ("summary", "predictions")
     assert from_summary.as_of is not None and per_prediction.as_of is None
     days = [day for day, (count, _) in per_prediction.days.items() if count]

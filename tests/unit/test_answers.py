@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clara_monitor import Answers
+from clara_monitor.context import Answers
 
 
 def test_an_answer_is_computed_once_per_key_and_the_least_recently_used_goes_first() -> None:

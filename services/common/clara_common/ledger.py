@@ -74,7 +74,7 @@ STRING_TOP = "\U0010ffff" * 4
 LOGGED_AS = "logged_as"
 PREVIOUS_AS = "previous_as"
 # The logger's mark on a prediction not logged with a review time and no verdict (`true`): the monitor's tail
-# passes over marked ones, unless a verdict has been written since (clara_monitor.reader.unlogged_queries).
+# passes over marked ones, unless a verdict has been written since (clara_monitor.tail.unlogged_queries).
 # A claim removes it.
 PENDING = "logger_pending"
 # A review is looked at for a correction if validated after the previous look, less this margin for

@@ -211,7 +211,7 @@ def mark_pending(predictions: Collection[Document]) -> int:
     """Mark the predictions not logged with a review time and no verdict (`logger_pending`); return how many.
 
     The monitor's tail reads every prediction not logged on every request, and passes over marked ones
-    unless a verdict has been written since (clara_monitor.reader.unlogged_queries): a prediction that
+    unless a verdict has been written since (clara_monitor.tail.unlogged_queries): a prediction that
     waits for a verdict costs a request nothing once marked. Run after the claims, the look finds those
     left since the previous tick. Each is marked only while it still has no verdict (compare-and-set on
     the verdict): a verdict written meanwhile leaves it unmarked, and a claim removes the mark.

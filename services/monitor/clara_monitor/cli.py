@@ -89,7 +89,7 @@ class MonitorServer(BaseApplication):  # type: ignore[misc]  # gunicorn has no t
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        from clara_monitor import create_app
+        from clara_monitor.app import create_app
 
         app = create_app()
         app.wsgi_app = AppRequestLimit(app.wsgi_app, APP_REQUESTS)  # type: ignore[method-assign]

@@ -1,6 +1,6 @@
 """CSV exports of /api/metrics: its daily metrics (one row per day) and its class metrics (one row per class).
 
-Both take /api/metrics' parameters and are cut from its answer (api.range_metrics), so a cell always
+Both take /api/metrics' parameters and are cut from its answer (range_answers.range_metrics), so a cell always
 equals the JSON's value: a number as Python writes it (the same shortest round-trip form as the JSON),
 an undefined value (null) as an empty cell. Bad input and a down database answer as the JSON route
 does (400 and 503 JSON), because the same function raises the same errors. A text cell that a
@@ -17,8 +17,8 @@ from typing import Any
 from flask import Blueprint, Response
 from flask.typing import ResponseReturnValue
 
-from clara_monitor import monitor_context
-from clara_monitor.api import range_metrics
+from clara_monitor.context import monitor_context
+from clara_monitor.range_answers import range_metrics
 
 bp = Blueprint("export", __name__)
 

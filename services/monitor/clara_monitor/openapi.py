@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from clara_common.metrics import AVERAGES
-from clara_monitor import api
+from clara_monitor import params
 
 bp = Blueprint("openapi", __name__)
 
@@ -512,19 +512,19 @@ DAY_PARAMETER = {"anyOf": [{"type": "string", "format": "date", "pattern": DAY_P
 # The rule between start_date and end_date, which no JSON schema of one parameter can state (it depends on
 # the other parameter and on today), on every operation that takes a range: x-date-range, machine-readable.
 RANGE_RULE = (
-    f"A range may span at most {api.MAX_RANGE_DAYS} days, both included, and may not end before it starts: "
+    f"A range may span at most {params.MAX_RANGE_DAYS} days, both included, and may not end before it starts: "
     "after the defaults, either is a 400. So start_date alone may be at most "
-    f"{api.MAX_RANGE_DAYS - 1} days before today."
+    f"{params.MAX_RANGE_DAYS - 1} days before today."
 )
-DATE_RANGE = {"start": "start_date", "end": "end_date", "max_days": api.MAX_RANGE_DAYS, "description": RANGE_RULE}
+DATE_RANGE = {"start": "start_date", "end": "end_date", "max_days": params.MAX_RANGE_DAYS, "description": RANGE_RULE}
 PARAMETERS: dict[str, dict[str, Any]] = {
     "start_date": {
         "name": "start_date",
         "in": "query",
         "required": False,
         "description": (
-            f"first day of the range, YYYY-MM-DD, in the years {api.FIRST_YEAR} to {api.LAST_YEAR}; "
-            f"default: {api.DEFAULT_DAYS - 1} days before end_date (on /data, the original's 7). {RANGE_RULE}"
+            f"first day of the range, YYYY-MM-DD, in the years {params.FIRST_YEAR} to {params.LAST_YEAR}; "
+            f"default: {params.DEFAULT_DAYS - 1} days before end_date (on /data, the original's 7). {RANGE_RULE}"
         ),
         "schema": DAY_PARAMETER,
     },
@@ -533,7 +533,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "in": "query",
         "required": False,
         "description": (
-            f"last day of the range, included, YYYY-MM-DD, in the years {api.FIRST_YEAR} to {api.LAST_YEAR}; "
+            f"last day of the range, included, YYYY-MM-DD, in the years {params.FIRST_YEAR} to {params.LAST_YEAR}; "
             f"default: today, or start_date when that is later. {RANGE_RULE}"
         ),
         "schema": DAY_PARAMETER,

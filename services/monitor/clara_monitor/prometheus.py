@@ -23,8 +23,8 @@ result under DRIFT_MIN_SAMPLES, no tick yet) is left out of the exposition, neve
 Each request builds its own registry: nothing is kept between requests.
 
 The unreviewed predictions and their estimate come from the logger's summary (clara_common/unreviewed.py)
-as of its last refresh, as /api/estimated-performance's do: at 888,000 predictions a scrape takes 56 ms
-so, and 277 ms counting them from the predictions (bench/estimate.py). Without a logger's summary they
+as of its last refresh, as /api/estimated-performance's do: quicker than counting them from the predictions
+(bench/estimate.py, docs/benchmarks.md). Without a logger's summary they
 are counted from the predictions (`unreviewed_by_day`).
 """
 
@@ -51,12 +51,16 @@ from clara_common.db import Document, find_once
 from clara_common.ledger import ALERTS_COLLECTION, HISTORY_COLLECTION
 from clara_common.metrics import class_scores, summary
 from clara_common.settings import CommonSettings
-from clara_monitor import estimate, incidents, monitor_context
-from clara_monitor.reader import read_state, status, time_queries
+from clara_monitor import incidents
+from clara_monitor.accuracy_estimates import fitted_map, unreviewed_estimates
+from clara_monitor.context import monitor_context
+from clara_monitor.ledger_state import read_state
+from clara_monitor.ledger_status import status
 from clara_monitor.settings import MonitorSettings
+from clara_monitor.tail import time_queries
 
 if TYPE_CHECKING:
-    from clara_monitor import MonitorContext
+    from clara_monitor.context import MonitorContext
 
 bp = Blueprint("prometheus", __name__)
 
@@ -231,10 +235,8 @@ def estimated_today(
     context: MonitorContext, current: date, settings: MonitorSettings, ledger: dict[str, Any] | None
 ) -> float | None:
     """Return the expected accuracy of today's unreviewed predictions (None: none), as /api/estimated-performance."""
-    fitted, _, _ = estimate.fitted_map(context.database, settings, current)
-    found = estimate.unreviewed_estimates(
-        context.database, context.predictions, fitted, current, current, settings, ledger
-    )
+    fitted, _, _ = fitted_map(context.database, settings, current)
+    found = unreviewed_estimates(context.database, context.predictions, fitted, current, current, settings, ledger)
     band = found.days.get(current.isoformat(), (0, None))[1]
     return band.estimate if band is not None else None
 

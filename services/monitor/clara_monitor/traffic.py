@@ -19,9 +19,9 @@ from flask.typing import ResponseReturnValue
 
 from clara_common import traffic
 from clara_common.days import days_between, today
-from clara_monitor import monitor_context
-from clara_monitor.api import requested_range
-from clara_monitor.estimate import ledger_state
+from clara_monitor.context import monitor_context
+from clara_monitor.ledger_state import ledger_state
+from clara_monitor.params import requested_range
 
 bp = Blueprint("traffic", __name__)
 

@@ -1,0 +1,84 @@
+"""What the views share in one process: the settings, the database client and the caches (MonitorContext)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVar
+
+from flask import current_app
+from pymongo import MongoClient
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from clara_common.db import Document, get_database, predictions
+from clara_monitor.date_range import CountedDays
+from clara_monitor.history_cache import HistoryCache
+from clara_monitor.range_counts import RangeCounts, range_counts
+from clara_monitor.settings import MonitorSettings
+from clara_monitor.tail import LiveTail, TailJudgements
+from clara_monitor.training import TrainedCounts
+
+T = TypeVar("T")
+
+
+class Answers:
+    """What was computed from a read's counts, by what it was asked and the read's fingerprint: reads that
+    find nothing new (most, between two reviews) skip the arithmetic. The oldest are dropped past LIMIT."""
+
+    LIMIT = 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                kept: T = self._kept[key]
+                return kept
+        value = compute()
+        with self._lock:
+            self._kept[key] = value
+            while len(self._kept) > self.LIMIT:
+                self._kept.popitem(last=False)
+        return value
+
+
+@dataclass
+class MonitorContext:
+    """What the views need: the settings, the one client of this process, and what it keeps between requests
+    (the training counts, the history's days, the tail's judgements and recent documents, the answers)."""
+
+    settings: MonitorSettings
+    client: MongoClient[Document]
+    trained: TrainedCounts
+    history: HistoryCache = field(default_factory=HistoryCache)
+    counted_days: CountedDays = field(default_factory=CountedDays)
+    tail: TailJudgements = field(default_factory=TailJudgements)
+    live: LiveTail = field(default_factory=LiveTail)
+    answers: Answers = field(default_factory=Answers)
+
+    @property
+    def predictions(self) -> Collection[Document]:
+        return predictions(self.client, self.settings)
+
+    @property
+    def database(self) -> Database[Document]:
+        return get_database(self.client, self.settings)
+
+    def read_range(self, first: date, last: date) -> RangeCounts:
+        """Return the exact counts of local days `first` to `last` (range_counts.py), with this process's caches."""
+        return range_counts(
+            self.database, self.predictions, first, last, self.settings, self.history, self.tail, self.live
+        )
+
+
+def monitor_context() -> MonitorContext:
+    """Return the current app's MonitorContext: its settings, database client and caches."""
+    context: MonitorContext = current_app.extensions["clara_monitor"]
+    return context

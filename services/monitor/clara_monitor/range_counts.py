@@ -1,0 +1,186 @@
+"""A range's exact counts: the logger's history plus the tail it has not logged yet, read consistently.
+
+    history days (as read) + Σ over tail documents (what it counts now - what the history holds of it)
+
+What the history holds of a tail document (tail.py) is decided by its batch: applied to all its days, or in
+flight and then by the batch ids each day records. The history's days are kept in each process
+(history_cache.py) and refreshed from the days the logger changed lately, looked up before and after the
+tail: if one changed in between, the read is done again, so an answer is exact as of one instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cached_property
+from typing import Any
+
+import polars as pl
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from clara_common.days import range_bounds
+from clara_common.db import Document
+from clara_common.metrics import COUNT_SCHEMA
+from clara_monitor.history_cache import HistoryCache, day_batches, history_rows
+from clara_monitor.ledger_state import check_timezone, fully_applied, read_state, unfinished_batches
+from clara_monitor.settings import MonitorSettings
+from clara_monitor.tail import (
+    RAW,
+    READ_ATTEMPTS,
+    Judged,
+    LiveTail,
+    TailJudgements,
+    batches_of,
+    tail_deltas,
+    tail_documents,
+)
+
+
+@dataclass
+class RangeCounts:
+    """A range's confusion counts per day, its invalid records per day, and how they were read."""
+
+    rows: list[tuple[str, int, int, int]]  # (day, true, predicted, ±n): the history's cells and the tail's deltas
+    invalid: dict[str, int]
+    tail_documents: int
+    unlogged: int  # validated predictions of the range not logged yet
+    attempts: int = 1
+    days: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ledger: dict[str, Any] | None = None  # the state document the read was made against
+    # What the counts were made of (the history days' versions, the tail's deltas): two reads with the
+    # same fingerprint have the same counts, so what is computed from them can be kept.
+    fingerprint: tuple[Any, ...] = ()
+
+    @cached_property
+    def counts(self) -> pl.DataFrame:
+        """The confusion counts per day (COUNT_SCHEMA): each cell summed, none zero; made when first asked."""
+        return (
+            pl.DataFrame(self.rows, schema=COUNT_SCHEMA, orient="row")
+            .group_by("day", "true", "predicted")
+            .agg(pl.col("n").sum())
+            .filter(pl.col("n") != 0)
+            .sort("day", "true", "predicted")
+        )
+
+
+@dataclass(frozen=True)
+class TailRead:
+    """The tail as judged by one consistent read, and where the history holds its documents' batches."""
+
+    tail: list[Judged]
+    done: set[str]  # the batches applied to every day they touch
+    applied: dict[str, set[str]]  # per day, the batch ids it records (read only while a batch is in flight)
+    attempts: int
+
+    def held(self, day: str, batch: str | None) -> bool:
+        """Return whether day `day` of the history holds what batch `batch` claimed."""
+        return batch is not None and (batch in self.done or batch in self.applied.get(day, ()))
+
+
+def range_counts(
+    database: Database[Document],
+    predictions: Collection[Document],
+    first: date,
+    last: date,
+    settings: MonitorSettings,
+    cache: HistoryCache | None = None,
+    judgements: TailJudgements | None = None,
+    live: LiveTail | None = None,
+) -> RangeCounts:
+    """Return the exact counts of local days `first` to `last`: history plus tail, read consistently (read_tail)."""
+    ledger = read_state(database)
+    check_timezone(ledger, settings)
+    cache = cache or HistoryCache()
+    read = read_tail(
+        database, predictions, first, last, settings, ledger, cache, judgements or TailJudgements(), live or LiveTail()
+    )
+    records = cache.records(database, first, last) if ledger else {}
+    first_day, last_day = first.isoformat(), last.isoformat()
+    deltas, invalid_deltas = tail_deltas(read.tail, read.held, first_day, last_day)
+    return RangeCounts(
+        rows=history_rows(records.values()) + deltas,
+        invalid=invalid_per_day(records, invalid_deltas),
+        tail_documents=len(read.tail),
+        unlogged=unlogged_within(read.tail, first_day, last_day),
+        attempts=read.attempts,
+        days=records,
+        ledger=ledger,
+        fingerprint=counts_fingerprint(records, deltas, invalid_deltas),
+    )
+
+
+def read_tail(
+    database: Database[Document],
+    predictions: Collection[Document],
+    first: date,
+    last: date,
+    settings: MonitorSettings,
+    ledger: dict[str, Any] | None,
+    cache: HistoryCache,
+    judgements: TailJudgements,
+    live: LiveTail,
+) -> TailRead:
+    """Return the tail of local days `first` to `last`, judged, as of one instant of the history.
+
+    The days changed lately are looked up before and after the tail; if one changed in between, a
+    batch was applied meanwhile and the read is done again. A batch that touched a tail document is
+    either applied to all its days (its record says so) or in flight, and then the days' own lists
+    of batch ids say where it is counted already.
+    """
+    start, end = range_bounds(first, last, settings.tz)
+    raw_predictions = predictions.with_options(codec_options=RAW)
+    for attempt in range(1, READ_ATTEMPTS + 1):  # noqa: B007 - read after the loop: how many attempts it took
+        since = cache.refresh(database, ledger) if ledger else None
+        records = cache.records(database, first, last) if ledger else {}
+        unfinished = unfinished_batches(database) if ledger else {}
+        found = tail_documents(raw_predictions, start, end, ledger, unfinished, (cache.moves, unfinished), live)
+        now = datetime.now(UTC)
+        tail = [judgements.judge(doc, settings, now, predictions.codec_options) for doc in found]
+        done = fully_applied(database, batches_of(tail)) if ledger else set()
+        in_flight = batches_of(tail) - done
+        lists = day_batches(database, first, last) if in_flight else {}
+        stable = since is None or history_unchanged(database, cache, since, records, lists)
+        applied = {day: set(r.get("applied_batches", [])) for day, r in lists.items()}
+        if stable:
+            break
+    return TailRead(tail, done, applied, attempt)
+
+
+def history_unchanged(
+    database: Database[Document],
+    cache: HistoryCache,
+    since: datetime,
+    records: dict[str, dict[str, Any]],
+    lists: dict[str, dict[str, Any]],
+) -> bool:
+    """Return whether no history day changed since `since`, and the days' batch lists are of the records' versions."""
+    return cache.unchanged_since(database, since) and all(
+        r.get("version") == records.get(day, {}).get("version") for day, r in lists.items()
+    )
+
+
+def invalid_per_day(records: dict[str, dict[str, Any]], deltas: dict[str, int]) -> dict[str, int]:
+    """Return each day's invalid records: the history's, plus the tail's deltas."""
+    invalid = {day: r.get("invalid", 0) for day, r in records.items()}
+    for day, n in deltas.items():
+        invalid[day] = invalid.get(day, 0) + n
+    return invalid
+
+
+def counts_fingerprint(
+    records: dict[str, dict[str, Any]], deltas: list[tuple[str, int, int, int]], invalid_deltas: dict[str, int]
+) -> tuple[Any, ...]:
+    """Return what the counts were made of: the history days' versions and the tail's deltas."""
+    return (
+        tuple((day, r.get("version"), r.get("updated_at")) for day, r in sorted(records.items())),
+        tuple(sorted(deltas)),
+        tuple(sorted(invalid_deltas.items())),
+    )
+
+
+def unlogged_within(tail: list[Judged], first_day: str, last_day: str) -> int:
+    """Return how many tail documents are validated, not logged yet, and count on a day `first_day` to `last_day`."""
+    return sum(
+        1 for judged in tail if judged.unlogged and judged.current and first_day <= judged.current.day <= last_day
+    )
