@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from functools import cache
 from importlib import metadata
 from typing import Any
 
@@ -124,8 +125,12 @@ class ComponentSchema(GenerateJsonSchema):
         return {**generated, "anyOf": kept}
 
 
+@cache
 def component_schemas() -> dict[str, Any]:
-    """Return the document's component schemas: every answer model, the models they hold, the text answers."""
+    """Return the document's component schemas: every answer model, the models they hold, the text answers.
+
+    Generated once per process (the models do not change while it runs); callers must not modify the answer.
+    """
     models = {answers.Error} | {o.answer for o in OPERATIONS.values() if isinstance(o.answer, type)}
     _, generated = models_json_schema(
         [(model, "serialization") for model in sorted(models, key=lambda m: m.__name__)],
