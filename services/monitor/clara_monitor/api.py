@@ -7,17 +7,18 @@ The original CLARA dashboard's routes (/data, /training-data, /min-date) are ori
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import get_args
 
 import polars as pl
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.days import today
 from clara_common.ledger import ALERTS_COLLECTION
 from clara_common.metrics import label_table
-from clara_monitor import incidents
+from clara_monitor import answers, incidents
 from clara_monitor.context import monitor_context
 from clara_monitor.history_cache import range_days
 from clara_monitor.ledger_status import status
@@ -30,14 +31,16 @@ bp = Blueprint("api", __name__)
 @bp.get("/api/metrics")
 def metrics() -> ResponseReturnValue:
     """Return the metrics of a date range: overall, per day and per class, and the ledger's status."""
-    return jsonify(range_metrics(monitor_context()))
+    return answers.answer(answers.Metrics.model_validate(range_metrics(monitor_context())))
 
 
 @bp.get("/api/status")
 def ledger_status() -> ResponseReturnValue:
     """Return how far behind the logger's history is: its last tick and the validated predictions not logged yet."""
     context = monitor_context()
-    return jsonify(status(context.database, context.predictions, context.settings))
+    return answers.answer(
+        answers.Status.model_validate(status(context.database, context.predictions, context.settings))
+    )
 
 
 @bp.get("/api/confusion")
@@ -47,16 +50,18 @@ def confusion() -> ResponseReturnValue:
     classes = context.settings.classes
     start, end, read = counts_for(context)
     cells = {(t, p): n for t, p, n in read.counts.group_by("true", "predicted").agg(pl.col("n").sum()).iter_rows()}
-    return jsonify(
-        start_date=start.isoformat(),
-        end_date=end.isoformat(),
-        timezone=context.settings.TIMEZONE,
-        labels=list(classes.ids),
-        names=list(classes.names),
-        colors=[c.color for c in classes.classes],
-        matrix=[[cells.get((t, p), 0) for p in classes.ids] for t in classes.ids],
-        rejected={c.name: cells.get((REJECTED_TRUE_CLASS, c.id), 0) for c in classes.classes},
-        total=int(read.counts["n"].sum()),
+    return answers.answer(
+        answers.Confusion(
+            start_date=start,
+            end_date=end,
+            timezone=context.settings.TIMEZONE,
+            labels=list(classes.ids),
+            names=list(classes.names),
+            colors=[c.color for c in classes.classes],
+            matrix=[[cells.get((t, p), 0) for p in classes.ids] for t in classes.ids],
+            rejected={c.name: cells.get((REJECTED_TRUE_CLASS, c.id), 0) for c in classes.classes},
+            total=int(read.counts["n"].sum()),
+        )
     )
 
 
@@ -67,30 +72,29 @@ def class_metrics_daily() -> ResponseReturnValue:
     classes = context.settings.classes
     start, end, read = counts_for(context)
     table = label_table(read.counts, ["day"])
-    by_day: dict[str, dict[int, dict[str, Any]]] = {}
+    by_day: dict[str, dict[int, answers.ClassScores]] = {}
     for row in table.iter_rows(named=True):
-        by_day.setdefault(row["day"], {})[int(row["label"])] = {
-            "precision": row["precision"],
-            "recall": row["recall"],
-            "f1": row["f1"],
-            "support": int(row["true_sum"]),
-        }
+        by_day.setdefault(row["day"], {})[int(row["label"])] = answers.ClassScores(
+            precision=row["precision"], recall=row["recall"], f1=row["f1"], support=int(row["true_sum"])
+        )
     entries = {day: int(n) for day, n in read.counts.group_by("day").agg(pl.col("n").sum()).iter_rows()}
-    undefined = {"precision": None, "recall": None, "f1": None, "support": 0}
-    return jsonify(
-        start_date=start.isoformat(),
-        end_date=end.isoformat(),
-        timezone=context.settings.TIMEZONE,
-        names=list(classes.names),
-        color_dict=classes.color_dict(),
-        days=[
-            {
-                "day": day,
-                "count": entries.get(day, 0),
-                "classes": {c.name: by_day.get(day, {}).get(c.id, undefined) for c in classes.classes},
-            }
-            for day in range_days(start, end)
-        ],
+    undefined = answers.ClassScores(precision=None, recall=None, f1=None, support=0)
+    return answers.answer(
+        answers.ClassMetricsDaily(
+            start_date=start,
+            end_date=end,
+            timezone=context.settings.TIMEZONE,
+            names=list(classes.names),
+            color_dict=classes.color_dict(),
+            days=[
+                answers.ClassMetricsDay(
+                    day=date.fromisoformat(day),
+                    count=entries.get(day, 0),
+                    classes={c.name: by_day.get(day, {}).get(c.id, undefined) for c in classes.classes},
+                )
+                for day in range_days(start, end)
+            ],
+        )
     )
 
 
@@ -120,30 +124,35 @@ def drift() -> ResponseReturnValue:
     days = []
     for day in range_days(start, end):
         stored = (read.days.get(day) or {}).get("drift") or {}
-        features = {
-            name: {k: stored[name].get(k) for k in fields}
-            for name in ("predicted_class", "true_class", "confidence")
-            if name in stored
-        }
         days.append(
-            {
-                "day": day,
-                "count": entries.get(day, 0),
-                "features": features,
-                "evaluated_at": stored["evaluated_at"].isoformat() if "evaluated_at" in stored else None,
-            }
+            answers.DriftDay.model_validate(
+                {
+                    "day": day,
+                    "count": entries.get(day, 0),
+                    "features": {
+                        name: {k: stored[name].get(k) for k in fields}
+                        for name in get_args(answers.DriftFeature)
+                        if name in stored
+                    },
+                    "evaluated_at": stored["evaluated_at"].isoformat() if "evaluated_at" in stored else None,
+                }
+            )
         )
-    return jsonify(
-        start_date=start.isoformat(),
-        end_date=end.isoformat(),
-        timezone=settings.TIMEZONE,
-        thresholds={
-            "algorithm": settings.DRIFT_ALGORITHM,
-            "p_value": settings.DRIFT_P_VALUE,
-            "hellinger_threshold": settings.DRIFT_HELLINGER_THRESHOLD,
-            "min_samples": settings.DRIFT_MIN_SAMPLES,
-        },
-        days=days,
+    return answers.answer(
+        answers.Drift(
+            start_date=start,
+            end_date=end,
+            timezone=settings.TIMEZONE,
+            thresholds=answers.DriftThresholds.model_validate(
+                {
+                    "algorithm": settings.DRIFT_ALGORITHM,
+                    "p_value": settings.DRIFT_P_VALUE,
+                    "hellinger_threshold": settings.DRIFT_HELLINGER_THRESHOLD,
+                    "min_samples": settings.DRIFT_MIN_SAMPLES,
+                }
+            ),
+            days=days,
+        )
     )
 
 
@@ -158,12 +167,16 @@ def alert_list() -> ResponseReturnValue:
     context = monitor_context()
     start, end = requested_range(request.args, today(context.settings.tz))
     alerts, invalid = incidents.read_alerts(context.database[ALERTS_COLLECTION], start, end)
-    return jsonify(
-        start_date=start.isoformat(),
-        end_date=end.isoformat(),
-        verdict=incidents.verdict(alerts, end.isoformat()),
-        alerts=alerts,
-        invalid_alerts=invalid,
+    return answers.answer(
+        answers.Alerts.model_validate(
+            {
+                "start_date": start,
+                "end_date": end,
+                "verdict": incidents.verdict(alerts, end.isoformat()),
+                "alerts": alerts,
+                "invalid_alerts": invalid,
+            }
+        )
     )
 
 
@@ -174,11 +187,13 @@ def training_data() -> ResponseReturnValue:
     settings, classes = context.settings, context.settings.classes
     trained = context.trained.get(context.predictions, classes, settings.TIMEZONE)
     configured = classes.training_counts()
-    return jsonify(
-        class_counts={c.name: configured[c.name] + trained.get(c.id, 0) for c in classes.classes},
-        configured_counts=configured,
-        trained_predictions={c.name: trained.get(c.id, 0) for c in classes.classes},
-        color_dict=classes.color_dict(),
+    return answers.answer(
+        answers.TrainingData(
+            class_counts={c.name: configured[c.name] + trained.get(c.id, 0) for c in classes.classes},
+            configured_counts=configured,
+            trained_predictions={c.name: trained.get(c.id, 0) for c in classes.classes},
+            color_dict=classes.color_dict(),
+        )
     )
 
 
@@ -187,22 +202,26 @@ def date_range() -> ResponseReturnValue:
     """Return the first and last local day with validated predictions, today and the time zone."""
     context = monitor_context()
     first, last = first_and_last_day(context)
-    return jsonify(
-        min_date=first,
-        max_date=last,
-        today=today(context.settings.tz).isoformat(),
-        timezone=context.settings.TIMEZONE,
+    return answers.answer(
+        answers.DateRange.model_validate(
+            {
+                "min_date": first,
+                "max_date": last,
+                "today": today(context.settings.tz),
+                "timezone": context.settings.TIMEZONE,
+            }
+        )
     )
 
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
     """Answer while the process is up."""
-    return jsonify(status="ok")
+    return answers.answer(answers.Health(status="ok"))
 
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
     """Answer 200 when the database answers a ping (a down database is a 503 from the error handler)."""
     monitor_context().client.admin.command("ping")
-    return jsonify(status="ready")
+    return answers.answer(answers.Ready(status="ready"))

@@ -26,13 +26,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 from pymongo.database import Database
 
 from clara_common import calibration
 from clara_common.days import days_between, today
 from clara_common.db import Document
+from clara_monitor import answers
 from clara_monitor.accuracy_estimates import fitted_map, has_bins, history_days, unreviewed_estimates
 from clara_monitor.context import monitor_context
 from clara_monitor.ledger_state import ledger_state
@@ -79,18 +80,22 @@ def calibration_curve() -> ResponseReturnValue:
     binned = [day for day in days if has_bins(day)]
     bins = calibration.pooled(calibration.sum_tables(day["calibration"] for day in binned))
     missing = without_bins(days)
-    return jsonify(
-        start_date=start.isoformat(),
-        end_date=end.isoformat(),
-        timezone=settings.TIMEZONE,
-        bins=calibration.reliability(bins),
-        ece=calibration.expected_calibration_error(bins),
-        with_confidence=sum(cell[0] for cell in bins),
-        without_confidence=sum(day.get("confidence_missing", 0) for day in binned),
-        days_without_bins=missing,
-        validated_without_bins=sum(day.get("count", 0) for day in days if day["_id"] in missing),
-        as_of=as_of,
-        source=SOURCE_NOTE,
+    return answers.answer(
+        answers.Calibration.model_validate(
+            {
+                "start_date": start,
+                "end_date": end,
+                "timezone": settings.TIMEZONE,
+                "bins": calibration.reliability(bins),
+                "ece": calibration.expected_calibration_error(bins),
+                "with_confidence": sum(cell[0] for cell in bins),
+                "without_confidence": sum(day.get("confidence_missing", 0) for day in binned),
+                "days_without_bins": missing,
+                "validated_without_bins": sum(day.get("count", 0) for day in days if day["_id"] in missing),
+                "as_of": as_of,
+                "source": SOURCE_NOTE,
+            }
+        )
     )
 
 
@@ -146,23 +151,27 @@ def estimated_performance() -> ResponseReturnValue:
                 "validated": validated,
             }
         )
-    return jsonify(
-        start_date=start.isoformat(),
-        end_date=end.isoformat(),
-        timezone=settings.TIMEZONE,
-        days=answer_days,
-        total=estimated(*found.total),
-        calibration_window={
-            "start_date": window_first.isoformat(),
-            "end_date": current.isoformat(),
-            "days": settings.ESTIMATE_CALIBRATION_DAYS,
-            "validated_with_confidence": fitted.validated,
-            "days_without_bins": without_bins(window),
-        },
-        band_level=calibration.BAND_LEVEL,
-        invalid_unreviewed=found.invalid,
-        as_of=tick_finished(ledger),
-        unreviewed_as_of=found.as_of,
-        unreviewed_source=found.source,
-        source=f"{SOURCE_NOTE}; {UNREVIEWED_NOTE[found.source]}",
+    return answers.answer(
+        answers.EstimatedPerformance.model_validate(
+            {
+                "start_date": start,
+                "end_date": end,
+                "timezone": settings.TIMEZONE,
+                "days": answer_days,
+                "total": estimated(*found.total),
+                "calibration_window": {
+                    "start_date": window_first,
+                    "end_date": current,
+                    "days": settings.ESTIMATE_CALIBRATION_DAYS,
+                    "validated_with_confidence": fitted.validated,
+                    "days_without_bins": without_bins(window),
+                },
+                "band_level": calibration.BAND_LEVEL,
+                "invalid_unreviewed": found.invalid,
+                "as_of": tick_finished(ledger),
+                "unreviewed_as_of": found.as_of,
+                "unreviewed_source": found.source,
+                "source": f"{SOURCE_NOTE}; {UNREVIEWED_NOTE[found.source]}",
+            }
+        )
     )

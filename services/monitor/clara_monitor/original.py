@@ -9,10 +9,11 @@ prediction, never a class; a bad date is a 400 JSON, not a 500.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
 from clara_common.metrics import original_class_scores, original_daily_summaries, original_summary, true_class_totals
+from clara_monitor import answers
 from clara_monitor.context import monitor_context
 from clara_monitor.history_cache import range_days
 from clara_monitor.range_answers import counts_for, first_and_last_day
@@ -32,13 +33,17 @@ def data() -> ResponseReturnValue:
     totals = true_class_totals(read.counts)
     overall = original_summary(read.counts)
     scores = original_class_scores(read.counts, classes.ids)
-    return jsonify(
-        total_validated=overall.pop("entries"),
-        class_counts={c.name: totals.get(c.id, 0) for c in classes.classes},
-        metrics=overall,
-        daily_metrics=original_daily_summaries(read.counts, range_days(start, end)),
-        class_metrics={c.name: scores[c.id] for c in classes.classes},
-        color_dict=classes.color_dict(),
+    return answers.answer(
+        answers.OriginalData.model_validate(
+            {
+                "total_validated": overall.pop("entries"),
+                "class_counts": {c.name: totals.get(c.id, 0) for c in classes.classes},
+                "metrics": overall,
+                "daily_metrics": original_daily_summaries(read.counts, range_days(start, end)),
+                "class_metrics": {c.name: scores[c.id] for c in classes.classes},
+                "color_dict": classes.color_dict(),
+            }
+        )
     )
 
 
@@ -46,11 +51,13 @@ def data() -> ResponseReturnValue:
 def training_data() -> ResponseReturnValue:
     """Return the configured training set's class counts and the class colours."""
     classes = monitor_context().settings.classes
-    return jsonify(class_counts=classes.training_counts(), color_dict=classes.color_dict())
+    return answers.answer(
+        answers.OriginalTrainingData(class_counts=classes.training_counts(), color_dict=classes.color_dict())
+    )
 
 
 @bp.get("/min-date")
 def min_date() -> ResponseReturnValue:
     """Return the first local day with validated predictions (null when there is none)."""
     first, _ = first_and_last_day(monitor_context())
-    return jsonify(min_date=first)
+    return answers.answer(answers.OriginalMinDate.model_validate({"min_date": first}))

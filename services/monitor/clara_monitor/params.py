@@ -1,13 +1,16 @@
 """The request parameters the views share: a date range (start_date, end_date) and an average, checked.
 
-A bad value raises InvalidParameter, a 400 JSON answer (errors.py).
+A bad value raises InvalidParameter, a 400 JSON answer (errors.py). RangeQuery and RangeAndAverageQuery declare
+the same parameters for the OpenAPI document (openapi.py), from the same limits.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
 
 from clara_common.metrics import AVERAGES
 from clara_monitor.errors import InvalidParameter
@@ -19,6 +22,20 @@ MAX_RANGE_DAYS = 366
 FIRST_YEAR = 2000
 LAST_YEAR = 2100
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def year_pattern(first: int, last: int) -> str:
+    """Return a regular expression of the four-digit years `first` to `last`, one alternative per decade."""
+    decades = []
+    for decade in range(first // 10, last // 10 + 1):
+        low, high = max(first, decade * 10) % 10, min(last, decade * 10 + 9) % 10
+        decades.append(f"{decade}[0-9]" if (low, high) == (0, 9) else f"{decade}[{low}-{high}]")
+    return "|".join(decades)
+
+
+# A day a request may name, YYYY-MM-DD in the years FIRST_YEAR to LAST_YEAR (parse_day's rule, but for the
+# calendar: the 31st of any month matches), for the OpenAPI document.
+DAY_PATTERN = f"^({year_pattern(FIRST_YEAR, LAST_YEAR)})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 
 def parse_day(name: str, text: str | None) -> date | None:
@@ -62,3 +79,43 @@ def requested_average(args: Any) -> str:
     if average not in AVERAGES:
         raise InvalidParameter(f"average must be one of {', '.join(AVERAGES)}, got {average[:40]!r}")
     return average
+
+
+# -- the parameters as the OpenAPI document declares them -----------------------------------------------------
+
+# The rule between start_date and end_date, which no JSON schema of one parameter can state (it depends on the
+# other parameter and on today): openapi.py gives it, machine-readable, as each range operation's x-date-range.
+RANGE_RULE = (
+    f"A range may span at most {MAX_RANGE_DAYS} days, both included, and may not end before it starts: "
+    "after the defaults, either is a 400. So start_date alone may be at most "
+    f"{MAX_RANGE_DAYS - 1} days before today."
+)
+# An empty value is the default, as an absent one.
+DayParameter = Annotated[str, Field(pattern=DAY_PATTERN, json_schema_extra={"format": "date"})] | Literal[""]
+
+
+class RangeQuery(BaseModel):
+    """The query of a route that answers for a date range (requested_range)."""
+
+    start_date: DayParameter = Field(
+        "",
+        description=(
+            f"first day of the range, YYYY-MM-DD, in the years {FIRST_YEAR} to {LAST_YEAR}; "
+            f"default: {DEFAULT_DAYS - 1} days before end_date (on /data, the original's 7). {RANGE_RULE}"
+        ),
+    )
+    end_date: DayParameter = Field(
+        "",
+        description=(
+            f"last day of the range, included, YYYY-MM-DD, in the years {FIRST_YEAR} to {LAST_YEAR}; "
+            f"default: today, or start_date when that is later. {RANGE_RULE}"
+        ),
+    )
+
+
+class RangeAndAverageQuery(RangeQuery):
+    """The query of a route that also averages scores over the classes (requested_average)."""
+
+    average: Literal["macro", "weighted", "micro", ""] = Field(
+        "macro", description="how precision, recall and F1 are averaged over the classes; empty: the default"
+    )

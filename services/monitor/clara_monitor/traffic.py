@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from clara_common import traffic
 from clara_common.days import days_between, today
+from clara_monitor import answers
 from clara_monitor.context import monitor_context
 from clara_monitor.ledger_state import ledger_state
 from clara_monitor.params import requested_range
@@ -49,11 +50,17 @@ def traffic_days() -> ResponseReturnValue:
         documents = {day: found.document(day, datetime.now(UTC)) for day, found in counted.items()}
     else:
         documents = traffic.summary_days(context.database, start, end)
-    return jsonify(
-        start_date=start.isoformat(),
-        end_date=end.isoformat(),
-        timezone=settings.TIMEZONE,
-        days=[traffic_day(day.isoformat(), documents.get(day.isoformat())) for day in days_between(start, end)],
-        as_of=None if as_of is None else as_of.isoformat(),
-        source="predictions" if as_of is None else "summary",
+    return answers.answer(
+        answers.Traffic.model_validate(
+            {
+                "start_date": start,
+                "end_date": end,
+                "timezone": settings.TIMEZONE,
+                "days": [
+                    traffic_day(day.isoformat(), documents.get(day.isoformat())) for day in days_between(start, end)
+                ],
+                "as_of": None if as_of is None else as_of.isoformat(),
+                "source": "predictions" if as_of is None else "summary",
+            }
+        )
     )
