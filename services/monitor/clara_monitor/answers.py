@@ -12,11 +12,14 @@ stays an int).
 
 from __future__ import annotations
 
+import logging
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from flask import Response, jsonify
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+log = logging.getLogger(__name__)
 
 Day = date
 Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
@@ -37,6 +40,24 @@ class Answer(BaseModel):
 def answer(model: BaseModel) -> Response:
     """Return `model` as a JSON response, keys in the model's order."""
     return jsonify(model.model_dump(mode="json"))
+
+
+Part = TypeVar("Part", bound=BaseModel)
+
+
+def stored_part(model: type[Part], stored: Any, what: str) -> Part | None:
+    """Return a stored ledger document passed through to an answer as `model`, or None when it does not fit.
+
+    The ledger's documents are the logger's, but a release before or after this one, or a hand edit, may
+    have left another shape: that part is left out of the answer (and logged), and the answer stands.
+    """
+    try:
+        return model.model_validate(stored)
+    except ValidationError as error:
+        log.warning(
+            "%s left out of the answer: it does not fit %s (%d errors)", what, model.__name__, error.error_count()
+        )
+        return None
 
 
 class Error(Answer):

@@ -130,9 +130,16 @@ def drift() -> ResponseReturnValue:
                     "day": day,
                     "count": entries.get(day, 0),
                     "features": {
-                        name: {k: stored[name].get(k) for k in fields}
+                        name: result
                         for name in get_args(answers.DriftFeature)
-                        if name in stored
+                        if isinstance(stored.get(name), dict)
+                        and (
+                            result := answers.stored_part(
+                                answers.DriftResult,
+                                {k: stored[name].get(k) for k in fields},
+                                f"{day}'s {name} drift result",
+                            )
+                        )
                     },
                     "evaluated_at": stored["evaluated_at"].isoformat() if "evaluated_at" in stored else None,
                 }

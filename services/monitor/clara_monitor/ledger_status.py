@@ -13,6 +13,7 @@ from clara_common.ledger import (
     PENDING,
     STRING_CEILING,
 )
+from clara_monitor.answers import Reconcile, stored_part
 from clara_monitor.ledger_state import read_state
 from clara_monitor.range_counts import RangeCounts
 from clara_monitor.settings import MonitorSettings
@@ -82,7 +83,7 @@ def status(
         "last_tick_at": last_tick_at.isoformat() if last_tick_at else None,
         "last_tick_report": tick.get("report"),
         "corrections_since": _iso((ledger or {}).get("corrections_since")),
-        "last_reconcile": _iso_fields((ledger or {}).get("last_reconcile")),
+        "last_reconcile": last_reconcile(ledger),
         "history_timezone": (ledger or {}).get("timezone"),
         "timezone": settings.TIMEZONE,
     }
@@ -92,7 +93,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _iso_fields(document: dict[str, Any] | None) -> dict[str, Any] | None:
-    if document is None:
+def last_reconcile(ledger: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Return the logger's last reconcile as the answers give it; None without one, or in a shape they don't know."""
+    stored = (ledger or {}).get("last_reconcile")
+    if not isinstance(stored, dict):
         return None
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in document.items()}
+    fields = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in stored.items()}
+    record = stored_part(Reconcile, fields, "the ledger's last reconcile")
+    return record.model_dump(mode="json") if record is not None else None
