@@ -37,6 +37,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from clara_common import settings as common
 from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.days import short_day
 from clara_logger.incidents import Incident
@@ -61,7 +62,7 @@ class PerformanceSettings:
     # An optional absolute floor for the day's accuracy (ALERT_MIN_ACCURACY), judged on days with
     # at least `floor_min_samples` reviews; None: no floor.
     floor: float | None = None
-    floor_min_samples: int = 50
+    floor_min_samples: int = common.ALERT_MIN_SAMPLES
 
 
 @dataclass(frozen=True)

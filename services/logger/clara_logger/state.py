@@ -17,14 +17,11 @@ from pymongo.errors import DuplicateKeyError
 
 from clara_common.db import Document
 from clara_common.ledger import STATE_COLLECTION, STATE_ID
+from clara_common.ledger.state import LedgerMismatch
 from clara_common.settings import CommonSettings
 
 # How often the running logger reconciles its recent days.
 RECONCILE_EVERY = timedelta(days=1)
-
-
-class LedgerMismatch(RuntimeError):
-    """The history was built under another TIMEZONE: adding to it would mix two calendars."""
 
 
 def state(database: Database[Document]) -> Collection[Document]:

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.days import today
 from clara_common.ledger import ALERTS_COLLECTION
+from clara_common.ledger.drift import FEATURES
 from clara_common.metrics import label_table
 from clara_monitor import incidents
 from clara_monitor.context import monitor_context
@@ -120,11 +121,7 @@ def drift() -> ResponseReturnValue:
     days = []
     for day in range_days(start, end):
         stored = (read.days.get(day) or {}).get("drift") or {}
-        features = {
-            name: {k: stored[name].get(k) for k in fields}
-            for name in ("predicted_class", "true_class", "confidence")
-            if name in stored
-        }
+        features = {name: {k: stored[name].get(k) for k in fields} for name in FEATURES if name in stored}
         days.append(
             {
                 "day": day,

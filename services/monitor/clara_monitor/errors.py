@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from pymongo.errors import ConnectionFailure, PyMongoError
 from werkzeug.exceptions import HTTPException
 
-from clara_monitor.ledger_state import LedgerMismatch
+from clara_common.ledger.state import LedgerMismatch
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from clara_common.ledger import (
     PENDING,
     STRING_CEILING,
 )
-from clara_monitor.ledger_state import read_state
+from clara_common.ledger.state import read_state
 from clara_monitor.range_counts import RangeCounts
 from clara_monitor.settings import MonitorSettings
 from clara_monitor.tail import VERDICTS
