@@ -299,7 +299,11 @@ class LoggerService:
             report.alerts_sent += alerts.send_due(self.alerts, self.settings)
         report.duration = time.monotonic() - started
         state.record_tick(
-            self.state, started_at, report.line(), corrections_since=started_at if corrections_done else None
+            self.state,
+            started_at,
+            report.line(),
+            corrections_since=started_at if corrections_done else None,
+            settings=self.settings,
         )
         return report
 

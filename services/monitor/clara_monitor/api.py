@@ -17,6 +17,7 @@ from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.days import today
 from clara_common.ledger import ALERTS_COLLECTION
 from clara_common.ledger.drift import FEATURES
+from clara_common.ledger.state import judged_with
 from clara_common.metrics import label_table
 from clara_monitor import incidents
 from clara_monitor.context import monitor_context
@@ -99,11 +100,13 @@ def class_metrics_daily() -> ResponseReturnValue:
 def drift() -> ResponseReturnValue:
     """Return each day's drift results as the logger stored them, each with the thresholds it was judged with.
 
-    `thresholds` are the monitor's current settings, for clients of releases before the days kept theirs.
+    `thresholds` are those the logger recorded in the ledger with its last tick (`source`: "logger"), or the
+    common defaults when it recorded none ("defaults"), for clients of releases before the days kept theirs.
     """
     context = monitor_context()
     settings = context.settings
     start, end, read = counts_for(context)
+    judged = judged_with(read.ledger)  # the thresholds the logger recorded, or the defaults
     entries = {day: int(n) for day, n in read.counts.group_by("day").agg(pl.col("n").sum()).iter_rows()}
     # `threshold` of releases before the corrected tests; the thresholds each day was judged with since.
     fields = (
@@ -135,10 +138,11 @@ def drift() -> ResponseReturnValue:
         end_date=end.isoformat(),
         timezone=settings.TIMEZONE,
         thresholds={
-            "algorithm": settings.DRIFT_ALGORITHM,
-            "p_value": settings.DRIFT_P_VALUE,
-            "hellinger_threshold": settings.DRIFT_HELLINGER_THRESHOLD,
-            "min_samples": settings.DRIFT_MIN_SAMPLES,
+            "algorithm": judged.DRIFT_ALGORITHM,
+            "p_value": judged.DRIFT_P_VALUE,
+            "hellinger_threshold": judged.DRIFT_HELLINGER_THRESHOLD,
+            "min_samples": judged.DRIFT_MIN_SAMPLES,
+            "source": judged.source,
         },
         days=days,
     )

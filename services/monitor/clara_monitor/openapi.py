@@ -61,6 +61,10 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 COUNT = {"type": "integer", "minimum": 0}
+SOURCE = {
+    "enum": ["logger", "defaults"],
+    "description": "where the logger's settings come from: its record in the ledger, or the common defaults (none yet)",
+}
 SHARE = {"type": "number", "description": "a class's share of the predictions"}
 DAY = {"type": "string", "format": "date", "description": "a local day of TIMEZONE, YYYY-MM-DD"}
 INSTANT = {"type": "string", "format": "date-time"}
@@ -128,6 +132,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "color_dict": ref("ColorDict"),
             "invalid_records": COUNT,
             "low_sample_threshold": COUNT,
+            "low_sample_threshold_source": SOURCE,
             "ledger": obj({**STATUS, "backlog_scope": {"const": "range"}, "tail_documents": COUNT}),
             "reference": {
                 "anyOf": [ref("ReferenceLevels"), {"type": "null"}],
@@ -231,6 +236,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "p_value": {"type": "number"},
                     "hellinger_threshold": {"type": "number"},
                     "min_samples": COUNT,
+                    "source": SOURCE,
                 }
             ),
             "days": {
