@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 
 from clara_common.metrics import AVERAGES
 from clara_monitor import params
+from clara_monitor.vocabulary import Vocabulary
 
 bp = Blueprint("openapi", __name__)
 
@@ -595,6 +596,7 @@ OPERATIONS: dict[str, Operation] = {
     "/api/alerts": Operation("Alerts", RANGE, (400, 401, 503)),
     "/api/training-data": Operation("TrainingData"),
     "/api/date-range": Operation("DateRange"),
+    "/api/vocabulary": Operation("Vocabulary", errors=(401,)),
     "/api/openapi.json": Operation("OpenAPI", errors=(401,)),
     "/data": Operation("OriginalData", RANGE, RANGE_ERRORS),
     "/training-data": Operation("OriginalTrainingData", errors=(401,)),
@@ -701,7 +703,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": {**SCHEMAS, **TEXT_SCHEMAS},
+            "schemas": {**SCHEMAS, **TEXT_SCHEMAS, "Vocabulary": Vocabulary.model_json_schema()},
             "parameters": PARAMETERS,
             "responses": {
                 name: {
