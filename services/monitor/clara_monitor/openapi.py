@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
+from clara_common.ledger.drift import FEATURES
 from clara_common.metrics import AVERAGES
 from clara_monitor import params
 from clara_monitor.vocabulary import Vocabulary
@@ -248,8 +249,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "count": COUNT,
                         "features": {
                             **obj(
-                                {name: ref("DriftResult") for name in ("predicted_class", "true_class", "confidence")},
-                                optional=("predicted_class", "true_class", "confidence"),
+                                {name: ref("DriftResult") for name in FEATURES},
+                                optional=FEATURES,
                             ),
                             "description": "empty for a day the logger has not evaluated",
                         },
