@@ -51,7 +51,6 @@ def one_monitor(settings: LoggerSettings, name: str) -> Iterator[MonitorProcess]
     env = {
         "MONGODB_URI": settings.MONGODB_URI.get_secret_value(),
         "MONGODB_DB": settings.MONGODB_DB,
-        "LOGGER_INTERVAL_MINUTES": str(INTERVAL_MINUTES),
     }
     with running_monitor(env, Path(tempfile.gettempdir()) / f"{name}-monitor.log", workers=1) as monitor:
         yield monitor

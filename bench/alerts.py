@@ -40,6 +40,7 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from clara_common.ledger.drift import FEATURES  # noqa: E402
 from clara_logger import drift, performance, traffic  # noqa: E402
 from clara_logger.incidents import Incident  # noqa: E402
 
@@ -303,7 +304,7 @@ def old_rule(days: list[dict[str, Any]]) -> Alerts:
 
 def uncorrected_drift(days: list[dict[str, Any]]) -> list[Incident]:
     """The previous release's drift: a day alone, three tests at p < 0.05 each, no effect size."""
-    settings = drift.DriftSettings(p_value=0.05 * len(drift.FEATURES), min_psi=0.0, window_days=1)
+    settings = drift.DriftSettings(p_value=0.05 * len(FEATURES), min_psi=0.0, window_days=1)
     found = []
     for day, results in drift_days([d for d in days if d["count"]], settings, learned_dispersion=False)[
         REFERENCE_DAYS:

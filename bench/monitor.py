@@ -567,14 +567,17 @@ def compare(monitor: Monitor, current: date, days: int, expected: dict[str, Any]
 def reader_breakdown(client: MongoClient, settings: MonitorSettings, first: date, last: date) -> None:
     """Time each query of one range read (as clara_monitor.range_counts makes them) and print the slowest one's plan."""
     try:
-        from clara_monitor import history_cache, ledger_state, ledger_status, range_counts, tail
+        from clara_common.ledger import BATCHES_COLLECTION
+        from clara_common.ledger.batches import unfinished_batches
+        from clara_common.ledger.state import read_state
+        from clara_monitor import history_cache, ledger_status, range_counts, tail
     except ImportError as exc:  # the monitor's code changed under the run
         print(f"  reader breakdown skipped: {exc}")
         return
     database = client[settings.MONGODB_DB]
     collection = predictions(client, settings)
     plans.clear()
-    ledger = ledger_state.read_state(database)
+    ledger = read_state(database)
     start, end = range_bounds(first, last, settings.tz)
     steps: list[tuple[str, float, int, Any]] = []
 
@@ -595,7 +598,7 @@ def reader_breakdown(client: MongoClient, settings: MonitorSettings, first: date
     if ledger is not None:
         step("history: the process's first read of the range", lambda: cache.records(database, first, last))
         step("history: the days changed lately", lambda: cache.refresh(database, ledger) and cache.days)
-    unfinished = step("unfinished_batches", lambda: ledger_state.unfinished_batches(database))
+    unfinished = step("unfinished_batches", lambda: unfinished_batches(database[BATCHES_COLLECTION]))
     for query in tail.tail_queries(start, end, ledger, unfinished):
         step(f"tail find {query}", lambda q=query: list(collection.find(q, tail.PROJECTION)), query)
     step(

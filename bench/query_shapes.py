@@ -41,11 +41,13 @@ from bench.sample_load import bench_database, seed  # noqa: E402
 from clara_common.days import range_bounds, today  # noqa: E402
 from clara_common.db import PREDICTION_INDEXES, predictions  # noqa: E402
 from clara_common.ledger import BATCHES_COLLECTION, HISTORY_COLLECTION, STRING_CEILING, STRING_TOP  # noqa: E402
+from clara_common.ledger.batches import APPLIED  # noqa: E402
+from clara_common.ledger.state import read_state  # noqa: E402
 from clara_common.unreviewed import UNREVIEWED_COLLECTION  # noqa: E402
 from clara_logger import reconcile  # noqa: E402
-from clara_logger.batches import APPLIED, NOT_IN_A_WINDOW, UNLOGGED_VALIDATED  # noqa: E402
+from clara_logger.batches import NOT_IN_A_WINDOW, UNLOGGED_VALIDATED  # noqa: E402
 from clara_logger.settings import LoggerSettings  # noqa: E402
-from clara_monitor import ledger_state, tail  # noqa: E402
+from clara_monitor import tail  # noqa: E402
 from clara_monitor.accuracy_estimates import HISTORY_FIELDS  # noqa: E402
 from clara_monitor.training import PROJECTION, count_trained, trained_counts  # noqa: E402
 
@@ -89,7 +91,7 @@ def shapes(client: MongoClient, settings: LoggerSettings, batch_ids: list[str]) 
     current = today(settings.tz)
     first = current - timedelta(days=89)
     start, end = range_bounds(first, current, settings.tz)
-    ledger = ledger_state.read_state(database)
+    ledger = read_state(database)
     day = datetime.now(UTC) - timedelta(days=1)
     days = [(first + timedelta(days=n)).isoformat() for n in range(90)]
     by_name, by_range = {"_id": {"$in": days}}, {"_id": {"$gte": days[0], "$lte": days[-1]}}
@@ -153,7 +155,7 @@ def shapes(client: MongoClient, settings: LoggerSettings, batch_ids: list[str]) 
             "MongoDB",
         ),
         Shape(
-            f"batch states, {records.estimated_document_count():,} records (ledger_state.fully_applied)",
+            f"batch states, {records.estimated_document_count():,} records (clara_common.ledger.batches.applied_among)",
             lambda: {
                 r["_id"] for r in records.find({"_id": {"$in": batch_ids}}, {"state": 1}) if r["state"] == APPLIED
             },

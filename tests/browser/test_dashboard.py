@@ -77,8 +77,7 @@ def sample_dashboard(
 
 @pytest.fixture(scope="module")
 def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
-    # A long logger interval: the history stays "current" however long the module runs.
-    with sample_dashboard(mongo_uri, mongo_client, SEED_DAYS, PER_DAY, LOGGER_INTERVAL_MINUTES=600) as settings:
+    with sample_dashboard(mongo_uri, mongo_client, SEED_DAYS, PER_DAY) as settings:
         collection = predictions(mongo_client, settings)
         current = today(settings.tz)
         start, _ = day_bounds(current - timedelta(days=GAP[0]), settings.tz)
@@ -88,7 +87,8 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
         low_day = collection.find({"timestamp_validated": {"$gte": start, "$lt": end}}, {"_id": 1}, sort=[("_id", 1)])
         collection.delete_many({"_id": {"$in": [doc["_id"] for doc in low_day][LOW_KEEP:]}})
         collection.insert_many(class_mix_shift(settings, current - timedelta(days=SHIFT_DAY)))
-        log_once(settings)
+        # A long logger interval, recorded in the ledger: the history stays "current" however long the module runs.
+        log_once(settings, LOGGER_INTERVAL_MINUTES=600)
         yield settings
 
 
@@ -594,9 +594,9 @@ def test_a_lagging_ledger_is_shown_in_a_banner(
     browser, mongo_uri: str, mongo_client: MongoClient, ran_logger: bool, tmp_path
 ) -> None:
     # A tick that is late after a few milliseconds ("behind"), or no tick at all ("absent").
-    with sample_dashboard(mongo_uri, mongo_client, days=3, per_day=20, LOGGER_INTERVAL_MINUTES=0.0001) as settings:
+    with sample_dashboard(mongo_uri, mongo_client, days=3, per_day=20) as settings:
         if ran_logger:
-            log_once(settings)
+            log_once(settings, LOGGER_INTERVAL_MINUTES=0.0001)
             time.sleep(0.1)
         with running_monitor(monitor_env(settings), tmp_path / "monitor.log", workers=1) as server:
             base = server.base_url
@@ -825,10 +825,11 @@ def test_class_counts_add_up_to_the_validated_total_and_pie_slices_give_their_sh
 
 def open_during_an_outage(page, base_url: str, settings: MonitorSettings, failing: Callable[..., bool]) -> None:
     """Open the dashboard on the last 30 days with the API answering 503, as the monitor does while its database is
-    down, to each request `failing` (called with the playwright route) picks; the others go through."""
+    down, to each request `failing` (called with the playwright route) picks; the others go through, and so does
+    /api/vocabulary, which reads no database."""
 
     def answer(route) -> None:
-        if failing(route):
+        if "/api/vocabulary" not in route.request.url and failing(route):
             body = json.dumps({"error": "the database is unavailable; try again shortly"})
             route.fulfill(status=503, content_type="application/json", body=body)
         else:

@@ -166,8 +166,8 @@ def drift_result(psi_threshold: float) -> dict:
 
 @pytest.fixture(scope="module")
 def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSettings]:
-    with sample_dashboard(mongo_uri, mongo_client, SEED_DAYS, PER_DAY, LOGGER_INTERVAL_MINUTES=600) as settings:
-        log_once(settings)
+    with sample_dashboard(mongo_uri, mongo_client, SEED_DAYS, PER_DAY) as settings:
+        log_once(settings, LOGGER_INTERVAL_MINUTES=600)  # recorded in the ledger: "current" all the module long
         database = mongo_client[settings.MONGODB_DB]
         current = today(settings.tz)
         database[ALERTS_COLLECTION].delete_many({})

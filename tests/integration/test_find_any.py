@@ -13,8 +13,9 @@ import pytest
 
 from clara_common import db as clara_db
 from clara_common.days import range_bounds, today
+from clara_common.ledger.state import read_state
 from clara_logger import batches, reconcile, unreviewed
-from clara_monitor import ledger_state, ledger_status, tail
+from clara_monitor import ledger_status, tail
 from tests.utils.contract_documents import MALFORMED, document
 from tests.utils.settings import logger_settings
 
@@ -49,7 +50,7 @@ def collection(db, settings, logger):
 def query_lists(db, settings) -> dict[str, list[dict]]:
     tz = settings.tz
     start, end = range_bounds(FIRST, today(tz), tz)
-    ledger = ledger_state.read_state(db)
+    ledger = read_state(db)
     some_batch = next(iter(db["logger_batches"].find({}, {"_id": 1})))["_id"]
     return {
         "tail without a logger": tail.tail_queries(start, end, None, []),

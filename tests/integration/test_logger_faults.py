@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from clara_common.ledger.batches import UNFINISHED
 from clara_logger import batches, history
 from tests.utils.predictions import expected_confusion, prediction, stored_confusion
 
@@ -64,7 +65,7 @@ def assert_history_matches(db, valid_docs: list[dict]) -> None:
     assert sum(r["count"] for r in history.history(db).find()) == len(valid_docs)
     for record in history.history(db).find():
         assert len(record["applied_batches"]) == len(set(record["applied_batches"]))
-    assert batches.batches(db).count_documents({"state": {"$in": batches.UNFINISHED}}) == 0
+    assert batches.batches(db).count_documents({"state": {"$in": UNFINISHED}}) == 0
     assert history.stale_days(history.history(db)) == []  # every changed day had its drift evaluated
 
 
@@ -97,7 +98,7 @@ def test_killing_the_logger_at_random_instants_loses_and_doubles_nothing(db, set
             process.send_signal(signal.SIGKILL)
             killed += 1
         process.wait(timeout=60)
-        left_unfinished += batches.batches(db).count_documents({"state": {"$in": batches.UNFINISHED}})
+        left_unfinished += batches.batches(db).count_documents({"state": {"$in": UNFINISHED}})
         time.sleep(0.25)  # the dead logger's lease runs out; the next run finishes its batch
 
     drain = start_logger(env, tmp_path / "drain.log")

@@ -11,6 +11,7 @@ from whylogs.migration.converters import read_v0_to_view
 
 from clara_common.days import local_day
 from clara_common.db import make_client
+from clara_common.ledger.batches import APPLIED
 from clara_logger import batches, history
 from clara_logger.tick import LoggerService, PartBuilder, batch_changes
 from tests.utils.predictions import START, expected_confusion, prediction, stored_confusion
@@ -140,7 +141,7 @@ def test_a_batch_record_left_built_by_a_dead_logger_is_finished_once(db, setting
     assert report.recovered == 1
     assert report.found == 0
     assert stored_confusion(db) == expected_confusion(docs)
-    assert records.find_one({"_id": batch_id})["state"] == batches.APPLIED
+    assert records.find_one({"_id": batch_id})["state"] == APPLIED
 
 
 def test_iso_string_validation_times_are_logged_alongside_bson_dates(db, settings, logger):

@@ -117,9 +117,7 @@ def seeded(mongo_uri: str, mongo_client: MongoClient) -> Iterator[MonitorSetting
     logger stores them); and the logger's last tick moved two hours back (a stalled logger).
     """
     now = datetime.now(UTC)
-    with sample_database(
-        mongo_uri, mongo_client, "test_prom", days=35, per_day=120, seed=21, now=now, LOGGER_INTERVAL_MINUTES=600
-    ) as settings:
+    with sample_database(mongo_uri, mongo_client, "test_prom", days=35, per_day=120, seed=21, now=now) as settings:
         stage_every_alert(mongo_client, settings, now)
         yield settings
 
@@ -155,7 +153,7 @@ def stage_every_alert(mongo_client: MongoClient, settings: MonitorSettings, now:
             ),
         ]
     )
-    log_once(settings)
+    log_once(settings, LOGGER_INTERVAL_MINUTES=600)  # recorded in the ledger: "current" all the module long
     just_now = max(now - timedelta(minutes=1), day_start(current, settings.tz))
     blue, grey = settings.classes.id_of("blue"), settings.classes.id_of("grey")
     collection.insert_many(

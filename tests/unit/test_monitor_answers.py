@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import get_args
 
+from clara_common.ledger.drift import FEATURES
 from clara_common.metrics import AVERAGES
 from clara_monitor import answers, params
 
@@ -22,6 +23,10 @@ def test_the_year_pattern_of_a_range_within_decades() -> None:
 def test_the_averages_declared_are_the_ones_the_views_take() -> None:
     assert get_args(answers.Average) == AVERAGES
     assert get_args(params.RangeAndAverageQuery.model_fields["average"].annotation) == (*AVERAGES, "")
+
+
+def test_the_drift_features_declared_are_the_ledger_s() -> None:
+    assert get_args(answers.DriftFeature) == tuple(FEATURES)
 
 
 def test_a_number_stays_as_the_view_wrote_it() -> None:

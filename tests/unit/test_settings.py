@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from clara_common import settings as common
 from clara_common.classes import ClassConfigError
+from clara_common.ledger.state import RECORDED, JudgedWith
 from clara_common.settings import CommonSettings, SettingsError
 from clara_logger.settings import PUBLIC_WHYLABS_ENDPOINT, LoggerSettings
 from clara_monitor.settings import MonitorSettings
@@ -49,9 +50,9 @@ def test_environment_values_are_parsed_to_their_types() -> None:
         "DRIFT_ALGORITHM": "Hellinger",
     }
     monitor, logger = MonitorSettings.from_env(env), LoggerSettings.from_env(env)
-    assert (monitor.MONITOR_PORT, monitor.LOGGER_INTERVAL_MINUTES, logger.ALERT_MIN_ACCURACY) == (8080, 0.5, 0.7)
+    assert (monitor.MONITOR_PORT, logger.LOGGER_INTERVAL_MINUTES, logger.ALERT_MIN_ACCURACY) == (8080, 0.5, 0.7)
     assert str(monitor.tz) == "Europe/Madrid" and str(logger.tz) == "Europe/Madrid"
-    assert monitor.DRIFT_ALGORITHM == logger.DRIFT_ALGORITHM == "hellinger"
+    assert logger.DRIFT_ALGORITHM == "hellinger"
 
 
 def test_empty_values_fall_back_to_defaults() -> None:
@@ -78,22 +79,25 @@ def test_each_service_reads_only_its_own_variables() -> None:
         MonitorSettings.from_env({}, LOGGER_BATCH_SIZE=10)
 
 
-def test_a_variable_two_services_read_has_one_type_and_one_default() -> None:
+def test_the_logger_and_the_monitor_share_only_the_common_settings() -> None:
+    # The monitor reads the logger's interval and thresholds from the ledger, where the logger records them.
     shared = set(LoggerSettings.model_fields) & set(MonitorSettings.model_fields)
-    assert shared - set(CommonSettings.model_fields) == {
+    assert shared == set(CommonSettings.model_fields)
+
+
+def test_what_the_logger_records_has_its_settings_types_and_defaults() -> None:
+    assert RECORDED == (
         "LOGGER_INTERVAL_MINUTES",
         "DRIFT_ALGORITHM",
         "DRIFT_P_VALUE",
         "DRIFT_HELLINGER_THRESHOLD",
         "DRIFT_MIN_SAMPLES",
         "ALERT_MIN_SAMPLES",
-    }
-    for name in shared:
-        logger, monitor = LoggerSettings.model_fields[name], MonitorSettings.model_fields[name]
-        assert logger.default == monitor.default, name
-        assert logger.annotation == monitor.annotation and logger.metadata == monitor.metadata, name
-        if name not in CommonSettings.model_fields:
-            assert logger.default == getattr(common, name), name
+    )
+    for name in RECORDED:
+        logger, recorded = LoggerSettings.model_fields[name], JudgedWith.model_fields[name]
+        assert logger.default == recorded.default == getattr(common, name), name
+        assert logger.annotation == recorded.annotation and logger.metadata == recorded.metadata, name
 
 
 def test_replace_checks_the_new_values_and_forgets_the_old_classes(tmp_path: Path) -> None:
@@ -129,8 +133,8 @@ def test_bad_values_name_the_variable(name: str, value: str) -> None:
 
 def test_every_bad_value_is_named_at_once() -> None:
     with pytest.raises(SettingsError) as raised:
-        MonitorSettings.from_env({"MONITOR_WORKERS": "0", "DRIFT_P_VALUE": "-1"})
-    assert "MONITOR_WORKERS='0'" in str(raised.value) and "DRIFT_P_VALUE='-1'" in str(raised.value)
+        MonitorSettings.from_env({"MONITOR_WORKERS": "0", "MONITOR_DB_TIMEOUT_MS": "-1"})
+    assert "MONITOR_WORKERS='0'" in str(raised.value) and "MONITOR_DB_TIMEOUT_MS='-1'" in str(raised.value)
 
 
 def test_secrets_stay_out_of_repr_and_errors() -> None:

@@ -30,10 +30,11 @@ def sample_predictions(
     return list(generate(plan, settings.classes, settings.tz, now))
 
 
-def log_once(settings: CommonSettings) -> None:
-    """Run one tick of a logger with default settings on `settings`' database."""
+def log_once(settings: CommonSettings, **changes: Any) -> None:
+    """Run one tick of a logger on `settings`' database, with default settings but `changes` (say, its interval,
+    which it records in the ledger for the monitor)."""
     with make_client(settings) as client:
-        LoggerService(logger_settings(settings), client).tick()
+        LoggerService(logger_settings(settings, **changes), client).tick()
 
 
 @contextmanager
@@ -51,29 +52,35 @@ def sample_database(
 ) -> Iterator[MonitorSettings]:
     """Yield the monitor's settings (`changes` applied) of a database of its own on `mongo_uri`, named `prefix` and a
     random suffix, indexed and holding the sample predictions of the last `days` days, logged by one logger tick
-    if `logged`; drop the database afterwards."""
+    if `logged` (the `changes` that are the logger's only, its interval say, apply to it); drop the database
+    afterwards."""
+    logger_changes = {name: value for name, value in changes.items() if name not in MonitorSettings.model_fields}
+    if logger_changes and not logged:
+        raise ValueError(f"{sorted(logger_changes)}: settings of the logger, and this database is not logged")
     settings = MonitorSettings.from_env(
-        {}, MONGODB_URI=mongo_uri, MONGODB_DB=f"{prefix}_{uuid.uuid4().hex[:8]}", **changes
+        {},
+        MONGODB_URI=mongo_uri,
+        MONGODB_DB=f"{prefix}_{uuid.uuid4().hex[:8]}",
+        **{name: value for name, value in changes.items() if name not in logger_changes},
     )
     try:
         ensure_indexes(mongo_client, settings)
         predictions(mongo_client, settings).insert_many(sample_predictions(settings, days, per_day, seed, now))
         if logged:
-            log_once(settings)
+            log_once(settings, **logger_changes)
         yield settings
     finally:
         mongo_client.drop_database(settings.MONGODB_DB)
 
 
 def monitor_env(settings: MonitorSettings, **extra: str) -> dict[str, str]:
-    """Return the environment that points clara-monitor at `settings`' database, with their time zone, database
-    timeout and logger interval, and `extra` added."""
+    """Return the environment that points clara-monitor at `settings`' database, with their time zone and database
+    timeout, and `extra` added (the logger's interval is the one it recorded in the ledger)."""
     return {
         "MONGODB_URI": settings.MONGODB_URI.get_secret_value(),
         "MONGODB_DB": settings.MONGODB_DB,
         "TIMEZONE": settings.TIMEZONE,
         "MONITOR_DB_TIMEOUT_MS": str(settings.MONITOR_DB_TIMEOUT_MS),
-        "LOGGER_INTERVAL_MINUTES": str(settings.LOGGER_INTERVAL_MINUTES),
         **extra,
     }
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,7 +16,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from clara_common.settings import CommonSettings, SettingsError
+from clara_common.settings import CommonSettings, SettingsError, secret_value
 
 log = logging.getLogger(__name__)
 
@@ -150,25 +149,12 @@ def mongodb_password(settings: CommonSettings) -> str | None:
     mechanism = parse_qs(parts.query).get("authMechanism", ["DEFAULT"])[-1].upper()
     if not parts.username or parts.password is not None or mechanism not in _PASSWORD_MECHANISMS:
         return None
-    password, password_file = settings.MONGODB_PASSWORD, settings.MONGODB_PASSWORD_FILE
-    if password and password_file:
-        raise SettingsError("MONGODB_PASSWORD and MONGODB_PASSWORD_FILE are both set: set one of them")
-    if password:
-        return password.get_secret_value()
-    if not password_file:
+    password = secret_value("MONGODB_PASSWORD", settings.MONGODB_PASSWORD, settings.MONGODB_PASSWORD_FILE)
+    if password is None:
         raise SettingsError(
             f"MONGODB_URI={redact_uri(uri)} names a user but no password: set MONGODB_PASSWORD_FILE or MONGODB_PASSWORD"
         )
-    try:
-        from_file = Path(password_file).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SettingsError(
-            f"MONGODB_PASSWORD_FILE={password_file}: cannot read the password from it ({reason})"
-        ) from None
-    if not from_file:
-        raise SettingsError(f"MONGODB_PASSWORD_FILE={password_file}: the file is empty")
-    return from_file
+    return password
 
 
 def make_client(settings: CommonSettings, appname: str = "clara", **kwargs: Any) -> MongoClient[Document]:

@@ -146,13 +146,21 @@ def _value(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
+def accuracy(correct: int, entries: int) -> float | None:
+    """Return a day's (or any set's) accuracy: the share of its validated predictions that were right.
+
+    None for no validated predictions: an accuracy that is not there, never 0. Every accuracy the services
+    show is this one: /api/metrics and the history's metrics (through `summary`), the estimate's realised one.
+    """
+    return correct / entries if entries else None
+
+
 def _summary_rows(table: Sums, averages: dict[str, Array]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    accuracy = _ratio(table.correct, table.entries)
     return {
         key: {
             "entries": int(table.entries[i]),
             "precision": _value(averages["precision"][i]),
-            "accuracy": _value(accuracy[i]),
+            "accuracy": accuracy(int(table.correct[i]), int(table.entries[i])),
             "recall": _value(averages["recall"][i]),
             "f1": _value(averages["f1"][i]),
         }

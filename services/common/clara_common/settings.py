@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +29,27 @@ from clara_common.classes import ClassCatalog, load_catalog
 
 class SettingsError(ValueError):
     """Raised when an environment variable has a value that cannot be used."""
+
+
+def secret_value(name: str, value: SecretStr | None, file: str | None) -> str | None:
+    """Return the secret set as variable `name`, or held in the file `name`_FILE names (a Docker secret), stripped.
+
+    None when neither is set. Raises SettingsError when both are set, or the file cannot be read or is empty.
+    """
+    if value and file:
+        raise SettingsError(f"{name} and {name}_FILE are both set: set one of them")
+    if value is not None:
+        return value.get_secret_value()
+    if not file:
+        return None
+    try:
+        from_file = Path(file).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SettingsError(f"{name}_FILE={file}: cannot read the password from it ({reason})") from None
+    if not from_file:
+        raise SettingsError(f"{name}_FILE={file}: the file is empty")
+    return from_file
 
 
 def _timezone(name: str) -> str:

@@ -53,14 +53,10 @@ from clara_common.ledger import (
     dates_within,
     snapshot_stage,
 )
+from clara_common.ledger.batches import APPLIED, BUILT, CLAIMING, UNFINISHED
 from clara_logger.history import DayPart
 
 log = logging.getLogger(__name__)
-
-CLAIMING = "claiming"
-BUILT = "built"
-APPLIED = "applied"
-UNFINISHED = [CLAIMING, BUILT]
 
 UPLOAD_PENDING = "pending"
 UPLOAD_DONE = "done"
@@ -363,18 +359,6 @@ def save_built(
 def mark_applied(records: Collection[Document], batch_id: str) -> None:
     """Record that every day of the batch is in the history."""
     records.update_one({"_id": batch_id}, {"$set": {"state": APPLIED, "applied_at": now_utc()}})
-
-
-def applied_batches(records: Collection[Document], batch_ids: set[str]) -> set[str]:
-    """Return which of these batches are applied."""
-    if not batch_ids:
-        return set()
-    return {r["_id"] for r in records.find({"_id": {"$in": sorted(batch_ids)}, "state": APPLIED}, {"_id": 1})}
-
-
-def unfinished_batches(records: Collection[Document]) -> list[str]:
-    """Return the ids of the batches not applied yet."""
-    return [r["_id"] for r in records.find({"state": {"$in": UNFINISHED}}, {"_id": 1})]
 
 
 def take_over_expired(records: Collection[Document], owner: str, lease_seconds: float) -> Iterator[dict[str, Any]]:

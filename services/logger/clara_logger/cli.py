@@ -16,11 +16,11 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from clara_common.days import local_day
 from clara_common.db import make_client, redact_uri
+from clara_common.ledger.state import LedgerMismatch
 from clara_common.logs import configure_logging
 from clara_common.settings import CommonSettings, SettingsError
 from clara_logger.retry import retry_delay
 from clara_logger.settings import LoggerSettings
-from clara_logger.state import LedgerMismatch
 from clara_logger.tick import LoggerService
 
 log = logging.getLogger("clara_logger")

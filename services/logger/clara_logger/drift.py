@@ -32,7 +32,9 @@ from typing import Any
 
 from scipy import stats
 
+from clara_common import settings as common
 from clara_common.days import short_day
+from clara_common.ledger.drift import FEATURE_NAMES, FEATURES, SHARE_OF
 from clara_logger.confusion import predicted_class_counts, true_class_counts
 from clara_logger.incidents import Incident
 
@@ -140,10 +142,10 @@ def hellinger(sample: Sequence[float], reference: Sequence[float]) -> float:
 class DriftSettings:
     """The thresholds that decide a category."""
 
-    algorithm: str = "chi-square"  # or "hellinger"
-    p_value: float = 0.005  # for the day's tests together (Bonferroni over FEATURES)
-    hellinger_threshold: float = 0.15
-    min_samples: int = 50
+    algorithm: str = common.DRIFT_ALGORITHM  # or "hellinger"
+    p_value: float = common.DRIFT_P_VALUE  # for the day's tests together (Bonferroni over FEATURES)
+    hellinger_threshold: float = common.DRIFT_HELLINGER_THRESHOLD
+    min_samples: int = common.DRIFT_MIN_SAMPLES
     min_psi: float = 0.1
     window_days: int = 3
 
@@ -153,7 +155,6 @@ class DriftSettings:
         return self.p_value / len(FEATURES)
 
 
-FEATURES = ("true_class", "predicted_class", "confidence")
 # A class is named as shifted when its share moved by at least this much, absolute and relative.
 SHIFT_MIN_ABSOLUTE = 0.02
 SHIFT_MIN_RATIO = 1.25
@@ -360,10 +361,6 @@ def evaluate_window(
             document["category"] = IN_REFERENCE
         results["confidence"] = document
     return results
-
-
-FEATURE_NAMES = {"true_class": "true class", "predicted_class": "predicted class", "confidence": "confidence"}
-SHARE_OF = {"true_class": "of reviews", "predicted_class": "of predictions"}
 
 
 def notices(days: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Incident]:

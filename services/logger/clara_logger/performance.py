@@ -37,8 +37,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from clara_common import settings as common
 from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.days import short_day
+from clara_common.ledger.drift import SHARE_OF
 from clara_logger.incidents import Incident
 
 # A confusion table by ids: true class -> predicted class -> count (REJECTED_TRUE_CLASS: a legacy "wrong").
@@ -61,7 +63,7 @@ class PerformanceSettings:
     # An optional absolute floor for the day's accuracy (ALERT_MIN_ACCURACY), judged on days with
     # at least `floor_min_samples` reviews; None: no floor.
     floor: float | None = None
-    floor_min_samples: int = 50
+    floor_min_samples: int = common.ALERT_MIN_SAMPLES
 
 
 @dataclass(frozen=True)
@@ -442,7 +444,7 @@ def noting_mix_shifts(incidents: Sequence[Incident], notices: Sequence[Incident]
     A class's precision depends on how often the other classes occur: when the mix shifts, precision can
     fall with every class's recall unchanged.
     """
-    mix = [n for n in notices if n.metric in ("true_class", "predicted_class")]
+    mix = [n for n in notices if n.metric in SHARE_OF]  # the features with class shares: the class mixes
     return [
         replace(incident, text=incident.text + MIX_SHIFT_NOTE, details={**incident.details, "class_mix_shift": True})
         if incident.metric == PRECISION and any(n.overlaps_days(incident) for n in mix)

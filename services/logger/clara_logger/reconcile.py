@@ -27,8 +27,9 @@ from clara_common.ledger import (
     counted,
     dates_within,
 )
+from clara_common.ledger import batches as ledger_batches
 from clara_common.settings import CommonSettings
-from clara_logger import batches, history
+from clara_logger import history
 from clara_logger.confusion import DayTally
 from clara_logger.history import COUNT_FIELDS
 
@@ -90,7 +91,7 @@ def to_claim_again(candidates: Sequence[dict[str, Any]], records: Collection[Doc
     A document bound to a batch that is not applied yet waits: that batch has yet to count it.
     """
     wanted = [doc for doc in candidates if needs_claim_again(doc)]
-    applied = batches.applied_batches(records, {doc["logger_batch"] for doc in wanted if "logger_batch" in doc})
+    applied = ledger_batches.applied_among(records, {doc["logger_batch"] for doc in wanted if "logger_batch" in doc})
     return {
         doc["_id"]: doc.get("logger_batch")
         for doc in wanted
@@ -225,8 +226,8 @@ def repair_days(
             record = days_collection.find_one({"_id": name})
             applied = set(record.get("applied_batches", [])) if record else set()
             queries = [*day_queries(day, day, settings.tz)]
-            if in_flight := batches.unfinished_batches(records):
-                queries.append({"logger_batch": {"$in": in_flight}})
+            if in_flight := ledger_batches.unfinished_batches(records):
+                queries.append({"logger_batch": {"$in": sorted(in_flight)}})
             docs = _find_all(predictions, queries)
             before, after = stored_counts(record), expected_counts(docs, name, applied, settings)
             if _same(before, after):

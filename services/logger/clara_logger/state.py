@@ -1,7 +1,9 @@
-"""The ledger's state document: its time zone and classes, the last tick, the corrections watermark.
+"""The ledger's state document: its time zone and classes, the last tick, the corrections watermark, and the
+settings the last tick judged with.
 
 Readers (the monitor) learn from it how far behind the history is, and from which validation time
-on a review may still be waiting to be corrected (`corrections_since` less CORRECTION_LOOKBACK).
+on a review may still be waiting to be corrected (`corrections_since` less CORRECTION_LOOKBACK); and the
+interval and thresholds the logger runs with (clara_common.ledger.state.judged_with), which they show.
 """
 
 from __future__ import annotations
@@ -17,14 +19,12 @@ from pymongo.errors import DuplicateKeyError
 
 from clara_common.db import Document
 from clara_common.ledger import STATE_COLLECTION, STATE_ID
+from clara_common.ledger.state import JUDGED_WITH, LedgerMismatch, record_of
 from clara_common.settings import CommonSettings
+from clara_logger.settings import LoggerSettings
 
 # How often the running logger reconciles its recent days.
 RECONCILE_EVERY = timedelta(days=1)
-
-
-class LedgerMismatch(RuntimeError):
-    """The history was built under another TIMEZONE: adding to it would mix two calendars."""
 
 
 def state(database: Database[Document]) -> Collection[Document]:
@@ -61,11 +61,18 @@ def reset(collection: Collection[Document], settings: CommonSettings) -> None:
 
 
 def record_tick(
-    collection: Collection[Document], started_at: datetime, line: str, corrections_since: datetime | None
+    collection: Collection[Document],
+    started_at: datetime,
+    line: str,
+    corrections_since: datetime | None,
+    settings: LoggerSettings,
 ) -> None:
-    """Record a finished tick; `corrections_since`: where the next look for corrections starts (validation time)."""
+    """Record a finished tick and the settings it judged with (a logger restarted with others overwrites them).
+
+    `corrections_since`: where the next look for corrections starts (validation time).
+    """
     tick = {"started_at": started_at, "finished_at": datetime.now(UTC), "report": line}
-    update: dict[str, Any] = {"$set": {"last_tick": tick}}
+    update: dict[str, Any] = {"$set": {"last_tick": tick, JUDGED_WITH: record_of(settings)}}
     if corrections_since is not None:
         update["$max"] = {"corrections_since": corrections_since}
     collection.update_one({"_id": STATE_ID}, update)

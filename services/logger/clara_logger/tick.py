@@ -26,6 +26,8 @@ from clara_common.contract import Prediction, Rejection, is_early, parse_predict
 from clara_common.days import day_start, days_between, local_day
 from clara_common.db import Document, create_prediction_indexes, ensure_index_models, get_database, predictions
 from clara_common.ledger import CORRECTION_LOOKBACK, Contribution, contribution, copy_of, max_skew, previous_of
+from clara_common.ledger.batches import BUILT, CLAIMING
+from clara_common.ledger.state import LedgerMismatch
 from clara_common.settings import CommonSettings
 from clara_logger import (
     alerts,
@@ -297,7 +299,11 @@ class LoggerService:
             report.alerts_sent += alerts.send_due(self.alerts, self.settings)
         report.duration = time.monotonic() - started
         state.record_tick(
-            self.state, started_at, report.line(), corrections_since=started_at if corrections_done else None
+            self.state,
+            started_at,
+            report.line(),
+            corrections_since=started_at if corrections_done else None,
+            settings=self.settings,
         )
         return report
 
@@ -359,7 +365,7 @@ class LoggerService:
         try:
             self.check_ledger()
             return 0
-        except state.LedgerMismatch:
+        except LedgerMismatch:
             pass
         log.warning("rebuilding the history in TIMEZONE=%s", self.settings.TIMEZONE)
         batches.forget_claims(self.predictions)
@@ -470,11 +476,11 @@ class LoggerService:
 
     def _finish(self, record: dict[str, Any], report: TickReport) -> None:
         """Finish a batch another logger left unfinished, from wherever it stopped."""
-        if record["state"] == batches.CLAIMING:
+        if record["state"] == CLAIMING:
             self._process(record["_id"], report)
             return
         full = batches.get_batch(self.batches, record["_id"])
-        if full is None or full["state"] != batches.BUILT:
+        if full is None or full["state"] != BUILT:
             return
         parts = [DayPart.from_document(d) for d in full["days"]]
         self._apply(record["_id"], parts, full["upload"]["state"], report)

@@ -28,7 +28,11 @@ Ratio = Annotated[float, Field(ge=0, le=1)]
 Real = float | int
 ClassName = str
 Average = Literal["macro", "weighted", "micro"]
-DriftFeature = Literal["predicted_class", "true_class", "confidence"]
+DriftFeature = Literal["predicted_class", "true_class", "confidence"]  # clara_common.ledger.drift.FEATURES
+Source = Annotated[
+    Literal["logger", "defaults"],
+    Field(description="the logger's settings as it recorded them in the ledger, or the common defaults (none yet)"),
+]
 
 
 class Answer(BaseModel):
@@ -174,7 +178,8 @@ class Metrics(Answer):
     class_metrics: dict[ClassName, ClassScores]
     color_dict: dict[ClassName, str] = Field(description="class name -> CSS colour")
     invalid_records: Count
-    low_sample_threshold: Count
+    low_sample_threshold: Count = Field(description="ALERT_MIN_SAMPLES as the logger recorded it in the ledger")
+    low_sample_threshold_source: Source
     reference: ReferenceLevels | None = Field(
         description="the reference levels the logger judges with; null until it has written them"
     )
@@ -241,10 +246,13 @@ class DriftResult(Answer):
 
 
 class DriftThresholds(Answer):
+    """The drift settings the logger recorded in the ledger with its last tick, or the common defaults."""
+
     algorithm: Literal["chi-square", "hellinger"]
     p_value: Real
     hellinger_threshold: Real
     min_samples: Count
+    source: Source
 
 
 class DriftDay(Answer):
@@ -497,3 +505,20 @@ class OpenAPI(Answer):
     paths: dict[str, Any]
     components: dict[str, Any]
     security: list[dict[str, list[str]]]
+
+
+# -- /api/vocabulary ---------------------------------------------------------------------------------------
+
+
+class Vocabulary(Answer):
+    """/api/vocabulary: the values the page shares with the API, each from the one module that holds it."""
+
+    drift_features: list[DriftFeature]
+    drift_feature_names: dict[DriftFeature, str]
+    drift_share_of: dict[str, str] = Field(description="a feature -> what a class's share of it is a share of")
+    default_days: Count
+    max_range_days: Count
+    first_year: int
+    last_year: int
+    averages: list[Average]
+    low_sample_threshold: Count = Field(description="ALERT_MIN_SAMPLES' default; /api/metrics gives the logger's")

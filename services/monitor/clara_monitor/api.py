@@ -8,7 +8,6 @@ The original CLARA dashboard's routes (/data, /training-data, /min-date) are ori
 from __future__ import annotations
 
 from datetime import date
-from typing import get_args
 
 import polars as pl
 from flask import Blueprint, request
@@ -17,6 +16,8 @@ from flask.typing import ResponseReturnValue
 from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.days import today
 from clara_common.ledger import ALERTS_COLLECTION
+from clara_common.ledger.drift import FEATURES
+from clara_common.ledger.state import judged_with
 from clara_common.metrics import label_table
 from clara_monitor import answers, incidents
 from clara_monitor.context import monitor_context
@@ -102,11 +103,13 @@ def class_metrics_daily() -> ResponseReturnValue:
 def drift() -> ResponseReturnValue:
     """Return each day's drift results as the logger stored them, each with the thresholds it was judged with.
 
-    `thresholds` are the monitor's current settings, for clients of releases before the days kept theirs.
+    `thresholds` are those the logger recorded in the ledger with its last tick (`source`: "logger"), or the
+    common defaults when it recorded none ("defaults"), for clients of releases before the days kept theirs.
     """
     context = monitor_context()
     settings = context.settings
     start, end, read = counts_for(context)
+    judged = judged_with(read.ledger)  # the thresholds the logger recorded, or the defaults
     entries = {day: int(n) for day, n in read.counts.group_by("day").agg(pl.col("n").sum()).iter_rows()}
     # `threshold` of releases before the corrected tests; the thresholds each day was judged with since.
     fields = (
@@ -131,7 +134,7 @@ def drift() -> ResponseReturnValue:
                     "count": entries.get(day, 0),
                     "features": {
                         name: result
-                        for name in get_args(answers.DriftFeature)
+                        for name in FEATURES
                         if isinstance(stored.get(name), dict)
                         and (
                             result := answers.stored_part(
@@ -152,10 +155,11 @@ def drift() -> ResponseReturnValue:
             timezone=settings.TIMEZONE,
             thresholds=answers.DriftThresholds.model_validate(
                 {
-                    "algorithm": settings.DRIFT_ALGORITHM,
-                    "p_value": settings.DRIFT_P_VALUE,
-                    "hellinger_threshold": settings.DRIFT_HELLINGER_THRESHOLD,
-                    "min_samples": settings.DRIFT_MIN_SAMPLES,
+                    "algorithm": judged.DRIFT_ALGORITHM,
+                    "p_value": judged.DRIFT_P_VALUE,
+                    "hellinger_threshold": judged.DRIFT_HELLINGER_THRESHOLD,
+                    "min_samples": judged.DRIFT_MIN_SAMPLES,
+                    "source": judged.source,
                 }
             ),
             days=days,

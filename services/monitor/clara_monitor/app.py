@@ -59,7 +59,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # The views are imported here, as before the split: importing the package (gunicorn's master, the CLI)
     # loads none of them.
-    from clara_monitor import api, errors, estimate, export, openapi, original, prometheus, traffic, views
+    from clara_monitor import (
+        api,
+        errors,
+        estimate,
+        export,
+        openapi,
+        original,
+        prometheus,
+        traffic,
+        views,
+        vocabulary,
+    )
 
     app.register_blueprint(api.bp)
     app.register_blueprint(original.bp)
@@ -68,6 +79,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(traffic.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(prometheus.bp)
+    app.register_blueprint(vocabulary.bp)
     app.register_blueprint(views.bp)
     errors.register(app)
     security.register(app, required, settings.METRICS_TOKEN)

@@ -13,12 +13,14 @@ from pymongo.database import Database
 from clara_common.days import day_start, local_day
 from clara_common.db import Document
 from clara_common.ledger import (
+    BATCHES_COLLECTION,
     HISTORY_COLLECTION,
     dates_within,
     max_skew,
 )
+from clara_common.ledger.batches import unfinished_batches
+from clara_common.ledger.state import read_state
 from clara_monitor.history_cache import POLL_MARGIN
-from clara_monitor.ledger_state import read_state, unfinished_batches
 from clara_monitor.settings import MonitorSettings
 from clara_monitor.tail import READ_ATTEMPTS, tail_queries, validated_not_logged
 
@@ -103,13 +105,13 @@ def tail_times(
     Read again while a batch opened after the look for unfinished ones: its documents may have left the
     tail's other queries before the history holds them.
     """
-    unfinished = unfinished_batches(database) if ledger else {}
+    unfinished = unfinished_batches(database[BATCHES_COLLECTION]) if ledger else {}
     for _ in range(READ_ATTEMPTS):
         queries = tail_queries(start, end, ledger, unfinished, not_logged=validated_not_logged)
         times = tail_ends(predictions, queries, start, end)
         # What the logger set aside, whatever its `logged`: the history counts it as invalid, not by day.
         times += found_ends(predictions, {"logged_error": {"$exists": True}}, start, end)
-        now_unfinished = unfinished_batches(database) if ledger else {}
+        now_unfinished = unfinished_batches(database[BATCHES_COLLECTION]) if ledger else {}
         if now_unfinished.keys() <= unfinished.keys():
             break
         unfinished = now_unfinished

@@ -9,8 +9,8 @@ from flask.typing import ResponseReturnValue
 from pymongo.errors import ConnectionFailure, PyMongoError
 from werkzeug.exceptions import HTTPException
 
+from clara_common.ledger.state import LedgerMismatch
 from clara_monitor.answers import Error, answer
-from clara_monitor.ledger_state import LedgerMismatch
 
 log = logging.getLogger(__name__)
 

@@ -33,6 +33,7 @@ from pymongo.database import Database
 from clara_common import calibration
 from clara_common.days import days_between, today
 from clara_common.db import Document
+from clara_common.metrics import accuracy
 from clara_monitor import answers
 from clara_monitor.accuracy_estimates import fitted_map, has_bins, history_days, unreviewed_estimates
 from clara_monitor.context import monitor_context
@@ -105,7 +106,7 @@ def realised(day: dict[str, Any] | None) -> tuple[float | None, int]:
         return None, 0
     confusion = day.get("confusion") or {}
     correct = sum(row.get(true, 0) for true, row in confusion.items())
-    return correct / day["count"], day["count"]
+    return accuracy(correct, day["count"]), day["count"]
 
 
 def estimated(count: int, band: calibration.Band | None) -> dict[str, Any]:

@@ -13,13 +13,13 @@ from clara_common.ledger import (
     PENDING,
     STRING_CEILING,
 )
+from clara_common.ledger.state import judged_with, read_state
 from clara_monitor.answers import Reconcile, stored_part
-from clara_monitor.ledger_state import read_state
 from clara_monitor.range_counts import RangeCounts
 from clara_monitor.settings import MonitorSettings
 from clara_monitor.tail import VERDICTS
 
-# How long after its last tick a logger is taken for behind: a few missed intervals.
+# How long after its last tick a logger is taken for behind: a few missed intervals (of its recorded interval).
 BEHIND_AFTER_INTERVALS = 3
 
 
@@ -69,7 +69,8 @@ def status(
             f"({waiting:,} validated predictions{where} not logged)."
         )
     else:
-        late = now - last_tick_at > timedelta(minutes=settings.LOGGER_INTERVAL_MINUTES * BEHIND_AFTER_INTERVALS)
+        interval = judged_with(ledger).LOGGER_INTERVAL_MINUTES  # the logger's own, as it recorded it
+        late = now - last_tick_at > timedelta(minutes=interval * BEHIND_AFTER_INTERVALS)
         state = "behind" if late else "current"
         message = (
             f"The logger last finished a tick at {last_tick_at.isoformat(timespec='seconds')}; "

@@ -91,6 +91,7 @@ OPERATIONS: dict[str, Operation] = {
     "/api/training-data": Operation(answers.TrainingData),
     "/api/date-range": Operation(answers.DateRange),
     "/api/openapi.json": Operation(answers.OpenAPI, errors=(401,)),
+    "/api/vocabulary": Operation(answers.Vocabulary, errors=(401,)),
     "/data": Operation(answers.OriginalData, RANGE, RANGE_ERRORS),
     "/training-data": Operation(answers.OriginalTrainingData, errors=(401,)),
     "/min-date": Operation(answers.OriginalMinDate),

@@ -49,12 +49,13 @@ from clara_common.contract import ContractError, parse_timestamp
 from clara_common.days import day_start, local_day, range_bounds, today
 from clara_common.db import Document, find_once
 from clara_common.ledger import ALERTS_COLLECTION, HISTORY_COLLECTION
+from clara_common.ledger.drift import FEATURES
+from clara_common.ledger.state import read_state
 from clara_common.metrics import class_scores, summary
 from clara_common.settings import CommonSettings
 from clara_monitor import incidents
 from clara_monitor.accuracy_estimates import fitted_map, unreviewed_estimates
 from clara_monitor.context import monitor_context
-from clara_monitor.ledger_state import read_state
 from clara_monitor.ledger_status import status
 from clara_monitor.settings import MonitorSettings
 from clara_monitor.tail import time_queries
@@ -67,7 +68,6 @@ bp = Blueprint("prometheus", __name__)
 # Window label -> its number of local days, today included.
 WINDOWS = {"1d": 1, "7d": 7, "30d": 30}
 AVERAGE = "macro"  # /api/metrics' default
-DRIFT_FEATURES = ("predicted_class", "true_class", "confidence")
 # The logger's drift categories that say something; insufficient_data and in_reference leave it undefined.
 DRIFT_DETECTED = {"drift": 1.0, "no_drift": 0.0}
 # The classic text format (what generate_latest writes for these names), which every Prometheus reads.
@@ -264,7 +264,7 @@ def drift_families(latest: tuple[str, dict[str, Any]] | None, settings: CommonSe
     if latest is not None:
         stored_day, drift = latest
         day.append(((), day_start(date.fromisoformat(stored_day), settings.tz).timestamp()))
-        for feature in DRIFT_FEATURES:
+        for feature in FEATURES:
             result = drift.get(feature)
             if not result:
                 continue

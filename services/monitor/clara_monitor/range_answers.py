@@ -9,6 +9,7 @@ from typing import Any
 from flask import request
 
 from clara_common.days import today
+from clara_common.ledger.state import judged_with
 from clara_common.metrics import class_scores, daily_summaries, summary, true_class_totals
 from clara_monitor import incidents
 from clara_monitor.context import MonitorContext
@@ -30,6 +31,7 @@ def range_metrics(context: MonitorContext) -> dict[str, Any]:
     settings, classes = context.settings, context.settings.classes
     average = requested_average(request.args)
     start, end, read = counts_for(context)
+    judged = judged_with(read.ledger)
 
     def computed() -> dict[str, Any]:
         counts = read.counts
@@ -53,7 +55,9 @@ def range_metrics(context: MonitorContext) -> dict[str, Any]:
         **context.answers.get(("metrics", start, end, average, read.fingerprint), computed),
         color_dict=classes.color_dict(),
         invalid_records=sum(read.invalid.values()),
-        low_sample_threshold=settings.ALERT_MIN_SAMPLES,
+        # The logger's ALERT_MIN_SAMPLES, as it recorded it; "defaults" when it recorded none.
+        low_sample_threshold=judged.ALERT_MIN_SAMPLES,
+        low_sample_threshold_source=judged.source,
         reference=incidents.reference_levels(read.ledger, classes),
         # The range's backlog, which the read just counted: the whole collection's is /api/status'.
         ledger={

@@ -21,9 +21,12 @@ from pymongo.database import Database
 
 from clara_common.days import range_bounds
 from clara_common.db import Document
+from clara_common.ledger import BATCHES_COLLECTION
+from clara_common.ledger.batches import applied_among, unfinished_batches
+from clara_common.ledger.state import read_state
 from clara_common.metrics import COUNT_SCHEMA
 from clara_monitor.history_cache import HistoryCache, day_batches, history_rows
-from clara_monitor.ledger_state import check_timezone, fully_applied, read_state, unfinished_batches
+from clara_monitor.ledger_state import check_timezone
 from clara_monitor.settings import MonitorSettings
 from clara_monitor.tail import (
     RAW,
@@ -133,11 +136,11 @@ def read_tail(
     for attempt in range(1, READ_ATTEMPTS + 1):  # noqa: B007 - read after the loop: how many attempts it took
         since = cache.refresh(database, ledger) if ledger else None
         records = cache.records(database, first, last) if ledger else {}
-        unfinished = unfinished_batches(database) if ledger else {}
+        unfinished = unfinished_batches(database[BATCHES_COLLECTION]) if ledger else {}
         found = tail_documents(raw_predictions, start, end, ledger, unfinished, (cache.moves, unfinished), live)
         now = datetime.now(UTC)
         tail = [judgements.judge(doc, settings, now, predictions.codec_options) for doc in found]
-        done = fully_applied(database, batches_of(tail)) if ledger else set()
+        done = applied_among(database[BATCHES_COLLECTION], batches_of(tail)) if ledger else set()
         in_flight = batches_of(tail) - done
         lists = day_batches(database, first, last) if in_flight else {}
         stable = since is None or history_unchanged(database, cache, since, records, lists)

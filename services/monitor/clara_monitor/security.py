@@ -8,14 +8,13 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from flask import Flask, Response, request
 from pydantic import SecretStr
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
-from clara_common.settings import SettingsError
+from clara_common.settings import SettingsError, secret_value
 from clara_monitor.settings import MonitorSettings
 
 log = logging.getLogger(__name__)
@@ -67,43 +66,25 @@ class Credentials:
         return user_ok & password_ok
 
 
-def read_password_file(path: str) -> str:
-    """Return the password held in the file at `path` (a Docker secret), without surrounding whitespace."""
-    try:
-        password = Path(path).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SettingsError(f"MONITOR_PASSWORD_FILE={path}: cannot read the password from it ({reason})") from None
-    if not password:
-        raise SettingsError(f"MONITOR_PASSWORD_FILE={path}: the file is empty")
-    return password
-
-
 def credentials(settings: MonitorSettings) -> Credentials | None:
     """Return the credentials the settings ask for, None when authentication is off.
 
-    Raises SettingsError, naming the variables, when only half of them are set or the password file
-    cannot be read.
+    Raises SettingsError, naming the variables, when only half of them are set, or the password is given both
+    ways, or its file cannot be read (clara_common.settings.secret_value).
     """
-    username, password, password_file = (
-        settings.MONITOR_USERNAME,
-        settings.MONITOR_PASSWORD,
-        settings.MONITOR_PASSWORD_FILE,
-    )
-    if password and password_file:
-        raise SettingsError("MONITOR_PASSWORD and MONITOR_PASSWORD_FILE are both set: set one of them")
-    if username is None and password is None and password_file is None:
+    username = settings.MONITOR_USERNAME
+    password = secret_value("MONITOR_PASSWORD", settings.MONITOR_PASSWORD, settings.MONITOR_PASSWORD_FILE)
+    if username is None and password is None:
         return None
     if username is None:
-        which = "MONITOR_PASSWORD_FILE" if password_file else "MONITOR_PASSWORD"
+        which = "MONITOR_PASSWORD_FILE" if settings.MONITOR_PASSWORD_FILE else "MONITOR_PASSWORD"
         raise SettingsError(f"{which} is set but MONITOR_USERNAME is not: authentication needs both")
-    if password is not None:
-        return Credentials(username, password.get_secret_value())
-    if password_file is not None:
-        return Credentials(username, read_password_file(password_file))
-    raise SettingsError(
-        "MONITOR_USERNAME is set but neither MONITOR_PASSWORD nor MONITOR_PASSWORD_FILE is: authentication needs both"
-    )
+    if password is None:
+        raise SettingsError(
+            "MONITOR_USERNAME is set but neither MONITOR_PASSWORD nor MONITOR_PASSWORD_FILE is: "
+            "authentication needs both"
+        )
+    return Credentials(username, password)
 
 
 def needs_no_store(path: str) -> bool:

@@ -1,12 +1,13 @@
-"""The monitor's settings: the common ones, plus its server, authentication, estimate, and what it shows
-of the logger's work (its interval, drift thresholds and minimum samples)."""
+"""The monitor's settings: the common ones, plus its server, authentication and estimate.
+
+What it shows of the logger's work (its interval, drift thresholds and minimum samples) is not among them:
+the logger records the values it judged with in the ledger (clara_common.ledger.state.judged_with)."""
 
 from __future__ import annotations
 
 from pydantic import SecretStr
 
-from clara_common import settings as common
-from clara_common.settings import CommonSettings, DriftAlgorithm, Port, PositiveFloat, PositiveInt, UnitInterval
+from clara_common.settings import CommonSettings, Port, PositiveFloat, PositiveInt
 
 
 class MonitorSettings(CommonSettings):
@@ -25,12 +26,3 @@ class MonitorSettings(CommonSettings):
     METRICS_TOKEN: SecretStr | None = None
     # Estimated accuracy before review: the recent validation days its confidence calibration is fitted on.
     ESTIMATE_CALIBRATION_DAYS: PositiveInt = 30
-    # Read by the logger, which acts on them; the monitor needs the same values: the logger is "behind"
-    # after three of its intervals, /api/drift shows the thresholds, and a day with fewer than
-    # ALERT_MIN_SAMPLES validated predictions is drawn as a low-count day.
-    LOGGER_INTERVAL_MINUTES: PositiveFloat = common.LOGGER_INTERVAL_MINUTES
-    DRIFT_ALGORITHM: DriftAlgorithm = common.DRIFT_ALGORITHM
-    DRIFT_P_VALUE: UnitInterval = common.DRIFT_P_VALUE
-    DRIFT_HELLINGER_THRESHOLD: UnitInterval = common.DRIFT_HELLINGER_THRESHOLD
-    DRIFT_MIN_SAMPLES: PositiveInt = common.DRIFT_MIN_SAMPLES
-    ALERT_MIN_SAMPLES: PositiveInt = common.ALERT_MIN_SAMPLES

@@ -7,7 +7,11 @@
   const METRIC_LABELS = { precision: "Precision", accuracy: "Accuracy", recall: "Recall", f1: "F1" };
   const METRIC_COLORS = { precision: "#2563eb", accuracy: "#1f7a55", recall: "#d97706", f1: "#9333ea" };
   const TABS = ["main", "metrics", "samples", "class-metrics", "training", "drift"];
-  const DRIFT_FEATURES = ["predicted_class", "true_class", "confidence"];
+  // What the page shares with the API (GET /api/vocabulary), asked for before anything is drawn: the drift
+  // features, their names and what a class's share is a share of; the API's default and longest range, the
+  // years it accepts and its averages; the low-count threshold's default, until /api/metrics gives the
+  // logger's.
+  let vocabulary = null;
   const DRIFT_CATEGORIES = {
     drift: { label: "drift", color: "#dc2626", pointStyle: "triangle", radius: 6 },
     no_drift: { label: "no drift", color: "#1f7a55", pointStyle: "circle", radius: 3.5 },
@@ -15,16 +19,12 @@
     insufficient_data: { label: "insufficient data", color: "#9ca3af", pointStyle: "circle", radius: 4.5 },
   };
   const ALERT_KINDS = { performance: "Performance", drift: "Drift", traffic: "Traffic" };
-  const DRIFT_FEATURE_NAMES = { predicted_class: "predicted class", true_class: "true class", confidence: "confidence" };
-  // What a class's share in a drift shift is a share of.
-  const SHIFT_POPULATIONS = { predicted_class: "of predictions", true_class: "of reviewed predictions" };
   const TRAFFIC_METRICS = { predictions: "no predictions", reviews: "no reviews" };
   const REFERENCE_FILL = "rgba(31, 122, 85, 0.13)";
   const TRAFFIC_COLORS = { reviewed: "#1f7a55", awaiting: "#e3b341", hours: "#2563eb" };
   const ALERT_COLOR = "#dc2626";
   const HOLLOW = "#ffffff";
   const THRESHOLD_COLOR = "#a4262c";
-  const DEFAULT_LOW_SAMPLES = 50; // ALERT_MIN_SAMPLES' default, until /api/metrics says otherwise
   // Legacy reviews that said "wrong" without naming the class: counted as validated, in no class.
   const UNKNOWN_CLASS = "rejected, class unknown";
   const UNKNOWN_COLOR = "#b4bcb8";
@@ -46,14 +46,9 @@
   // Loaded with every range too, but served from the history alone (as of the logger's last tick).
   const HISTORY_KEYS = ["calibration", "estimate"];
   const RANGE_KEYS = ["metrics", "alerts", "drift", "confusion", "classDaily", "traffic"];
-  const AVERAGES = ["macro", "weighted", "micro"];
-  const DEFAULT_DAYS = 7; // the API's default range
-  const MAX_RANGE_DAYS = 366; // the API's longest range
   const TYPING_PAUSE_MS = 1000; // a typed date is applied after this pause (or at once on Enter, blur, a whole date)
   const MAX_RETRY_SECONDS = 60;
   const REFRESH_CHOICES = ["off", "60", "300"]; // seconds between automatic refreshes
-  const FIRST_YEAR = 2000; // the years the API accepts in a date
-  const LAST_YEAR = 2100;
   const POINT_ROOM = 8; // px past the plot where a point on its edge (6 px, 8 hovered) is still drawn whole
   const DAY_LABEL_WIDTH = 52; // px a day's tick ("Nov 30") needs, with room around it
   const MAX_DAY_LABELS = 8;
@@ -175,7 +170,7 @@
 
   const lowSampleThreshold = () => {
     const threshold = state.metrics && state.metrics.low_sample_threshold;
-    return Number.isInteger(threshold) ? threshold : DEFAULT_LOW_SAMPLES;
+    return Number.isInteger(threshold) ? threshold : vocabulary.low_sample_threshold;
   };
   const isLowCount = (count) => count > 0 && count < lowSampleThreshold();
 
@@ -774,7 +769,7 @@
   function shiftText(feature, shifts) {
     if (!shifts || !shifts.length) return "";
     const moves = shifts.map((s) => `${s.class} ${wholePercent(s.reference)} → ${wholePercent(s.current)}`);
-    return `${moves.join(", ")} ${SHIFT_POPULATIONS[feature] || ""}`.trim();
+    return `${moves.join(", ")} ${vocabulary.drift_share_of[feature] || ""}`.trim();
   }
 
   // Days judged with an effect size (PSI) are drawn by it, against each day's own PSI threshold; days
@@ -901,7 +896,7 @@
       ...notices.map((notice) => {
         const item = element("li");
         item.dataset.alertId = notice.id;
-        const name = DRIFT_FEATURE_NAMES[notice.metric] || notice.metric || "drift";
+        const name = vocabulary.drift_feature_names[notice.metric] || notice.metric || "drift";
         const span = notice.status === "open" ? "open" : `resolved ${longDay(notice.resolved_day)}`;
         const head = element("strong", `${name[0].toUpperCase()}${name.slice(1)}, since ${longDay(notice.since)} (${span})`);
         const moved = shiftText(notice.metric, notice.shifts);
@@ -928,7 +923,7 @@
     $("drift-explainer").textContent =
       `${how} Days with fewer than ${t.min_samples} predictions are not tested.` +
       (evaluated ? "" : " The logger has not evaluated any day of this range yet.");
-    for (const feature of DRIFT_FEATURES) {
+    for (const feature of vocabulary.drift_features) {
       draw(`chart-drift-${feature}`, driftConfig(feature));
       renderDayShifts(feature);
     }
@@ -962,7 +957,7 @@
 
   // What an incident is about, in a few words: "green recall", "accuracy", "predicted class drift".
   function incidentSubject(alert) {
-    if (alert.kind === "drift") return `${DRIFT_FEATURE_NAMES[alert.metric] || alert.metric} drift`;
+    if (alert.kind === "drift") return `${vocabulary.drift_feature_names[alert.metric] || alert.metric} drift`;
     if (alert.kind === "traffic") return TRAFFIC_METRICS[alert.metric] || `${alert.metric} stopped`;
     return alert.class ? `${alert.class} ${alert.metric}` : alert.metric;
   }
@@ -989,7 +984,7 @@
     const kind = element("td");
     kind.append(element("span", ALERT_KINDS[alert.kind] || alert.kind, `badge kind-${alert.kind}`));
     if (alert.legacy) kind.append(" ", element("span", "legacy", "badge off"));
-    const metric = alert.kind === "drift" ? DRIFT_FEATURE_NAMES[alert.metric] || alert.metric : alert.metric;
+    const metric = alert.kind === "drift" ? vocabulary.drift_feature_names[alert.metric] || alert.metric : alert.metric;
     const whole = alert.kind === "performance" ? "whole model" : "–";
     const opened = element("td", null, "day");
     const time = dayElement(alert.day);
@@ -1198,7 +1193,7 @@
   const todayDay = () => (state.dateRange ? state.dateRange.today : isoDay(new Date()));
   const lastDay = () => (state.dateRange && state.dateRange.max_date) || todayDay();
 
-  // A range the API answers: reversed dates are swapped, and a range over MAX_RANGE_DAYS keeps the
+  // A range the API answers: reversed dates are swapped, and a range over the API's longest keeps the
   // date just set (`kept`) and moves the other. Each change is said in `notes`; nothing else changes,
   // so a range before the first data or after the last stays as asked (and shows as empty).
   function fitRange(start, end, kept) {
@@ -1210,16 +1205,16 @@
       moved.add("start").add("end");
     }
     const span = daysBetween(start, end) + 1;
-    if (span > MAX_RANGE_DAYS) {
-      const limit = `The range asked for spans ${span.toLocaleString()} days and at most ${MAX_RANGE_DAYS} can be shown`;
+    if (span > vocabulary.max_range_days) {
+      const limit = `The range asked for spans ${span.toLocaleString()} days and at most ${vocabulary.max_range_days} can be shown`;
       if (kept === start && kept !== end) {
         const asked = end;
-        end = addDays(start, MAX_RANGE_DAYS - 1);
+        end = addDays(start, vocabulary.max_range_days - 1);
         notes.push(`${limit}, so To moved from ${longDay(asked)} to ${longDay(end)}.`);
         moved.add("end");
       } else {
         const asked = start;
-        start = addDays(end, -(MAX_RANGE_DAYS - 1));
+        start = addDays(end, -(vocabulary.max_range_days - 1));
         notes.push(`${limit}, so From moved from ${longDay(asked)} to ${longDay(start)}.`);
         moved.add("start");
       }
@@ -1372,7 +1367,7 @@
     if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return `${name} must be a date written YYYY-MM-DD, got '${text.slice(0, 40)}'`;
     if (!isDay(text)) return `${name} is not a calendar date: '${text}'`;
     const year = Number(text.slice(0, 4));
-    if (year < FIRST_YEAR || year > LAST_YEAR) return `${name} must be a date in the years ${FIRST_YEAR} to ${LAST_YEAR}, got ${text}`;
+    if (year < vocabulary.first_year || year > vocabulary.last_year) return `${name} must be a date in the years ${vocabulary.first_year} to ${vocabulary.last_year}, got ${text}`;
     return null;
   }
 
@@ -1386,20 +1381,20 @@
     }
     const reasons = ["start_date", "end_date"].filter((name) => name in asked).map((name) => dayProblem(name, asked[name])).filter(Boolean);
     const badDates = reasons.length > 0;
-    const badAverage = "average" in asked && !AVERAGES.includes(asked.average);
-    if (badAverage) reasons.push(`average must be one of ${AVERAGES.join(", ")}, got '${asked.average.slice(0, 40)}'`);
+    const badAverage = "average" in asked && !vocabulary.averages.includes(asked.average);
+    if (badAverage) reasons.push(`average must be one of ${vocabulary.averages.join(", ")}, got '${asked.average.slice(0, 40)}'`);
     notes = [...notes];
     if (reasons.length) notes.push(`The address asks for something the monitor cannot show: ${reasons.join("; ")}.`);
     averageSelect.value = badAverage || !asked.average ? "macro" : asked.average;
     let end = lastDay();
-    let start = addDays(end, -(DEFAULT_DAYS - 1));
+    let start = addDays(end, -(vocabulary.default_days - 1));
     if (badDates) {
       notes.push(`Showing the default range instead: ${longDay(start)} to ${longDay(end)}.`);
     } else {
       // As the API: a start alone ends on the last day with data, or on itself when it is later.
       if (asked.end_date) end = asked.end_date;
       else if (asked.start_date && asked.start_date > end) end = asked.start_date;
-      start = asked.start_date || addDays(end, -(DEFAULT_DAYS - 1));
+      start = asked.start_date || addDays(end, -(vocabulary.default_days - 1));
     }
     if (badAverage) notes.push("Showing the macro average instead.");
     return applyRange(start, end, notes, asked.end_date ? end : asked.start_date);
@@ -1835,15 +1830,28 @@
     writeUrl(currentTab());
   }
 
+  // The API's vocabulary, asked for until it answers: nothing is drawn without it.
+  async function loadVocabulary() {
+    for (let wait = 1; ; wait = Math.min(wait * 2, MAX_RETRY_SECONDS)) {
+      try {
+        return await getJson("/api/vocabulary");
+      } catch (err) {
+        $("status").textContent = `Cannot load the page (${err.reason}); trying again in ${wait} s…`;
+        await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+      }
+    }
+  }
+
   async function start() {
     const params = new URLSearchParams(location.search);
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
     Chart.defaults.color = "#5f6f68";
     // Short animations: charts on hidden tabs play theirs when first shown.
     Chart.defaults.animation.duration = 250;
+    $("status").textContent = "Loading…";
+    vocabulary = await loadVocabulary();
     const notes = []; // what the address asks for that the page cannot show, said with the range's notes
     viewFromAddress(params, notes);
-    $("status").textContent = "Loading…";
 
     for (const field of FIELDS) watchDateField(field);
     $("range-form").addEventListener("submit", (event) => event.preventDefault());
