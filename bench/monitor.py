@@ -86,7 +86,7 @@ from clara_common.days import day_start, local_day, range_bounds, today  # noqa:
 from clara_common.db import ensure_indexes, predictions  # noqa: E402
 from clara_common.embedded import EmbeddedMongo, free_port  # noqa: E402
 from clara_common.ledger import CONTRACT_FIELDS, HISTORY_COLLECTION, STATE_COLLECTION, STATE_ID  # noqa: E402
-from clara_monitor.history_cache import POLL_MARGIN  # noqa: E402
+from clara_monitor.range_counts import POLL_MARGIN  # noqa: E402
 from clara_monitor.settings import MonitorSettings  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -570,7 +570,7 @@ def reader_breakdown(client: MongoClient, settings: MonitorSettings, first: date
         from clara_common.ledger import BATCHES_COLLECTION
         from clara_common.ledger.batches import unfinished_batches
         from clara_common.ledger.state import read_state
-        from clara_monitor import history_cache, ledger_status, range_counts, tail
+        from clara_monitor import ledger_status, range_counts, tail
     except ImportError as exc:  # the monitor's code changed under the run
         print(f"  reader breakdown skipped: {exc}")
         return
@@ -594,7 +594,7 @@ def reader_breakdown(client: MongoClient, settings: MonitorSettings, first: date
         )
         return result
 
-    cache = history_cache.HistoryCache()
+    cache = range_counts.HistoryCache()
     if ledger is not None:
         step("history: the process's first read of the range", lambda: cache.records(database, first, last))
         step("history: the days changed lately", lambda: cache.refresh(database, ledger) and cache.days)

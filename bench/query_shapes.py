@@ -143,7 +143,7 @@ def shapes(client: MongoClient, settings: LoggerSettings, batch_ids: list[str]) 
             "tuned",
         ),
         Shape(
-            "history, 90 of 365 days (accuracy_estimates; history_cache, first read)",
+            "history, 90 of 365 days (accuracy_estimates; HistoryCache, first read)",
             lambda: ids(history.find(by_name, HISTORY_FIELDS)),
             lambda: ids(history.find(by_range, HISTORY_FIELDS)),
             "tuned; MongoDB",

@@ -19,8 +19,7 @@ from pymongo.collection import Collection
 
 from clara_common.days import day_start, today
 from clara_common.settings import CommonSettings
-from clara_monitor.history_cache import HistoryCache
-from clara_monitor.range_counts import RangeCounts, range_counts
+from clara_monitor.range_counts import HistoryCache, RangeCounts, range_counts
 from clara_monitor.tail import LiveTail, TailJudgements
 from tests.utils.reference import source_records
 from tests.utils.returned_documents import ReturnedDocuments

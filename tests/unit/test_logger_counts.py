@@ -10,7 +10,7 @@ import pytest
 from clara_common.classes import load_catalog
 from clara_common.contract import Prediction, parse_prediction
 from clara_logger.batches import MAX_SPAN_CHANGE, next_span
-from clara_logger.confusion import (
+from clara_logger.history import (
     CONFIDENCE_BINS,
     add_confusion,
     add_counts,

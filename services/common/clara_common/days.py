@@ -39,6 +39,11 @@ def days_between(first: date, last: date) -> Iterator[date]:
         yield first + timedelta(days=offset)
 
 
+def range_days(first: date, last: date) -> list[str]:
+    """Return the days from `first` to `last` as ISO strings (YYYY-MM-DD), the history's day ids."""
+    return [day.isoformat() for day in days_between(first, last)]
+
+
 def today(tz: tzinfo, now: datetime | None = None) -> date:
     """Return the current local day in `tz` (or the day of `now`, for tests)."""
     return local_day(now or datetime.now(UTC), tz)

@@ -35,7 +35,7 @@ from scipy import stats
 from clara_common import settings as common
 from clara_common.days import short_day
 from clara_common.ledger.drift import FEATURE_NAMES, FEATURES, SHARE_OF
-from clara_logger.confusion import predicted_class_counts, true_class_counts
+from clara_logger.history import predicted_class_counts, true_class_counts
 from clara_logger.incidents import Incident
 
 DRIFT = "drift"

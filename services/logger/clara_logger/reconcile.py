@@ -30,8 +30,7 @@ from clara_common.ledger import (
 from clara_common.ledger import batches as ledger_batches
 from clara_common.settings import CommonSettings
 from clara_logger import history
-from clara_logger.confusion import DayTally
-from clara_logger.history import COUNT_FIELDS
+from clara_logger.history import COUNT_FIELDS, DayTally
 
 PROJECTION = {name: 1 for name in (*JUDGED_FIELDS, "logger_batch", LOGGED_AS, PREVIOUS_AS)}
 # The documents set aside as malformed, through their sparse index: they are few, and the invalid record

@@ -42,9 +42,8 @@ from clara_logger import (
     traffic,
     unreviewed,
 )
-from clara_logger.confusion import DayTally, tally_by_day
 from clara_logger.drift import DriftSettings
-from clara_logger.history import DayPart
+from clara_logger.history import DayPart, DayTally, tally_by_day
 from clara_logger.performance import PerformanceSettings
 from clara_logger.retry import next_attempt
 from clara_logger.settings import LoggerSettings

@@ -14,14 +14,13 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from clara_common.contract import REJECTED_TRUE_CLASS
-from clara_common.days import today
+from clara_common.days import range_days, today
 from clara_common.ledger import ALERTS_COLLECTION
 from clara_common.ledger.drift import FEATURES
 from clara_common.ledger.state import judged_with
 from clara_common.metrics import label_table
 from clara_monitor import answers, incidents
 from clara_monitor.context import monitor_context
-from clara_monitor.history_cache import range_days
 from clara_monitor.ledger_status import status
 from clara_monitor.params import requested_range
 from clara_monitor.range_answers import counts_for, first_and_last_day, range_metrics

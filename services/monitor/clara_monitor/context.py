@@ -16,8 +16,7 @@ from pymongo.database import Database
 
 from clara_common.db import Document, get_database, predictions
 from clara_monitor.date_range import CountedDays
-from clara_monitor.history_cache import HistoryCache
-from clara_monitor.range_counts import RangeCounts, range_counts
+from clara_monitor.range_counts import HistoryCache, RangeCounts, range_counts
 from clara_monitor.settings import MonitorSettings
 from clara_monitor.tail import LiveTail, TailJudgements
 from clara_monitor.training import TrainedCounts

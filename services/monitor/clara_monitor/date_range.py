@@ -20,7 +20,7 @@ from clara_common.ledger import (
 )
 from clara_common.ledger.batches import unfinished_batches
 from clara_common.ledger.state import read_state
-from clara_monitor.history_cache import POLL_MARGIN
+from clara_monitor.range_counts import POLL_MARGIN
 from clara_monitor.settings import MonitorSettings
 from clara_monitor.tail import READ_ATTEMPTS, tail_queries, validated_not_logged
 

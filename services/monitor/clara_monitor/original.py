@@ -12,10 +12,10 @@ from __future__ import annotations
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
+from clara_common.days import range_days
 from clara_common.metrics import original_class_scores, original_daily_summaries, original_summary, true_class_totals
 from clara_monitor import answers
 from clara_monitor.context import monitor_context
-from clara_monitor.history_cache import range_days
 from clara_monitor.range_answers import counts_for, first_and_last_day
 
 bp = Blueprint("original", __name__)

@@ -8,13 +8,12 @@ from typing import Any
 
 from flask import request
 
-from clara_common.days import today
+from clara_common.days import range_days, today
 from clara_common.ledger.state import judged_with
 from clara_common.metrics import class_scores, daily_summaries, summary, true_class_totals
 from clara_monitor import incidents
 from clara_monitor.context import MonitorContext
 from clara_monitor.date_range import day_bounds
-from clara_monitor.history_cache import range_days
 from clara_monitor.ledger_status import status
 from clara_monitor.params import DEFAULT_DAYS, FIRST_YEAR, LAST_YEAR, requested_average, requested_range
 from clara_monitor.range_counts import RangeCounts
