@@ -499,7 +499,7 @@ def test_drift_gives_each_day_the_thresholds_it_was_judged_with(
         ]
     )
     body = client.get(f"/api/drift?{RANGE}").get_json()
-    assert set(body["thresholds"]) == {"algorithm", "p_value", "hellinger_threshold", "min_samples"}
+    assert set(body["thresholds"]) == {"algorithm", "p_value", "hellinger_threshold", "min_samples", "source"}
     by_day = {d["day"]: d["features"] for d in body["days"]}
     assert by_day["2025-11-21"]["predicted_class"] == {
         "algorithm": "chi-square",

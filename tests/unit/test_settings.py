@@ -93,6 +93,10 @@ def test_what_the_logger_records_has_its_settings_types_and_defaults() -> None:
         "DRIFT_HELLINGER_THRESHOLD",
         "DRIFT_MIN_SAMPLES",
         "ALERT_MIN_SAMPLES",
+        "DRIFT_MIN_PSI",
+        "DRIFT_WINDOW_DAYS",
+        "ALERT_FALSE_ALARMS_PER_90_DAYS",
+        "ALERT_MIN_ACCURACY",
     )
     for name in RECORDED:
         logger, recorded = LoggerSettings.model_fields[name], JudgedWith.model_fields[name]

@@ -82,6 +82,11 @@ DRIFT_P_VALUE = 0.005
 DRIFT_HELLINGER_THRESHOLD = 0.15
 DRIFT_MIN_SAMPLES = 50
 ALERT_MIN_SAMPLES = 50
+# The logger's alone, recorded with the others in the ledger (clara_common.ledger.state.JudgedWith).
+DRIFT_MIN_PSI = 0.1
+DRIFT_WINDOW_DAYS = 3
+ALERT_FALSE_ALARMS_PER_90_DAYS = 0.5
+ALERT_MIN_ACCURACY: float | None = None
 
 # The environment `from_env` reads, when it is given one; None: os.environ.
 _ENVIRONMENT: ContextVar[Mapping[str, str] | None] = ContextVar("clara_settings_environment", default=None)

@@ -53,13 +53,13 @@ class LoggerSettings(CommonSettings):
     DRIFT_CLASS_REFERENCE: ClassReference = "window"
     DRIFT_MIN_SAMPLES: PositiveInt = common.DRIFT_MIN_SAMPLES
     # A window drifts only if its PSI beyond sampling noise is at least this (docs/signal.md).
-    DRIFT_MIN_PSI: PositiveFloat = 0.1
+    DRIFT_MIN_PSI: PositiveFloat = common.DRIFT_MIN_PSI
     # A day is judged on its own predictions pooled with those of the days before it, this many in all.
-    DRIFT_WINDOW_DAYS: PositiveInt = 3
+    DRIFT_WINDOW_DAYS: PositiveInt = common.DRIFT_WINDOW_DAYS
     # Performance incidents expected by chance over 90 days, over every class and metric together.
-    ALERT_FALSE_ALARMS_PER_90_DAYS: PositiveFloat = 0.5
+    ALERT_FALSE_ALARMS_PER_90_DAYS: PositiveFloat = common.ALERT_FALSE_ALARMS_PER_90_DAYS
     # An optional absolute floor under the day's accuracy (days with ALERT_MIN_SAMPLES reviews or more).
-    ALERT_MIN_ACCURACY: UnitInterval | None = None
+    ALERT_MIN_ACCURACY: UnitInterval | None = common.ALERT_MIN_ACCURACY
     ALERT_MIN_SAMPLES: PositiveInt = common.ALERT_MIN_SAMPLES
     # A Slack-style webhook URL carries its own credential.
     ALERT_WEBHOOK_URL: SecretStr | None = None

@@ -628,11 +628,4 @@ def signal_document(
             "accuracy": judged.thresholds.get(performance.ACCURACY_STREAM),
             "class": next((h for s, h in judged.thresholds.items() if s != performance.ACCURACY_STREAM), None),
         },
-        "settings": {
-            "false_alarms_per_90_days": settings.ALERT_FALSE_ALARMS_PER_90_DAYS,
-            "drift_min_psi": settings.DRIFT_MIN_PSI,
-            "drift_p_value": settings.DRIFT_P_VALUE,
-            "drift_window_days": settings.DRIFT_WINDOW_DAYS,
-            "min_accuracy": settings.ALERT_MIN_ACCURACY,
-        },
     }

@@ -48,6 +48,10 @@ class JudgedWith(BaseModel):
     DRIFT_HELLINGER_THRESHOLD: UnitInterval = common.DRIFT_HELLINGER_THRESHOLD
     DRIFT_MIN_SAMPLES: PositiveInt = common.DRIFT_MIN_SAMPLES
     ALERT_MIN_SAMPLES: PositiveInt = common.ALERT_MIN_SAMPLES
+    DRIFT_MIN_PSI: PositiveFloat = common.DRIFT_MIN_PSI
+    DRIFT_WINDOW_DAYS: PositiveInt = common.DRIFT_WINDOW_DAYS
+    ALERT_FALSE_ALARMS_PER_90_DAYS: PositiveFloat = common.ALERT_FALSE_ALARMS_PER_90_DAYS
+    ALERT_MIN_ACCURACY: UnitInterval | None = common.ALERT_MIN_ACCURACY
     source: Literal["logger", "defaults"] = "defaults"
 
 
