@@ -41,6 +41,7 @@ from clara_common.contract import Prediction, Rejection, parse_prediction
 from clara_common.days import as_utc, days_between, range_bounds
 from clara_common.db import Document, find_once
 from clara_common.ledger import JUDGED_FIELDS, TRAFFIC_COLLECTION, readable_day
+from clara_common.ledger.stored import TRAFFIC, typed
 
 # The ledger state's field: when the logger last refreshed the summary (absent: never).
 STATE_FIELD = "traffic_as_of"
@@ -176,4 +177,6 @@ def summary_as_of(ledger: Mapping[str, Any] | None) -> datetime | None:
 def summary_days(database: Database[Document], first: date, last: date) -> dict[str, dict[str, Any]]:
     """Return the summary's documents of local days `first` to `last`, by day."""
     query = {"_id": {"$gte": first.isoformat(), "$lte": last.isoformat()}}
-    return {doc["_id"]: doc for doc in database[TRAFFIC_COLLECTION].find(query)}
+    return {
+        doc["_id"]: typed(doc, TRAFFIC, TRAFFIC_COLLECTION) or {} for doc in database[TRAFFIC_COLLECTION].find(query)
+    }

@@ -38,6 +38,7 @@ from clara_common.classes import ClassCatalog
 from clara_common.contract import Rejection, parse_prediction
 from clara_common.days import local_day
 from clara_common.ledger import UNREVIEWED_COLLECTION, readable_day
+from clara_common.ledger.stored import UNREVIEWED, typed
 
 # The ledger state's field: when the logger last refreshed the summary (absent: never).
 STATE_FIELD = "unreviewed_as_of"
@@ -112,7 +113,10 @@ def summary_as_of(ledger: Mapping[str, Any] | None) -> datetime | None:
 def summary_days(database: Database[dict[str, Any]], first: date, last: date) -> dict[str, dict[str, Any]]:
     """Return the summary's documents of local days `first` to `last`, by day."""
     query = {"_id": {"$gte": first.isoformat(), "$lte": last.isoformat()}}
-    return {doc["_id"]: doc for doc in database[UNREVIEWED_COLLECTION].find(query)}
+    return {
+        doc["_id"]: typed(doc, UNREVIEWED, UNREVIEWED_COLLECTION) or {}
+        for doc in database[UNREVIEWED_COLLECTION].find(query)
+    }
 
 
 def day_sums(fitted: calibration.CalibrationMap, document: Mapping[str, Any]) -> list[calibration.Sums]:

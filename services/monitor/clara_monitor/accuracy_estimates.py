@@ -21,6 +21,7 @@ from clara_common.contract import Rejection, parse_prediction
 from clara_common.days import days_between, local_day, range_bounds
 from clara_common.db import Document, find_once
 from clara_common.ledger import HISTORY_COLLECTION, JUDGED_FIELDS
+from clara_monitor.range_counts import history_day
 from clara_monitor.settings import MonitorSettings
 from clara_monitor.tail import time_queries
 
@@ -32,7 +33,7 @@ def history_days(database: Database[Document], first: date, last: date) -> list[
     # The days by name, on every request of two routes. MongoDB reads the same _id keys for `$in` as for a
     # range; the embedded database reads every day for a range (bench/query_shapes.py, docs/benchmarks.md).
     query = {"_id": {"$in": [day.isoformat() for day in days_between(first, last)]}}
-    return list(database[HISTORY_COLLECTION].find(query, HISTORY_FIELDS, sort=[("_id", 1)]))
+    return [history_day(r) for r in database[HISTORY_COLLECTION].find(query, HISTORY_FIELDS, sort=[("_id", 1)])]
 
 
 def has_bins(day: dict[str, Any]) -> bool:

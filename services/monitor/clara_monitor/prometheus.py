@@ -57,6 +57,7 @@ from clara_monitor import incidents
 from clara_monitor.accuracy_estimates import fitted_map, unreviewed_estimates
 from clara_monitor.context import monitor_context
 from clara_monitor.ledger_status import status
+from clara_monitor.range_counts import history_day
 from clara_monitor.settings import MonitorSettings
 from clara_monitor.tail import time_queries
 
@@ -255,7 +256,8 @@ def latest_drift(
     record = database[HISTORY_COLLECTION].find_one(
         {"_id": {"$lt": current.isoformat()}, "drift": {"$exists": True}}, {"drift": 1}, sort=[("_id", -1)]
     )
-    return (record["_id"], record["drift"]) if record is not None else None
+    drift = history_day(record).get("drift") if record is not None else None
+    return (record["_id"], drift) if record is not None and drift else None
 
 
 def drift_families(latest: tuple[str, dict[str, Any]] | None, settings: CommonSettings) -> list[Metric]:

@@ -26,6 +26,7 @@ from clara_common.db import Document
 from clara_common.ledger import BATCHES_COLLECTION, HISTORY_COLLECTION
 from clara_common.ledger.batches import applied_among, unfinished_batches
 from clara_common.ledger.state import read_state
+from clara_common.ledger.stored import HISTORY, typed
 from clara_common.metrics import COUNT_SCHEMA
 from clara_monitor.ledger_state import check_timezone
 from clara_monitor.settings import MonitorSettings
@@ -56,6 +57,11 @@ def history_rows(records: Iterable[dict[str, Any]]) -> list[tuple[str, int, int,
         for p, n in row.items()
         if n
     ]
+
+
+def history_day(record: dict[str, Any]) -> dict[str, Any]:
+    """Return a history day as read: a field of another type than the logger writes left out (stored.typed)."""
+    return typed(record, HISTORY, HISTORY_COLLECTION) or {}
 
 
 class HistoryCache:
@@ -92,7 +98,7 @@ class HistoryCache:
             if moved:
                 self.moves += 1
                 for record in history.find({"_id": {"$in": moved}}, self.FIELDS):
-                    self.days[record["_id"]] = record
+                    self.days[record["_id"]] = history_day(record)
             self.polled_at = started if self.polled_at is None else max(self.polled_at, started)
             return since
 
@@ -117,7 +123,7 @@ class HistoryCache:
             if not self.known.issuperset(wanted):
                 query = {"_id": {"$gte": wanted[0], "$lte": wanted[-1]}}
                 for record in database[HISTORY_COLLECTION].find(query, self.FIELDS):
-                    self.days.setdefault(record["_id"], record)
+                    self.days.setdefault(record["_id"], history_day(record))
                 self.known.update(wanted)
             return {day: self.days[day] for day in wanted if day in self.days}
 
@@ -125,7 +131,9 @@ class HistoryCache:
 def day_batches(database: Database[Document], first: date, last: date) -> dict[str, dict[str, Any]]:
     """Return the batch ids and version of the history days `first` to `last`."""
     query = {"_id": {"$gte": first.isoformat(), "$lte": last.isoformat()}}
-    return {r["_id"]: r for r in database[HISTORY_COLLECTION].find(query, {"applied_batches": 1, "version": 1})}
+    return {
+        r["_id"]: history_day(r) for r in database[HISTORY_COLLECTION].find(query, {"applied_batches": 1, "version": 1})
+    }
 
 
 @dataclass

@@ -19,6 +19,7 @@ from pymongo.database import Database
 from clara_common import settings as common
 from clara_common.db import Document
 from clara_common.ledger import STATE_COLLECTION, STATE_ID
+from clara_common.ledger.stored import STATE, typed
 from clara_common.settings import DriftAlgorithm, PositiveFloat, PositiveInt, UnitInterval
 
 # Where the state document keeps the logger's settings.
@@ -30,8 +31,8 @@ class LedgerMismatch(RuntimeError):
 
 
 def read_state(database: Database[Document]) -> dict[str, Any] | None:
-    """Return the ledger's state document, or None when no logger has run."""
-    return database[STATE_COLLECTION].find_one({"_id": STATE_ID})
+    """Return the ledger's state document, or None when no logger has run; a field of another type left out (typed)."""
+    return typed(database[STATE_COLLECTION].find_one({"_id": STATE_ID}), STATE, STATE_COLLECTION)
 
 
 class JudgedWith(BaseModel):
