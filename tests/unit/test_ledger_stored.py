@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from clara_common.contract import REJECTED_TRUE_CLASS
 from clara_common.ledger import stored
 from clara_common.ledger.stored import HISTORY, STATE, TRAFFIC, typed
 
@@ -30,6 +31,11 @@ def test_a_confusion_row_or_cell_of_another_type_is_left_out_and_the_others_kept
     document = {"_id": "d", "confusion": {"0": {"0": 3, "1": "x"}, "1": "x", "2": {"2": 1}, "cat": {"0": 1}}}
 
     assert typed(document, HISTORY, "h") == {"_id": "d", "confusion": {"0": {"0": 3}, "2": {"2": 1}}}
+
+
+def test_a_legacy_rejection_s_row_is_the_logger_s_own_and_kept() -> None:
+    document = {"_id": "d", "confusion": {str(REJECTED_TRUE_CLASS): {"3": 2}, "0": {"0": 1}}}
+    assert typed(document, HISTORY, "h") == document
 
 
 def test_a_calibration_row_of_another_length_or_with_a_cell_of_another_type_is_left_out() -> None:

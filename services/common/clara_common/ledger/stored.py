@@ -122,7 +122,8 @@ def _warn(collection: str, document: str, path: str) -> None:
 
 
 def _is_id(name: str) -> bool:
-    return name.isdigit()
+    """Return whether a key is a class id as the logger writes it: digits, or "-1" (REJECTED_TRUE_CLASS)."""
+    return name.removeprefix("-").isdigit()
 
 
 COUNT = of(int)
