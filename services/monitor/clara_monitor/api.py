@@ -2,12 +2,14 @@
 the date range with data; the ledger's status; health.
 
 Every count comes from the logger's history plus the tail it has not logged yet (range_counts.py).
-The original CLARA dashboard's routes (/data, /training-data, /min-date) are original.py's.
+/api/metrics' answer is also given as CSV (its daily and its class metrics, written by export.py). The
+original CLARA dashboard's routes (/data, /training-data, /min-date) are original.py's.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import polars as pl
 from flask import Blueprint, request
@@ -18,12 +20,11 @@ from clara_common.days import range_days, today
 from clara_common.ledger import ALERTS_COLLECTION
 from clara_common.ledger.drift import FEATURES
 from clara_common.ledger.state import judged_with
-from clara_common.metrics import label_table
-from clara_monitor import answers, incidents
-from clara_monitor.context import monitor_context
+from clara_common.metrics import class_scores, daily_summaries, label_table, summary, true_class_totals
+from clara_monitor import answers, export, incidents
+from clara_monitor.context import MonitorContext, monitor_context
 from clara_monitor.ledger_status import status
-from clara_monitor.params import requested_range
-from clara_monitor.range_answers import counts_for, first_and_last_day, range_metrics
+from clara_monitor.params import requested_average, requested_range
 
 bp = Blueprint("api", __name__)
 
@@ -32,6 +33,66 @@ bp = Blueprint("api", __name__)
 def metrics() -> ResponseReturnValue:
     """Return the metrics of a date range: overall, per day and per class, and the ledger's status."""
     return answers.answer(answers.Metrics.model_validate(range_metrics(monitor_context())))
+
+
+def range_metrics(context: MonitorContext) -> dict[str, Any]:
+    """Return /api/metrics' answer for the request's range and average (the CSV exports are cut from it)."""
+    settings, classes = context.settings, context.settings.classes
+    average = requested_average(request.args)
+    start, end, read = context.read_requested_range()
+    judged = judged_with(read.ledger)
+
+    def computed() -> dict[str, Any]:
+        counts = read.counts
+        totals = true_class_totals(counts)
+        scores = class_scores(counts)
+        undefined = {"precision": None, "recall": None, "f1": None, "support": 0}
+        overall = summary(counts, average)
+        return dict(
+            total_validated=overall.pop("entries"),
+            class_counts={c.name: totals.get(c.id, 0) for c in classes.classes},
+            metrics=overall,
+            daily_metrics=daily_summaries(counts, range_days(start, end), average),
+            class_metrics={c.name: scores.get(c.id, undefined) for c in classes.classes},
+        )
+
+    return dict(
+        start_date=start.isoformat(),
+        end_date=end.isoformat(),
+        timezone=settings.TIMEZONE,
+        average=average,
+        **context.answers.get(("metrics", start, end, average, read.fingerprint), computed),
+        color_dict=classes.color_dict(),
+        invalid_records=sum(read.invalid.values()),
+        # The logger's ALERT_MIN_SAMPLES, as it recorded it; "defaults" when it recorded none.
+        low_sample_threshold=judged.ALERT_MIN_SAMPLES,
+        low_sample_threshold_source=judged.source,
+        reference=incidents.reference_levels(read.ledger, classes),
+        # The range's backlog, which the read just counted: the whole collection's is /api/status'.
+        ledger={
+            **status(context.database, context.predictions, settings, read),
+            "backlog_scope": "range",
+            "tail_documents": read.tail_documents,
+        },
+    )
+
+
+@bp.get("/api/metrics.csv")
+def daily_metrics_csv() -> ResponseReturnValue:
+    """Return /api/metrics' daily metrics as CSV: one row per day (day, entries, precision, accuracy, recall, f1)."""
+    answer = range_metrics(monitor_context())
+    rows = ([day, *(scores[c] for c in export.DAILY_COLUMNS[1:])] for day, scores in answer["daily_metrics"].items())
+    name = f"clara-metrics_{answer['start_date']}_{answer['end_date']}_{answer['average']}.csv"
+    return export.csv_response(export.csv_text(export.DAILY_COLUMNS, rows), name)
+
+
+@bp.get("/api/class-metrics.csv")
+def class_metrics_csv() -> ResponseReturnValue:
+    """Return /api/metrics' class metrics as CSV: one row per class, over the whole range."""
+    answer = range_metrics(monitor_context())
+    rows = ([name, *(scores[c] for c in export.CLASS_COLUMNS[1:])] for name, scores in answer["class_metrics"].items())
+    name = f"clara-class-metrics_{answer['start_date']}_{answer['end_date']}.csv"
+    return export.csv_response(export.csv_text(export.CLASS_COLUMNS, rows), name)
 
 
 @bp.get("/api/status")
@@ -48,7 +109,7 @@ def confusion() -> ResponseReturnValue:
     """Return the range's confusion matrix: rows the true class, columns the predicted class, catalogue order."""
     context = monitor_context()
     classes = context.settings.classes
-    start, end, read = counts_for(context)
+    start, end, read = context.read_requested_range()
     cells = {(t, p): n for t, p, n in read.counts.group_by("true", "predicted").agg(pl.col("n").sum()).iter_rows()}
     return answers.answer(
         answers.Confusion(
@@ -70,7 +131,7 @@ def class_metrics_daily() -> ResponseReturnValue:
     """Return precision, recall, F1 and support per day and class."""
     context = monitor_context()
     classes = context.settings.classes
-    start, end, read = counts_for(context)
+    start, end, read = context.read_requested_range()
     table = label_table(read.counts, ["day"])
     by_day: dict[str, dict[int, answers.ClassScores]] = {}
     for row in table.iter_rows(named=True):
@@ -107,7 +168,7 @@ def drift() -> ResponseReturnValue:
     """
     context = monitor_context()
     settings = context.settings
-    start, end, read = counts_for(context)
+    start, end, read = context.read_requested_range()
     judged = judged_with(read.ledger)  # the thresholds the logger recorded, or the defaults
     entries = {day: int(n) for day, n in read.counts.group_by("day").agg(pl.col("n").sum()).iter_rows()}
     # `threshold` of releases before the corrected tests; the thresholds each day was judged with since.
@@ -211,7 +272,7 @@ def training_data() -> ResponseReturnValue:
 def date_range() -> ResponseReturnValue:
     """Return the first and last local day with validated predictions, today and the time zone."""
     context = monitor_context()
-    first, last = first_and_last_day(context)
+    first, last = context.first_and_last_day()
     return answers.answer(
         answers.DateRange.model_validate(
             {

@@ -63,7 +63,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api,
         errors,
         estimate,
-        export,
         openapi,
         original,
         prometheus,
@@ -74,7 +73,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(original.bp)
-    app.register_blueprint(export.bp)
     app.register_blueprint(estimate.bp)
     app.register_blueprint(traffic.bp)
     app.register_blueprint(openapi.bp)

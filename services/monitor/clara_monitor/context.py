@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import current_app, request
 from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
 
+from clara_common.days import today
 from clara_common.db import Document, get_database, predictions
-from clara_monitor.date_range import CountedDays
+from clara_monitor.date_range import CountedDays, day_bounds
+from clara_monitor.params import DEFAULT_DAYS, FIRST_YEAR, LAST_YEAR, requested_range
 from clara_monitor.range_counts import HistoryCache, RangeCounts, range_counts
 from clara_monitor.settings import MonitorSettings
 from clara_monitor.tail import LiveTail, TailJudgements
@@ -74,6 +76,26 @@ class MonitorContext:
         """Return the exact counts of local days `first` to `last` (range_counts.py), with this process's caches."""
         return range_counts(
             self.database, self.predictions, first, last, self.settings, self.history, self.tail, self.live
+        )
+
+    def read_requested_range(self, default_days: int = DEFAULT_DAYS) -> tuple[date, date, RangeCounts]:
+        """Return the range the request asks for (the last `default_days` days by default) and its counts."""
+        start, end = requested_range(request.args, today(self.settings.tz), default_days)
+        return start, end, self.read_range(start, end)
+
+    def first_and_last_day(self) -> tuple[str | None, str | None]:
+        """Return the first and last local day with validated predictions (None and None when there are none).
+
+        Both within the days a request may name, and never after today.
+        """
+        current_day = today(self.settings.tz)
+        return day_bounds(
+            self.database,
+            self.predictions,
+            self.settings,
+            date(FIRST_YEAR, 1, 1),
+            min(current_day, date(LAST_YEAR, 12, 31)),
+            self.counted_days,
         )
 
 

@@ -16,7 +16,6 @@ from clara_common.days import range_days
 from clara_common.metrics import original_class_scores, original_daily_summaries, original_summary, true_class_totals
 from clara_monitor import answers
 from clara_monitor.context import monitor_context
-from clara_monitor.range_answers import counts_for, first_and_last_day
 
 bp = Blueprint("original", __name__)
 
@@ -29,7 +28,7 @@ def data() -> ResponseReturnValue:
     """Return the range's totals, weighted precision and F1, micro recall, per day and per class (zero_division=1)."""
     context = monitor_context()
     classes = context.settings.classes
-    start, end, read = counts_for(context, default_days=DEFAULT_DAYS_BEFORE + 1)
+    start, end, read = context.read_requested_range(default_days=DEFAULT_DAYS_BEFORE + 1)
     totals = true_class_totals(read.counts)
     overall = original_summary(read.counts)
     scores = original_class_scores(read.counts, classes.ids)
@@ -59,5 +58,5 @@ def training_data() -> ResponseReturnValue:
 @bp.get("/min-date")
 def min_date() -> ResponseReturnValue:
     """Return the first local day with validated predictions (null when there is none)."""
-    first, _ = first_and_last_day(monitor_context())
+    first, _ = monitor_context().first_and_last_day()
     return answers.answer(answers.OriginalMinDate.model_validate({"min_date": first}))
