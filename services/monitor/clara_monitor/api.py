@@ -81,18 +81,16 @@ def range_metrics(context: MonitorContext) -> dict[str, Any]:
 def daily_metrics_csv() -> ResponseReturnValue:
     """Return /api/metrics' daily metrics as CSV: one row per day (day, entries, precision, accuracy, recall, f1)."""
     answer = range_metrics(monitor_context())
-    rows = ([day, *(scores[c] for c in export.DAILY_COLUMNS[1:])] for day, scores in answer["daily_metrics"].items())
     name = f"clara-metrics_{answer['start_date']}_{answer['end_date']}_{answer['average']}.csv"
-    return export.csv_response(export.csv_text(export.DAILY_COLUMNS, rows), name)
+    return export.csv_response(export.keyed_csv(export.DAILY_COLUMNS, answer["daily_metrics"]), name)
 
 
 @bp.get("/api/class-metrics.csv")
 def class_metrics_csv() -> ResponseReturnValue:
     """Return /api/metrics' class metrics as CSV: one row per class, over the whole range."""
     answer = range_metrics(monitor_context())
-    rows = ([name, *(scores[c] for c in export.CLASS_COLUMNS[1:])] for name, scores in answer["class_metrics"].items())
     name = f"clara-class-metrics_{answer['start_date']}_{answer['end_date']}.csv"
-    return export.csv_response(export.csv_text(export.CLASS_COLUMNS, rows), name)
+    return export.csv_response(export.keyed_csv(export.CLASS_COLUMNS, answer["class_metrics"]), name)
 
 
 @bp.get("/api/status")

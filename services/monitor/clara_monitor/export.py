@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from flask import Response
@@ -39,6 +39,11 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     writer.writerow([neutral(cell) for cell in header])
     writer.writerows([neutral(cell) for cell in row] for row in rows)
     return out.getvalue()
+
+
+def keyed_csv(columns: Sequence[str], by_key: Mapping[str, Mapping[str, Any]]) -> str:
+    """Return CSV with one row per key of `by_key`: the key under `columns[0]`, then its mapping's other columns."""
+    return csv_text(columns, ([key, *(values[c] for c in columns[1:])] for key, values in by_key.items()))
 
 
 def csv_response(text: str, filename: str) -> Response:
